@@ -1,0 +1,159 @@
+//! Relay connections: page arguments, opaque cursors, and the connection types.
+//!
+//! `first`/`last` default to the configured page size and are clamped to the
+//! maximum (100), so no query can ask for a whole table. Cursors are opaque
+//! base64url strings whose first letter names the list they belong to, so a
+//! cursor from one list is refused by another.
+
+use async_graphql::{Context, SimpleObject};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use bistro_sql::query::PageWindow;
+
+use crate::error::ErrorCode;
+use crate::limits::Limits;
+
+/// Relay paging arguments as received.
+#[derive(Debug, Clone, Default)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    /// The window these arguments ask for, with cursors decoded by `decode`.
+    pub fn window<K>(
+        &self,
+        limits: &Limits,
+        decode: impl Fn(&str) -> Option<K>,
+    ) -> async_graphql::Result<PageWindow<K>> {
+        if self.first.is_some() && self.last.is_some() {
+            return Err(ErrorCode::BadUserInput.error("Pass `first` or `last`, not both."));
+        }
+        let size = |name: &str, n: Option<i32>| -> async_graphql::Result<u64> {
+            match n {
+                None => Ok(limits.default_page_size.min(limits.max_page_size)),
+                Some(n) if n < 0 => {
+                    Err(ErrorCode::BadUserInput.error(format!("`{name}` must not be negative.")))
+                }
+                Some(n) => Ok(u64::try_from(n).unwrap_or(0).min(limits.max_page_size)),
+            }
+        };
+        let cursor = |name: &str, c: &Option<String>| -> async_graphql::Result<Option<K>> {
+            c.as_deref()
+                .map(|c| {
+                    decode(c).ok_or_else(|| {
+                        ErrorCode::BadUserInput.error(format!("`{name}` is not a cursor of this list."))
+                    })
+                })
+                .transpose()
+        };
+        let backward = self.last.is_some();
+        Ok(PageWindow {
+            after: cursor("after", &self.after)?,
+            before: cursor("before", &self.before)?,
+            limit: if backward {
+                size("last", self.last)?
+            } else {
+                size("first", self.first)?
+            },
+            backward,
+        })
+    }
+}
+
+/// Encodes a cursor: a list letter plus its position payload.
+pub fn encode_cursor(kind: char, payload: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{payload}"))
+}
+
+/// Decodes a cursor of list `kind`; `None` for anything else.
+pub fn decode_cursor(kind: char, cursor: &str) -> Option<String> {
+    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    let payload = raw.strip_prefix(kind)?.strip_prefix(':')?;
+    Some(payload.to_owned())
+}
+
+/// Where the current page sits in its list.
+#[derive(SimpleObject, Debug, Clone, Default)]
+pub struct PageInfo {
+    /// Whether more items follow this page (when paging forward with `first`).
+    pub has_next_page: bool,
+    /// Whether items precede this page (when paging backward with `last`; when paging forward, whether `after` was given).
+    pub has_previous_page: bool,
+    /// Cursor of the first edge; pass it as `before` to page backward.
+    pub start_cursor: Option<String>,
+    /// Cursor of the last edge; pass it as `after` to page forward.
+    pub end_cursor: Option<String>,
+}
+
+/// Trims a fetched window (which holds one extra row when more exist) to the
+/// page, and works out the page info.
+pub fn trim_page<K, T>(mut rows: Vec<T>, window: &PageWindow<K>) -> (Vec<T>, bool, bool) {
+    let limit = usize::try_from(window.limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    if window.backward {
+        if more {
+            rows.drain(..rows.len() - limit);
+        }
+        (rows, window.before.is_some(), more)
+    } else {
+        rows.truncate(limit);
+        (rows, more, window.after.is_some())
+    }
+}
+
+/// Builds the page info of a trimmed page.
+pub fn page_info(cursors: &[String], has_next_page: bool, has_previous_page: bool) -> PageInfo {
+    PageInfo {
+        has_next_page,
+        has_previous_page,
+        start_cursor: cursors.first().cloned(),
+        end_cursor: cursors.last().cloned(),
+    }
+}
+
+/// The paging arguments of `ctx`'s limits.
+pub fn limits<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Limits> {
+    crate::error::data::<std::sync::Arc<Limits>>(ctx).map(|l| l.as_ref())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_are_bound_to_their_list() {
+        let c = encode_cursor('r', "42");
+        assert_eq!(decode_cursor('r', &c).as_deref(), Some("42"));
+        assert_eq!(decode_cursor('m', &c), None);
+        assert_eq!(decode_cursor('r', "not base64!"), None);
+    }
+
+    #[test]
+    fn page_sizes_default_and_clamp() {
+        let limits = Limits::default();
+        let w = PageArgs::default().window(&limits, |_| Some(0)).unwrap();
+        assert_eq!((w.limit, w.backward), (20, false));
+        let w = PageArgs { first: Some(10_000), ..Default::default() }
+            .window(&limits, |_| Some(0))
+            .unwrap();
+        assert_eq!(w.limit, 100);
+        assert!(PageArgs { first: Some(-1), ..Default::default() }.window(&limits, |_| Some(0)).is_err());
+        assert!(
+            PageArgs { first: Some(1), last: Some(1), ..Default::default() }
+                .window(&limits, |_| Some(0))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn trimming_keeps_the_page_and_reports_more() {
+        let w = PageWindow { after: None::<i64>, before: None, limit: 2, backward: false };
+        assert_eq!(trim_page(vec![1, 2, 3], &w), (vec![1, 2], true, false));
+        let w = PageWindow { after: None::<i64>, before: Some(9), limit: 2, backward: true };
+        assert_eq!(trim_page(vec![1, 2, 3], &w), (vec![2, 3], true, true));
+    }
+}

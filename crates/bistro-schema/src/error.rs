@@ -1,0 +1,145 @@
+//! Error codes and the conversion of store failures into client errors.
+//!
+//! Every error a client sees carries `extensions.code` from [`ErrorCode`].
+//! Expected failures of a store (it is unreachable) become
+//! `STORE_UNAVAILABLE`; anything else becomes `INTERNAL` with an opaque
+//! message, and the detail is logged once, here, never sent to the client.
+
+use async_graphql::{Context, ErrorExtensions};
+
+/// The machine-readable codes in `extensions.code`.
+///
+/// | code | meaning |
+/// |---|---|
+/// | `BAD_REQUEST` | the HTTP request is not a well-formed GraphQL request (bad JSON, missing query, wrong parameter types) |
+/// | `PAYLOAD_TOO_LARGE` | the request body is over the configured limit |
+/// | `UNSUPPORTED_MEDIA_TYPE` | the request body is not `application/json` |
+/// | `NOT_ACCEPTABLE` | the `Accept` header allows no media type the server can answer with |
+/// | `METHOD_NOT_ALLOWED` | wrong HTTP method, or a mutation over GET |
+/// | `GRAPHQL_PARSE_FAILED` | the document is not valid GraphQL syntax |
+/// | `GRAPHQL_VALIDATION_FAILED` | the document does not fit the schema, or the operation cannot be chosen |
+/// | `MAX_DEPTH_EXCEEDED` | the document nests deeper than allowed |
+/// | `MAX_COMPLEXITY_EXCEEDED` | the document asks for more than allowed |
+/// | `BAD_USER_INPUT` | an argument value is out of range or malformed |
+/// | `NOT_FOUND` | the thing asked for does not exist |
+/// | `UNAUTHENTICATED` | a valid identity is needed |
+/// | `FORBIDDEN` | the identity may not do this |
+/// | `RATE_LIMITED` | too many requests; retry later |
+/// | `STORE_UNAVAILABLE` | a store behind the API is unreachable; retry later |
+/// | `TIMEOUT` | the request took longer than the server allows |
+/// | `INTERNAL` | an unexpected failure; details are in the server log |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    BadRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    NotAcceptable,
+    MethodNotAllowed,
+    GraphqlParseFailed,
+    GraphqlValidationFailed,
+    MaxDepthExceeded,
+    MaxComplexityExceeded,
+    BadUserInput,
+    NotFound,
+    Unauthenticated,
+    Forbidden,
+    RateLimited,
+    StoreUnavailable,
+    Timeout,
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire form, as it appears in `extensions.code`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::BadRequest => "BAD_REQUEST",
+            Self::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            Self::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            Self::NotAcceptable => "NOT_ACCEPTABLE",
+            Self::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            Self::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            Self::MaxDepthExceeded => "MAX_DEPTH_EXCEEDED",
+            Self::MaxComplexityExceeded => "MAX_COMPLEXITY_EXCEEDED",
+            Self::BadUserInput => "BAD_USER_INPUT",
+            Self::NotFound => "NOT_FOUND",
+            Self::Unauthenticated => "UNAUTHENTICATED",
+            Self::Forbidden => "FORBIDDEN",
+            Self::RateLimited => "RATE_LIMITED",
+            Self::StoreUnavailable => "STORE_UNAVAILABLE",
+            Self::Timeout => "TIMEOUT",
+            Self::Internal => "INTERNAL",
+        }
+    }
+
+    /// A resolver error with this code.
+    pub fn error(self, message: impl Into<String>) -> async_graphql::Error {
+        async_graphql::Error::new(message).extend_with(|_, e| e.set("code", self.as_str()))
+    }
+}
+
+/// A failure of one of the two stores, as loaders report it (loader errors must be `Clone`).
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StoreError {
+    /// The relational store failed.
+    #[error(transparent)]
+    Sql(#[from] bistro_sql::Error),
+    /// The key-value store failed.
+    #[error(transparent)]
+    Kv(#[from] bistro_kv::Error),
+}
+
+impl StoreError {
+    /// Whether the store was unreachable (as opposed to answering wrongly).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Sql(e) => matches!(e, bistro_sql::Error::Unavailable(_)),
+            Self::Kv(e) => e.is_unavailable(),
+        }
+    }
+}
+
+impl ErrorExtensions for StoreError {
+    fn extend(&self) -> async_graphql::Error {
+        let store = match self {
+            Self::Sql(_) => "relational",
+            Self::Kv(_) => "key-value",
+        };
+        if self.is_unavailable() {
+            tracing::warn!(error = %self, store, "store unavailable");
+            ErrorCode::StoreUnavailable.error(format!("The {store} store is unavailable; retry later."))
+        } else {
+            tracing::error!(error = ?self, store, "store error");
+            ErrorCode::Internal.error("Internal server error")
+        }
+    }
+}
+
+// No `From<StoreError> for async_graphql::Error`: async-graphql's blanket
+// `From<T: Display>` would win and send the store's message to the client.
+// Call sites use `ErrorExtensions::extend` (`result.extend()?`) instead.
+
+/// Resolves a field that may fail without failing its parent: on error the
+/// field is `null` and the error is reported with its path.
+///
+/// async-graphql 7.2 leaves a failed field out of `data` instead of setting
+/// it to `null` (TECH-NOTES §1.3); nullable fields that record their own
+/// error give the spec's shape on every version.
+pub fn soft<T>(ctx: &Context<'_>, result: async_graphql::Result<T>) -> Option<T> {
+    match result {
+        Ok(value) => Some(value),
+        Err(error) => {
+            ctx.add_error(ctx.set_error_path(error.into_server_error(ctx.item.pos)));
+            None
+        }
+    }
+}
+
+/// Typed access to request data that must be there (a missing entry is a wiring bug).
+pub fn data<'a, T: std::any::Any + Send + Sync>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a T> {
+    ctx.data::<T>().map_err(|_| {
+        tracing::error!(ty = std::any::type_name::<T>(), "request data missing");
+        ErrorCode::Internal.error("Internal server error")
+    })
+}

@@ -1,0 +1,70 @@
+#![doc = include_str!("../README.md")]
+
+pub mod error;
+pub mod limits;
+pub mod loader;
+pub mod request;
+
+mod connection;
+mod menu;
+mod money;
+mod node;
+pub mod popularity;
+mod query;
+pub mod rating;
+mod restaurant;
+mod review;
+
+use std::sync::Arc;
+
+use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use bistro_kv::Kv;
+use sea_orm::DatabaseConnection;
+
+pub use error::ErrorCode;
+pub use limits::Limits;
+pub use query::Query;
+pub use request::RoundTrips;
+
+/// The schema type served by Bistro.
+pub type BistroSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// What the schema needs from the outside world.
+#[derive(Clone)]
+pub struct SchemaDeps {
+    /// The relational store; every request gets its own counted clone.
+    pub db: DatabaseConnection,
+    /// The key-value store (already namespaced by the configured prefix).
+    pub kv: Kv,
+    /// Query limits and paging defaults.
+    pub limits: Limits,
+}
+
+/// Builds the schema: types, limits, and the extension that gives each request its loaders.
+pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
+    let limits = Arc::new(deps.limits);
+    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_recursive_depth(limits.max_depth.max(1) + 1)
+        .limit_directives(limits.max_directives)
+        .data(limits.clone())
+        .extension(request::RequestScope::new(deps.db, deps.kv, limits.clone()));
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema as committed in `schema.graphql`.
+///
+/// Built from a schema with default limits: the SDL does not depend on
+/// stores, so disconnected handles are enough.
+pub fn sdl() -> String {
+    build_schema(SchemaDeps {
+        db: DatabaseConnection::default(),
+        kv: Kv::memory(),
+        limits: Limits::default(),
+    })
+    .sdl()
+}

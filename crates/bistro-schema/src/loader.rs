@@ -1,0 +1,419 @@
+//! The per-request dataloaders: the only way resolvers reach the stores.
+//!
+//! Each loader collects the keys asked for during one tick (1 ms window) and
+//! answers them with **one** SQL statement or **one** key-value round trip,
+//! whatever the number of keys. Loaders are built for every request by
+//! [`crate::request::RequestScope`], hold that request's counted store
+//! handles, and cache per request only. Keys arrive in arbitrary order:
+//! results are always matched to keys by id, never by position.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use bistro_kv::Kv;
+use bistro_sql::entity::{menu_item, restaurant, review};
+use bistro_sql::query::{self, MenuPageArgs, PageWindow, RatingAggregate};
+use chrono::NaiveDate;
+use futures_util::FutureExt as _;
+use futures_util::future::{BoxFuture, Shared};
+use sea_orm::DatabaseConnection;
+
+use crate::error::StoreError;
+use crate::limits::Limits;
+use crate::popularity::{self, Ranking};
+use crate::rating;
+
+type Flight<V, E> = Shared<BoxFuture<'static, Result<Option<V>, E>>>;
+
+/// A batching loader that loads each key at most once per request.
+///
+/// async-graphql's `DataLoader` batches keys asked for in the same tick, and
+/// its cache remembers finished loads, but a key asked for again *while its
+/// batch is in flight* starts a second batch. Whether two fields race like
+/// that depends on timing (for example a restaurant's `trendingItems` and
+/// its menu items' `popularity` both need the restaurant's ranking), and
+/// round-trip counts must not. So every key gets one shared future: callers
+/// that arrive early, late or concurrently all await the same load.
+pub struct Batched<T: Loader<K>, K: Send + Sync + Hash + Eq + Clone + 'static> {
+    loader: Arc<DataLoader<T>>,
+    flights: Mutex<HashMap<K, Flight<T::Value, T::Error>>>,
+}
+
+impl<T: Loader<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<T, K> {
+    fn new(loader: T) -> Self {
+        Self {
+            loader: Arc::new(DataLoader::new(loader, tokio::spawn)),
+            flights: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Loads one key, batched with every other key asked for in the same tick.
+    pub async fn load_one(&self, key: K) -> Result<Option<T::Value>, T::Error> {
+        let flight = {
+            let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            flights
+                .entry(key.clone())
+                .or_insert_with(|| {
+                    let loader = self.loader.clone();
+                    async move { loader.load_one(key).await }.boxed().shared()
+                })
+                .clone()
+        };
+        flight.await
+    }
+
+    /// Records values already read by another query, so loading them costs nothing.
+    pub fn prime(&self, values: impl IntoIterator<Item = (K, T::Value)>) {
+        let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (key, value) in values {
+            flights
+                .entry(key)
+                .or_insert_with(|| futures_util::future::ready(Ok(Some(value))).boxed().shared());
+        }
+    }
+}
+
+/// Every loader of one request.
+pub struct Loaders {
+    /// Restaurants by id.
+    pub restaurant: Batched<RestaurantLoader, i64>,
+    /// Restaurants by slug.
+    pub restaurant_by_slug: Batched<RestaurantLoader, Slug>,
+    /// Menu items by id.
+    pub menu_item: Batched<MenuItemLoader, i64>,
+    /// Reviews by id.
+    pub review: Batched<ReviewLoader, i64>,
+    /// Public display names of users by id.
+    pub user_name: Batched<UserNameLoader, i64>,
+    /// One menu page per restaurant.
+    pub menu_page: Batched<MenuPageLoader, MenuPageKey>,
+    /// Menu sizes per restaurant.
+    pub menu_count: Batched<MenuCountLoader, MenuCountKey>,
+    /// One review page per restaurant.
+    pub review_page: Batched<ReviewPageLoader, ReviewPageKey>,
+    /// Rating summaries (key-value cache over a SQL aggregate).
+    pub rating: Batched<RatingLoader, i64>,
+    /// Today's popularity ranking per restaurant (key-value).
+    pub popularity: Batched<PopularityLoader, i64>,
+}
+
+impl Loaders {
+    /// Fresh loaders over one request's store handles.
+    pub fn new(stores: &crate::request::Stores, limits: &Limits) -> Self {
+        let db = &stores.db;
+        let kv = &stores.kv;
+        Self {
+            restaurant: Batched::new(RestaurantLoader { db: db.clone() }),
+            restaurant_by_slug: Batched::new(RestaurantLoader { db: db.clone() }),
+            menu_item: Batched::new(MenuItemLoader { db: db.clone() }),
+            review: Batched::new(ReviewLoader { db: db.clone() }),
+            user_name: Batched::new(UserNameLoader { db: db.clone() }),
+            menu_page: Batched::new(MenuPageLoader { db: db.clone() }),
+            menu_count: Batched::new(MenuCountLoader { db: db.clone() }),
+            review_page: Batched::new(ReviewPageLoader { db: db.clone() }),
+            rating: Batched::new(RatingLoader {
+                db: db.clone(),
+                kv: kv.clone(),
+                ttl: Duration::from_secs(limits.rating_cache_ttl_secs),
+            }),
+            popularity: Batched::new(PopularityLoader {
+                kv: kv.clone(),
+                day: popularity::today(),
+            }),
+        }
+    }
+}
+
+fn by_id<T>(rows: Vec<T>, id: impl Fn(&T) -> i64) -> HashMap<i64, T> {
+    rows.into_iter().map(|row| (id(&row), row)).collect()
+}
+
+/// Restaurants by id (`i64`) and by slug ([`Slug`]).
+pub struct RestaurantLoader {
+    db: DatabaseConnection,
+}
+
+/// A restaurant slug, as a loader key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Slug(pub String);
+
+impl Loader<i64> for RestaurantLoader {
+    type Value = restaurant::Model;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        Ok(by_id(
+            query::restaurants_by_ids(&self.db, keys).await?,
+            |r| r.id,
+        ))
+    }
+}
+
+impl Loader<Slug> for RestaurantLoader {
+    type Value = restaurant::Model;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[Slug]) -> Result<HashMap<Slug, Self::Value>, Self::Error> {
+        let slugs: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let rows = query::restaurants_by_slugs(&self.db, &slugs).await?;
+        Ok(rows.into_iter().map(|r| (Slug(r.slug.clone()), r)).collect())
+    }
+}
+
+/// Menu items by id.
+pub struct MenuItemLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<i64> for MenuItemLoader {
+    type Value = menu_item::Model;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        Ok(by_id(query::menu_items_by_ids(&self.db, keys).await?, |m| {
+            m.id
+        }))
+    }
+}
+
+/// Reviews by id.
+pub struct ReviewLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<i64> for ReviewLoader {
+    type Value = review::Model;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        Ok(by_id(query::reviews_by_ids(&self.db, keys).await?, |r| r.id))
+    }
+}
+
+/// Users' public display names by id.
+pub struct UserNameLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<i64> for UserNameLoader {
+    type Value = String;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        Ok(query::user_display_names(&self.db, keys).await?)
+    }
+}
+
+/// Key of one restaurant's menu page.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MenuPageKey {
+    /// Whose menu.
+    pub restaurant_id: i64,
+    /// Which page (shared by the batch when the query asks the same of every restaurant).
+    pub args: MenuPageArgs,
+}
+
+/// Menu pages: one windowed statement per distinct page shape in the batch
+/// (in practice one: every restaurant of a list asks for the same page).
+pub struct MenuPageLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<MenuPageKey> for MenuPageLoader {
+    type Value = Arc<[menu_item::Model]>;
+    type Error = StoreError;
+
+    async fn load(
+        &self,
+        keys: &[MenuPageKey],
+    ) -> Result<HashMap<MenuPageKey, Self::Value>, Self::Error> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for (args, restaurant_ids) in group_by(keys, |k| (k.args.clone(), k.restaurant_id)) {
+            let rows = query::menu_pages(&self.db, &restaurant_ids, &args).await?;
+            let mut pages = group_rows(rows, |m| m.restaurant_id);
+            for restaurant_id in restaurant_ids {
+                let page = pages.remove(&restaurant_id).unwrap_or_default();
+                out.insert(
+                    MenuPageKey {
+                        restaurant_id,
+                        args: args.clone(),
+                    },
+                    page.into(),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Key of a menu size: restaurant id and optional course (stored form).
+pub type MenuCountKey = (i64, Option<String>);
+
+/// Menu sizes: one `GROUP BY` per distinct course filter.
+pub struct MenuCountLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<MenuCountKey> for MenuCountLoader {
+    type Value = u64;
+    type Error = StoreError;
+
+    async fn load(
+        &self,
+        keys: &[MenuCountKey],
+    ) -> Result<HashMap<MenuCountKey, Self::Value>, Self::Error> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for (course, restaurant_ids) in group_by(keys, |k| (k.1.clone(), k.0)) {
+            let counts = query::menu_counts(&self.db, &restaurant_ids, course.as_deref()).await?;
+            for id in restaurant_ids {
+                out.insert(
+                    (id, course.clone()),
+                    counts.get(&id).copied().unwrap_or(0),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Key of one restaurant's review page.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ReviewPageKey {
+    /// Whose reviews.
+    pub restaurant_id: i64,
+    /// Which page.
+    pub window: PageWindow<i64>,
+}
+
+/// Review pages: one windowed statement per distinct page shape.
+pub struct ReviewPageLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<ReviewPageKey> for ReviewPageLoader {
+    type Value = Arc<[review::Model]>;
+    type Error = StoreError;
+
+    async fn load(
+        &self,
+        keys: &[ReviewPageKey],
+    ) -> Result<HashMap<ReviewPageKey, Self::Value>, Self::Error> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for (window, restaurant_ids) in group_by(keys, |k| (k.window.clone(), k.restaurant_id)) {
+            let rows = query::review_pages(&self.db, &restaurant_ids, &window).await?;
+            let mut pages = group_rows(rows, |r| r.restaurant_id);
+            for restaurant_id in restaurant_ids {
+                let page = pages.remove(&restaurant_id).unwrap_or_default();
+                out.insert(
+                    ReviewPageKey {
+                        restaurant_id,
+                        window: window.clone(),
+                    },
+                    page.into(),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Rating summaries: one `MGET` of the cached summaries, then, for the
+/// misses only, one SQL aggregate and one pipelined write-back.
+///
+/// The summary is derived from SQL, and the key-value store only caches it:
+/// when that store is unreachable the summary is computed from SQL and the
+/// field still answers (at the price of one more statement).
+pub struct RatingLoader {
+    db: DatabaseConnection,
+    kv: Kv,
+    ttl: Duration,
+}
+
+impl Loader<i64> for RatingLoader {
+    type Value = RatingAggregate;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let cache_keys: Vec<String> = keys.iter().map(|id| rating::cache_key(*id)).collect();
+        let (mut out, cache_up) = match self.kv.mget(&cache_keys).await {
+            Ok(values) => {
+                let hits = keys
+                    .iter()
+                    .zip(values)
+                    .filter_map(|(id, value)| Some((*id, rating::decode(&value?)?)))
+                    .collect::<HashMap<_, _>>();
+                (hits, true)
+            }
+            Err(error) => {
+                tracing::warn!(%error, "rating cache unreachable; computing from SQL");
+                (HashMap::new(), false)
+            }
+        };
+        let misses: Vec<i64> = keys.iter().copied().filter(|id| !out.contains_key(id)).collect();
+        if misses.is_empty() {
+            return Ok(out);
+        }
+        let computed = query::rating_aggregates(&self.db, &misses).await?;
+        if cache_up {
+            let entries: Vec<(String, String)> = computed
+                .iter()
+                .map(|(id, agg)| (rating::cache_key(*id), rating::encode(agg)))
+                .collect();
+            // A failed write-back only costs a recomputation next time.
+            if let Err(error) = self.kv.set_many(&entries, Some(self.ttl)).await {
+                tracing::warn!(%error, "rating cache write-back failed");
+            }
+        }
+        out.extend(computed);
+        Ok(out)
+    }
+}
+
+/// Today's popularity ranking per restaurant: one pipelined `ZREVRANGE … WITHSCORES` per batch.
+///
+/// A whole restaurant's ranking (bounded by its menu size) answers both the
+/// `trendingItems` of the restaurant and the `popularity` of each of its
+/// menu items, so those fields share one cached load.
+pub struct PopularityLoader {
+    kv: Kv,
+    day: NaiveDate,
+}
+
+impl Loader<i64> for PopularityLoader {
+    type Value = Arc<Ranking>;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let kv_keys: Vec<String> = keys
+            .iter()
+            .map(|id| popularity::key(self.day, *id))
+            .collect();
+        let rankings = self.kv.zrevrange_with_scores_many(&kv_keys, 0, -1).await?;
+        Ok(keys
+            .iter()
+            .zip(rankings)
+            .map(|(id, entries)| (*id, Arc::new(Ranking::from_scores(entries))))
+            .collect())
+    }
+}
+
+/// Groups loader keys by their shared part, keeping the parent ids of each group.
+fn group_by<K, S: Eq + Hash>(keys: &[K], split: impl Fn(&K) -> (S, i64)) -> Vec<(S, Vec<i64>)> {
+    let mut groups: HashMap<S, Vec<i64>> = HashMap::new();
+    for key in keys {
+        let (shared, id) = split(key);
+        groups.entry(shared).or_default().push(id);
+    }
+    groups.into_iter().collect()
+}
+
+fn group_rows<T>(rows: Vec<T>, parent: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
+    let mut groups: HashMap<i64, Vec<T>> = HashMap::new();
+    for row in rows {
+        groups.entry(parent(&row)).or_default().push(row);
+    }
+    groups
+}

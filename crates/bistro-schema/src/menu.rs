@@ -1,0 +1,290 @@
+//! `MenuItem`, courses and dietary tags, the menu connection, and menu search.
+
+use async_graphql::{Context, Enum, ErrorExtensions, ID, Object};
+use bistro_sql::entity::menu_item;
+use sea_orm::ActiveEnum;
+
+use crate::connection::{PageInfo, encode_cursor};
+use crate::error::{data, soft};
+use crate::loader::Loaders;
+use crate::money::Money;
+use crate::node::{NodeType, global_id};
+use crate::popularity::Popularity;
+use crate::restaurant::Restaurant;
+
+/// A dish or drink on a restaurant's menu.
+#[derive(Clone)]
+pub struct MenuItem(pub menu_item::Model);
+
+impl MenuItem {
+    /// Loads a menu item by database id through the request's loader.
+    pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
+        let loaders = data::<Loaders>(ctx)?;
+        Ok(loaders.menu_item.load_one(id).await.extend()?.map(Self))
+    }
+
+    /// Like [`Self::try_load`], for nullable fields: a failure is reported and yields null.
+    pub async fn load(ctx: &Context<'_>, id: i64) -> Option<Self> {
+        soft(ctx, Self::try_load(ctx, id).await).flatten()
+    }
+}
+
+#[Object]
+/// A dish or drink on a restaurant's menu.
+impl MenuItem {
+    /// Globally unique, opaque identifier.
+    async fn id(&self) -> ID {
+        global_id(NodeType::MenuItem, self.0.id)
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// What is in it, in a sentence or two.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// Current price of one unit, before options.
+    async fn price(&self) -> Money {
+        Money::from_minor(self.0.price_amount, &self.0.currency_code)
+    }
+
+    /// Which part of the meal it is.
+    async fn course(&self) -> Course {
+        Course::from_stored(&self.0.course.to_value())
+    }
+
+    /// Dietary properties (vegetarian, gluten-free, …).
+    async fn dietary(&self) -> Vec<Dietary> {
+        self.0
+            .dietary
+            .split(',')
+            .filter_map(|tag| Dietary::from_stored(tag.trim()))
+            .collect()
+    }
+
+    /// Whether it can be ordered now (staff switch items off when they run out).
+    async fn available(&self) -> bool {
+        self.0.available
+    }
+
+    /// Units the kitchen makes per day, when the item is limited; null when unlimited.
+    async fn daily_stock(&self) -> Option<i32> {
+        self.0.daily_stock
+    }
+
+    /// The restaurant that serves it.
+    async fn restaurant(&self, ctx: &Context<'_>) -> Option<Restaurant> {
+        soft(ctx, Restaurant::try_load(ctx, self.0.restaurant_id).await).flatten()
+    }
+
+    /// How it is selling today (UTC). Null with a `STORE_UNAVAILABLE` error when
+    /// the key-value store is unreachable.
+    async fn popularity(&self, ctx: &Context<'_>) -> Option<Popularity> {
+        let result = async {
+            let ranking = data::<Loaders>(ctx)?
+                .popularity
+                .load_one(self.0.restaurant_id)
+                .await
+                .extend()?
+                .unwrap_or_default();
+            let (orders_today, rank) = ranking.of(self.0.id);
+            Ok(Popularity { orders_today, rank })
+        }
+        .await;
+        soft(ctx, result)
+    }
+}
+
+/// Which part of a meal a menu item is.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Course {
+    /// Something to drink.
+    Drink,
+    /// Served first.
+    Starter,
+    /// The main dish.
+    Main,
+    /// Served last, usually sweet.
+    Dessert,
+    /// Served alongside a main.
+    Side,
+}
+
+impl Course {
+    /// The value stored in the `course` column.
+    pub fn stored(self) -> &'static str {
+        match self {
+            Self::Drink => "DRINK",
+            Self::Starter => "STARTER",
+            Self::Main => "MAIN",
+            Self::Dessert => "DESSERT",
+            Self::Side => "SIDE",
+        }
+    }
+
+    fn from_stored(value: &str) -> Self {
+        match value {
+            "DRINK" => Self::Drink,
+            "STARTER" => Self::Starter,
+            "DESSERT" => Self::Dessert,
+            "SIDE" => Self::Side,
+            _ => Self::Main,
+        }
+    }
+}
+
+/// A dietary property of a menu item.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dietary {
+    /// No meat or fish.
+    Vegetarian,
+    /// No animal products.
+    Vegan,
+    /// No gluten-containing ingredients.
+    GlutenFree,
+    /// No dairy.
+    DairyFree,
+    /// No nuts.
+    NutFree,
+    /// Prepared to halal rules.
+    Halal,
+    /// Hot.
+    Spicy,
+}
+
+impl Dietary {
+    fn from_stored(tag: &str) -> Option<Self> {
+        Some(match tag {
+            "vegetarian" => Self::Vegetarian,
+            "vegan" => Self::Vegan,
+            "gluten_free" => Self::GlutenFree,
+            "dairy_free" => Self::DairyFree,
+            "nut_free" => Self::NutFree,
+            "halal" => Self::Halal,
+            "spicy" => Self::Spicy,
+            _ => return None,
+        })
+    }
+}
+
+/// Cursor of a menu item within its restaurant's menu order.
+pub fn menu_cursor(item: &menu_item::Model) -> String {
+    encode_cursor('m', &format!("{}:{}", item.position, item.id))
+}
+
+/// One menu item in a menu, with its cursor.
+pub struct MenuItemEdge {
+    pub(crate) cursor: String,
+    pub(crate) node: MenuItem,
+}
+
+#[Object]
+/// One menu item in a menu, with its cursor.
+impl MenuItemEdge {
+    /// Opaque position of this edge, for `after`/`before`.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+
+    /// The menu item.
+    async fn node(&self) -> &MenuItem {
+        &self.node
+    }
+}
+
+/// A page of a restaurant's menu.
+pub struct MenuItemConnection {
+    pub(crate) edges: Vec<MenuItemEdge>,
+    pub(crate) page_info: PageInfo,
+    /// Restaurant and course filter, for `totalCount`.
+    pub(crate) count_key: Option<(i64, Option<String>)>,
+}
+
+#[Object]
+/// A page of a restaurant's menu.
+impl MenuItemConnection {
+    /// The items of this page, with cursors.
+    async fn edges(&self) -> &[MenuItemEdge] {
+        &self.edges
+    }
+
+    /// The items of this page, without cursors.
+    async fn nodes(&self) -> Vec<&MenuItem> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Where this page sits in the menu.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// How many items the whole menu (with the same course filter) holds; batched across restaurants.
+    async fn total_count(&self, ctx: &Context<'_>) -> Option<u64> {
+        let key = self.count_key.clone()?;
+        let result = async {
+            Ok(data::<Loaders>(ctx)?
+                .menu_count
+                .load_one(key)
+                .await
+                .extend()?
+                .unwrap_or(0))
+        }
+        .await;
+        soft(ctx, result)
+    }
+}
+
+/// One search hit, with its cursor and relevance.
+pub struct MenuSearchEdge {
+    pub(crate) cursor: String,
+    pub(crate) node: MenuItem,
+    pub(crate) rank: f64,
+}
+
+#[Object]
+/// One search hit, with its cursor and relevance.
+impl MenuSearchEdge {
+    /// Opaque position of this hit, for `after`.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+
+    /// The matching menu item.
+    async fn node(&self) -> &MenuItem {
+        &self.node
+    }
+
+    /// Relevance of the hit, higher is better; only comparable within one search.
+    async fn rank(&self) -> f64 {
+        self.rank
+    }
+}
+
+/// A page of menu search results, best match first.
+pub struct MenuSearchConnection {
+    pub(crate) edges: Vec<MenuSearchEdge>,
+    pub(crate) page_info: PageInfo,
+}
+
+#[Object]
+/// A page of menu search results, best match first.
+impl MenuSearchConnection {
+    /// The hits of this page, with cursors.
+    async fn edges(&self) -> &[MenuSearchEdge] {
+        &self.edges
+    }
+
+    /// The items of this page, without cursors.
+    async fn nodes(&self) -> Vec<&MenuItem> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Where this page sits in the results.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+}

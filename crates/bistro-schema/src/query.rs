@@ -1,0 +1,154 @@
+//! The query root: entry points into the graph.
+
+use async_graphql::{Context, ErrorExtensions, ID, Object};
+use bistro_sql::query::{self, PageWindow, RestaurantFilter};
+use futures_util::future::join_all;
+
+use crate::connection::{self, PageArgs, decode_cursor, encode_cursor};
+use crate::error::{ErrorCode, StoreError, data, soft};
+use crate::loader::{Loaders, Slug};
+use crate::menu::{MenuItem, MenuSearchConnection, MenuSearchEdge};
+use crate::node::{self, Node};
+use crate::request::Stores;
+use crate::restaurant::{Restaurant, RestaurantConnection, RestaurantEdge, page_cost, restaurant_cursor};
+
+/// Entry points for reading Bistro's data.
+#[derive(Default)]
+pub struct Query;
+
+#[Object]
+/// Entry points for reading Bistro's data.
+impl Query {
+    /// Restaurants in a stable order (oldest first), optionally of one cuisine.
+    #[graphql(complexity = "page_cost(first, last) * child_complexity")]
+    async fn restaurants(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only restaurants of this cuisine (case-insensitive), e.g. \"italian\".")] cuisine: Option<String>,
+        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+    ) -> Option<RestaurantConnection> {
+        let result = async {
+            let args = PageArgs { first, after, last, before };
+            let window = args.window(connection::limits(ctx)?, |c| decode_cursor('r', c)?.parse().ok())?;
+            let filter = RestaurantFilter { cuisine };
+            let stores = data::<Stores>(ctx)?;
+            let rows = query::restaurants_page(&stores.db, &filter, &window)
+                .await
+                .map_err(StoreError::from)
+                .extend()?;
+            let (rows, has_next, has_previous) = connection::trim_page(rows, &window);
+            let loaders = data::<Loaders>(ctx)?;
+            // Prime the by-id loader: fields that reach a restaurant again
+            // (e.g. `menu.node.restaurant`) then cost nothing.
+            loaders.restaurant.prime(rows.iter().map(|r| (r.id, r.clone())));
+            let edges: Vec<RestaurantEdge> = rows
+                .into_iter()
+                .map(|r| RestaurantEdge { cursor: restaurant_cursor(r.id), node: Restaurant(r) })
+                .collect();
+            let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
+            Ok(RestaurantConnection {
+                edges,
+                page_info: connection::page_info(&cursors, has_next, has_previous),
+                filter,
+            })
+        }
+        .await;
+        soft(ctx, result)
+    }
+
+    /// One restaurant by its slug; null when there is none.
+    async fn restaurant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The restaurant's slug, e.g. \"trattoria-roma-12\".")] slug: String,
+    ) -> Option<Restaurant> {
+        let result = async {
+            Ok(data::<Loaders>(ctx)?
+                .restaurant_by_slug
+                .load_one(Slug(slug))
+                .await
+                .extend()?
+                .map(Restaurant))
+        }
+        .await;
+        soft(ctx, result).flatten()
+    }
+
+    /// Refetches any object by its global id; null when nothing has that id.
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global id from any object's `id` field.")] id: ID,
+    ) -> Option<Node> {
+        soft(ctx, node::resolve(ctx, &id).await).flatten()
+    }
+
+    /// Refetches many objects by global id, in the order given (null where
+    /// nothing has that id). Batched: one statement per entity type.
+    #[graphql(complexity = "ids.len() * child_complexity")]
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global ids, at most 100.")] ids: Vec<ID>,
+    ) -> Option<Vec<Option<Node>>> {
+        let max = match connection::limits(ctx) {
+            Ok(limits) => limits.max_node_ids,
+            Err(e) => return soft(ctx, Err(e)),
+        };
+        if ids.len() > max {
+            return soft(ctx, Err(ErrorCode::BadUserInput.error(format!("At most {max} ids at once."))));
+        }
+        let resolved = join_all(ids.iter().map(|id| node::resolve(ctx, id))).await;
+        Some(resolved.into_iter().map(|r| soft(ctx, r).flatten()).collect())
+    }
+
+    /// Searches menu items of every restaurant by words in their name and
+    /// description, best match first. All words must match (stemmed:
+    /// "mushrooms" finds "mushroom").
+    #[graphql(complexity = "page_cost(first, None) * child_complexity")]
+    async fn search_menu(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Words to look for.")] query: String,
+        #[graphql(desc = "Page size (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+    ) -> Option<MenuSearchConnection> {
+        let result = async {
+            if query.len() > 200 {
+                return Err(ErrorCode::BadUserInput.error("`query` is longer than 200 characters."));
+            }
+            let args = PageArgs { first, after, last: None, before: None };
+            let window: PageWindow<u64> =
+                args.window(connection::limits(ctx)?, |c| decode_cursor('s', c)?.parse().ok())?;
+            // The cursor is the offset of the next hit: ranked results have no stable key.
+            let offset = window.after.unwrap_or(0);
+            let stores = data::<Stores>(ctx)?;
+            let hits = query::search_menu_items(&stores.db, &query, offset, window.limit + 1)
+                .await
+                .map_err(StoreError::from)
+                .extend()?;
+            let (hits, has_next, _) = connection::trim_page(hits, &window);
+            let loaders = data::<Loaders>(ctx)?;
+            loaders.menu_item.prime(hits.iter().map(|h| (h.item.id, h.item.clone())));
+            let edges: Vec<MenuSearchEdge> = hits
+                .into_iter()
+                .zip(offset + 1..)
+                .map(|(hit, next)| MenuSearchEdge {
+                    cursor: encode_cursor('s', &next.to_string()),
+                    node: MenuItem(hit.item),
+                    rank: hit.rank,
+                })
+                .collect();
+            let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
+            Ok(MenuSearchConnection {
+                edges,
+                page_info: connection::page_info(&cursors, has_next, offset > 0),
+            })
+        }
+        .await;
+        soft(ctx, result)
+    }
+}

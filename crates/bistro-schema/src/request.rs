@@ -1,0 +1,208 @@
+//! What one GraphQL request owns: its loaders, its counted store handles,
+//! and its round-trip counts.
+//!
+//! [`RequestScope`] is an async-graphql extension. The extension factory is
+//! asked for a fresh extension for every execution (HTTP and WebSocket
+//! alike), so loaders and their caches never outlive one request and never
+//! serve one caller's data to another (TECH-NOTES §1.2).
+//!
+//! Counting is measured, not estimated: each request gets its own clone of
+//! the database handle with a metric callback that counts every statement
+//! sea-orm executes, and its own view of the key-value store that counts
+//! every round trip. Loaders and resolvers only ever see these handles.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+    NextRequest, NextValidation,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{
+    Name, Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
+};
+use bistro_kv::Kv;
+use sea_orm::DatabaseConnection;
+
+use crate::error::ErrorCode;
+use crate::limits::Limits;
+use crate::loader::Loaders;
+
+/// Store round trips made while serving one request.
+#[derive(Debug, Default)]
+pub struct RoundTrips {
+    /// SQL statements executed.
+    pub sql: Arc<AtomicU64>,
+    /// Key-value round trips (a command, a multi-key command or a pipeline each count 1).
+    pub kv: Arc<AtomicU64>,
+}
+
+impl RoundTrips {
+    /// `(sql, kv)` so far.
+    pub fn snapshot(&self) -> (u64, u64) {
+        (
+            self.sql.load(Ordering::Relaxed),
+            self.kv.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// The store handles of one request; both count into its [`RoundTrips`].
+#[derive(Clone)]
+pub struct Stores {
+    /// Relational store, counted.
+    pub db: DatabaseConnection,
+    /// Key-value store, counted.
+    pub kv: Kv,
+}
+
+/// Extension factory installed on the schema (see the module docs).
+pub struct RequestScope {
+    db: DatabaseConnection,
+    kv: Kv,
+    limits: Arc<Limits>,
+}
+
+impl RequestScope {
+    /// A factory that hands each request counted views of these stores.
+    pub fn new(db: DatabaseConnection, kv: Kv, limits: Arc<Limits>) -> Self {
+        Self { db, kv, limits }
+    }
+}
+
+impl ExtensionFactory for RequestScope {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RequestScopeExtension {
+            db: self.db.clone(),
+            kv: self.kv.clone(),
+            limits: self.limits.clone(),
+            round_trips: Arc::new(RoundTrips::default()),
+        })
+    }
+}
+
+struct RequestScopeExtension {
+    db: DatabaseConnection,
+    kv: Kv,
+    limits: Arc<Limits>,
+    round_trips: Arc<RoundTrips>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for RequestScopeExtension {
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        let request_failed = response.data == Value::Null;
+        for error in &mut response.errors {
+            fill_missing_code(error, request_failed);
+        }
+        let (sql, kv) = self.round_trips.snapshot();
+        tracing::debug!(sql, kv, errors = response.errors.len(), "graphql request served");
+        if self.limits.expose_round_trips {
+            let mut counts = async_graphql::indexmap::IndexMap::new();
+            counts.insert(Name::new("sql"), Value::from(sql));
+            counts.insert(Name::new("kv"), Value::from(kv));
+            response
+                .extensions
+                .insert("roundTrips".to_owned(), Value::Object(counts));
+        }
+        response
+    }
+
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let mut db = self.db.clone();
+        let sql_counter = self.round_trips.sql.clone();
+        // The callback lives on this clone only; the pool underneath is shared.
+        db.set_metric_callback(move |_| {
+            sql_counter.fetch_add(1, Ordering::Relaxed);
+        });
+        let kv = self.kv.counted(self.round_trips.kv.clone());
+        let stores = Stores { db, kv };
+        let request = request
+            .data(Loaders::new(&stores, &self.limits))
+            .data(stores)
+            .data(self.round_trips.clone());
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        next.run(ctx, query, variables).await.map_err(|error| {
+            // The recursion guard runs in the parse phase; it is a depth limit to clients.
+            let code = if error.message.starts_with("The recursion depth") {
+                ErrorCode::MaxDepthExceeded
+            } else {
+                ErrorCode::GraphqlParseFailed
+            };
+            with_code(error, code)
+        })
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx).await.map_err(|errors| {
+            errors
+                .into_iter()
+                .map(|error| {
+                    let code = match error.message.as_str() {
+                        "Query is nested too deep." => ErrorCode::MaxDepthExceeded,
+                        "Query is too complex." => ErrorCode::MaxComplexityExceeded,
+                        _ => ErrorCode::GraphqlValidationFailed,
+                    };
+                    with_code(error, code)
+                })
+                .collect()
+        })
+    }
+}
+
+fn with_code(mut error: ServerError, code: ErrorCode) -> ServerError {
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code.as_str());
+    error
+}
+
+fn has_code(error: &ServerError) -> bool {
+    error
+        .extensions
+        .as_ref()
+        .is_some_and(|e| e.get("code").is_some())
+}
+
+/// Every error leaves with a code. Request-level errors without one come from
+/// choosing the operation ("Unknown operation named …"); field errors without
+/// one are argument coercion failures or, if anything else, a bug whose
+/// message must not reach the client.
+fn fill_missing_code(error: &mut ServerError, request_failed: bool) {
+    if has_code(error) {
+        return;
+    }
+    let code = if request_failed {
+        ErrorCode::GraphqlValidationFailed
+    } else if error.message.starts_with("Failed to parse")
+        || error.message.starts_with("Invalid value")
+    {
+        ErrorCode::BadUserInput
+    } else {
+        tracing::error!(message = %error.message, path = ?error.path, "uncoded resolver error");
+        error.message = "Internal server error".to_owned();
+        ErrorCode::Internal
+    };
+    *error = with_code(std::mem::replace(error, ServerError::new("", None)), code);
+}

@@ -1,0 +1,304 @@
+//! `Restaurant`, its connection, and the restaurant-level fields that reach
+//! into both stores (menu, reviews, rating, trending items).
+
+use async_graphql::{Context, ErrorExtensions, Enum, ID, Object, SimpleObject};
+use bistro_sql::entity::restaurant;
+use bistro_sql::query::{MenuCursor, MenuPageArgs, RestaurantFilter};
+use serde::Deserialize;
+
+use crate::connection::{self, PageArgs, PageInfo, decode_cursor, encode_cursor};
+use crate::error::{ErrorCode, data, soft};
+use crate::loader::{Loaders, MenuPageKey, ReviewPageKey};
+use crate::menu::{Course, MenuItem, MenuItemConnection, MenuItemEdge, menu_cursor};
+use crate::money::CurrencyCode;
+use crate::node::{NodeType, global_id};
+use crate::popularity::TrendingItem;
+use crate::rating::RatingSummary;
+use crate::review::{Review, ReviewConnection, ReviewEdge, review_cursor};
+
+/// Most trending items one restaurant returns.
+const MAX_TRENDING: i32 = 20;
+
+/// A restaurant that takes orders through Bistro.
+#[derive(Clone)]
+pub struct Restaurant(pub restaurant::Model);
+
+impl Restaurant {
+    /// Loads a restaurant by database id through the request's loader.
+    pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
+        let loaders = data::<Loaders>(ctx)?;
+        Ok(loaders.restaurant.load_one(id).await.extend()?.map(Self))
+    }
+}
+
+/// The cost multiplier of a connection field for the complexity limit: the
+/// page size asked for, or the maximum when none is given (the default is
+/// configurable, so the conservative bound is used).
+pub fn page_cost(first: Option<i32>, last: Option<i32>) -> usize {
+    let asked = first.or(last).unwrap_or(100).clamp(0, 100);
+    usize::try_from(asked).unwrap_or(100).max(1)
+}
+
+#[Object]
+/// A restaurant that takes orders through Bistro.
+impl Restaurant {
+    /// Globally unique, opaque identifier.
+    async fn id(&self) -> ID {
+        global_id(NodeType::Restaurant, self.0.id)
+    }
+
+    /// URL-friendly unique name, e.g. "trattoria-roma-12".
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Kind of cooking, lower-case (e.g. "italian").
+    async fn cuisine(&self) -> &str {
+        &self.0.cuisine
+    }
+
+    /// A few sentences about the restaurant.
+    async fn description(&self) -> &str {
+        &self.0.description
+    }
+
+    /// Street address.
+    async fn address(&self) -> &str {
+        &self.0.address
+    }
+
+    /// Weekly opening hours, one entry per opening period.
+    async fn opening_hours(&self) -> Vec<OpeningHours> {
+        serde_json::from_str(&self.0.opening_hours).unwrap_or_else(|error| {
+            tracing::warn!(%error, restaurant.id = self.0.id, "unreadable opening hours");
+            Vec::new()
+        })
+    }
+
+    /// Currency of the restaurant's prices.
+    async fn currency_code(&self) -> CurrencyCode {
+        CurrencyCode(self.0.currency_code.clone())
+    }
+
+    /// The menu in menu order, optionally one course only.
+    #[graphql(complexity = "page_cost(first, last) * child_complexity")]
+    async fn menu(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only items of this course.")] course: Option<Course>,
+        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+    ) -> Option<MenuItemConnection> {
+        let result = async {
+            let args = PageArgs { first, after, last, before };
+            let window = args.window(connection::limits(ctx)?, |c| {
+                let payload = decode_cursor('m', c)?;
+                let (position, id) = payload.split_once(':')?;
+                Some(MenuCursor { position: position.parse().ok()?, id: id.parse().ok()? })
+            })?;
+            let course = course.map(|c| c.stored().to_owned());
+            let key = MenuPageKey {
+                restaurant_id: self.0.id,
+                args: MenuPageArgs { course: course.clone(), window: window.clone() },
+            };
+            let rows = data::<Loaders>(ctx)?
+                .menu_page
+                .load_one(key)
+                .await
+                .extend()?
+                .unwrap_or_default();
+            let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
+            let edges: Vec<MenuItemEdge> = rows
+                .into_iter()
+                .map(|m| MenuItemEdge { cursor: menu_cursor(&m), node: MenuItem(m) })
+                .collect();
+            let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
+            Ok(MenuItemConnection {
+                edges,
+                page_info: connection::page_info(&cursors, has_next, has_previous),
+                count_key: Some((self.0.id, course)),
+            })
+        }
+        .await;
+        soft(ctx, result)
+    }
+
+    /// Reviews, newest first.
+    #[graphql(complexity = "page_cost(first, last) * child_complexity")]
+    async fn reviews(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+    ) -> Option<ReviewConnection> {
+        let result = async {
+            let args = PageArgs { first, after, last, before };
+            let window = args.window(connection::limits(ctx)?, |c| decode_cursor('v', c)?.parse().ok())?;
+            let key = ReviewPageKey { restaurant_id: self.0.id, window: window.clone() };
+            let rows = data::<Loaders>(ctx)?
+                .review_page
+                .load_one(key)
+                .await
+                .extend()?
+                .unwrap_or_default();
+            let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
+            let edges: Vec<ReviewEdge> = rows
+                .into_iter()
+                .map(|r| ReviewEdge { cursor: review_cursor(r.id), node: Review(r) })
+                .collect();
+            let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
+            Ok(ReviewConnection {
+                edges,
+                page_info: connection::page_info(&cursors, has_next, has_previous),
+                restaurant_id: self.0.id,
+            })
+        }
+        .await;
+        soft(ctx, result)
+    }
+
+    /// Average rating and number of reviews. Cached in the key-value store and
+    /// computed from the reviews when the cache misses or is unreachable.
+    async fn rating(&self, ctx: &Context<'_>) -> Option<RatingSummary> {
+        let result = async {
+            let aggregate = data::<Loaders>(ctx)?.rating.load_one(self.0.id).await.extend()?;
+            Ok(RatingSummary::from(aggregate.unwrap_or(bistro_sql::query::RatingAggregate {
+                average: 0.0,
+                count: 0,
+            })))
+        }
+        .await;
+        soft(ctx, result)
+    }
+
+    /// The restaurant's best-selling items today (UTC), most ordered first.
+    /// Null with a `STORE_UNAVAILABLE` error when the key-value store is unreachable.
+    #[graphql(complexity = "usize::try_from(limit.clamp(0, MAX_TRENDING)).unwrap_or(0) * child_complexity")]
+    async fn trending_items(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 3, desc = "How many items, at most 20.")] limit: i32,
+    ) -> Option<Vec<TrendingItem>> {
+        let result = async {
+            if !(0..=MAX_TRENDING).contains(&limit) {
+                return Err(ErrorCode::BadUserInput.error(format!("`limit` must be between 0 and {MAX_TRENDING}.")));
+            }
+            let ranking = data::<Loaders>(ctx)?
+                .popularity
+                .load_one(self.0.id)
+                .await
+                .extend()?
+                .unwrap_or_default();
+            Ok(ranking
+                .top(usize::try_from(limit).unwrap_or(0))
+                .map(|(menu_item_id, orders_today, rank)| TrendingItem { menu_item_id, orders_today, rank })
+                .collect())
+        }
+        .await;
+        soft(ctx, result)
+    }
+}
+
+/// Days of the week.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Weekday {
+    /// Monday.
+    Mon,
+    /// Tuesday.
+    Tue,
+    /// Wednesday.
+    Wed,
+    /// Thursday.
+    Thu,
+    /// Friday.
+    Fri,
+    /// Saturday.
+    Sat,
+    /// Sunday.
+    Sun,
+}
+
+/// One opening period of a restaurant's week.
+#[derive(SimpleObject, Debug, Clone, Deserialize)]
+pub struct OpeningHours {
+    /// The day the period starts.
+    pub day: Weekday,
+    /// Opening time, local, "HH:MM".
+    pub opens: String,
+    /// Closing time, local, "HH:MM" (may be past midnight, e.g. "01:00").
+    pub closes: String,
+}
+
+/// One restaurant in a list, with its cursor.
+pub struct RestaurantEdge {
+    pub(crate) cursor: String,
+    pub(crate) node: Restaurant,
+}
+
+#[Object]
+/// One restaurant in a list, with its cursor.
+impl RestaurantEdge {
+    /// Opaque position of this edge, for `after`/`before`.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+
+    /// The restaurant.
+    async fn node(&self) -> &Restaurant {
+        &self.node
+    }
+}
+
+/// A page of restaurants.
+pub struct RestaurantConnection {
+    pub(crate) edges: Vec<RestaurantEdge>,
+    pub(crate) page_info: PageInfo,
+    pub(crate) filter: RestaurantFilter,
+}
+
+#[Object]
+/// A page of restaurants.
+impl RestaurantConnection {
+    /// The restaurants of this page, with cursors.
+    async fn edges(&self) -> &[RestaurantEdge] {
+        &self.edges
+    }
+
+    /// The restaurants of this page, without cursors.
+    async fn nodes(&self) -> Vec<&Restaurant> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Where this page sits in the list.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// How many restaurants the whole list holds (one extra `COUNT`, only when asked for).
+    async fn total_count(&self, ctx: &Context<'_>) -> Option<u64> {
+        let result = async {
+            let stores = data::<crate::request::Stores>(ctx)?;
+            bistro_sql::query::count_restaurants(&stores.db, &self.filter)
+                .await
+                .map_err(crate::error::StoreError::from)
+                .extend()
+        }
+        .await;
+        soft(ctx, result)
+    }
+}
+
+/// Cursor of a restaurant in the id-ordered list.
+pub fn restaurant_cursor(id: i64) -> String {
+    encode_cursor('r', &id.to_string())
+}

@@ -1,0 +1,132 @@
+//! `Review` and the review connection.
+
+use async_graphql::{Context, ErrorExtensions, ID, Object};
+use bistro_sql::entity::review;
+use chrono::{DateTime, Utc};
+
+use crate::connection::{PageInfo, encode_cursor};
+use crate::error::{data, soft};
+use crate::loader::Loaders;
+use crate::node::{NodeType, global_id};
+use crate::rating::RatingSummary;
+use crate::restaurant::Restaurant;
+
+/// A customer's rating and words about a restaurant (one per customer and restaurant).
+#[derive(Clone)]
+pub struct Review(pub review::Model);
+
+impl Review {
+    /// Loads a review by database id through the request's loader.
+    pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
+        let loaders = data::<Loaders>(ctx)?;
+        Ok(loaders.review.load_one(id).await.extend()?.map(Self))
+    }
+}
+
+#[Object]
+/// A customer's rating and words about a restaurant (one per customer and restaurant).
+impl Review {
+    /// Globally unique, opaque identifier.
+    async fn id(&self) -> ID {
+        global_id(NodeType::Review, self.0.id)
+    }
+
+    /// Rating from 1 (poor) to 5 (excellent).
+    async fn rating(&self) -> i32 {
+        self.0.rating
+    }
+
+    /// What the customer wrote.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    /// When the review was first written.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When the review was last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// The reviewer's public display name.
+    async fn author_name(&self, ctx: &Context<'_>) -> Option<String> {
+        let result = async {
+            Ok(data::<Loaders>(ctx)?.user_name.load_one(self.0.user_id).await.extend()?)
+        }
+        .await;
+        soft(ctx, result).flatten()
+    }
+
+    /// The restaurant reviewed.
+    async fn restaurant(&self, ctx: &Context<'_>) -> Option<Restaurant> {
+        soft(ctx, Restaurant::try_load(ctx, self.0.restaurant_id).await).flatten()
+    }
+}
+
+/// Cursor of a review in a restaurant's newest-first list.
+pub fn review_cursor(id: i64) -> String {
+    encode_cursor('v', &id.to_string())
+}
+
+/// One review in a list, with its cursor.
+pub struct ReviewEdge {
+    pub(crate) cursor: String,
+    pub(crate) node: Review,
+}
+
+#[Object]
+/// One review in a list, with its cursor.
+impl ReviewEdge {
+    /// Opaque position of this edge, for `after`/`before`.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+
+    /// The review.
+    async fn node(&self) -> &Review {
+        &self.node
+    }
+}
+
+/// A page of a restaurant's reviews, newest first.
+pub struct ReviewConnection {
+    pub(crate) edges: Vec<ReviewEdge>,
+    pub(crate) page_info: PageInfo,
+    pub(crate) restaurant_id: i64,
+}
+
+#[Object]
+/// A page of a restaurant's reviews, newest first.
+impl ReviewConnection {
+    /// The reviews of this page, with cursors.
+    async fn edges(&self) -> &[ReviewEdge] {
+        &self.edges
+    }
+
+    /// The reviews of this page, without cursors.
+    async fn nodes(&self) -> Vec<&Review> {
+        self.edges.iter().map(|e| &e.node).collect()
+    }
+
+    /// Where this page sits in the list.
+    async fn page_info(&self) -> &PageInfo {
+        &self.page_info
+    }
+
+    /// How many reviews the restaurant has (from the cached rating summary).
+    async fn total_count(&self, ctx: &Context<'_>) -> Option<u64> {
+        let result = async {
+            let aggregate = data::<Loaders>(ctx)?
+                .rating
+                .load_one(self.restaurant_id)
+                .await
+                .extend()?;
+            Ok(aggregate.map_or(0, |a| RatingSummary::from(a).count))
+        }
+        .await;
+        soft(ctx, result)
+    }
+}

@@ -1,0 +1,220 @@
+//! Building and running the service: stores, schema, router, listener.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::{get, on, MethodFilter};
+use bistro_kv::{Kv, KvConfig};
+use bistro_schema::{BistroSchema, SchemaDeps};
+use bistro_sql::SqlConfig;
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::{graphiql, graphql_http, health, seed};
+
+/// Shared by every request handler.
+pub type AppState = Arc<App>;
+
+/// The running service's parts.
+pub struct App {
+    /// The configuration it was started with.
+    pub config: Config,
+    /// Relational store pool.
+    pub db: DatabaseConnection,
+    /// Key-value store, namespaced by `kv.key_prefix`.
+    pub kv: Kv,
+    /// The GraphQL schema.
+    pub schema: BistroSchema,
+}
+
+impl App {
+    /// Connects both stores, migrates, seeds demo data into an empty database
+    /// when configured to, and builds the schema.
+    pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        let db = connect_sql(&config).await?;
+        bistro_sql::migrate(&db).await.context("running migrations")?;
+        let kv = connect_kv(&config).await?;
+        if config.seed_demo_data && bistro_sql::seed::is_empty(&db).await? {
+            seed::seed_demo(&db, &kv).await?;
+        }
+        let schema = bistro_schema::build_schema(SchemaDeps {
+            db: db.clone(),
+            kv: kv.clone(),
+            limits: config.graphql.clone(),
+        });
+        Ok(Self { config, db, kv, schema })
+    }
+}
+
+/// Opens the relational store named by the configuration.
+pub async fn connect_sql(config: &Config) -> anyhow::Result<DatabaseConnection> {
+    let sql_config = SqlConfig {
+        max_connections: config.sql.max_connections,
+        acquire_timeout: Duration::from_millis(config.sql.acquire_timeout_ms),
+    };
+    let db = bistro_sql::connect(&config.database_url, &sql_config)
+        .await
+        .with_context(|| format!("connecting to the relational store ({})", redact(&config.database_url)))?;
+    tracing::info!(backend = bistro_sql::backend_name(&db), "relational store connected");
+    Ok(db)
+}
+
+/// Opens the key-value store named by the configuration (Redis is connected
+/// lazily, so a Redis that is down does not stop the start).
+pub async fn connect_kv(config: &Config) -> anyhow::Result<Kv> {
+    let kv = if config.redis_url.is_empty() {
+        Kv::memory()
+    } else {
+        let kv_config = KvConfig {
+            connect_timeout: Duration::from_millis(config.kv.connect_timeout_ms),
+            response_timeout: Duration::from_millis(config.kv.response_timeout_ms),
+            breaker_threshold: config.kv.breaker_threshold,
+            breaker_cooldown: Duration::from_millis(config.kv.breaker_cooldown_ms),
+        };
+        Kv::connect_redis(&config.redis_url, &kv_config)
+            .await
+            .with_context(|| format!("configuring the key-value store ({})", redact(&config.redis_url)))?
+    };
+    tracing::info!(backend = kv.backend_name(), "key-value store configured");
+    Ok(kv.with_prefix(&config.kv.key_prefix))
+}
+
+/// A URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{user}:***@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// The HTTP routes.
+pub fn router(state: AppState) -> Router {
+    let graphql_route = on(MethodFilter::GET, graphql_http::get)
+        .on(MethodFilter::POST, graphql_http::post)
+        .fallback(graphql_http::method_not_allowed);
+    let mut router = Router::new()
+        .route("/graphql", graphql_route)
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready));
+    if state.config.http.graphiql {
+        router = router
+            .route("/graphiql", get(graphiql::page))
+            .route("/graphiql/assets/{*path}", get(graphiql::asset));
+    }
+    // The GraphQL handler answers its own timeout with a GraphQL error; this
+    // outer bound (a little longer) catches anything else that hangs.
+    let outer_timeout = state.config.request_timeout() + Duration::from_secs(5);
+    router
+        .with_state(state)
+        .layer(CatchPanicLayer::new())
+        .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, outer_timeout))
+        .layer(TraceLayer::new_for_http())
+}
+
+/// A bound, ready-to-run server.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the service and binds its listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let addr = config.listen_addr()?;
+        let app = App::connect(config).await?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        Ok(Self { listener, state: Arc::new(app) })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// The service's parts (stores, schema).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests for
+    /// at most the configured shutdown timeout.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+        let drain = Duration::from_secs(self.state.config.http.shutdown_timeout_secs);
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(self.listener, router(self.state))
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(());
+            });
+        let server = tokio::spawn(async move { server.await });
+        // Wait for the server; once shutdown starts, give it `drain` to finish.
+        let mut server = server;
+        tokio::select! {
+            result = &mut server => return result.context("server task")?.context("serving HTTP"),
+            _ = stop_rx => {}
+        }
+        match tokio::time::timeout(drain, &mut server).await {
+            Ok(result) => result.context("server task")?.context("serving HTTP"),
+            Err(_) => {
+                tracing::warn!(drain_secs = drain.as_secs(), "in-flight requests did not finish; stopping anyway");
+                server.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Resolves on SIGINT (ctrl-c) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for ctrl-c");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutdown requested; draining");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(redact("postgres://bistro:s3cret@db:5432/bistro"), "postgres://bistro:***@db:5432/bistro");
+        assert_eq!(redact("redis://:pw@cache:6379"), "redis://:***@cache:6379");
+        assert_eq!(redact("sqlite://data/bistro.db"), "sqlite://data/bistro.db");
+    }
+}

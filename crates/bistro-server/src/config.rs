@@ -1,0 +1,243 @@
+//! Typed, layered configuration: built-in defaults (`config.default.toml`,
+//! which doubles as the reference), an optional file, then `BISTRO_*`
+//! environment variables. Validated before anything starts.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use bistro_schema::Limits;
+use serde::Deserialize;
+
+/// The built-in defaults; every key is documented there.
+pub const DEFAULTS: &str = include_str!("../config.default.toml");
+
+/// Environment variables with this prefix configure the server.
+const ENV_PREFIX: &str = "BISTRO";
+
+/// Everything the server can be told.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address the HTTP server binds.
+    pub listen: String,
+    /// Relational store URL (`sqlite://…` or `postgres://…`).
+    pub database_url: String,
+    /// Redis URL; empty selects the in-process key-value store.
+    pub redis_url: String,
+    /// Development or production.
+    pub environment: Environment,
+    /// Seed the small demo data set into an empty database on start.
+    pub seed_demo_data: bool,
+    /// Log line format.
+    pub log_format: LogFormat,
+    /// HTTP settings.
+    pub http: HttpConfig,
+    /// GraphQL limits.
+    pub graphql: Limits,
+    /// Key-value store settings.
+    pub kv: KvSettings,
+    /// Relational store settings.
+    pub sql: SqlSettings,
+}
+
+/// Where the server runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    /// A developer's machine: demo data, GraphiQL, friendly logs.
+    Development,
+    /// Serving real customers.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Largest request body in bytes.
+    pub body_limit_bytes: usize,
+    /// Longest a GraphQL request may run, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Whether `/graphiql` is served.
+    pub graphiql: bool,
+    /// How long shutdown waits for in-flight requests, in seconds.
+    pub shutdown_timeout_secs: u64,
+}
+
+/// Key-value store settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KvSettings {
+    /// Prefix of every key and channel.
+    pub key_prefix: String,
+    /// Redis connect timeout, milliseconds.
+    pub connect_timeout_ms: u64,
+    /// Redis per-command timeout, milliseconds.
+    pub response_timeout_ms: u64,
+    /// Failures in a row that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// How long the open breaker skips Redis, milliseconds.
+    pub breaker_cooldown_ms: u64,
+}
+
+/// Relational store settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlSettings {
+    /// Pool size.
+    pub max_connections: u32,
+    /// Longest wait for a pooled connection, milliseconds.
+    pub acquire_timeout_ms: u64,
+}
+
+impl Default for Config {
+    /// The built-in defaults alone (no file, no environment).
+    fn default() -> Self {
+        // The defaults are compiled in and covered by a test; failing here is a build defect.
+        Self::load(None, std::iter::empty()).expect("built-in config.default.toml is valid")
+    }
+}
+
+impl Config {
+    /// Loads the layers: defaults, then `file` (or `./bistro.toml` when it
+    /// exists and no file is named), then the `BISTRO_*` variables in `env`.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl Iterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        match file {
+            Some(path) => {
+                builder = builder.add_source(config::File::from(path).required(true));
+            }
+            None if Path::new("bistro.toml").exists() => {
+                builder = builder.add_source(config::File::with_name("bistro.toml"));
+            }
+            None => {}
+        }
+        // Only our own variables: the test suite's `BISTRO_TEST_*` are not settings.
+        let env: HashMap<String, String> = env
+            .filter(|(k, _)| k.starts_with("BISTRO_") && !k.starts_with("BISTRO_TEST_"))
+            .collect();
+        builder = builder.add_source(
+            config::Environment::with_prefix(ENV_PREFIX)
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(env.into_iter().collect())),
+        );
+        let config: Config = builder
+            .build()
+            .context("reading configuration")?
+            .try_deserialize()
+            .context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Loads from the process environment.
+    pub fn from_env(file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load(file, std::env::vars())
+    }
+
+    /// Refuses settings that cannot work, before anything starts.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        self.listen_addr()?;
+        if !(self.database_url.starts_with("sqlite:") || self.database_url.starts_with("postgres"))
+        {
+            bail!("database_url must start with sqlite: or postgres://");
+        }
+        if !self.redis_url.is_empty() && !self.redis_url.starts_with("redis") {
+            bail!("redis_url must be empty (in-process store) or a redis:// URL");
+        }
+        let g = &self.graphql;
+        if g.max_page_size == 0 || g.default_page_size == 0 || g.default_page_size > g.max_page_size {
+            bail!("graphql: need 0 < default_page_size <= max_page_size");
+        }
+        if g.max_depth < 2 || g.max_complexity == 0 {
+            bail!("graphql: max_depth must be at least 2 and max_complexity positive");
+        }
+        if self.http.body_limit_bytes < 1024 {
+            bail!("http.body_limit_bytes must be at least 1024");
+        }
+        if self.environment == Environment::Production && self.kv.key_prefix.is_empty() {
+            bail!("kv.key_prefix must not be empty in production");
+        }
+        Ok(())
+    }
+
+    /// The listen address, parsed.
+    pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
+        self.listen
+            .parse()
+            .with_context(|| format!("listen address {:?} is not host:port", self.listen))
+    }
+
+    /// The GraphQL request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.http.request_timeout_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn the_built_in_defaults_run_with_zero_setup() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.listen, "127.0.0.1:8080");
+        assert!(config.database_url.starts_with("sqlite://data/"));
+        assert!(config.redis_url.is_empty());
+        assert_eq!(config.graphql.max_page_size, 100);
+    }
+
+    #[test]
+    fn environment_variables_override_flat_and_nested_keys() {
+        let config = Config::load(
+            None,
+            env(&[
+                ("BISTRO_DATABASE_URL", "postgres://db/bistro"),
+                ("BISTRO_LISTEN", "0.0.0.0:9000"),
+                ("BISTRO_GRAPHQL__MAX_DEPTH", "9"),
+                ("BISTRO_HTTP__GRAPHIQL", "false"),
+                ("BISTRO_TEST_DATABASE_URL", "ignored"),
+                ("OTHER", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.database_url, "postgres://db/bistro");
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.graphql.max_depth, 9);
+        assert!(!config.http.graphiql);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(Config::load(None, env(&[("BISTRO_LISTNE", "x")])).is_err());
+        assert!(Config::load(None, env(&[("BISTRO_LISTEN", "not an address")])).is_err());
+        assert!(Config::load(None, env(&[("BISTRO_GRAPHQL__DEFAULT_PAGE_SIZE", "500")])).is_err());
+    }
+}

@@ -1,0 +1,396 @@
+//! GraphQL over HTTP, by the spec (graphql-over-http): `POST /graphql`
+//! with JSON, `GET /graphql` for queries only.
+//!
+//! Our own handler instead of async-graphql-axum's extractor, because the
+//! extractor accepts any content type as JSON, has no body limit, runs
+//! mutations over GET and answers malformed input with Debug text
+//! (TECH-NOTES §1.6). Here:
+//!
+//! - `Accept` is negotiated: `application/graphql-response+json` (preferred
+//!   when listed) or `application/json` (also for `*/*` and a missing header);
+//!   anything else is 406.
+//! - A request that is not well-formed (bad JSON, missing or non-string
+//!   `query`, wrong parameter types, wrong content type or method, a body over
+//!   the limit, a mutation over GET) is a 4xx with a GraphQL-shaped error and
+//!   a code, under either media type.
+//! - A well-formed request whose document fails to parse or validate is 200
+//!   under `application/json` and 400 under `application/graphql-response+json`;
+//!   either way the response has no `data` entry.
+
+use std::time::Duration;
+
+use async_graphql::parser::types::{DocumentOperations, OperationType};
+use axum::body::{Body, Bytes};
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bistro_schema::ErrorCode;
+use serde_json::{Map, Value, json};
+
+use crate::app::AppState;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+
+/// The media type a response is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaType {
+    GraphqlResponseJson,
+    Json,
+}
+
+impl MediaType {
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
+            Self::Json => JSON,
+        }
+    }
+}
+
+/// `POST /graphql`.
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+    let media = match negotiate(&headers) {
+        Ok(media) => media,
+        Err(response) => return response,
+    };
+    if let Err(response) = check_content_type(&headers, media) {
+        return response;
+    }
+    let limit = state.config.http.body_limit_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return too_large(media, limit);
+    }
+    let bytes: Bytes = match axum::body::to_bytes(body, limit).await {
+        Ok(bytes) => bytes,
+        Err(_) => return too_large(media, limit),
+    };
+    let params: Value = match serde_json::from_slice(&bytes) {
+        Ok(value) => value,
+        Err(error) => {
+            return request_error(
+                media,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                &format!("The body is not valid JSON: {error}."),
+            );
+        }
+    };
+    let Value::Object(params) = params else {
+        return request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            "The body must be a JSON object with a `query` (batches are not supported).",
+        );
+    };
+    match build_request(params) {
+        Ok(request) => execute(&state, request, media).await,
+        Err(message) => request_error(media, StatusCode::BAD_REQUEST, ErrorCode::BadRequest, &message),
+    }
+}
+
+/// `GET /graphql?query=…&operationName=…&variables=<JSON>&extensions=<JSON>`: queries only.
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let media = match negotiate(&headers) {
+        Ok(media) => media,
+        Err(response) => return response,
+    };
+    let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(raw.as_deref().unwrap_or("")) {
+        Ok(pairs) => pairs,
+        Err(_) => {
+            return request_error(media, StatusCode::BAD_REQUEST, ErrorCode::BadRequest, "The query string is malformed.");
+        }
+    };
+    let mut params = Map::new();
+    for (key, value) in pairs {
+        if params.contains_key(&key) {
+            return request_error(
+                media,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                &format!("The parameter `{key}` is given more than once."),
+            );
+        }
+        // `variables` and `extensions` travel as JSON text in a GET.
+        let value = if key == "variables" || key == "extensions" {
+            match serde_json::from_str(&value) {
+                Ok(value) => value,
+                Err(_) => {
+                    return request_error(
+                        media,
+                        StatusCode::BAD_REQUEST,
+                        ErrorCode::BadRequest,
+                        &format!("The parameter `{key}` must be a JSON object."),
+                    );
+                }
+            }
+        } else {
+            Value::String(value)
+        };
+        params.insert(key, value);
+    }
+    let mut request = match build_request(params) {
+        Ok(request) => request,
+        Err(message) => return request_error(media, StatusCode::BAD_REQUEST, ErrorCode::BadRequest, &message),
+    };
+    // GET must not change anything: refuse mutations (and subscriptions)
+    // before execution. Documents that do not parse are left to the executor,
+    // which reports them with the usual parse error.
+    if let Some(kind) = selected_operation_type(&mut request) {
+        if kind != OperationType::Query {
+            let mut response = request_error(
+                media,
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                "Only queries may be sent with GET; send mutations with POST.",
+            );
+            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return response;
+        }
+    }
+    execute(&state, request, media).await
+}
+
+/// Any other method on `/graphql`.
+pub async fn method_not_allowed(headers: HeaderMap) -> Response {
+    let media = negotiate(&headers).unwrap_or(MediaType::Json);
+    let mut response = request_error(
+        media,
+        StatusCode::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
+        "Use POST (or GET for queries) on /graphql.",
+    );
+    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
+}
+
+async fn execute(state: &AppState, request: async_graphql::Request, media: MediaType) -> Response {
+    let timeout = state.config.request_timeout();
+    let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout_ms = timeout.as_millis() as u64, "graphql request timed out");
+            return request_error(
+                media,
+                StatusCode::GATEWAY_TIMEOUT,
+                ErrorCode::Timeout,
+                &format!("The request took longer than {}.", human(timeout)),
+            );
+        }
+    };
+    let request_failed = response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    let mut body = match serde_json::to_value(&response) {
+        Ok(Value::Object(body)) => body,
+        _ => {
+            tracing::error!("graphql response did not serialise to an object");
+            return request_error(media, StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal server error");
+        }
+    };
+    let status = if request_failed {
+        // A request error: no execution happened, so there is no `data` entry.
+        body.remove("data");
+        match media {
+            MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
+            MediaType::Json => StatusCode::OK,
+        }
+    } else {
+        StatusCode::OK
+    };
+    json_response(status, media, &Value::Object(body))
+}
+
+/// Checks the shape of the request parameters and builds the request.
+fn build_request(mut params: Map<String, Value>) -> Result<async_graphql::Request, String> {
+    let query = match params.remove("query") {
+        Some(Value::String(query)) => query,
+        Some(_) => return Err("`query` must be a string.".to_owned()),
+        None => return Err("A `query` parameter is required.".to_owned()),
+    };
+    let mut request = async_graphql::Request::new(query);
+    match params.remove("operationName") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(name)) => request = request.operation_name(name),
+        Some(_) => return Err("`operationName` must be a string or null.".to_owned()),
+    }
+    match params.remove("variables") {
+        None | Some(Value::Null) => {}
+        Some(variables @ Value::Object(_)) => {
+            request = request.variables(async_graphql::Variables::from_json(variables));
+        }
+        Some(_) => return Err("`variables` must be an object or null.".to_owned()),
+    }
+    match params.remove("extensions") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(extensions)) => {
+            for (key, value) in extensions {
+                let value = async_graphql::Value::from_json(value)
+                    .map_err(|_| "`extensions` holds a value that is not JSON.".to_owned())?;
+                request.extensions.insert(key, value);
+            }
+        }
+        Some(_) => return Err("`extensions` must be an object or null.".to_owned()),
+    }
+    Ok(request)
+}
+
+/// The type of the operation the request would run, when the document parses and the operation can be chosen.
+fn selected_operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str())?,
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
+        (DocumentOperations::Multiple(_), None) => return None,
+    };
+    Some(operation.node.ty)
+}
+
+/// Picks the response media type from `Accept`.
+#[allow(clippy::result_large_err)] // The error is the ready response; it is built once per refused request.
+fn negotiate(headers: &HeaderMap) -> Result<MediaType, Response> {
+    let Some(accept) = headers.get(header::ACCEPT) else {
+        return Ok(MediaType::Json);
+    };
+    let Ok(accept) = accept.to_str() else {
+        return Err(not_acceptable());
+    };
+    if accept.trim().is_empty() {
+        return Ok(MediaType::Json);
+    }
+    let mut best: Option<(f32, u8, MediaType)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let mut q = 1.0f32;
+        for param in parts {
+            if let Some((k, v)) = param.split_once('=') {
+                if k.trim().eq_ignore_ascii_case("q") {
+                    q = v.trim().parse().unwrap_or(0.0);
+                }
+            }
+        }
+        // Specificity breaks ties: the exact graphql-response type wins over plain JSON, both over wildcards.
+        let candidate = match essence.as_str() {
+            "application/graphql-response+json" => (3, MediaType::GraphqlResponseJson),
+            "application/json" => (2, MediaType::Json),
+            "application/*" | "*/*" => (1, MediaType::Json),
+            _ => continue,
+        };
+        if q <= 0.0 {
+            continue;
+        }
+        if best.is_none_or(|(bq, bs, _)| q > bq || (q == bq && candidate.0 > bs)) {
+            best = Some((q, candidate.0, candidate.1));
+        }
+    }
+    best.map(|(_, _, media)| media).ok_or_else(not_acceptable)
+}
+
+fn not_acceptable() -> Response {
+    request_error(
+        MediaType::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        ErrorCode::NotAcceptable,
+        "Accept application/graphql-response+json or application/json.",
+    )
+}
+
+#[allow(clippy::result_large_err)] // The error is the ready response; it is built once per refused request.
+fn check_content_type(headers: &HeaderMap, media: MediaType) -> Result<(), Response> {
+    let unsupported = |message: &str| {
+        request_error(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType, message)
+    };
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return Err(unsupported("Send the request body as application/json."));
+    };
+    let Ok(mime) = value.parse::<mime::Mime>() else {
+        return Err(unsupported("The Content-Type header is malformed."));
+    };
+    if mime.essence_str() != "application/json" {
+        return Err(unsupported("Send the request body as application/json."));
+    }
+    match mime.get_param(mime::CHARSET) {
+        None => Ok(()),
+        Some(charset) if charset.as_str().eq_ignore_ascii_case("utf-8") => Ok(()),
+        Some(_) => Err(unsupported("The request body must be UTF-8.")),
+    }
+}
+
+fn too_large(media: MediaType, limit: usize) -> Response {
+    request_error(
+        media,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::PayloadTooLarge,
+        &format!("The request body is larger than {limit} bytes."),
+    )
+}
+
+/// A GraphQL-shaped error response for a request that was not executed.
+fn request_error(media: MediaType, status: StatusCode, code: ErrorCode, message: &str) -> Response {
+    json_response(
+        status,
+        media,
+        &json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] }),
+    )
+}
+
+fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response {
+    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response()
+}
+
+fn human(d: Duration) -> String {
+    if d.as_millis() % 1000 == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(value: &str) -> Result<MediaType, StatusCode> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ACCEPT, HeaderValue::from_str(value).unwrap());
+        negotiate(&headers).map_err(|r| r.status())
+    }
+
+    #[test]
+    fn accept_negotiation_follows_the_spec() {
+        assert_eq!(negotiate(&HeaderMap::new()).unwrap(), MediaType::Json);
+        assert_eq!(accept("application/json"), Ok(MediaType::Json));
+        assert_eq!(accept("*/*"), Ok(MediaType::Json));
+        assert_eq!(accept("application/graphql-response+json"), Ok(MediaType::GraphqlResponseJson));
+        assert_eq!(
+            accept("application/json, application/graphql-response+json"),
+            Ok(MediaType::GraphqlResponseJson)
+        );
+        assert_eq!(
+            accept("application/graphql-response+json;q=0.5, application/json"),
+            Ok(MediaType::Json)
+        );
+        assert_eq!(accept("text/html"), Err(StatusCode::NOT_ACCEPTABLE));
+        assert_eq!(accept("application/json;q=0"), Err(StatusCode::NOT_ACCEPTABLE));
+    }
+
+    #[test]
+    fn parameters_are_type_checked() {
+        let req = |v: Value| build_request(v.as_object().unwrap().clone());
+        assert!(req(json!({"query": "{a}"})).is_ok());
+        assert!(req(json!({"query": "{a}", "operationName": null, "variables": null, "extensions": {}})).is_ok());
+        assert!(req(json!({})).is_err());
+        assert!(req(json!({"query": 1})).is_err());
+        assert!(req(json!({"query": "{a}", "variables": "x"})).is_err());
+        assert!(req(json!({"query": "{a}", "variables": []})).is_err());
+        assert!(req(json!({"query": "{a}", "operationName": 3})).is_err());
+        assert!(req(json!({"query": "{a}", "extensions": 1})).is_err());
+    }
+}

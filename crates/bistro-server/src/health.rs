@@ -1,0 +1,54 @@
+//! Health endpoints: `/health/live` (the process answers) and
+//! `/health/ready` (both stores answer, so traffic may be routed here).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::app::AppState;
+
+/// How long a readiness probe waits for each store.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// `GET /health/live`: 200 while the process serves HTTP.
+pub async fn live() -> Response {
+    Json(json!({ "status": "live" })).into_response()
+}
+
+/// `GET /health/ready`: 200 when both stores answer, 503 otherwise, with each store's state.
+pub async fn ready(State(state): State<AppState>) -> Response {
+    let (sql, kv) = tokio::join!(
+        tokio::time::timeout(PROBE_TIMEOUT, bistro_sql::ping(&state.db)),
+        tokio::time::timeout(PROBE_TIMEOUT, state.kv.ping()),
+    );
+    let sql_up = matches!(sql, Ok(Ok(())));
+    let kv_up = matches!(kv, Ok(Ok(())));
+    // Details go to the log, not to whoever can reach the endpoint.
+    let check = |up: bool, backend: &str| json!({ "status": if up { "up" } else { "down" }, "backend": backend });
+    if !sql_up || !kv_up {
+        let sql_error = match &sql {
+            Ok(Ok(())) => String::new(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out".to_owned(),
+        };
+        let kv_error = match &kv {
+            Ok(Ok(())) => String::new(),
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "timed out".to_owned(),
+        };
+        tracing::warn!(sql_up, kv_up, sql_error, kv_error, "not ready");
+    }
+    let status = if sql_up && kv_up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let body = json!({
+        "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
+        "checks": {
+            "relationalStore": check(sql_up, bistro_sql::backend_name(&state.db)),
+            "keyValueStore": check(kv_up, state.kv.backend_name()),
+        }
+    });
+    (status, Json(body)).into_response()
+}

@@ -1,0 +1,12 @@
+#![doc = include_str!("../README.md")]
+
+pub mod app;
+pub mod config;
+pub mod graphiql;
+pub mod graphql_http;
+pub mod health;
+pub mod seed;
+pub mod telemetry;
+
+pub use app::{App, Application};
+pub use config::Config;

@@ -1,0 +1,105 @@
+//! The `bistro` command: serve the API (default), migrate, seed, print the schema.
+
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use bistro_server::config::{Config, Environment};
+use bistro_server::{app, seed, telemetry};
+use bistro_sql::seed::SeedSize;
+use clap::{Parser, Subcommand};
+
+/// Bistro: the GraphQL back end of an online ordering web application for restaurants.
+#[derive(Parser)]
+#[command(name = "bistro", version, about)]
+struct Cli {
+    /// Configuration file (default: ./bistro.toml when it exists). Environment variables `BISTRO_*` override it.
+    #[arg(long, global = true, env = "BISTRO_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default): migrate, seed demo data into an empty database, listen.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Generate a deterministic data set into an empty database.
+    Seed {
+        /// "small" (the demo set) or "standard" (the benchmark set).
+        #[arg(long, default_value = "small")]
+        size: SeedSize,
+        /// Seed number: the same number gives the same data.
+        #[arg(long, default_value_t = seed::DEMO_SEED)]
+        seed: u64,
+    },
+    /// Print the GraphQL schema (SDL), as committed in schema.graphql.
+    Schema,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or(Command::Serve);
+    if let Command::Schema = command {
+        print!("{}", bistro_schema::sdl());
+        return Ok(());
+    }
+    let mut config = Config::from_env(cli.config.as_deref())?;
+    telemetry::init(config.log_format);
+    match command {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            let db = app::connect_sql(&config).await?;
+            tracing::info!("applying migrations");
+            bistro_sql::migrate(&db).await.context("running migrations")?;
+            tracing::info!("migrations applied");
+            Ok(())
+        }
+        Command::Seed { size, seed: number } => {
+            config.seed_demo_data = false;
+            let db = app::connect_sql(&config).await?;
+            bistro_sql::migrate(&db).await.context("running migrations")?;
+            let kv = app::connect_kv(&config).await?;
+            let started = std::time::Instant::now();
+            let summary = seed::seed(&db, &kv, size, number, true).await?;
+            tracing::info!(
+                restaurants = summary.restaurants,
+                menu_items = summary.menu_items,
+                users = summary.users,
+                orders = summary.orders,
+                order_lines = summary.order_lines,
+                reviews = summary.reviews,
+                seconds = started.elapsed().as_secs_f64(),
+                "seeded"
+            );
+            Ok(())
+        }
+        Command::Schema => Ok(()),
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let development = config.environment == Environment::Development;
+    let graphiql = config.http.graphiql;
+    let application = app::Application::build(config).await?;
+    let addr = application.local_addr()?;
+    tracing::info!(%addr, "Bistro is listening");
+    if graphiql {
+        tracing::info!("GraphiQL: http://{addr}/graphiql");
+    }
+    tracing::info!("GraphQL endpoint: http://{addr}/graphql");
+    if development {
+        tracing::info!(
+            customer = bistro_sql::seed::DEMO_CUSTOMER_EMAIL,
+            staff = bistro_sql::seed::DEMO_STAFF_EMAIL,
+            admin = bistro_sql::seed::DEMO_ADMIN_EMAIL,
+            password = seed::DEMO_PASSWORD,
+            "demo accounts (development only)"
+        );
+    }
+    application.run_until(app::shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}

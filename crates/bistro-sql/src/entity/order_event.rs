@@ -1,0 +1,25 @@
+//! `order_events`: every status transition, with time and actor.
+
+use sea_orm::entity::prelude::*;
+
+pub use super::OrderStatus;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "order_events")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub order_id: i64,
+    /// `None` for the creation event.
+    pub from_status: Option<OrderStatus>,
+    pub to_status: OrderStatus,
+    /// Who made the transition; `None` for the system.
+    pub actor_user_id: Option<i64>,
+    pub note: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,177 @@
+#![doc = include_str!("../README.md")]
+
+pub mod entity;
+pub mod migration;
+pub mod query;
+pub mod seed;
+
+use std::time::Duration;
+
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+};
+use sea_orm_migration::MigratorTrait;
+
+/// Errors of the relational store, split the way callers must react to them.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The database cannot be reached (refused, timed out, pool exhausted):
+    /// retrying later may help; the request should fail fast.
+    #[error("relational store unavailable: {0}")]
+    Unavailable(String),
+    /// The database answered with an error (constraint, syntax, decoding).
+    #[error("relational store error: {0}")]
+    Db(DbErr),
+}
+
+impl Error {
+    /// Whether the store could not be reached at all.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+}
+
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        if is_unavailable(&err) {
+            Self::Unavailable(err.to_string())
+        } else {
+            Self::Db(err)
+        }
+    }
+}
+
+/// Connection-level failures: the statement never reached a working database.
+fn is_unavailable(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            sea_orm::SqlxError::Io(_)
+                | sea_orm::SqlxError::PoolTimedOut
+                | sea_orm::SqlxError::PoolClosed
+                | sea_orm::SqlxError::WorkerCrashed
+                | sea_orm::SqlxError::Tls(_)
+        ),
+        _ => false,
+    }
+}
+
+/// Result of relational store operations.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct SqlConfig {
+    /// Largest number of pooled connections (PostgreSQL; file SQLite).
+    pub max_connections: u32,
+    /// How long a statement waits for a connection (or to open one) before
+    /// failing with [`Error::Unavailable`]: keeps requests failing fast while
+    /// the database is down.
+    pub acquire_timeout: Duration,
+}
+
+impl Default for SqlConfig {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Opens a pool on `url` (`sqlite://…` or `postgres://…`).
+///
+/// SQLite: the file's directory is created, the file too (`mode=rwc`), and
+/// the pool runs in WAL mode with a busy timeout and foreign keys on. An
+/// in-memory SQLite keeps a single connection, because every connection
+/// would otherwise see its own empty database.
+pub async fn connect(url: &str, config: &SqlConfig) -> Result<DatabaseConnection> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(config.max_connections)
+        .min_connections(0)
+        .connect_timeout(config.acquire_timeout)
+        .acquire_timeout(config.acquire_timeout)
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        let memory = url.contains(":memory:") || url.contains("mode=memory");
+        if !memory {
+            create_parent_dir(url)?;
+        }
+        if memory {
+            options.max_connections(1).min_connections(1);
+            // A pooled in-memory database must never be closed for idling.
+            options
+                .idle_timeout(None::<Duration>)
+                .max_lifetime(None::<Duration>);
+        }
+        options.map_sqlx_sqlite_opts(move |o| {
+            let o = o
+                .create_if_missing(true)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5));
+            if memory {
+                o
+            } else {
+                o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                    .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+            }
+        });
+    } else {
+        options.map_sqlx_postgres_opts(|o| o.application_name("bistro"));
+    }
+    Ok(Database::connect(options).await?)
+}
+
+fn create_parent_dir(url: &str) -> Result<()> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| Error::Unavailable(format!("creating {}: {e}", parent.display())))?;
+    }
+    Ok(())
+}
+
+/// Applies pending migrations.
+///
+/// On PostgreSQL, replicas starting together would race to migrate; a
+/// transaction-scoped advisory lock lets one migrate while the others wait,
+/// then find nothing left to do.
+pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            use sea_orm::TransactionTrait;
+            let txn = db.begin().await?;
+            txn.execute_unprepared("SELECT pg_advisory_xact_lock(7263531908)")
+                .await?;
+            migration::Migrator::up(&txn, None).await?;
+            txn.commit().await?;
+        }
+        _ => migration::Migrator::up(db, None).await?,
+    }
+    Ok(())
+}
+
+/// One trivial statement: answers "is the database there?".
+pub async fn ping(db: &DatabaseConnection) -> Result<()> {
+    db.execute_unprepared("SELECT 1").await?;
+    Ok(())
+}
+
+/// `"sqlite"` or `"postgres"`, for logs and health reports.
+pub fn backend_name(db: &DatabaseConnection) -> &'static str {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => "postgres",
+        DatabaseBackend::Sqlite => "sqlite",
+        _ => "other",
+    }
+}

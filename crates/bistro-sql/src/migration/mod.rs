@@ -1,0 +1,22 @@
+//! Schema migrations, applied in order by `bistro migrate` and on start.
+//!
+//! The first migration creates the whole domain of the product, so later
+//! features add columns and indexes, not tables.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_domain;
+mod m20261125_000002_menu_search;
+
+/// Every migration of the relational store.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_domain::Migration),
+            Box::new(m20261125_000002_menu_search::Migration),
+        ]
+    }
+}

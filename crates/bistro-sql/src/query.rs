@@ -1,0 +1,536 @@
+//! Batched reads for the GraphQL loaders.
+//!
+//! Every public function here issues exactly **one** SQL statement, whatever
+//! the number of keys it is given: the loaders in `bistro-schema` rely on that
+//! to keep a request's statement count fixed. Functions take lists of parent
+//! ids and return rows the caller groups by key (never by position: the
+//! loaders hand keys over in arbitrary order).
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{
+    Alias, Asterisk, Cond, Expr, ExprTrait, Order, Query, SelectStatement, WindowStatement,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, EntityTrait,
+    FromQueryResult, IdenStatic, QueryFilter, QueryOrder, QuerySelect, QueryTrait, Statement,
+};
+
+use crate::Result;
+use crate::entity::{menu_item, restaurant, review, user};
+
+/// Which way a keyset page walks, and from where.
+///
+/// Built from Relay's `first/after/last/before`: `first` walks forward from
+/// `after`, `last` walks backward from `before`. Both bounds may be given.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageWindow<K> {
+    /// Only rows strictly after this key.
+    pub after: Option<K>,
+    /// Only rows strictly before this key.
+    pub before: Option<K>,
+    /// How many rows the page shows.
+    pub limit: u64,
+    /// `true` for `last`: take the rows nearest `before` instead of nearest `after`.
+    pub backward: bool,
+}
+
+impl<K> PageWindow<K> {
+    /// One more row than the page shows: its presence answers "is there another page?".
+    fn fetch(&self) -> u64 {
+        self.limit + 1
+    }
+}
+
+/// Filters for the restaurant list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct RestaurantFilter {
+    /// Exact cuisine, compared case-insensitively (cuisines are stored lower-case).
+    pub cuisine: Option<String>,
+}
+
+fn restaurant_condition(filter: &RestaurantFilter) -> Cond {
+    let mut cond = Cond::all();
+    if let Some(cuisine) = &filter.cuisine {
+        cond = cond.add(restaurant::Column::Cuisine.eq(cuisine.trim().to_lowercase()));
+    }
+    cond
+}
+
+/// Restaurants with the given ids (missing ids are simply absent).
+pub async fn restaurants_by_ids(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> Result<Vec<restaurant::Model>> {
+    Ok(restaurant::Entity::find()
+        .filter(restaurant::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// Restaurants with the given slugs.
+pub async fn restaurants_by_slugs(
+    db: &DatabaseConnection,
+    slugs: &[String],
+) -> Result<Vec<restaurant::Model>> {
+    Ok(restaurant::Entity::find()
+        .filter(restaurant::Column::Slug.is_in(slugs.iter().cloned()))
+        .all(db)
+        .await?)
+}
+
+/// One page of restaurants in id order, plus one extra row when a further page exists.
+///
+/// The caller trims the extra row; it is returned so one statement answers
+/// both "which rows" and "is there more".
+pub async fn restaurants_page(
+    db: &DatabaseConnection,
+    filter: &RestaurantFilter,
+    window: &PageWindow<i64>,
+) -> Result<Vec<restaurant::Model>> {
+    let mut cond = restaurant_condition(filter);
+    if let Some(after) = window.after {
+        cond = cond.add(restaurant::Column::Id.gt(after));
+    }
+    if let Some(before) = window.before {
+        cond = cond.add(restaurant::Column::Id.lt(before));
+    }
+    let order = if window.backward {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let mut rows = restaurant::Entity::find()
+        .filter(cond)
+        .order_by(restaurant::Column::Id, order)
+        .limit(window.fetch())
+        .all(db)
+        .await?;
+    if window.backward {
+        rows.reverse();
+    }
+    Ok(rows)
+}
+
+/// How many restaurants match the filter (one `COUNT(*)`).
+pub async fn count_restaurants(db: &DatabaseConnection, filter: &RestaurantFilter) -> Result<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(restaurant::Entity::find()
+        .filter(restaurant_condition(filter))
+        .count(db)
+        .await?)
+}
+
+/// Menu items with the given ids.
+pub async fn menu_items_by_ids(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> Result<Vec<menu_item::Model>> {
+    Ok(menu_item::Entity::find()
+        .filter(menu_item::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// Reviews with the given ids.
+pub async fn reviews_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<review::Model>> {
+    Ok(review::Entity::find()
+        .filter(review::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// Public profile facts of users: `(id, display name)`. Emails and hashes stay in the table.
+pub async fn user_display_names(
+    db: &DatabaseConnection,
+    ids: &[i64],
+) -> Result<HashMap<i64, String>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: i64,
+        display_name: String,
+    }
+    let rows = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::DisplayName)
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .into_model::<Row>()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.display_name)).collect())
+}
+
+/// A position in a restaurant's menu: menus are ordered by `(position, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MenuCursor {
+    /// The item's `position` column.
+    pub position: i32,
+    /// The item's id, which breaks ties between equal positions.
+    pub id: i64,
+}
+
+/// What a menu page shows, shared by every restaurant in one batch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MenuPageArgs {
+    /// Only items of this course (stored string value, e.g. `"MAIN"`).
+    pub course: Option<String>,
+    /// Where the page starts and how long it is.
+    pub window: PageWindow<MenuCursor>,
+}
+
+/// The same menu page for many restaurants at once, in one statement.
+///
+/// A `ROW_NUMBER() OVER (PARTITION BY restaurant_id …)` subquery limits each
+/// restaurant to `limit + 1` rows inside the database, so a page of 20
+/// restaurants never drags their whole menus over the wire. Rows come back
+/// grouped by restaurant, each group in menu order.
+pub async fn menu_pages(
+    db: &DatabaseConnection,
+    restaurant_ids: &[i64],
+    args: &MenuPageArgs,
+) -> Result<Vec<menu_item::Model>> {
+    use menu_item::Column as C;
+    let window = &args.window;
+    let mut cond = Cond::all().add(C::RestaurantId.is_in(restaurant_ids.iter().copied()));
+    if let Some(course) = &args.course {
+        cond = cond.add(C::Course.eq(course.as_str()));
+    }
+    if let Some(after) = window.after {
+        cond = cond.add(
+            Cond::any().add(C::Position.gt(after.position)).add(
+                Cond::all()
+                    .add(C::Position.eq(after.position))
+                    .add(C::Id.gt(after.id)),
+            ),
+        );
+    }
+    if let Some(before) = window.before {
+        cond = cond.add(
+            Cond::any().add(C::Position.lt(before.position)).add(
+                Cond::all()
+                    .add(C::Position.eq(before.position))
+                    .add(C::Id.lt(before.id)),
+            ),
+        );
+    }
+    let order = if window.backward {
+        Order::Desc
+    } else {
+        Order::Asc
+    };
+    let partition = WindowStatement::partition_by(C::RestaurantId)
+        .order_by(C::Position, order.clone())
+        .order_by(C::Id, order.clone())
+        .to_owned();
+    let mut inner = menu_item::Entity::find().filter(cond).into_query();
+    inner.expr_window_as(Expr::cust("ROW_NUMBER()"), partition, Alias::new("rn"));
+    let rows = menu_item::Model::find_by_statement(windowed(
+        db.get_database_backend(),
+        inner,
+        window.fetch(),
+        [
+            (C::RestaurantId.as_str(), Order::Asc),
+            (C::Position.as_str(), order.clone()),
+            (C::Id.as_str(), order),
+        ],
+    ))
+    .all(db)
+    .await?;
+    Ok(reverse_groups_if(rows, window.backward, |m| {
+        m.restaurant_id
+    }))
+}
+
+/// How many items each restaurant's menu has (optionally of one course): one `GROUP BY`.
+pub async fn menu_counts(
+    db: &DatabaseConnection,
+    restaurant_ids: &[i64],
+    course: Option<&str>,
+) -> Result<HashMap<i64, u64>> {
+    use menu_item::Column as C;
+    let mut cond = Cond::all().add(C::RestaurantId.is_in(restaurant_ids.iter().copied()));
+    if let Some(course) = course {
+        cond = cond.add(C::Course.eq(course));
+    }
+    count_by_parent(
+        db,
+        menu_item::Entity::find()
+            .select_only()
+            .column_as(C::RestaurantId, "parent_id")
+            .column_as(C::Id.count(), "count")
+            .filter(cond)
+            .group_by(C::RestaurantId)
+            .into_query(),
+    )
+    .await
+}
+
+/// The same review page for many restaurants at once, newest first (by id), in one statement.
+pub async fn review_pages(
+    db: &DatabaseConnection,
+    restaurant_ids: &[i64],
+    window: &PageWindow<i64>,
+) -> Result<Vec<review::Model>> {
+    use review::Column as C;
+    let mut cond = Cond::all().add(C::RestaurantId.is_in(restaurant_ids.iter().copied()));
+    // Newest first: "after" a cursor means a smaller id.
+    if let Some(after) = window.after {
+        cond = cond.add(C::Id.lt(after));
+    }
+    if let Some(before) = window.before {
+        cond = cond.add(C::Id.gt(before));
+    }
+    let order = if window.backward {
+        Order::Asc
+    } else {
+        Order::Desc
+    };
+    let partition = WindowStatement::partition_by(C::RestaurantId)
+        .order_by(C::Id, order.clone())
+        .to_owned();
+    let mut inner = review::Entity::find().filter(cond).into_query();
+    inner.expr_window_as(Expr::cust("ROW_NUMBER()"), partition, Alias::new("rn"));
+    let rows = review::Model::find_by_statement(windowed(
+        db.get_database_backend(),
+        inner,
+        window.fetch(),
+        [
+            (C::RestaurantId.as_str(), Order::Asc),
+            (C::Id.as_str(), order),
+        ],
+    ))
+    .all(db)
+    .await?;
+    Ok(reverse_groups_if(rows, window.backward, |r| {
+        r.restaurant_id
+    }))
+}
+
+/// A restaurant's review aggregate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RatingAggregate {
+    /// Mean rating, 1.0–5.0; 0.0 when there are no reviews.
+    pub average: f64,
+    /// Number of reviews.
+    pub count: u64,
+}
+
+/// Review count and mean rating per restaurant, in one `GROUP BY`.
+///
+/// Restaurants without reviews are present with a zero aggregate, so the
+/// caller can cache "no reviews yet" as well.
+pub async fn rating_aggregates(
+    db: &DatabaseConnection,
+    restaurant_ids: &[i64],
+) -> Result<HashMap<i64, RatingAggregate>> {
+    use review::Column as C;
+    #[derive(FromQueryResult)]
+    struct Row {
+        restaurant_id: i64,
+        count: i64,
+        average: Option<f64>,
+    }
+    // AVG over a DOUBLE PRECISION cast gives a float on both backends
+    // (PostgreSQL's AVG of an integer is NUMERIC, which would not decode as f64).
+    let rows = review::Entity::find()
+        .select_only()
+        .column(C::RestaurantId)
+        .column_as(C::Id.count(), "count")
+        .column_as(
+            Expr::cust("AVG(CAST(rating AS DOUBLE PRECISION))"),
+            "average",
+        )
+        .filter(C::RestaurantId.is_in(restaurant_ids.iter().copied()))
+        .group_by(C::RestaurantId)
+        .into_model::<Row>()
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, RatingAggregate> = restaurant_ids
+        .iter()
+        .map(|id| {
+            (
+                *id,
+                RatingAggregate {
+                    average: 0.0,
+                    count: 0,
+                },
+            )
+        })
+        .collect();
+    for row in rows {
+        out.insert(
+            row.restaurant_id,
+            RatingAggregate {
+                average: row.average.unwrap_or(0.0),
+                count: u64::try_from(row.count).unwrap_or(0),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// One ranked search hit.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    /// The matching item.
+    pub item: menu_item::Model,
+    /// Relevance; higher is better. Comparable only within one search.
+    pub rank: f64,
+}
+
+/// Full-text search over menu item names and descriptions, across restaurants.
+///
+/// PostgreSQL uses the `search_vector` column (`english` configuration,
+/// names weighted above descriptions) ranked by `ts_rank`; SQLite uses the
+/// FTS5 table `menu_items_fts` (porter stemmer) ranked by `bm25` with the
+/// same weighting. Both treat the words as "all of these", ignore
+/// punctuation, and order by relevance then id, so pages are stable.
+/// A query with no words matches nothing and costs no statement.
+pub async fn search_menu_items(
+    db: &DatabaseConnection,
+    text: &str,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<SearchHit>> {
+    let words = search_words(text);
+    if words.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let statement = match backend {
+        DatabaseBackend::Postgres => Statement::from_sql_and_values(
+            backend,
+            "SELECT m.*, CAST(ts_rank(m.search_vector, q) AS DOUBLE PRECISION) AS search_rank \
+             FROM menu_items m, plainto_tsquery('english', $1) q \
+             WHERE m.search_vector @@ q \
+             ORDER BY search_rank DESC, m.id ASC LIMIT $2 OFFSET $3",
+            [
+                words.join(" ").into(),
+                to_i64(limit).into(),
+                to_i64(offset).into(),
+            ],
+        ),
+        _ => {
+            // Each word quoted: FTS5 query syntax (AND, NEAR, column filters)
+            // in user input is matched literally instead of interpreted.
+            let fts_query = words
+                .iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" ");
+            Statement::from_sql_and_values(
+                backend,
+                "SELECT m.*, -bm25(menu_items_fts, 10.0, 4.0) AS search_rank \
+                 FROM menu_items_fts JOIN menu_items m ON m.id = menu_items_fts.rowid \
+                 WHERE menu_items_fts MATCH ? \
+                 ORDER BY search_rank DESC, m.id ASC LIMIT ? OFFSET ?",
+                [
+                    fts_query.into(),
+                    to_i64(limit).into(),
+                    to_i64(offset).into(),
+                ],
+            )
+        }
+    };
+    let rows = db.query_all_raw(statement).await?;
+    rows.iter()
+        .map(|row| {
+            Ok(SearchHit {
+                item: menu_item::Model::from_query_result(row, "")?,
+                rank: row.try_get::<f64>("", "search_rank")?,
+            })
+        })
+        .collect()
+}
+
+/// Lower-cased alphanumeric words of a search text, at most 16 of them.
+fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(16)
+        .map(str::to_lowercase)
+        .collect()
+}
+
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// Wraps a query carrying an `rn` window column: keep `rn <= fetch`, order the result.
+fn windowed<const N: usize>(
+    backend: DatabaseBackend,
+    inner: SelectStatement,
+    fetch: u64,
+    order: [(&str, Order); N],
+) -> Statement {
+    let mut outer = Query::select();
+    outer
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("page"))
+        .and_where(Expr::col(Alias::new("rn")).lte(to_i64(fetch)));
+    for (column, direction) in order {
+        outer.order_by(Alias::new(column), direction);
+    }
+    backend.build(&outer)
+}
+
+/// Rows come grouped by parent; a backward page is fetched nearest-first and
+/// must be turned back into display order within each group.
+fn reverse_groups_if<T>(rows: Vec<T>, backward: bool, parent: impl Fn(&T) -> i64) -> Vec<T> {
+    if !backward {
+        return rows;
+    }
+    let mut out = Vec::with_capacity(rows.len());
+    let mut group: Vec<T> = Vec::new();
+    for row in rows {
+        if group
+            .last()
+            .is_some_and(|last| parent(last) != parent(&row))
+        {
+            out.extend(group.drain(..).rev());
+        }
+        group.push(row);
+    }
+    out.extend(group.into_iter().rev());
+    out
+}
+
+async fn count_by_parent(
+    db: &DatabaseConnection,
+    query: SelectStatement,
+) -> Result<HashMap<i64, u64>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        parent_id: i64,
+        count: i64,
+    }
+    let rows = Row::find_by_statement(db.get_database_backend().build(&query))
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.parent_id, u64::try_from(r.count).unwrap_or(0)))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn search_words_drop_punctuation_and_syntax() {
+        assert_eq!(
+            search_words("Spicy  tofu, \"NEAR\"(x) -"),
+            ["spicy", "tofu", "near", "x"]
+        );
+        assert!(search_words(" -- ").is_empty());
+    }
+
+    #[test]
+    fn backward_groups_are_put_back_in_display_order() {
+        let rows = vec![(1, 3), (1, 2), (2, 9), (2, 8), (2, 7)];
+        let out = reverse_groups_if(rows, true, |r| r.0);
+        assert_eq!(out, vec![(1, 2), (1, 3), (2, 7), (2, 8), (2, 9)]);
+    }
+}

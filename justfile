@@ -1,0 +1,36 @@
+# Bistro's everyday commands. `just` lists them.
+
+_default:
+    @just --list
+
+# Serve on the embedded defaults (SQLite + in-process key-value store).
+run:
+    cargo run
+
+# The whole suite on the embedded defaults.
+test:
+    cargo test --workspace
+
+# The whole suite again on PostgreSQL + Redis (local services or `just up`).
+test-all:
+    BISTRO_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BISTRO_TEST_REDIS_URL=redis://127.0.0.1:6379 cargo test --workspace
+
+# What CI runs: format, lints, both store pairs.
+ci:
+    bash .ci/run
+
+# Regenerate schema.graphql from the code.
+schema:
+    cargo run --quiet -- schema > schema.graphql
+
+# Seed a data set into an empty database: `just seed standard`.
+seed size="small":
+    cargo run --release -- seed --size {{size}}
+
+# Benchmarks (the harness arrives with its own issue).
+bench:
+    @echo "The benchmark harness is not built yet; see BENCHMARKS.md when it is."
+
+# PostgreSQL, Redis and Bistro in containers.
+up:
+    docker compose up -d --build

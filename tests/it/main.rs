@@ -1,0 +1,10 @@
+//! Bistro's end-to-end suite: one binary, one module per feature. See `tests/README.md`.
+
+mod graphiql;
+mod health;
+mod http;
+mod limits;
+mod outage;
+mod read_path;
+mod round_trips;
+mod schema_contract;

@@ -1,0 +1,146 @@
+//! Round-trip accounting: a request costs a fixed number of SQL statements
+//! and key-value round trips, whatever its page sizes.
+//!
+//! The composed restaurant page needs, per level of the query:
+//! SQL: the restaurant page (1), every menu page in one windowed statement
+//! (1), the trending items by id (1); key-value: the rating summaries in one
+//! `MGET` (1), every restaurant's popularity ranking in one pipeline (1).
+//! A cold rating cache adds one SQL aggregate and one pipelined write-back.
+
+use bistro_tests::{StorePair, TestApp, operation, round_trips, store_pairs};
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::json;
+
+/// Multiplies the demo restaurants (and their menus) until there are more
+/// than 100, so a page of 100 is really 100.
+async fn grow_to_over_100_restaurants(app: &TestApp) {
+    let db = &app.app.db;
+    let backend = db.get_database_backend();
+    for copy in 1..=9 {
+        let suffix = format!("-copy-{copy}");
+        db.execute_raw(Statement::from_string(
+            backend,
+            format!(
+                "INSERT INTO restaurants (slug, name, cuisine, description, address, opening_hours, currency_code, created_at) \
+                 SELECT slug || '{suffix}', name, cuisine, description, address, opening_hours, currency_code, created_at \
+                 FROM restaurants WHERE slug NOT LIKE '%-copy-%'"
+            ),
+        ))
+        .await
+        .expect("copy restaurants");
+        db.execute_raw(Statement::from_string(
+            backend,
+            format!(
+                "INSERT INTO menu_items (restaurant_id, name, description, price_amount, currency_code, course, dietary, available, daily_stock, position, created_at, updated_at) \
+                 SELECT r2.id, m.name, m.description, m.price_amount, m.currency_code, m.course, m.dietary, m.available, m.daily_stock, m.position, m.created_at, m.updated_at \
+                 FROM menu_items m JOIN restaurants r ON m.restaurant_id = r.id JOIN restaurants r2 ON r2.slug = r.slug || '{suffix}' \
+                 WHERE r.slug NOT LIKE '%-copy-%'"
+            ),
+        ))
+        .await
+        .expect("copy menus");
+    }
+}
+
+/// Makes sure the first restaurant sells something today, so `trendingItems` loads items at every page size.
+async fn sell_something_today_at_the_first_restaurant(app: &TestApp) {
+    let db = &app.app.db;
+    let backend = db.get_database_backend();
+    let row = db
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT m.restaurant_id AS restaurant_id, m.id AS item_id FROM menu_items m \
+             WHERE m.restaurant_id = (SELECT MIN(id) FROM restaurants) ORDER BY m.position, m.id LIMIT 1",
+        ))
+        .await
+        .unwrap()
+        .expect("the first restaurant has a menu");
+    let restaurant_id: i64 = row.try_get("", "restaurant_id").unwrap();
+    let item_id: i64 = row.try_get("", "item_id").unwrap();
+    let today = bistro_schema::popularity::today();
+    bistro_schema::popularity::record(&app.app.kv, today, restaurant_id, item_id, 7).await.unwrap();
+}
+
+async fn clear_rating_cache(app: &TestApp) {
+    let db = &app.app.db;
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT id FROM restaurants"))
+        .await
+        .unwrap();
+    let keys: Vec<String> = rows
+        .iter()
+        .map(|r| bistro_schema::rating::cache_key(r.try_get::<i64>("", "id").unwrap()))
+        .collect();
+    app.app.kv.del(&keys).await.unwrap();
+}
+
+#[tokio::test]
+async fn the_composed_query_costs_the_same_at_page_sizes_1_10_and_100() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        grow_to_over_100_restaurants(&app).await;
+        sell_something_today_at_the_first_restaurant(&app).await;
+        let query = operation("RestaurantPage");
+        let mut cold = Vec::new();
+        let mut warm = Vec::new();
+        for first in [1, 10, 100] {
+            clear_rating_cache(&app).await;
+            let variables = json!({"first": first, "menuFirst": 10});
+            let (status, body) = app.graphql(&query, variables.clone()).await;
+            assert_eq!(status, 200);
+            assert!(body.get("errors").is_none(), "[{}] {body:#}", pair.name());
+            let edges = body["data"]["restaurants"]["edges"].as_array().unwrap();
+            assert_eq!(edges.len(), first, "[{}] a page of {first} has {first} restaurants", pair.name());
+            let items: usize = edges.iter().map(|e| e["node"]["menu"]["edges"].as_array().unwrap().len()).sum();
+            assert_eq!(items, first * 10, "[{}] ten items each", pair.name());
+            cold.push(round_trips(&body));
+            let (_, body) = app.graphql(&query, variables).await;
+            warm.push(round_trips(&body));
+        }
+        eprintln!("[{}] composed query round trips (sql, kv) at 1/10/100: cold {cold:?}, warm {warm:?}", pair.name());
+        assert_eq!(warm, vec![(3, 2); 3], "[{}] warm cache", pair.name());
+        assert_eq!(cold, vec![(4, 3); 3], "[{}] cold rating cache", pair.name());
+
+        // Without key-value fields: two statements, no key-value round trip.
+        for first in [1, 10, 100] {
+            let (_, body) = app.graphql(&operation("RestaurantPageSqlOnly"), json!({"first": first, "menuFirst": 10})).await;
+            assert_eq!(round_trips(&body), (2, 0), "[{}] SQL-only page of {first}", pair.name());
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn nodes_with_a_hundred_mixed_ids_cost_one_statement_per_type() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        let data = app
+            .data("{ restaurants(first: 10) { edges { node { id menu(first: 9) { edges { node { id } } } } } } }", json!({}))
+            .await;
+        let mut ids = Vec::new();
+        for edge in data["restaurants"]["edges"].as_array().unwrap() {
+            ids.push(edge["node"]["id"].clone());
+            for item in edge["node"]["menu"]["edges"].as_array().unwrap() {
+                ids.push(item["node"]["id"].clone());
+            }
+        }
+        assert_eq!(ids.len(), 100);
+        let (_, body) = app.graphql(&operation("Nodes"), json!({"ids": ids})).await;
+        assert!(body.get("errors").is_none(), "{body:#}");
+        // Restaurants (1) and menu items (1); `MenuItem.restaurant` is served from the restaurant loader's cache.
+        assert_eq!(round_trips(&body), (2, 0), "[{}]", pair.name());
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn loaders_do_not_outlive_a_request() {
+    let app = TestApp::spawn(&StorePair::Embedded).await;
+    let query = "{ restaurants(first: 5) { edges { node { name menu(first: 3) { edges { node { name } } } } } } }";
+    let (_, first) = app.graphql(query, json!({})).await;
+    let (_, second) = app.graphql(query, json!({})).await;
+    // Same cost both times: nothing was served from a previous request's loader cache.
+    assert_eq!(round_trips(&first), round_trips(&second));
+    assert_eq!(round_trips(&second), (2, 0));
+    app.stop().await;
+}

@@ -1,0 +1,265 @@
+#![doc = include_str!("../README.md")]
+
+pub mod proxy;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use bistro_server::config::Config;
+use bistro_server::{App, Application};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+/// Environment variable naming the PostgreSQL server for the real-services pair.
+pub const DATABASE_URL_VAR: &str = "BISTRO_TEST_DATABASE_URL";
+/// Environment variable naming the Redis server for the real-services pair.
+pub const REDIS_URL_VAR: &str = "BISTRO_TEST_REDIS_URL";
+
+/// Which stores a test runs against.
+#[derive(Debug, Clone)]
+pub enum StorePair {
+    /// SQLite file + in-process key-value store: the embedded defaults.
+    Embedded,
+    /// PostgreSQL + Redis.
+    Real {
+        /// Base PostgreSQL URL (a schema per test is made inside it).
+        database_url: String,
+        /// Redis URL (a key prefix per test is used inside it).
+        redis_url: String,
+    },
+}
+
+impl StorePair {
+    /// Short name for assertion messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Embedded => "sqlite+memory",
+            Self::Real { .. } => "postgres+redis",
+        }
+    }
+}
+
+/// Every configured store pair: always the embedded one, plus PostgreSQL +
+/// Redis when both variables are set. One variable without the other is a
+/// configuration mistake and fails loudly.
+pub fn store_pairs() -> Vec<StorePair> {
+    let mut pairs = vec![StorePair::Embedded];
+    if let Some(real) = real_pair() {
+        pairs.push(real);
+    }
+    pairs
+}
+
+/// The PostgreSQL + Redis pair when configured.
+pub fn real_pair() -> Option<StorePair> {
+    let db = std::env::var(DATABASE_URL_VAR).ok().filter(|v| !v.is_empty());
+    let redis = std::env::var(REDIS_URL_VAR).ok().filter(|v| !v.is_empty());
+    match (db, redis) {
+        (Some(database_url), Some(redis_url)) => Some(StorePair::Real { database_url, redis_url }),
+        (None, None) => None,
+        _ => panic!("set both {DATABASE_URL_VAR} and {REDIS_URL_VAR}, or neither"),
+    }
+}
+
+/// A running server on its own stores.
+pub struct TestApp {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// The service's parts (stores, schema, config).
+    pub app: std::sync::Arc<App>,
+    /// Which stores it runs on.
+    pub pair: StorePair,
+    client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    SqliteDir(PathBuf),
+    PostgresSchema { admin_url: String, schema: String },
+}
+
+/// A unique name for this test's stores.
+fn unique() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The configuration a test server starts from: the built-in defaults, port
+/// 0, round-trip counts exposed, quiet demo seeding on.
+pub fn base_config() -> Config {
+    let mut config = Config::default();
+    config.listen = "127.0.0.1:0".to_owned();
+    config.graphql.expose_round_trips = true;
+    config.http.shutdown_timeout_secs = 2;
+    config
+}
+
+impl TestApp {
+    /// Starts a server on fresh stores of `pair` with the default test configuration.
+    pub async fn spawn(pair: &StorePair) -> Self {
+        Self::spawn_with(pair, |_| {}).await
+    }
+
+    /// Like [`Self::spawn`], letting the test change the configuration first.
+    pub async fn spawn_with(pair: &StorePair, tweak: impl FnOnce(&mut Config)) -> Self {
+        match Self::try_spawn(pair, tweak).await {
+            Ok(app) => app,
+            Err(error) => panic!("[{}] could not start the server: {error:#}", pair.name()),
+        }
+    }
+
+    async fn try_spawn(pair: &StorePair, tweak: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
+        let mut config = base_config();
+        let id = unique();
+        let cleanup = match pair {
+            StorePair::Embedded => {
+                let dir = std::env::temp_dir().join(format!("bistro-test-{id}"));
+                std::fs::create_dir_all(&dir)?;
+                config.database_url = format!("sqlite://{}/bistro.db", dir.display());
+                config.redis_url = String::new();
+                Cleanup::SqliteDir(dir)
+            }
+            StorePair::Real { database_url, redis_url } => {
+                let schema = format!("t_{id}");
+                let admin = Database::connect(database_url.as_str())
+                    .await
+                    .with_context(|| format!("{DATABASE_URL_VAR} is set but PostgreSQL is unreachable"))?;
+                admin.execute_unprepared(&format!(r#"CREATE SCHEMA "{schema}""#)).await?;
+                admin.close().await?;
+                config.database_url = with_search_path(database_url, &schema);
+                config.redis_url = redis_url.clone();
+                config.kv.key_prefix = format!("bistro-test:{id}:");
+                Cleanup::PostgresSchema { admin_url: database_url.clone(), schema }
+            }
+        };
+        tweak(&mut config);
+        if let StorePair::Real { redis_url, .. } = pair {
+            if config.redis_url == *redis_url {
+                ensure_redis_reachable(redis_url).await?;
+            }
+        }
+        let application = Application::build(config).await?;
+        let addr = application.local_addr()?;
+        let app = application.state().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(application.run_until(async move {
+            let _ = rx.await;
+        }));
+        Ok(Self {
+            addr,
+            app,
+            pair: pair.clone(),
+            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+            shutdown: Some(tx),
+            server: Some(server),
+            cleanup,
+        })
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// The HTTP client (for requests the helpers below do not cover).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// POSTs a GraphQL request as `application/json`; returns status and body.
+    pub async fn graphql(&self, query: &str, variables: Value) -> (u16, Value) {
+        let response = self
+            .client
+            .post(self.url("/graphql"))
+            .header("content-type", "application/json")
+            .header("accept", "application/graphql-response+json")
+            .body(json!({ "query": query, "variables": variables }).to_string())
+            .send()
+            .await
+            .expect("POST /graphql");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.expect("JSON response body");
+        (status, body)
+    }
+
+    /// Like [`Self::graphql`], asserting a 200 with no errors, and returning `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let (status, body) = self.graphql(query, variables).await;
+        assert_eq!(status, 200, "[{}] status; body: {body:#}", self.pair.name());
+        assert!(body.get("errors").is_none(), "[{}] unexpected errors: {body:#}", self.pair.name());
+        body["data"].clone()
+    }
+
+    /// Stops the server and removes its stores.
+    pub async fn stop(mut self) {
+        self.shutdown_server().await;
+        match &self.cleanup {
+            Cleanup::SqliteDir(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PostgresSchema { admin_url, schema } => {
+                let _ = self.app.kv.purge_prefix().await;
+                if let Ok(admin) = Database::connect(admin_url.as_str()).await {
+                    let _ = admin
+                        .execute_unprepared(&format!(r#"DROP SCHEMA IF EXISTS "{schema}" CASCADE"#))
+                        .await;
+                    let _ = admin.close().await;
+                }
+            }
+        }
+    }
+
+    async fn shutdown_server(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
+    }
+}
+
+/// A PostgreSQL URL whose connections use `schema` first.
+pub fn with_search_path(url: &str, schema: &str) -> String {
+    let separator = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{separator}options=-c%20search_path%3D{schema}")
+}
+
+async fn ensure_redis_reachable(url: &str) -> anyhow::Result<()> {
+    let kv = bistro_kv::Kv::connect_redis(url, &bistro_kv::KvConfig::default()).await?;
+    kv.ping()
+        .await
+        .with_context(|| format!("{REDIS_URL_VAR} is set but Redis at {url} is unreachable"))?;
+    Ok(())
+}
+
+/// Round trips reported in a response's `extensions.roundTrips`: `(sql, kv)`.
+pub fn round_trips(body: &Value) -> (u64, u64) {
+    let rt = &body["extensions"]["roundTrips"];
+    (
+        rt["sql"].as_u64().expect("extensions.roundTrips.sql"),
+        rt["kv"].as_u64().expect("extensions.roundTrips.kv"),
+    )
+}
+
+/// Reads an operation from `tests/operations/<name>.graphql`.
+pub fn operation(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("operations").join(format!("{name}.graphql"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// Error codes of a response, in order.
+pub fn error_codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
