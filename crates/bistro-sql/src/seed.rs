@@ -191,6 +191,9 @@ fn day_bounds(day: NaiveDate) -> (DateTime<Utc>, DateTime<Utc>) {
     (start, start + Duration::days(1))
 }
 
+/// One seeded restaurant's menu: `(restaurant id, currency, [(item id, price, name)])`.
+type Menu = (i64, &'static str, Vec<(i64, i64, String)>);
+
 /// Rows per `INSERT`: below both backends' bind-parameter limits for the widest table.
 const BATCH: usize = 1_000;
 
@@ -264,8 +267,7 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> Result<Seed
     let mut items = Vec::new();
     let mut groups = Vec::new();
     let mut options_rows = Vec::new();
-    // Per restaurant: (id, currency, item ids with prices).
-    let mut menus: Vec<(i64, &'static str, Vec<(i64, i64, String)>)> = Vec::new();
+    let mut menus: Vec<Menu> = Vec::new();
     let mut next_item = 1_i64;
     let mut next_group = 1_i64;
     let mut next_option = 1_i64;

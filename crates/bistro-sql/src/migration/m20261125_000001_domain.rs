@@ -186,8 +186,8 @@ fn fk(
 ) -> ForeignKeyCreateStatement {
     let name = format!(
         "{}_{}_fkey",
-        table.clone().into_iden().to_string(),
-        column.clone().into_iden().to_string()
+        table.clone().into_iden(),
+        column.clone().into_iden()
     );
     ForeignKey::create()
         .name(name)

@@ -1,0 +1,443 @@
+#![doc = include_str!("../README.md")]
+
+mod breaker;
+mod memory;
+mod redis_backend;
+
+use std::fmt;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::Stream;
+
+use memory::MemoryKv;
+use redis_backend::RedisKv;
+
+/// Errors of the key-value store.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The store cannot be reached (refused, timed out, circuit open): degrade.
+    #[error("key-value store unavailable: {0}")]
+    Unavailable(String),
+    /// The store answered with an error (wrong type, bad value, bad URL).
+    #[error("key-value store error: {0}")]
+    Store(String),
+}
+
+impl Error {
+    /// Whether the store could not be reached at all.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Self::Unavailable(_))
+    }
+
+    fn wrong_type() -> Self {
+        Self::Store("WRONGTYPE Operation against a key holding the wrong kind of value".into())
+    }
+}
+
+/// Result of key-value operations.
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Redis connection settings.
+#[derive(Debug, Clone)]
+pub struct KvConfig {
+    /// Longest wait to open a connection.
+    pub connect_timeout: Duration,
+    /// Longest wait for one command's (or pipeline's) answer.
+    pub response_timeout: Duration,
+    /// Failures in a row that open the circuit breaker.
+    pub breaker_threshold: u32,
+    /// How long an open breaker fails calls without asking Redis.
+    pub breaker_cooldown: Duration,
+}
+
+impl Default for KvConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_millis(250),
+            response_timeout: Duration::from_millis(250),
+            breaker_threshold: 3,
+            breaker_cooldown: Duration::from_secs(1),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Backend {
+    Memory(Arc<MemoryKv>),
+    Redis(Arc<RedisKv>),
+}
+
+/// A handle on the key-value store. Cheap to clone; clones share the store.
+#[derive(Clone)]
+pub struct Kv {
+    backend: Backend,
+    prefix: Arc<str>,
+    counter: Option<Arc<AtomicU64>>,
+}
+
+impl fmt::Debug for Kv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Kv")
+            .field("backend", &self.backend_name())
+            .field("prefix", &self.prefix)
+            .finish()
+    }
+}
+
+/// Dispatches one call to the backend, counting it as one round trip.
+macro_rules! call {
+    ($self:ident, $method:ident($($arg:expr),*)) => {{
+        $self.count();
+        match &$self.backend {
+            Backend::Memory(m) => m.$method($($arg),*),
+            Backend::Redis(r) => r.$method($($arg),*).await,
+        }
+    }};
+}
+
+impl Kv {
+    /// A fresh, empty in-process store.
+    pub fn memory() -> Self {
+        Self::new(Backend::Memory(Arc::new(MemoryKv::default())))
+    }
+
+    /// A Redis-backed store. Does not wait for Redis: when it is down, this
+    /// still succeeds, commands fail with [`Error::Unavailable`], and the
+    /// connection comes back by itself when Redis does. Only a malformed
+    /// URL is an error.
+    pub async fn connect_redis(url: &str, config: &KvConfig) -> Result<Self> {
+        Ok(Self::new(Backend::Redis(Arc::new(RedisKv::new(
+            url, config,
+        )?))))
+    }
+
+    fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            prefix: Arc::from(""),
+            counter: None,
+        }
+    }
+
+    /// A handle whose keys and channels all start with `prefix` (appended to any existing prefix).
+    pub fn with_prefix(&self, prefix: &str) -> Self {
+        Self {
+            prefix: Arc::from(format!("{}{prefix}", self.prefix)),
+            ..self.clone()
+        }
+    }
+
+    /// A handle that adds one to `counter` per round trip to the store.
+    pub fn counted(&self, counter: Arc<AtomicU64>) -> Self {
+        Self {
+            counter: Some(counter),
+            ..self.clone()
+        }
+    }
+
+    /// `"memory"` or `"redis"`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend {
+            Backend::Memory(_) => "memory",
+            Backend::Redis(_) => "redis",
+        }
+    }
+
+    /// This handle's key prefix.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    fn count(&self) {
+        if let Some(counter) = &self.counter {
+            counter.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
+    fn keys(&self, keys: &[String]) -> Vec<String> {
+        keys.iter().map(|k| self.key(k)).collect()
+    }
+
+    /// Checks the store answers.
+    pub async fn ping(&self) -> Result<()> {
+        call!(self, ping())
+    }
+
+    /// The string at `key`.
+    pub async fn get(&self, key: &str) -> Result<Option<String>> {
+        call!(self, get(&self.key(key)))
+    }
+
+    /// The strings at `keys`, in order (one `MGET`; none for no keys).
+    pub async fn mget(&self, keys: &[String]) -> Result<Vec<Option<String>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        call!(self, mget(&self.keys(keys)))
+    }
+
+    /// Sets `key` to `value`, expiring after `ttl` when given.
+    pub async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
+        call!(self, set(&self.key(key), value, ttl))
+    }
+
+    /// Sets many keys in one pipeline (not atomically), each with the same expiry.
+    pub async fn set_many(
+        &self,
+        entries: &[(String, String)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<(String, String)> = entries
+            .iter()
+            .map(|(k, v)| (self.key(k), v.clone()))
+            .collect();
+        call!(self, set_many(&entries, ttl))
+    }
+
+    /// Sets `key` only if it does not exist; `true` when this call set it.
+    pub async fn set_nx(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<bool> {
+        call!(self, set_nx(&self.key(key), value, ttl))
+    }
+
+    /// Deletes keys; returns how many existed (no round trip for no keys).
+    pub async fn del(&self, keys: &[String]) -> Result<u64> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        call!(self, del(&self.keys(keys)))
+    }
+
+    /// Sets a key's expiry; `false` when the key does not exist.
+    pub async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
+        call!(self, expire(&self.key(key), ttl))
+    }
+
+    /// Time left before `key` expires; `None` when missing or without expiry.
+    pub async fn ttl(&self, key: &str) -> Result<Option<Duration>> {
+        call!(self, ttl(&self.key(key)))
+    }
+
+    /// Adds `delta` to the integer at `key` (0 when missing) and returns the
+    /// result; a key created by this call gets `ttl_if_new` as its expiry.
+    pub async fn incr_by(
+        &self,
+        key: &str,
+        delta: i64,
+        ttl_if_new: Option<Duration>,
+    ) -> Result<i64> {
+        call!(self, incr_by(&self.key(key), delta, ttl_if_new))
+    }
+
+    /// Adds `delta` to `member`'s score in the sorted set at `key`; refreshes
+    /// the set's expiry to `ttl` when given. Returns the new score.
+    pub async fn zincr_by(
+        &self,
+        key: &str,
+        member: &str,
+        delta: f64,
+        ttl: Option<Duration>,
+    ) -> Result<f64> {
+        call!(self, zincr_by(&self.key(key), member, delta, ttl))
+    }
+
+    /// `member`'s score.
+    pub async fn zscore(&self, key: &str, member: &str) -> Result<Option<f64>> {
+        call!(self, zscore(&self.key(key), member))
+    }
+
+    /// `member`'s 0-based rank, highest score first.
+    pub async fn zrevrank(&self, key: &str, member: &str) -> Result<Option<u64>> {
+        call!(self, zrevrank(&self.key(key), member))
+    }
+
+    /// Members from rank `start` to `stop` inclusive, highest score first
+    /// (ties: member descending); negative ranks count from the end.
+    pub async fn zrevrange_with_scores(
+        &self,
+        key: &str,
+        start: isize,
+        stop: isize,
+    ) -> Result<Vec<(String, f64)>> {
+        call!(self, zrevrange_with_scores(&self.key(key), start, stop))
+    }
+
+    /// [`Self::zrevrange_with_scores`] for many keys in one pipeline, in order.
+    pub async fn zrevrange_with_scores_many(
+        &self,
+        keys: &[String],
+        start: isize,
+        stop: isize,
+    ) -> Result<Vec<Vec<(String, f64)>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        call!(
+            self,
+            zrevrange_with_scores_many(&self.keys(keys), start, stop)
+        )
+    }
+
+    /// Sets one field of the hash at `key`.
+    pub async fn hset(&self, key: &str, field: &str, value: &str) -> Result<()> {
+        call!(self, hset(&self.key(key), field, value))
+    }
+
+    /// One field of the hash at `key`.
+    pub async fn hget(&self, key: &str, field: &str) -> Result<Option<String>> {
+        call!(self, hget(&self.key(key), field))
+    }
+
+    /// Every field of the hash at `key`, sorted by field.
+    pub async fn hgetall(&self, key: &str) -> Result<Vec<(String, String)>> {
+        call!(self, hgetall(&self.key(key)))
+    }
+
+    /// Adds `delta` to an integer hash field; returns the result.
+    pub async fn hincr_by(&self, key: &str, field: &str, delta: i64) -> Result<i64> {
+        call!(self, hincr_by(&self.key(key), field, delta))
+    }
+
+    /// Deletes hash fields; returns how many existed.
+    pub async fn hdel(&self, key: &str, fields: &[String]) -> Result<u64> {
+        if fields.is_empty() {
+            return Ok(0);
+        }
+        call!(self, hdel(&self.key(key), fields))
+    }
+
+    /// Publishes `message` on `channel`; returns how many subscribers received it
+    /// (across every process subscribed through Redis).
+    pub async fn publish(&self, channel: &str, message: &str) -> Result<u64> {
+        call!(self, publish(&self.key(channel), message))
+    }
+
+    /// Messages published on `channel` from now on.
+    ///
+    /// Delivery is at most once: messages published while a Redis connection
+    /// is being re-established are lost, and a subscriber that falls far
+    /// behind skips what it missed.
+    pub async fn subscribe(&self, channel: &str) -> Result<Subscription> {
+        let channel = self.key(channel);
+        match &self.backend {
+            Backend::Memory(m) => Ok(m.subscribe(&channel)),
+            Backend::Redis(r) => r.subscribe(&channel),
+        }
+    }
+
+    /// Deletes every key under this handle's prefix (test cleanup); refuses an empty prefix.
+    pub async fn purge_prefix(&self) -> Result<u64> {
+        if self.prefix.is_empty() {
+            return Err(Error::Store(
+                "refusing to purge without a key prefix".into(),
+            ));
+        }
+        match &self.backend {
+            Backend::Memory(m) => m.purge_prefix(&self.prefix),
+            Backend::Redis(r) => r.purge_prefix(&self.prefix).await,
+        }
+    }
+}
+
+/// A stream of messages on one channel. Dropping it unsubscribes (the
+/// channel is released once its last subscriber in this process is gone).
+pub struct Subscription {
+    stream: tokio_stream::wrappers::BroadcastStream<String>,
+    _guard: Box<dyn Send + Sync>,
+}
+
+impl Subscription {
+    fn new(
+        receiver: tokio::sync::broadcast::Receiver<String>,
+        guard: Box<dyn Send + Sync>,
+    ) -> Self {
+        Self {
+            stream: tokio_stream::wrappers::BroadcastStream::new(receiver),
+            _guard: guard,
+        }
+    }
+}
+
+impl Stream for Subscription {
+    type Item = String;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<String>> {
+        loop {
+            match Pin::new(&mut self.stream).poll_next(cx) {
+                Poll::Ready(Some(Ok(message))) => return Poll::Ready(Some(message)),
+                Poll::Ready(Some(Err(lagged))) => {
+                    tracing::warn!(%lagged, "slow subscriber skipped messages");
+                }
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+}
+
+/// Channels of one process: one broadcast sender per channel name, shared by
+/// every subscriber, removed when the last one leaves.
+#[derive(Default)]
+struct Channels {
+    senders:
+        std::sync::Mutex<std::collections::HashMap<String, tokio::sync::broadcast::Sender<String>>>,
+}
+
+/// Capacity of each channel's in-process buffer: a subscriber further behind skips.
+const CHANNEL_CAPACITY: usize = 1024;
+
+impl Channels {
+    /// A receiver on `channel`, and whether the channel is new to this process.
+    fn join(&self, channel: &str) -> (tokio::sync::broadcast::Receiver<String>, bool) {
+        let mut senders = lock(&self.senders);
+        if let Some(sender) = senders.get(channel) {
+            return (sender.subscribe(), false);
+        }
+        let (sender, receiver) = tokio::sync::broadcast::channel(CHANNEL_CAPACITY);
+        senders.insert(channel.to_owned(), sender);
+        (receiver, true)
+    }
+
+    /// Forgets `channel` when its last receiver is gone; `true` when it did.
+    fn leave_if_unused(&self, channel: &str) -> bool {
+        let mut senders = lock(&self.senders);
+        // Called from a guard whose receiver is already dropped.
+        if senders
+            .get(channel)
+            .is_some_and(|s| s.receiver_count() == 0)
+        {
+            senders.remove(channel);
+            return true;
+        }
+        false
+    }
+
+    fn deliver(&self, channel: &str, message: String) -> u64 {
+        lock(&self.senders)
+            .get(channel)
+            .and_then(|sender| sender.send(message).ok())
+            .map_or(0, |n| n as u64)
+    }
+
+    fn names(&self) -> Vec<String> {
+        lock(&self.senders).keys().cloned().collect()
+    }
+}
+
+/// Locks a mutex, recovering from poisoning: every critical section here
+/// leaves the data consistent, so a panic elsewhere must not wedge the store.
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}

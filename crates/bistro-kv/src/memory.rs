@@ -1,0 +1,422 @@
+//! The in-process backend: Redis semantics on a mutex-guarded map.
+//!
+//! Expiry is lazy (checked on access) plus a sweep on writes, like Redis'
+//! passive expiry; sorted sets order like `ZREVRANGE`; a command on a key of
+//! the wrong kind fails like `WRONGTYPE`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::{Channels, Error, Result, Subscription, lock};
+
+#[derive(Debug, Clone)]
+enum Value {
+    Str(String),
+    Hash(BTreeMap<String, String>),
+    ZSet(HashMap<String, f64>),
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    value: Value,
+    expires_at: Option<Instant>,
+}
+
+impl Entry {
+    fn live(&self, now: Instant) -> bool {
+        self.expires_at.is_none_or(|at| at > now)
+    }
+}
+
+#[derive(Default)]
+pub(crate) struct MemoryKv {
+    entries: Mutex<HashMap<String, Entry>>,
+    channels: Arc<Channels>,
+}
+
+/// Writes between two full sweeps of expired keys.
+const SWEEP_EVERY: usize = 1024;
+
+struct Map<'a> {
+    entries: std::sync::MutexGuard<'a, HashMap<String, Entry>>,
+    now: Instant,
+}
+
+impl Map<'_> {
+    fn get(&mut self, key: &str) -> Option<&mut Entry> {
+        if self.entries.get(key).is_some_and(|e| !e.live(self.now)) {
+            self.entries.remove(key);
+        }
+        self.entries.get_mut(key)
+    }
+
+    fn string(&mut self, key: &str) -> Result<Option<&mut String>> {
+        match self.get(key).map(|e| &mut e.value) {
+            None => Ok(None),
+            Some(Value::Str(s)) => Ok(Some(s)),
+            Some(_) => Err(Error::wrong_type()),
+        }
+    }
+
+    /// The hash at `key`, created empty (without expiry) when missing.
+    fn hash(&mut self, key: &str) -> Result<&mut BTreeMap<String, String>> {
+        self.get(key);
+        let now = self.now;
+        let entry = self.entries.entry(key.to_owned()).or_insert_with(|| Entry {
+            value: Value::Hash(BTreeMap::new()),
+            expires_at: None,
+        });
+        debug_assert!(entry.live(now));
+        match &mut entry.value {
+            Value::Hash(h) => Ok(h),
+            _ => Err(Error::wrong_type()),
+        }
+    }
+
+    fn zset(&mut self, key: &str) -> Result<&mut HashMap<String, f64>> {
+        self.get(key);
+        let entry = self.entries.entry(key.to_owned()).or_insert_with(|| Entry {
+            value: Value::ZSet(HashMap::new()),
+            expires_at: None,
+        });
+        match &mut entry.value {
+            Value::ZSet(z) => Ok(z),
+            _ => Err(Error::wrong_type()),
+        }
+    }
+
+    /// Removes empty hashes and sorted sets, as Redis deletes them.
+    fn drop_if_empty(&mut self, key: &str) {
+        let empty = match self.entries.get(key).map(|e| &e.value) {
+            Some(Value::Hash(h)) => h.is_empty(),
+            Some(Value::ZSet(z)) => z.is_empty(),
+            _ => false,
+        };
+        if empty {
+            self.entries.remove(key);
+        }
+    }
+
+    fn put(&mut self, key: &str, value: String, ttl: Option<Duration>) {
+        let expires_at = ttl.map(|ttl| self.now + ttl);
+        self.entries.insert(
+            key.to_owned(),
+            Entry {
+                value: Value::Str(value),
+                expires_at,
+            },
+        );
+        if self.entries.len().is_multiple_of(SWEEP_EVERY) {
+            let now = self.now;
+            self.entries.retain(|_, e| e.live(now));
+        }
+    }
+}
+
+fn parse_int(s: &str) -> Result<i64> {
+    s.parse()
+        .map_err(|_| Error::Store("ERR value is not an integer or out of range".into()))
+}
+
+/// Redis' rank range: negative indexes count from the end; out of range clamps.
+fn rank_range(len: usize, start: isize, stop: isize) -> Option<(usize, usize)> {
+    let len = isize::try_from(len).ok()?;
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
+    let stop = if stop < 0 {
+        len + stop
+    } else {
+        stop.min(len - 1)
+    };
+    if start > stop || start >= len || stop < 0 {
+        return None;
+    }
+    Some((usize::try_from(start).ok()?, usize::try_from(stop).ok()?))
+}
+
+/// Highest score first; equal scores by member, descending (as `ZREVRANGE`).
+fn ranked(set: &HashMap<String, f64>) -> Vec<(String, f64)> {
+    let mut members: Vec<(String, f64)> = set.iter().map(|(m, s)| (m.clone(), *s)).collect();
+    members.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    members
+}
+
+impl MemoryKv {
+    fn map(&self) -> Map<'_> {
+        Map {
+            entries: lock(&self.entries),
+            now: Instant::now(),
+        }
+    }
+
+    pub(crate) fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Result<Option<String>> {
+        Ok(self.map().string(key)?.cloned())
+    }
+
+    pub(crate) fn mget(&self, keys: &[String]) -> Result<Vec<Option<String>>> {
+        let mut map = self.map();
+        // MGET answers nil for keys of another kind instead of failing.
+        Ok(keys
+            .iter()
+            .map(|k| map.string(k).ok().flatten().cloned())
+            .collect())
+    }
+
+    pub(crate) fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
+        self.map().put(key, value.to_owned(), ttl);
+        Ok(())
+    }
+
+    pub(crate) fn set_many(
+        &self,
+        entries: &[(String, String)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let mut map = self.map();
+        for (key, value) in entries {
+            map.put(key, value.clone(), ttl);
+        }
+        Ok(())
+    }
+
+    pub(crate) fn set_nx(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<bool> {
+        let mut map = self.map();
+        if map.get(key).is_some() {
+            return Ok(false);
+        }
+        map.put(key, value.to_owned(), ttl);
+        Ok(true)
+    }
+
+    pub(crate) fn del(&self, keys: &[String]) -> Result<u64> {
+        let mut map = self.map();
+        let mut removed = 0;
+        for key in keys {
+            if map.get(key).is_some() {
+                map.entries.remove(key);
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    pub(crate) fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
+        let mut map = self.map();
+        let now = map.now;
+        Ok(match map.get(key) {
+            Some(entry) => {
+                entry.expires_at = Some(now + ttl);
+                true
+            }
+            None => false,
+        })
+    }
+
+    pub(crate) fn ttl(&self, key: &str) -> Result<Option<Duration>> {
+        let mut map = self.map();
+        let now = map.now;
+        Ok(map
+            .get(key)
+            .and_then(|e| e.expires_at)
+            .map(|at| at.saturating_duration_since(now)))
+    }
+
+    pub(crate) fn incr_by(
+        &self,
+        key: &str,
+        delta: i64,
+        ttl_if_new: Option<Duration>,
+    ) -> Result<i64> {
+        let mut map = self.map();
+        match map.string(key)? {
+            Some(current) => {
+                let next = parse_int(current)?.checked_add(delta).ok_or_else(|| {
+                    Error::Store("ERR increment or decrement would overflow".into())
+                })?;
+                *current = next.to_string();
+                Ok(next)
+            }
+            None => {
+                map.put(key, delta.to_string(), ttl_if_new);
+                Ok(delta)
+            }
+        }
+    }
+
+    pub(crate) fn zincr_by(
+        &self,
+        key: &str,
+        member: &str,
+        delta: f64,
+        ttl: Option<Duration>,
+    ) -> Result<f64> {
+        let mut map = self.map();
+        let now = map.now;
+        let set = map.zset(key)?;
+        let score = set.entry(member.to_owned()).or_insert(0.0);
+        *score += delta;
+        let score = *score;
+        if let (Some(ttl), Some(entry)) = (ttl, map.entries.get_mut(key)) {
+            entry.expires_at = Some(now + ttl);
+        }
+        Ok(score)
+    }
+
+    fn read_zset<T>(&self, key: &str, f: impl FnOnce(&HashMap<String, f64>) -> T) -> Result<T> {
+        let mut map = self.map();
+        match map.get(key).map(|e| &e.value) {
+            None => Ok(f(&HashMap::new())),
+            Some(Value::ZSet(z)) => Ok(f(z)),
+            Some(_) => Err(Error::wrong_type()),
+        }
+    }
+
+    pub(crate) fn zscore(&self, key: &str, member: &str) -> Result<Option<f64>> {
+        self.read_zset(key, |z| z.get(member).copied())
+    }
+
+    pub(crate) fn zrevrank(&self, key: &str, member: &str) -> Result<Option<u64>> {
+        self.read_zset(key, |z| {
+            ranked(z)
+                .iter()
+                .position(|(m, _)| m == member)
+                .map(|p| p as u64)
+        })
+    }
+
+    pub(crate) fn zrevrange_with_scores(
+        &self,
+        key: &str,
+        start: isize,
+        stop: isize,
+    ) -> Result<Vec<(String, f64)>> {
+        self.read_zset(key, |z| {
+            let all = ranked(z);
+            match rank_range(all.len(), start, stop) {
+                Some((from, to)) => all[from..=to].to_vec(),
+                None => Vec::new(),
+            }
+        })
+    }
+
+    pub(crate) fn zrevrange_with_scores_many(
+        &self,
+        keys: &[String],
+        start: isize,
+        stop: isize,
+    ) -> Result<Vec<Vec<(String, f64)>>> {
+        keys.iter()
+            .map(|k| self.zrevrange_with_scores(k, start, stop))
+            .collect()
+    }
+
+    pub(crate) fn hset(&self, key: &str, field: &str, value: &str) -> Result<()> {
+        self.map()
+            .hash(key)?
+            .insert(field.to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    pub(crate) fn hget(&self, key: &str, field: &str) -> Result<Option<String>> {
+        let mut map = self.map();
+        match map.get(key).map(|e| &e.value) {
+            None => Ok(None),
+            Some(Value::Hash(h)) => Ok(h.get(field).cloned()),
+            Some(_) => Err(Error::wrong_type()),
+        }
+    }
+
+    pub(crate) fn hgetall(&self, key: &str) -> Result<Vec<(String, String)>> {
+        let mut map = self.map();
+        match map.get(key).map(|e| &e.value) {
+            None => Ok(Vec::new()),
+            Some(Value::Hash(h)) => Ok(h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
+            Some(_) => Err(Error::wrong_type()),
+        }
+    }
+
+    pub(crate) fn hincr_by(&self, key: &str, field: &str, delta: i64) -> Result<i64> {
+        let mut map = self.map();
+        let hash = map.hash(key)?;
+        let current = hash.get(field).map_or(Ok(0), |v| {
+            parse_int(v).map_err(|_| Error::Store("ERR hash value is not an integer".into()))
+        })?;
+        let next = current
+            .checked_add(delta)
+            .ok_or_else(|| Error::Store("ERR increment or decrement would overflow".into()))?;
+        hash.insert(field.to_owned(), next.to_string());
+        Ok(next)
+    }
+
+    pub(crate) fn hdel(&self, key: &str, fields: &[String]) -> Result<u64> {
+        let mut map = self.map();
+        let removed = match map.get(key).map(|e| &mut e.value) {
+            None => 0,
+            Some(Value::Hash(h)) => fields.iter().filter(|f| h.remove(*f).is_some()).count() as u64,
+            Some(_) => return Err(Error::wrong_type()),
+        };
+        map.drop_if_empty(key);
+        Ok(removed)
+    }
+
+    pub(crate) fn publish(&self, channel: &str, message: &str) -> Result<u64> {
+        Ok(self.channels.deliver(channel, message.to_owned()))
+    }
+
+    pub(crate) fn subscribe(&self, channel: &str) -> Subscription {
+        let (receiver, _) = self.channels.join(channel);
+        Subscription::new(
+            receiver,
+            Box::new(Leave {
+                channels: self.channels.clone(),
+                channel: channel.to_owned(),
+            }),
+        )
+    }
+
+    pub(crate) fn purge_prefix(&self, prefix: &str) -> Result<u64> {
+        let mut entries = lock(&self.entries);
+        let before = entries.len();
+        entries.retain(|k, _| !k.starts_with(prefix));
+        Ok((before - entries.len()) as u64)
+    }
+}
+
+/// Releases an in-process channel when its last subscriber goes.
+struct Leave {
+    channels: Arc<Channels>,
+    channel: String,
+}
+
+impl Drop for Leave {
+    fn drop(&mut self) {
+        self.channels.leave_if_unused(&self.channel);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rank_range;
+
+    #[test]
+    fn rank_ranges_follow_redis() {
+        assert_eq!(rank_range(5, 0, -1), Some((0, 4)));
+        assert_eq!(rank_range(5, 1, 2), Some((1, 2)));
+        assert_eq!(rank_range(5, -2, -1), Some((3, 4)));
+        assert_eq!(rank_range(5, 0, 100), Some((0, 4)));
+        assert_eq!(rank_range(5, -100, 0), Some((0, 0)));
+        assert_eq!(rank_range(5, 3, 1), None);
+        assert_eq!(rank_range(5, 5, 9), None);
+        assert_eq!(rank_range(0, 0, -1), None);
+    }
+}

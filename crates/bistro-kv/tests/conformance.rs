@@ -1,0 +1,467 @@
+//! One conformance suite, run against both backends: the in-process store
+//! always, Redis too when `BISTRO_TEST_REDIS_URL` is set (unreachable then
+//! means failure, never a skip). Every test works under its own prefix.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bistro_kv::{Error, Kv, KvConfig};
+use futures_util::StreamExt;
+
+async fn backends() -> Vec<Kv> {
+    let prefix = format!("bistro-kv-test:{}:", uuid::Uuid::new_v4().simple());
+    let mut out = vec![Kv::memory().with_prefix(&prefix)];
+    if let Ok(url) = std::env::var("BISTRO_TEST_REDIS_URL") {
+        let redis = Kv::connect_redis(&url, &KvConfig::default())
+            .await
+            .expect("BISTRO_TEST_REDIS_URL is not a valid Redis URL");
+        redis.ping().await.unwrap_or_else(|e| {
+            panic!("BISTRO_TEST_REDIS_URL is set but Redis is unreachable: {e}")
+        });
+        out.push(redis.with_prefix(&prefix));
+    }
+    out
+}
+
+fn keys(names: &[&str]) -> Vec<String> {
+    names.iter().map(|s| (*s).to_owned()).collect()
+}
+
+#[tokio::test]
+async fn strings_get_set_overwrite_delete() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        assert_eq!(kv.get("a").await.unwrap(), None, "{name}");
+        kv.set("a", "1", None).await.unwrap();
+        assert_eq!(kv.get("a").await.unwrap().as_deref(), Some("1"), "{name}");
+        kv.set("a", "2", None).await.unwrap();
+        assert_eq!(kv.get("a").await.unwrap().as_deref(), Some("2"), "{name}");
+        assert_eq!(kv.ttl("a").await.unwrap(), None, "{name}: no expiry");
+        kv.set("b", "x", None).await.unwrap();
+        assert_eq!(
+            kv.del(&keys(&["a", "b", "missing"])).await.unwrap(),
+            2,
+            "{name}"
+        );
+        assert_eq!(kv.get("a").await.unwrap(), None, "{name}");
+        assert_eq!(kv.del(&[]).await.unwrap(), 0, "{name}");
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn expiry_is_honoured() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        kv.set("short", "v", Some(Duration::from_millis(150)))
+            .await
+            .unwrap();
+        kv.set("long", "v", Some(Duration::from_secs(60)))
+            .await
+            .unwrap();
+        let ttl = kv.ttl("short").await.unwrap().expect("has a ttl");
+        assert!(ttl <= Duration::from_millis(150), "{name}: {ttl:?}");
+        assert!(
+            kv.set_nx("nx", "first", Some(Duration::from_millis(150)))
+                .await
+                .unwrap()
+        );
+        kv.set("later", "v", None).await.unwrap();
+        assert!(
+            kv.expire("later", Duration::from_millis(150))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert!(
+            !kv.expire("missing", Duration::from_secs(1)).await.unwrap(),
+            "{name}"
+        );
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(kv.get("short").await.unwrap(), None, "{name}: expired");
+        assert_eq!(
+            kv.get("later").await.unwrap(),
+            None,
+            "{name}: expired via expire"
+        );
+        assert_eq!(kv.ttl("short").await.unwrap(), None, "{name}");
+        assert_eq!(
+            kv.get("long").await.unwrap().as_deref(),
+            Some("v"),
+            "{name}"
+        );
+        // An expired key is free again for set-if-absent.
+        assert!(kv.set_nx("nx", "second", None).await.unwrap(), "{name}");
+        assert_eq!(kv.get("nx").await.unwrap().as_deref(), Some("second"));
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn set_if_absent_first_writer_wins() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        assert!(kv.set_nx("k", "first", None).await.unwrap(), "{name}");
+        assert!(!kv.set_nx("k", "second", None).await.unwrap(), "{name}");
+        assert_eq!(
+            kv.get("k").await.unwrap().as_deref(),
+            Some("first"),
+            "{name}"
+        );
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn multi_get_keeps_order_and_reports_missing() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        kv.set_many(
+            &[("x".into(), "1".into()), ("z".into(), "3".into())],
+            Some(Duration::from_secs(60)),
+        )
+        .await
+        .unwrap();
+        let got = kv.mget(&keys(&["z", "y", "x"])).await.unwrap();
+        assert_eq!(got, [Some("3".into()), None, Some("1".into())], "{name}");
+        assert!(
+            kv.ttl("x").await.unwrap().is_some(),
+            "{name}: set_many applies ttl"
+        );
+        assert!(kv.mget(&[]).await.unwrap().is_empty());
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn counters_start_at_zero_and_expire_when_created() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        assert_eq!(
+            kv.incr_by("c", 5, Some(Duration::from_secs(60)))
+                .await
+                .unwrap(),
+            5,
+            "{name}"
+        );
+        assert_eq!(kv.incr_by("c", -2, None).await.unwrap(), 3, "{name}");
+        assert!(kv.ttl("c").await.unwrap().is_some(), "{name}: ttl kept");
+        assert_eq!(kv.incr_by("plain", 1, None).await.unwrap(), 1, "{name}");
+        assert_eq!(kv.ttl("plain").await.unwrap(), None, "{name}");
+        kv.set("text", "abc", None).await.unwrap();
+        assert!(
+            matches!(kv.incr_by("text", 1, None).await, Err(Error::Store(_))),
+            "{name}"
+        );
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn sorted_sets_rank_like_redis() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        let ttl = Some(Duration::from_secs(60));
+        assert_eq!(
+            kv.zincr_by("lb", "a", 2.0, ttl).await.unwrap(),
+            2.0,
+            "{name}"
+        );
+        assert_eq!(
+            kv.zincr_by("lb", "a", 3.0, ttl).await.unwrap(),
+            5.0,
+            "{name}"
+        );
+        kv.zincr_by("lb", "b", 7.0, ttl).await.unwrap();
+        kv.zincr_by("lb", "c", 5.0, None).await.unwrap();
+        kv.zincr_by("lb", "d", 1.5, None).await.unwrap();
+        assert!(kv.ttl("lb").await.unwrap().is_some(), "{name}");
+        assert_eq!(kv.zscore("lb", "a").await.unwrap(), Some(5.0), "{name}");
+        assert_eq!(kv.zscore("lb", "zz").await.unwrap(), None, "{name}");
+        // Ties: member descending, so "c" before "a".
+        let all = kv.zrevrange_with_scores("lb", 0, -1).await.unwrap();
+        assert_eq!(
+            all,
+            [
+                ("b".into(), 7.0),
+                ("c".into(), 5.0),
+                ("a".into(), 5.0),
+                ("d".into(), 1.5)
+            ],
+            "{name}"
+        );
+        assert_eq!(kv.zrevrank("lb", "a").await.unwrap(), Some(2), "{name}");
+        assert_eq!(kv.zrevrank("lb", "zz").await.unwrap(), None, "{name}");
+        assert_eq!(
+            kv.zrevrange_with_scores("lb", 1, 2).await.unwrap(),
+            [("c".into(), 5.0), ("a".into(), 5.0)],
+            "{name}"
+        );
+        assert_eq!(
+            kv.zrevrange_with_scores("lb", -1, -1).await.unwrap(),
+            [("d".into(), 1.5)],
+            "{name}"
+        );
+        assert!(
+            kv.zrevrange_with_scores("lb", 10, 20)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            kv.zrevrange_with_scores("none", 0, -1)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+
+        kv.zincr_by("other", "q", 1.0, None).await.unwrap();
+        let many = kv
+            .zrevrange_with_scores_many(&keys(&["other", "none", "lb"]), 0, 0)
+            .await
+            .unwrap();
+        assert_eq!(
+            many,
+            [vec![("q".into(), 1.0)], vec![], vec![("b".into(), 7.0)]],
+            "{name}"
+        );
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn hashes_store_fields() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        kv.hset("h", "b", "2").await.unwrap();
+        kv.hset("h", "a", "1").await.unwrap();
+        assert_eq!(
+            kv.hget("h", "a").await.unwrap().as_deref(),
+            Some("1"),
+            "{name}"
+        );
+        assert_eq!(kv.hget("h", "z").await.unwrap(), None, "{name}");
+        assert_eq!(kv.hget("nothing", "z").await.unwrap(), None, "{name}");
+        assert_eq!(kv.hincr_by("h", "n", 4).await.unwrap(), 4, "{name}");
+        assert_eq!(kv.hincr_by("h", "n", -1).await.unwrap(), 3, "{name}");
+        assert_eq!(
+            kv.hgetall("h").await.unwrap(),
+            [
+                ("a".into(), "1".into()),
+                ("b".into(), "2".into()),
+                ("n".into(), "3".into())
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            kv.hdel("h", &keys(&["a", "missing"])).await.unwrap(),
+            1,
+            "{name}"
+        );
+        assert_eq!(kv.hdel("h", &keys(&["b", "n"])).await.unwrap(), 2, "{name}");
+        // An emptied hash is gone, as in Redis.
+        assert!(kv.hgetall("h").await.unwrap().is_empty(), "{name}");
+        assert_eq!(kv.mget(&keys(&["h"])).await.unwrap(), [None], "{name}");
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn wrong_kinds_are_store_errors() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        kv.set("s", "v", None).await.unwrap();
+        kv.hset("h", "f", "v").await.unwrap();
+        kv.zincr_by("z", "m", 1.0, None).await.unwrap();
+        assert!(
+            matches!(kv.hget("s", "f").await, Err(Error::Store(_))),
+            "{name}"
+        );
+        assert!(
+            matches!(kv.hset("z", "f", "v").await, Err(Error::Store(_))),
+            "{name}"
+        );
+        assert!(
+            matches!(kv.zincr_by("s", "m", 1.0, None).await, Err(Error::Store(_))),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                kv.zrevrange_with_scores("h", 0, -1).await,
+                Err(Error::Store(_))
+            ),
+            "{name}"
+        );
+        assert!(matches!(kv.get("h").await, Err(Error::Store(_))), "{name}");
+        // MGET answers nil for other kinds instead of failing.
+        assert_eq!(
+            kv.mget(&keys(&["h", "s"])).await.unwrap(),
+            [None, Some("v".into())],
+            "{name}"
+        );
+        // Setting a string replaces any kind.
+        kv.set("h", "now a string", None).await.unwrap();
+        assert_eq!(
+            kv.get("h").await.unwrap().as_deref(),
+            Some("now a string"),
+            "{name}"
+        );
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn prefixes_isolate_handles() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        let a = kv.with_prefix("a:");
+        let b = kv.with_prefix("b:");
+        a.set("k", "from a", None).await.unwrap();
+        assert_eq!(b.get("k").await.unwrap(), None, "{name}");
+        assert_eq!(
+            kv.get("a:k").await.unwrap().as_deref(),
+            Some("from a"),
+            "{name}"
+        );
+        assert_eq!(b.purge_prefix().await.unwrap(), 0, "{name}");
+        assert_eq!(a.purge_prefix().await.unwrap(), 1, "{name}");
+        assert_eq!(kv.get("a:k").await.unwrap(), None, "{name}");
+    }
+    assert!(
+        Kv::memory().purge_prefix().await.is_err(),
+        "empty prefix is refused"
+    );
+}
+
+#[tokio::test]
+async fn round_trips_are_counted_alike() {
+    let mut seen = Vec::new();
+    for kv in backends().await {
+        let counter = Arc::new(AtomicU64::new(0));
+        let counted = kv.counted(counter.clone());
+        let mut steps = Vec::new();
+        let mut step = |n: &AtomicU64| steps.push(n.swap(0, Ordering::Relaxed));
+        counted.get("a").await.unwrap();
+        step(&counter);
+        counted.mget(&keys(&["a", "b", "c"])).await.unwrap();
+        step(&counter);
+        counted.mget(&[]).await.unwrap();
+        step(&counter);
+        counted
+            .set_many(&[("a".into(), "1".into()), ("b".into(), "2".into())], None)
+            .await
+            .unwrap();
+        step(&counter);
+        counted
+            .zrevrange_with_scores_many(&keys(&["x", "y", "z"]), 0, -1)
+            .await
+            .unwrap();
+        step(&counter);
+        counted
+            .zincr_by("x", "m", 1.0, Some(Duration::from_secs(5)))
+            .await
+            .unwrap();
+        step(&counter);
+        counted
+            .incr_by("n", 1, Some(Duration::from_secs(5)))
+            .await
+            .unwrap();
+        step(&counter);
+        assert_eq!(steps, [1, 1, 0, 1, 1, 1, 1], "{}", kv.backend_name());
+        // The uncounted handle shares the store but not the counter.
+        kv.get("a").await.unwrap();
+        assert_eq!(counter.load(Ordering::Relaxed), 0);
+        seen.push(steps);
+        kv.purge_prefix().await.unwrap();
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]));
+}
+
+/// Publishes until at least one subscriber is listening (a Redis SUBSCRIBE
+/// takes effect asynchronously), with a deadline instead of a fixed sleep.
+async fn publish_when_listened(kv: &Kv, channel: &str, message: &str, listeners: u64) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        if kv.publish(channel, message).await.unwrap() >= listeners {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{}: nobody subscribed",
+            kv.backend_name()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn publish_reaches_every_subscriber() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        assert_eq!(kv.publish("nobody", "x").await.unwrap(), 0, "{name}");
+        let mut one = kv.subscribe("events").await.unwrap();
+        let mut two = kv.subscribe("events").await.unwrap();
+        let mut other = kv.subscribe("other").await.unwrap();
+        publish_when_listened(&kv, "events", "ready?", 1).await;
+        kv.publish("events", "hello").await.unwrap();
+        for sub in [&mut one, &mut two] {
+            // Skip the readiness probes that arrived before "hello".
+            let got = tokio::time::timeout(Duration::from_secs(5), async {
+                loop {
+                    let message = sub.next().await.expect("stream open");
+                    if message != "ready?" {
+                        return message;
+                    }
+                }
+            })
+            .await
+            .expect("message delivered");
+            assert_eq!(got, "hello", "{name}");
+        }
+        // Another channel heard nothing.
+        publish_when_listened(&kv, "other", "ping", 1).await;
+        let first = tokio::time::timeout(Duration::from_secs(5), other.next())
+            .await
+            .unwrap();
+        assert_eq!(first.as_deref(), Some("ping"), "{name}");
+
+        // Prefixes separate channels too.
+        let elsewhere = kv.with_prefix("elsewhere:");
+        assert_eq!(elsewhere.publish("events", "x").await.unwrap(), 0, "{name}");
+        drop((one, two, other));
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_dead_redis_fails_fast_and_opens_the_breaker() {
+    let config = KvConfig {
+        breaker_threshold: 2,
+        breaker_cooldown: Duration::from_secs(30),
+        ..KvConfig::default()
+    };
+    // Nothing listens on port 1.
+    let kv = Kv::connect_redis("redis://127.0.0.1:1", &config)
+        .await
+        .expect("connecting is lazy");
+    for _ in 0..2 {
+        let started = Instant::now();
+        let err = kv.get("k").await.unwrap_err();
+        assert!(err.is_unavailable(), "{err:?}");
+        // Bounded by the configured timeouts, far below the client's ~9 s default.
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
+    }
+    // Open: no attempt at all.
+    let counter = Arc::new(AtomicU64::new(0));
+    let err = kv.counted(counter.clone()).ping().await.unwrap_err();
+    assert!(
+        matches!(&err, Error::Unavailable(reason) if reason.contains("circuit")),
+        "{err:?}"
+    );
+    assert!(Kv::connect_redis("not a url", &config).await.is_err());
+}
