@@ -7,28 +7,50 @@ async fn graphiql_loads_every_asset_from_the_server_itself() {
     let app = TestApp::spawn(&StorePair::Embedded).await;
     let page = app.client().get(app.url("/graphiql")).send().await.unwrap();
     assert_eq!(page.status(), 200);
-    assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = page.text().await.unwrap();
-    assert!(html.contains("RestaurantPage"), "the page carries the example query");
+    assert!(
+        html.contains("RestaurantPage"),
+        "the page carries the example query"
+    );
 
     // Every src/href is local (no CDN), and each one is served.
     let mut assets = Vec::new();
     for attr in ["src=\"", "href=\""] {
         for part in html.split(attr).skip(1) {
             let url = part.split('"').next().unwrap();
-            assert!(!url.contains("://"), "GraphiQL must not load {url} from the network");
+            assert!(
+                !url.contains("://"),
+                "GraphiQL must not load {url} from the network"
+            );
             if url.starts_with('/') {
                 assets.push(url.to_owned());
             }
         }
     }
-    assert!(assets.len() >= 4, "css, react, react-dom and graphiql: {assets:?}");
+    assert!(
+        assets.len() >= 4,
+        "css, react, react-dom and graphiql: {assets:?}"
+    );
     for asset in assets {
         let response = app.client().get(app.url(&asset)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{asset}");
-        assert!(response.bytes().await.unwrap().len() > 1000, "{asset} has content");
+        assert!(
+            response.bytes().await.unwrap().len() > 1000,
+            "{asset} has content"
+        );
     }
-    let missing = app.client().get(app.url("/graphiql/assets/nope.js")).send().await.unwrap();
+    let missing = app
+        .client()
+        .get(app.url("/graphiql/assets/nope.js"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
     app.stop().await;
 }

@@ -7,9 +7,19 @@ use serde_json::Value;
 async fn live_and_ready_report_both_stores() {
     for pair in store_pairs() {
         let app = TestApp::spawn(&pair).await;
-        let live = app.client().get(app.url("/health/live")).send().await.unwrap();
+        let live = app
+            .client()
+            .get(app.url("/health/live"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(live.status(), 200);
-        let ready = app.client().get(app.url("/health/ready")).send().await.unwrap();
+        let ready = app
+            .client()
+            .get(app.url("/health/ready"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(ready.status(), 200, "[{}]", pair.name());
         let body: Value = ready.json().await.unwrap();
         assert_eq!(body["status"], "ready");

@@ -26,9 +26,15 @@ impl OwnRedis {
         let port = free_port();
         let mut redis = Self { port, child: None };
         if !redis.launch().await {
-            let required = std::env::var_os("CI").is_some() || std::env::var_os(bistro_tests::REDIS_URL_VAR).is_some();
-            assert!(!required, "redis-server is not installed; the outage test needs it");
-            eprintln!("SKIPPED: redis-server is not on PATH; install it to run the Redis outage test");
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var_os(bistro_tests::REDIS_URL_VAR).is_some();
+            assert!(
+                !required,
+                "redis-server is not installed; the outage test needs it"
+            );
+            eprintln!(
+                "SKIPPED: redis-server is not on PATH; install it to run the Redis outage test"
+            );
             return None;
         }
         Some(redis)
@@ -36,7 +42,16 @@ impl OwnRedis {
 
     async fn launch(&mut self) -> bool {
         let spawned = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
@@ -45,7 +60,10 @@ impl OwnRedis {
         self.child = Some(child);
         // Ready when it accepts connections.
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok()
+            {
                 return true;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -65,13 +83,24 @@ impl OwnRedis {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn wait_until_ready(app: &TestApp, ready: bool) {
     let want = if ready { 200 } else { 503 };
     for _ in 0..100 {
-        let status = app.client().get(app.url("/health/ready")).send().await.unwrap().status().as_u16();
+        let status = app
+            .client()
+            .get(app.url("/health/ready"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
         if status == want {
             return;
         }
@@ -91,7 +120,9 @@ fn names(body: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn when_redis_stops_sql_fields_still_answer_and_it_recovers_by_itself() {
-    let Some(mut redis) = OwnRedis::start().await else { return };
+    let Some(mut redis) = OwnRedis::start().await else {
+        return;
+    };
     let url = redis.url();
     let app = TestApp::spawn_with(&StorePair::Embedded, |c| c.redis_url = url).await;
     let query = operation("RestaurantPage");
@@ -124,15 +155,30 @@ async fn when_redis_stops_sql_fields_still_answer_and_it_recovers_by_itself() {
     assert!(!codes.is_empty());
     assert!(codes.iter().all(|c| c == "STORE_UNAVAILABLE"), "{codes:?}");
     assert!(
-        degraded["errors"].as_array().unwrap().iter().all(|e| e["path"].is_array()),
+        degraded["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["path"].is_array()),
         "each error names the field it nulled"
     );
     // Bounded by the key-value timeouts (250 ms), not by the client's patience:
     // the client's defaults would stall ~9 s per command (TECH-NOTES §4.2).
-    assert!(took < Duration::from_secs(5), "degraded request took {took:?}");
+    assert!(
+        took < Duration::from_secs(5),
+        "degraded request took {took:?}"
+    );
 
     wait_until_ready(&app, false).await;
-    let ready: Value = app.client().get(app.url("/health/ready")).send().await.unwrap().json().await.unwrap();
+    let ready: Value = app
+        .client()
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ready["checks"]["keyValueStore"]["status"], "down");
     assert_eq!(ready["checks"]["relationalStore"]["status"], "up");
 
@@ -153,7 +199,10 @@ async fn when_redis_stops_sql_fields_still_answer_and_it_recovers_by_itself() {
 fn via(url: &str, addr: std::net::SocketAddr) -> String {
     let (scheme, rest) = url.split_once("://").unwrap();
     let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let userinfo = authority.rsplit_once('@').map(|(u, _)| format!("{u}@")).unwrap_or_default();
+    let userinfo = authority
+        .rsplit_once('@')
+        .map(|(u, _)| format!("{u}@"))
+        .unwrap_or_default();
     format!("{scheme}://{userinfo}{addr}/{path}")
 }
 
@@ -161,22 +210,47 @@ async fn upstream(url: &str) -> std::net::SocketAddr {
     let rest = url.split_once("://").unwrap().1;
     let authority = rest.split('/').next().unwrap();
     let hostport = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
-    let hostport = if hostport.contains(':') { hostport.to_owned() } else { format!("{hostport}:5432") };
-    tokio::net::lookup_host(hostport).await.unwrap().next().unwrap()
+    let hostport = if hostport.contains(':') {
+        hostport.to_owned()
+    } else {
+        format!("{hostport}:5432")
+    };
+    tokio::net::lookup_host(hostport)
+        .await
+        .unwrap()
+        .next()
+        .unwrap()
 }
 
 #[tokio::test]
 async fn when_postgres_goes_away_requests_fail_fast_and_the_process_stays_up() {
-    let Some(StorePair::Real { database_url, redis_url }) = real_pair() else {
-        eprintln!("SKIPPED: set {} and {} to run the PostgreSQL outage test", bistro_tests::DATABASE_URL_VAR, bistro_tests::REDIS_URL_VAR);
+    let Some(StorePair::Real {
+        database_url,
+        redis_url,
+    }) = real_pair()
+    else {
+        eprintln!(
+            "SKIPPED: set {} and {} to run the PostgreSQL outage test",
+            bistro_tests::DATABASE_URL_VAR,
+            bistro_tests::REDIS_URL_VAR
+        );
         return;
     };
-    let proxy = ChaosProxy::start(upstream(&database_url).await).await.unwrap();
-    let pair = StorePair::Real { database_url: database_url.clone(), redis_url };
+    let proxy = ChaosProxy::start(upstream(&database_url).await)
+        .await
+        .unwrap();
+    let pair = StorePair::Real {
+        database_url: database_url.clone(),
+        redis_url,
+    };
     let proxied = via(&database_url, proxy.addr());
     let app = TestApp::spawn_with(&pair, |c| {
         // Same schema, but through the proxy.
-        let search_path = c.database_url.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
+        let search_path = c
+            .database_url
+            .split_once('?')
+            .map(|(_, q)| q.to_owned())
+            .unwrap_or_default();
         c.database_url = format!("{proxied}?{search_path}");
         c.sql.acquire_timeout_ms = 1000;
     })
@@ -193,11 +267,19 @@ async fn when_postgres_goes_away_requests_fail_fast_and_the_process_stays_up() {
     assert_eq!(body["data"]["restaurants"], Value::Null);
     assert_eq!(error_codes(&body), ["STORE_UNAVAILABLE"], "{body:#}");
     let message = body["errors"][0]["message"].as_str().unwrap();
-    assert!(!message.contains("127.0.0.1") && !message.to_lowercase().contains("sql"), "no internals: {message}");
+    assert!(
+        !message.contains("127.0.0.1") && !message.to_lowercase().contains("sql"),
+        "no internals: {message}"
+    );
     assert!(took < Duration::from_secs(10), "failing took {took:?}");
 
     wait_until_ready(&app, false).await;
-    let live = app.client().get(app.url("/health/live")).send().await.unwrap();
+    let live = app
+        .client()
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(live.status(), 200, "the process stays up");
 
     proxy.restore();

@@ -7,7 +7,12 @@ use serde_json::{Value, json};
 async fn the_composed_restaurant_page_reads_both_stores() {
     for pair in store_pairs() {
         let app = TestApp::spawn(&pair).await;
-        let data = app.data(&operation("RestaurantPage"), json!({"first": 5, "menuFirst": 4})).await;
+        let data = app
+            .data(
+                &operation("RestaurantPage"),
+                json!({"first": 5, "menuFirst": 4}),
+            )
+            .await;
         let edges = data["restaurants"]["edges"].as_array().expect("edges");
         assert_eq!(edges.len(), 5, "[{}] {data:#}", pair.name());
         assert_eq!(data["restaurants"]["pageInfo"]["hasNextPage"], true);
@@ -15,12 +20,18 @@ async fn the_composed_restaurant_page_reads_both_stores() {
         for edge in edges {
             let node = &edge["node"];
             assert!(node["name"].as_str().is_some_and(|n| !n.is_empty()));
-            assert!(node["rating"]["count"].as_u64().is_some(), "rating from the KV cache / SQL");
+            assert!(
+                node["rating"]["count"].as_u64().is_some(),
+                "rating from the KV cache / SQL"
+            );
             let menu = node["menu"]["edges"].as_array().expect("menu edges");
             assert_eq!(menu.len(), 4, "[{}] first: 4 gives 4 items", pair.name());
             for item in menu {
                 let price = &item["node"]["price"];
-                assert!(price["amount"].as_str().unwrap().contains('.'), "money is a decimal string");
+                assert!(
+                    price["amount"].as_str().unwrap().contains('.'),
+                    "money is a decimal string"
+                );
                 assert_eq!(price["currencyCode"].as_str().unwrap().len(), 3);
                 let popularity = &item["node"]["popularity"];
                 assert!(popularity["ordersToday"].as_u64().is_some());
@@ -33,13 +44,23 @@ async fn the_composed_restaurant_page_reads_both_stores() {
             let mut last = u64::MAX;
             for (i, t) in trending.iter().enumerate() {
                 let orders = t["ordersToday"].as_u64().unwrap();
-                assert!(orders > 0 && orders <= last, "trending is sorted by orders today");
+                assert!(
+                    orders > 0 && orders <= last,
+                    "trending is sorted by orders today"
+                );
                 assert_eq!(t["rank"].as_u64().unwrap(), i as u64 + 1);
-                assert!(t["item"]["name"].is_string(), "trending ids load through the SQL loader");
+                assert!(
+                    t["item"]["name"].is_string(),
+                    "trending ids load through the SQL loader"
+                );
                 last = orders;
             }
         }
-        assert!(saw_popular_item, "[{}] the demo data has orders today", pair.name());
+        assert!(
+            saw_popular_item,
+            "[{}] the demo data has orders today",
+            pair.name()
+        );
         app.stop().await;
     }
 }
@@ -72,7 +93,12 @@ async fn restaurants_page_forward_and_backward_without_gaps() {
             }
             after = info["endCursor"].clone();
         }
-        assert_eq!(seen, all_slugs, "[{}] forward pages cover the list once", pair.name());
+        assert_eq!(
+            seen,
+            all_slugs,
+            "[{}] forward pages cover the list once",
+            pair.name()
+        );
 
         // Backward from the end.
         let last = app.data(query, json!({"last": 3})).await;
@@ -80,7 +106,10 @@ async fn restaurants_page_forward_and_backward_without_gaps() {
         assert_eq!(last["restaurants"]["pageInfo"]["hasPreviousPage"], true);
         let before = last["restaurants"]["pageInfo"]["startCursor"].clone();
         let prev = app.data(query, json!({"last": 3, "before": before})).await;
-        assert_eq!(slugs(&prev), all_slugs[all_slugs.len() - 6..all_slugs.len() - 3].to_vec());
+        assert_eq!(
+            slugs(&prev),
+            all_slugs[all_slugs.len() - 6..all_slugs.len() - 3].to_vec()
+        );
         app.stop().await;
     }
 }
@@ -98,26 +127,49 @@ fn slugs(data: &Value) -> Vec<String> {
 async fn page_arguments_are_checked_and_capped() {
     for pair in store_pairs() {
         let app = TestApp::spawn(&pair).await;
-        let (_, body) = app.graphql("{ restaurants(first: -1) { edges { cursor } } }", json!({})).await;
-        assert_eq!(error_codes(&body), ["BAD_USER_INPUT"], "[{}] {body:#}", pair.name());
+        let (_, body) = app
+            .graphql("{ restaurants(first: -1) { edges { cursor } } }", json!({}))
+            .await;
+        assert_eq!(
+            error_codes(&body),
+            ["BAD_USER_INPUT"],
+            "[{}] {body:#}",
+            pair.name()
+        );
         assert_eq!(body["data"]["restaurants"], Value::Null);
 
-        let (_, body) = app.graphql("{ restaurants(first: 1, last: 1) { edges { cursor } } }", json!({})).await;
+        let (_, body) = app
+            .graphql(
+                "{ restaurants(first: 1, last: 1) { edges { cursor } } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
 
-        let (_, body) = app.graphql("{ restaurants(after: \"garbage\") { edges { cursor } } }", json!({})).await;
+        let (_, body) = app
+            .graphql(
+                "{ restaurants(after: \"garbage\") { edges { cursor } } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
 
         // A cursor of another list is refused too.
         let data = app.data("{ restaurants(first: 1) { edges { node { menu(first: 1) { edges { cursor } } } } } }", json!({})).await;
-        let menu_cursor = data["restaurants"]["edges"][0]["node"]["menu"]["edges"][0]["cursor"].clone();
+        let menu_cursor =
+            data["restaurants"]["edges"][0]["node"]["menu"]["edges"][0]["cursor"].clone();
         let (_, body) = app
-            .graphql("query($c: String) { restaurants(after: $c) { edges { cursor } } }", json!({"c": menu_cursor}))
+            .graphql(
+                "query($c: String) { restaurants(after: $c) { edges { cursor } } }",
+                json!({"c": menu_cursor}),
+            )
             .await;
         assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
 
         // No `first`: the default page; a huge `first`: capped at 100.
-        let data = app.data("{ restaurants { edges { cursor } } }", json!({})).await;
+        let data = app
+            .data("{ restaurants { edges { cursor } } }", json!({}))
+            .await;
         assert!(data["restaurants"]["edges"].as_array().unwrap().len() <= 20);
         app.stop().await;
     }
@@ -127,16 +179,33 @@ async fn page_arguments_are_checked_and_capped() {
 async fn a_restaurant_by_slug_with_menu_filters_reviews_and_counts() {
     for pair in store_pairs() {
         let app = TestApp::spawn(&pair).await;
-        let first = app.data("{ restaurants(first: 1) { edges { node { slug } } } }", json!({})).await;
-        let slug = first["restaurants"]["edges"][0]["node"]["slug"].as_str().unwrap().to_owned();
+        let first = app
+            .data(
+                "{ restaurants(first: 1) { edges { node { slug } } } }",
+                json!({}),
+            )
+            .await;
+        let slug = first["restaurants"]["edges"][0]["node"]["slug"]
+            .as_str()
+            .unwrap()
+            .to_owned();
 
-        let data = app.data(&operation("RestaurantDetail"), json!({"slug": slug})).await;
+        let data = app
+            .data(&operation("RestaurantDetail"), json!({"slug": slug}))
+            .await;
         let r = &data["restaurant"];
         assert_eq!(r["slug"], slug.as_str());
-        assert!(r["openingHours"].as_array().is_some_and(|h| !h.is_empty()), "[{}] {r:#}", pair.name());
+        assert!(
+            r["openingHours"].as_array().is_some_and(|h| !h.is_empty()),
+            "[{}] {r:#}",
+            pair.name()
+        );
         let menu = r["menu"]["edges"].as_array().unwrap();
         assert_eq!(r["menu"]["totalCount"].as_u64().unwrap(), menu.len() as u64);
-        assert!(menu.iter().all(|e| e["node"]["restaurant"]["slug"] == slug.as_str()));
+        assert!(
+            menu.iter()
+                .all(|e| e["node"]["restaurant"]["slug"] == slug.as_str())
+        );
         let reviews = r["reviews"]["edges"].as_array().unwrap();
         assert!(reviews.len() <= 5);
         assert_eq!(r["reviews"]["totalCount"], r["rating"]["count"]);
@@ -147,13 +216,26 @@ async fn a_restaurant_by_slug_with_menu_filters_reviews_and_counts() {
         }
 
         // The course filter keeps only that course, and counts it.
-        let mains = app.data(&operation("RestaurantDetail"), json!({"slug": slug, "course": "MAIN"})).await;
+        let mains = app
+            .data(
+                &operation("RestaurantDetail"),
+                json!({"slug": slug, "course": "MAIN"}),
+            )
+            .await;
         let main_items = mains["restaurant"]["menu"]["edges"].as_array().unwrap();
         assert!(!main_items.is_empty());
         assert!(main_items.iter().all(|e| e["node"]["course"] == "MAIN"));
-        assert_eq!(mains["restaurant"]["menu"]["totalCount"].as_u64().unwrap(), main_items.len() as u64);
+        assert_eq!(
+            mains["restaurant"]["menu"]["totalCount"].as_u64().unwrap(),
+            main_items.len() as u64
+        );
 
-        let missing = app.data("{ restaurant(slug: \"no-such-place\") { name } }", json!({})).await;
+        let missing = app
+            .data(
+                "{ restaurant(slug: \"no-such-place\") { name } }",
+                json!({}),
+            )
+            .await;
         assert_eq!(missing["restaurant"], Value::Null);
         app.stop().await;
     }
@@ -180,25 +262,44 @@ async fn nodes_refetch_mixed_ids_in_order() {
         let nodes = nodes["nodes"].as_array().unwrap();
         assert_eq!(nodes.len(), ids.len());
         for ((node, id), name) in nodes.iter().zip(&ids).zip(&names) {
-            assert_eq!(&node["id"], id, "[{}] nodes keep the order asked for", pair.name());
+            assert_eq!(
+                &node["id"],
+                id,
+                "[{}] nodes keep the order asked for",
+                pair.name()
+            );
             assert_eq!(&node["name"], name);
         }
         assert_eq!(nodes[0]["__typename"], "Restaurant");
         assert_eq!(nodes[1]["__typename"], "MenuItem");
 
-        let single = app.data("query($id: ID!) { node(id: $id) { __typename id } }", json!({"id": ids[1]})).await;
+        let single = app
+            .data(
+                "query($id: ID!) { node(id: $id) { __typename id } }",
+                json!({"id": ids[1]}),
+            )
+            .await;
         assert_eq!(single["node"]["id"], ids[1]);
 
         // An id of nothing is null; a string that is not an id is a coded error.
         let unknown = "UmVzdGF1cmFudDo5OTk5OTk"; // "Restaurant:999999"
-        let data = app.data("query($id: ID!) { node(id: $id) { id } }", json!({"id": unknown})).await;
+        let data = app
+            .data(
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({"id": unknown}),
+            )
+            .await;
         assert_eq!(data["node"], Value::Null);
-        let (_, body) = app.graphql("{ node(id: \"nonsense\") { id } }", json!({})).await;
+        let (_, body) = app
+            .graphql("{ node(id: \"nonsense\") { id } }", json!({}))
+            .await;
         assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
         assert_eq!(body["data"]["node"], Value::Null);
 
         let too_many: Vec<String> = (0..101).map(|_| unknown.to_owned()).collect();
-        let (_, body) = app.graphql(&operation("Nodes"), json!({"ids": too_many})).await;
+        let (_, body) = app
+            .graphql(&operation("Nodes"), json!({"ids": too_many}))
+            .await;
         assert_eq!(error_codes(&body), ["BAD_USER_INPUT"]);
         app.stop().await;
     }
@@ -218,10 +319,16 @@ async fn menu_search_ranks_stems_and_pages() {
             .expect("a long word in a seeded description")
             .to_lowercase();
 
-        let hits = app.data(&operation("SearchMenu"), json!({"query": word, "first": 100})).await;
+        let hits = app
+            .data(
+                &operation("SearchMenu"),
+                json!({"query": word, "first": 100}),
+            )
+            .await;
         let edges = hits["searchMenu"]["edges"].as_array().unwrap();
         assert!(
-            edges.iter().any(|e| e["node"]["name"] == source["name"] && e["node"]["description"] == source["description"]),
+            edges.iter().any(|e| e["node"]["name"] == source["name"]
+                && e["node"]["description"] == source["description"]),
             "[{}] '{word}' finds the item it came from: {hits:#}",
             pair.name()
         );
@@ -233,7 +340,12 @@ async fn menu_search_ranks_stems_and_pages() {
         }
 
         // Stemming: the plural finds the singular (and the other way round).
-        let plural = app.data(&operation("SearchMenu"), json!({"query": format!("{word}s"), "first": 100})).await;
+        let plural = app
+            .data(
+                &operation("SearchMenu"),
+                json!({"query": format!("{word}s"), "first": 100}),
+            )
+            .await;
         assert!(
             !plural["searchMenu"]["edges"].as_array().unwrap().is_empty(),
             "[{}] '{word}s' is stemmed",
@@ -244,7 +356,12 @@ async fn menu_search_ranks_stems_and_pages() {
         let mut paged = Vec::new();
         let mut after = Value::Null;
         loop {
-            let page = app.data(&operation("SearchMenu"), json!({"query": word, "first": 2, "after": after})).await;
+            let page = app
+                .data(
+                    &operation("SearchMenu"),
+                    json!({"query": word, "first": 2, "after": after}),
+                )
+                .await;
             for edge in page["searchMenu"]["edges"].as_array().unwrap() {
                 paged.push(edge["node"]["id"].clone());
             }
@@ -257,9 +374,16 @@ async fn menu_search_ranks_stems_and_pages() {
         assert_eq!(paged, all, "[{}]", pair.name());
 
         // Words that match nothing, and query syntax, are just words.
-        let none = app.data(&operation("SearchMenu"), json!({"query": "zzzqqqxxx"})).await;
+        let none = app
+            .data(&operation("SearchMenu"), json!({"query": "zzzqqqxxx"}))
+            .await;
         assert_eq!(none["searchMenu"]["edges"].as_array().unwrap().len(), 0);
-        let syntax = app.data(&operation("SearchMenu"), json!({"query": "\"NEAR(\" OR * -"})).await;
+        let syntax = app
+            .data(
+                &operation("SearchMenu"),
+                json!({"query": "\"NEAR(\" OR * -"}),
+            )
+            .await;
         assert!(syntax["searchMenu"]["edges"].is_array());
         app.stop().await;
     }

@@ -58,13 +58,18 @@ async fn sell_something_today_at_the_first_restaurant(app: &TestApp) {
     let restaurant_id: i64 = row.try_get("", "restaurant_id").unwrap();
     let item_id: i64 = row.try_get("", "item_id").unwrap();
     let today = bistro_schema::popularity::today();
-    bistro_schema::popularity::record(&app.app.kv, today, restaurant_id, item_id, 7).await.unwrap();
+    bistro_schema::popularity::record(&app.app.kv, today, restaurant_id, item_id, 7)
+        .await
+        .unwrap();
 }
 
 async fn clear_rating_cache(app: &TestApp) {
     let db = &app.app.db;
     let rows = db
-        .query_all_raw(Statement::from_string(db.get_database_backend(), "SELECT id FROM restaurants"))
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT id FROM restaurants",
+        ))
         .await
         .unwrap();
     let keys: Vec<String> = rows
@@ -90,21 +95,42 @@ async fn the_composed_query_costs_the_same_at_page_sizes_1_10_and_100() {
             assert_eq!(status, 200);
             assert!(body.get("errors").is_none(), "[{}] {body:#}", pair.name());
             let edges = body["data"]["restaurants"]["edges"].as_array().unwrap();
-            assert_eq!(edges.len(), first, "[{}] a page of {first} has {first} restaurants", pair.name());
-            let items: usize = edges.iter().map(|e| e["node"]["menu"]["edges"].as_array().unwrap().len()).sum();
+            assert_eq!(
+                edges.len(),
+                first,
+                "[{}] a page of {first} has {first} restaurants",
+                pair.name()
+            );
+            let items: usize = edges
+                .iter()
+                .map(|e| e["node"]["menu"]["edges"].as_array().unwrap().len())
+                .sum();
             assert_eq!(items, first * 10, "[{}] ten items each", pair.name());
             cold.push(round_trips(&body));
             let (_, body) = app.graphql(&query, variables).await;
             warm.push(round_trips(&body));
         }
-        eprintln!("[{}] composed query round trips (sql, kv) at 1/10/100: cold {cold:?}, warm {warm:?}", pair.name());
+        eprintln!(
+            "[{}] composed query round trips (sql, kv) at 1/10/100: cold {cold:?}, warm {warm:?}",
+            pair.name()
+        );
         assert_eq!(warm, vec![(3, 2); 3], "[{}] warm cache", pair.name());
         assert_eq!(cold, vec![(4, 3); 3], "[{}] cold rating cache", pair.name());
 
         // Without key-value fields: two statements, no key-value round trip.
         for first in [1, 10, 100] {
-            let (_, body) = app.graphql(&operation("RestaurantPageSqlOnly"), json!({"first": first, "menuFirst": 10})).await;
-            assert_eq!(round_trips(&body), (2, 0), "[{}] SQL-only page of {first}", pair.name());
+            let (_, body) = app
+                .graphql(
+                    &operation("RestaurantPageSqlOnly"),
+                    json!({"first": first, "menuFirst": 10}),
+                )
+                .await;
+            assert_eq!(
+                round_trips(&body),
+                (2, 0),
+                "[{}] SQL-only page of {first}",
+                pair.name()
+            );
         }
         app.stop().await;
     }

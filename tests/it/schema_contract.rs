@@ -7,7 +7,9 @@ use bistro_tests::{StorePair, TestApp};
 use serde_json::{Value, json};
 
 fn committed_path() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join("schema.graphql")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("schema.graphql")
 }
 
 #[test]
@@ -26,7 +28,11 @@ fn schema_graphql_is_up_to_date() {
 async fn the_server_serves_the_committed_schema() {
     let app = TestApp::spawn(&StorePair::Embedded).await;
     let committed = std::fs::read_to_string(committed_path()).expect("schema.graphql");
-    assert_eq!(app.app.schema.sdl(), committed, "the running schema differs from schema.graphql");
+    assert_eq!(
+        app.app.schema.sdl(),
+        committed,
+        "the running schema differs from schema.graphql"
+    );
     app.stop().await;
 }
 
@@ -43,7 +49,11 @@ async fn every_type_field_and_argument_has_a_description() {
         )
         .await;
     let mut missing = Vec::new();
-    let described = |v: &Value| v["description"].as_str().is_some_and(|d| !d.trim().is_empty());
+    let described = |v: &Value| {
+        v["description"]
+            .as_str()
+            .is_some_and(|d| !d.trim().is_empty())
+    };
     for ty in data["__schema"]["types"].as_array().unwrap() {
         let name = ty["name"].as_str().unwrap();
         // Introspection types and the spec's built-in scalars are not ours to describe.
@@ -74,6 +84,9 @@ async fn every_type_field_and_argument_has_a_description() {
             }
         }
     }
-    assert!(missing.is_empty(), "undescribed schema members: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "undescribed schema members: {missing:#?}"
+    );
     app.stop().await;
 }

@@ -54,10 +54,15 @@ pub fn store_pairs() -> Vec<StorePair> {
 
 /// The PostgreSQL + Redis pair when configured.
 pub fn real_pair() -> Option<StorePair> {
-    let db = std::env::var(DATABASE_URL_VAR).ok().filter(|v| !v.is_empty());
+    let db = std::env::var(DATABASE_URL_VAR)
+        .ok()
+        .filter(|v| !v.is_empty());
     let redis = std::env::var(REDIS_URL_VAR).ok().filter(|v| !v.is_empty());
     match (db, redis) {
-        (Some(database_url), Some(redis_url)) => Some(StorePair::Real { database_url, redis_url }),
+        (Some(database_url), Some(redis_url)) => Some(StorePair::Real {
+            database_url,
+            redis_url,
+        }),
         (None, None) => None,
         _ => panic!("set both {DATABASE_URL_VAR} and {REDIS_URL_VAR}, or neither"),
     }
@@ -90,8 +95,10 @@ fn unique() -> String {
 /// The configuration a test server starts from: the built-in defaults, port
 /// 0, round-trip counts exposed, quiet demo seeding on.
 pub fn base_config() -> Config {
-    let mut config = Config::default();
-    config.listen = "127.0.0.1:0".to_owned();
+    let mut config = Config {
+        listen: "127.0.0.1:0".to_owned(),
+        ..Config::default()
+    };
     config.graphql.expose_round_trips = true;
     config.http.shutdown_timeout_secs = 2;
     config
@@ -122,24 +129,34 @@ impl TestApp {
                 config.redis_url = String::new();
                 Cleanup::SqliteDir(dir)
             }
-            StorePair::Real { database_url, redis_url } => {
+            StorePair::Real {
+                database_url,
+                redis_url,
+            } => {
                 let schema = format!("t_{id}");
                 let admin = Database::connect(database_url.as_str())
                     .await
-                    .with_context(|| format!("{DATABASE_URL_VAR} is set but PostgreSQL is unreachable"))?;
-                admin.execute_unprepared(&format!(r#"CREATE SCHEMA "{schema}""#)).await?;
+                    .with_context(|| {
+                        format!("{DATABASE_URL_VAR} is set but PostgreSQL is unreachable")
+                    })?;
+                admin
+                    .execute_unprepared(&format!(r#"CREATE SCHEMA "{schema}""#))
+                    .await?;
                 admin.close().await?;
                 config.database_url = with_search_path(database_url, &schema);
                 config.redis_url = redis_url.clone();
                 config.kv.key_prefix = format!("bistro-test:{id}:");
-                Cleanup::PostgresSchema { admin_url: database_url.clone(), schema }
+                Cleanup::PostgresSchema {
+                    admin_url: database_url.clone(),
+                    schema,
+                }
             }
         };
         tweak(&mut config);
-        if let StorePair::Real { redis_url, .. } = pair {
-            if config.redis_url == *redis_url {
-                ensure_redis_reachable(redis_url).await?;
-            }
+        if let StorePair::Real { redis_url, .. } = pair
+            && config.redis_url == *redis_url
+        {
+            ensure_redis_reachable(redis_url).await?;
         }
         let application = Application::build(config).await?;
         let addr = application.local_addr()?;
@@ -152,7 +169,9 @@ impl TestApp {
             addr,
             app,
             pair: pair.clone(),
-            client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()?,
             shutdown: Some(tx),
             server: Some(server),
             cleanup,
@@ -189,7 +208,11 @@ impl TestApp {
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let (status, body) = self.graphql(query, variables).await;
         assert_eq!(status, 200, "[{}] status; body: {body:#}", self.pair.name());
-        assert!(body.get("errors").is_none(), "[{}] unexpected errors: {body:#}", self.pair.name());
+        assert!(
+            body.get("errors").is_none(),
+            "[{}] unexpected errors: {body:#}",
+            self.pair.name()
+        );
         body["data"].clone()
     }
 
@@ -247,7 +270,9 @@ pub fn round_trips(body: &Value) -> (u64, u64) {
 
 /// Reads an operation from `tests/operations/<name>.graphql`.
 pub fn operation(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("operations").join(format!("{name}.graphql"));
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("operations")
+        .join(format!("{name}.graphql"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
@@ -258,7 +283,12 @@ pub fn error_codes(body: &Value) -> Vec<String> {
         .map(|errors| {
             errors
                 .iter()
-                .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("<none>")
+                        .to_owned()
+                })
                 .collect()
         })
         .unwrap_or_default()

@@ -47,7 +47,12 @@ impl ChaosProxy {
                 }
             })
         };
-        Ok(Self { addr, up, generation, task })
+        Ok(Self {
+            addr,
+            up,
+            generation,
+            task,
+        })
     }
 
     /// The proxy's own address (point the client here).

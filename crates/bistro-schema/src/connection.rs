@@ -45,7 +45,8 @@ impl PageArgs {
             c.as_deref()
                 .map(|c| {
                     decode(c).ok_or_else(|| {
-                        ErrorCode::BadUserInput.error(format!("`{name}` is not a cursor of this list."))
+                        ErrorCode::BadUserInput
+                            .error(format!("`{name}` is not a cursor of this list."))
                     })
                 })
                 .transpose()
@@ -137,23 +138,47 @@ mod tests {
         let limits = Limits::default();
         let w = PageArgs::default().window(&limits, |_| Some(0)).unwrap();
         assert_eq!((w.limit, w.backward), (20, false));
-        let w = PageArgs { first: Some(10_000), ..Default::default() }
-            .window(&limits, |_| Some(0))
-            .unwrap();
+        let w = PageArgs {
+            first: Some(10_000),
+            ..Default::default()
+        }
+        .window(&limits, |_| Some(0))
+        .unwrap();
         assert_eq!(w.limit, 100);
-        assert!(PageArgs { first: Some(-1), ..Default::default() }.window(&limits, |_| Some(0)).is_err());
         assert!(
-            PageArgs { first: Some(1), last: Some(1), ..Default::default() }
-                .window(&limits, |_| Some(0))
-                .is_err()
+            PageArgs {
+                first: Some(-1),
+                ..Default::default()
+            }
+            .window(&limits, |_| Some(0))
+            .is_err()
+        );
+        assert!(
+            PageArgs {
+                first: Some(1),
+                last: Some(1),
+                ..Default::default()
+            }
+            .window(&limits, |_| Some(0))
+            .is_err()
         );
     }
 
     #[test]
     fn trimming_keeps_the_page_and_reports_more() {
-        let w = PageWindow { after: None::<i64>, before: None, limit: 2, backward: false };
+        let w = PageWindow {
+            after: None::<i64>,
+            before: None,
+            limit: 2,
+            backward: false,
+        };
         assert_eq!(trim_page(vec![1, 2, 3], &w), (vec![1, 2], true, false));
-        let w = PageWindow { after: None::<i64>, before: Some(9), limit: 2, backward: true };
+        let w = PageWindow {
+            after: None::<i64>,
+            before: Some(9),
+            limit: 2,
+            backward: true,
+        };
         assert_eq!(trim_page(vec![1, 2, 3], &w), (vec![2, 3], true, true));
     }
 }

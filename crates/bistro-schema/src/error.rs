@@ -108,7 +108,8 @@ impl ErrorExtensions for StoreError {
         };
         if self.is_unavailable() {
             tracing::warn!(error = %self, store, "store unavailable");
-            ErrorCode::StoreUnavailable.error(format!("The {store} store is unavailable; retry later."))
+            ErrorCode::StoreUnavailable
+                .error(format!("The {store} store is unavailable; retry later."))
         } else {
             tracing::error!(error = ?self, store, "store error");
             ErrorCode::Internal.error("Internal server error")
@@ -137,7 +138,9 @@ pub fn soft<T>(ctx: &Context<'_>, result: async_graphql::Result<T>) -> Option<T>
 }
 
 /// Typed access to request data that must be there (a missing entry is a wiring bug).
-pub fn data<'a, T: std::any::Any + Send + Sync>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a T> {
+pub fn data<'a, T: std::any::Any + Send + Sync>(
+    ctx: &'a Context<'_>,
+) -> async_graphql::Result<&'a T> {
     ctx.data::<T>().map_err(|_| {
         tracing::error!(ty = std::any::type_name::<T>(), "request data missing");
         ErrorCode::Internal.error("Internal server error")

@@ -8,7 +8,7 @@ pub mod request;
 mod connection;
 mod menu;
 mod money;
-mod node;
+pub mod node;
 pub mod popularity;
 mod query;
 pub mod rating;
@@ -43,7 +43,7 @@ pub struct SchemaDeps {
 /// Builds the schema: types, limits, and the extension that gives each request its loaders.
 pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
     let limits = Arc::new(deps.limits);
-    let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_depth.max(1) + 1)

@@ -39,8 +39,11 @@ type Flight<V, E> = Shared<BoxFuture<'static, Result<Option<V>, E>>>;
 /// that arrive early, late or concurrently all await the same load.
 pub struct Batched<T: Loader<K>, K: Send + Sync + Hash + Eq + Clone + 'static> {
     loader: Arc<DataLoader<T>>,
-    flights: Mutex<HashMap<K, Flight<T::Value, T::Error>>>,
+    flights: Mutex<Flights<K, T::Value, T::Error>>,
 }
+
+/// The loads in flight (or done) of one request, by key.
+type Flights<K, V, E> = HashMap<K, Flight<V, E>>;
 
 impl<T: Loader<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<T, K> {
     fn new(loader: T) -> Self {
@@ -53,7 +56,10 @@ impl<T: Loader<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<T, K> {
     /// Loads one key, batched with every other key asked for in the same tick.
     pub async fn load_one(&self, key: K) -> Result<Option<T::Value>, T::Error> {
         let flight = {
-            let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut flights = self
+                .flights
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             flights
                 .entry(key.clone())
                 .or_insert_with(|| {
@@ -67,11 +73,16 @@ impl<T: Loader<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<T, K> {
 
     /// Records values already read by another query, so loading them costs nothing.
     pub fn prime(&self, values: impl IntoIterator<Item = (K, T::Value)>) {
-        let mut flights = self.flights.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut flights = self
+            .flights
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         for (key, value) in values {
-            flights
-                .entry(key)
-                .or_insert_with(|| futures_util::future::ready(Ok(Some(value))).boxed().shared());
+            flights.entry(key).or_insert_with(|| {
+                futures_util::future::ready(Ok(Some(value)))
+                    .boxed()
+                    .shared()
+            });
         }
     }
 }
@@ -159,7 +170,10 @@ impl Loader<Slug> for RestaurantLoader {
     async fn load(&self, keys: &[Slug]) -> Result<HashMap<Slug, Self::Value>, Self::Error> {
         let slugs: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
         let rows = query::restaurants_by_slugs(&self.db, &slugs).await?;
-        Ok(rows.into_iter().map(|r| (Slug(r.slug.clone()), r)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (Slug(r.slug.clone()), r))
+            .collect())
     }
 }
 
@@ -173,9 +187,10 @@ impl Loader<i64> for MenuItemLoader {
     type Error = StoreError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
-        Ok(by_id(query::menu_items_by_ids(&self.db, keys).await?, |m| {
-            m.id
-        }))
+        Ok(by_id(
+            query::menu_items_by_ids(&self.db, keys).await?,
+            |m| m.id,
+        ))
     }
 }
 
@@ -189,7 +204,9 @@ impl Loader<i64> for ReviewLoader {
     type Error = StoreError;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
-        Ok(by_id(query::reviews_by_ids(&self.db, keys).await?, |r| r.id))
+        Ok(by_id(query::reviews_by_ids(&self.db, keys).await?, |r| {
+            r.id
+        }))
     }
 }
 
@@ -269,10 +286,7 @@ impl Loader<MenuCountKey> for MenuCountLoader {
         for (course, restaurant_ids) in group_by(keys, |k| (k.1.clone(), k.0)) {
             let counts = query::menu_counts(&self.db, &restaurant_ids, course.as_deref()).await?;
             for id in restaurant_ids {
-                out.insert(
-                    (id, course.clone()),
-                    counts.get(&id).copied().unwrap_or(0),
-                );
+                out.insert((id, course.clone()), counts.get(&id).copied().unwrap_or(0));
             }
         }
         Ok(out)
@@ -352,7 +366,11 @@ impl Loader<i64> for RatingLoader {
                 (HashMap::new(), false)
             }
         };
-        let misses: Vec<i64> = keys.iter().copied().filter(|id| !out.contains_key(id)).collect();
+        let misses: Vec<i64> = keys
+            .iter()
+            .copied()
+            .filter(|id| !out.contains_key(id))
+            .collect();
         if misses.is_empty() {
             return Ok(out);
         }

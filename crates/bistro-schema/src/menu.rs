@@ -1,6 +1,6 @@
 //! `MenuItem`, courses and dietary tags, the menu connection, and menu search.
 
-use async_graphql::{Context, Enum, ErrorExtensions, ID, Object};
+use async_graphql::{Context, Enum, ID, Object, ResultExt};
 use bistro_sql::entity::menu_item;
 use sea_orm::ActiveEnum;
 
@@ -33,7 +33,7 @@ impl MenuItem {
 /// A dish or drink on a restaurant's menu.
 impl MenuItem {
     /// Globally unique, opaque identifier.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id(NodeType::MenuItem, self.0.id)
     }
 

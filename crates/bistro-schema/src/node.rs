@@ -16,7 +16,11 @@ use crate::review::Review;
 
 /// An object with a globally unique, opaque id that `node(id:)` can refetch.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID", desc = "Globally unique, opaque identifier of this object."))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "Globally unique, opaque identifier of this object."
+))]
 pub enum Node {
     Restaurant(Restaurant),
     MenuItem(MenuItem),

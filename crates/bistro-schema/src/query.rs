@@ -1,6 +1,6 @@
 //! The query root: entry points into the graph.
 
-use async_graphql::{Context, ErrorExtensions, ID, Object};
+use async_graphql::{Context, ID, Object, ResultExt};
 use bistro_sql::query::{self, PageWindow, RestaurantFilter};
 use futures_util::future::join_all;
 
@@ -10,7 +10,9 @@ use crate::loader::{Loaders, Slug};
 use crate::menu::{MenuItem, MenuSearchConnection, MenuSearchEdge};
 use crate::node::{self, Node};
 use crate::request::Stores;
-use crate::restaurant::{Restaurant, RestaurantConnection, RestaurantEdge, page_cost, restaurant_cursor};
+use crate::restaurant::{
+    Restaurant, RestaurantConnection, RestaurantEdge, page_cost, restaurant_cursor,
+};
 
 /// Entry points for reading Bistro's data.
 #[derive(Default)]
@@ -24,15 +26,25 @@ impl Query {
     async fn restaurants(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only restaurants of this cuisine (case-insensitive), e.g. \"italian\".")] cuisine: Option<String>,
-        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Only restaurants of this cuisine (case-insensitive), e.g. \"italian\".")]
+        cuisine: Option<String>,
+        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<
+            i32,
+        >,
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Option<RestaurantConnection> {
         let result = async {
-            let args = PageArgs { first, after, last, before };
-            let window = args.window(connection::limits(ctx)?, |c| decode_cursor('r', c)?.parse().ok())?;
+            let args = PageArgs {
+                first,
+                after,
+                last,
+                before,
+            };
+            let window = args.window(connection::limits(ctx)?, |c| {
+                decode_cursor('r', c)?.parse().ok()
+            })?;
             let filter = RestaurantFilter { cuisine };
             let stores = data::<Stores>(ctx)?;
             let rows = query::restaurants_page(&stores.db, &filter, &window)
@@ -43,10 +55,15 @@ impl Query {
             let loaders = data::<Loaders>(ctx)?;
             // Prime the by-id loader: fields that reach a restaurant again
             // (e.g. `menu.node.restaurant`) then cost nothing.
-            loaders.restaurant.prime(rows.iter().map(|r| (r.id, r.clone())));
+            loaders
+                .restaurant
+                .prime(rows.iter().map(|r| (r.id, r.clone())));
             let edges: Vec<RestaurantEdge> = rows
                 .into_iter()
-                .map(|r| RestaurantEdge { cursor: restaurant_cursor(r.id), node: Restaurant(r) })
+                .map(|r| RestaurantEdge {
+                    cursor: restaurant_cursor(r.id),
+                    node: Restaurant(r),
+                })
                 .collect();
             let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
             Ok(RestaurantConnection {
@@ -99,10 +116,18 @@ impl Query {
             Err(e) => return soft(ctx, Err(e)),
         };
         if ids.len() > max {
-            return soft(ctx, Err(ErrorCode::BadUserInput.error(format!("At most {max} ids at once."))));
+            return soft(
+                ctx,
+                Err(ErrorCode::BadUserInput.error(format!("At most {max} ids at once."))),
+            );
         }
         let resolved = join_all(ids.iter().map(|id| node::resolve(ctx, id))).await;
-        Some(resolved.into_iter().map(|r| soft(ctx, r).flatten()).collect())
+        Some(
+            resolved
+                .into_iter()
+                .map(|r| soft(ctx, r).flatten())
+                .collect(),
+        )
     }
 
     /// Searches menu items of every restaurant by words in their name and
@@ -120,9 +145,15 @@ impl Query {
             if query.len() > 200 {
                 return Err(ErrorCode::BadUserInput.error("`query` is longer than 200 characters."));
             }
-            let args = PageArgs { first, after, last: None, before: None };
-            let window: PageWindow<u64> =
-                args.window(connection::limits(ctx)?, |c| decode_cursor('s', c)?.parse().ok())?;
+            let args = PageArgs {
+                first,
+                after,
+                last: None,
+                before: None,
+            };
+            let window: PageWindow<u64> = args.window(connection::limits(ctx)?, |c| {
+                decode_cursor('s', c)?.parse().ok()
+            })?;
             // The cursor is the offset of the next hit: ranked results have no stable key.
             let offset = window.after.unwrap_or(0);
             let stores = data::<Stores>(ctx)?;
@@ -132,7 +163,9 @@ impl Query {
                 .extend()?;
             let (hits, has_next, _) = connection::trim_page(hits, &window);
             let loaders = data::<Loaders>(ctx)?;
-            loaders.menu_item.prime(hits.iter().map(|h| (h.item.id, h.item.clone())));
+            loaders
+                .menu_item
+                .prime(hits.iter().map(|h| (h.item.id, h.item.clone())));
             let edges: Vec<MenuSearchEdge> = hits
                 .into_iter()
                 .zip(offset + 1..)

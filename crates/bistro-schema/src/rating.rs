@@ -46,7 +46,10 @@ mod tests {
 
     #[test]
     fn cached_summaries_round_trip_and_garbage_is_a_miss() {
-        let agg = RatingAggregate { average: 4.25, count: 12 };
+        let agg = RatingAggregate {
+            average: 4.25,
+            count: 12,
+        };
         assert_eq!(decode(&encode(&agg)), Some(agg));
         assert_eq!(decode("4.25"), None);
         assert_eq!(decode("x|1"), None);

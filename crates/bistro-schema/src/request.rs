@@ -15,8 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-    NextRequest, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
+    NextValidation,
 };
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
@@ -98,7 +98,12 @@ impl Extension for RequestScopeExtension {
             fill_missing_code(error, request_failed);
         }
         let (sql, kv) = self.round_trips.snapshot();
-        tracing::debug!(sql, kv, errors = response.errors.len(), "graphql request served");
+        tracing::debug!(
+            sql,
+            kv,
+            errors = response.errors.len(),
+            "graphql request served"
+        );
         if self.limits.expose_round_trips {
             let mut counts = async_graphql::indexmap::IndexMap::new();
             counts.insert(Name::new("sql"), Value::from(sql));

@@ -1,7 +1,7 @@
 //! `Restaurant`, its connection, and the restaurant-level fields that reach
 //! into both stores (menu, reviews, rating, trending items).
 
-use async_graphql::{Context, ErrorExtensions, Enum, ID, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
 use bistro_sql::entity::restaurant;
 use bistro_sql::query::{MenuCursor, MenuPageArgs, RestaurantFilter};
 use serde::Deserialize;
@@ -43,7 +43,7 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>) -> usize {
 /// A restaurant that takes orders through Bistro.
 impl Restaurant {
     /// Globally unique, opaque identifier.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id(NodeType::Restaurant, self.0.id)
     }
 
@@ -91,22 +91,35 @@ impl Restaurant {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only items of this course.")] course: Option<Course>,
-        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<
+            i32,
+        >,
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Option<MenuItemConnection> {
         let result = async {
-            let args = PageArgs { first, after, last, before };
+            let args = PageArgs {
+                first,
+                after,
+                last,
+                before,
+            };
             let window = args.window(connection::limits(ctx)?, |c| {
                 let payload = decode_cursor('m', c)?;
                 let (position, id) = payload.split_once(':')?;
-                Some(MenuCursor { position: position.parse().ok()?, id: id.parse().ok()? })
+                Some(MenuCursor {
+                    position: position.parse().ok()?,
+                    id: id.parse().ok()?,
+                })
             })?;
             let course = course.map(|c| c.stored().to_owned());
             let key = MenuPageKey {
                 restaurant_id: self.0.id,
-                args: MenuPageArgs { course: course.clone(), window: window.clone() },
+                args: MenuPageArgs {
+                    course: course.clone(),
+                    window: window.clone(),
+                },
             };
             let rows = data::<Loaders>(ctx)?
                 .menu_page
@@ -117,7 +130,10 @@ impl Restaurant {
             let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
             let edges: Vec<MenuItemEdge> = rows
                 .into_iter()
-                .map(|m| MenuItemEdge { cursor: menu_cursor(&m), node: MenuItem(m) })
+                .map(|m| MenuItemEdge {
+                    cursor: menu_cursor(&m),
+                    node: MenuItem(m),
+                })
                 .collect();
             let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
             Ok(MenuItemConnection {
@@ -135,15 +151,27 @@ impl Restaurant {
     async fn reviews(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<
+            i32,
+        >,
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
         #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Option<ReviewConnection> {
         let result = async {
-            let args = PageArgs { first, after, last, before };
-            let window = args.window(connection::limits(ctx)?, |c| decode_cursor('v', c)?.parse().ok())?;
-            let key = ReviewPageKey { restaurant_id: self.0.id, window: window.clone() };
+            let args = PageArgs {
+                first,
+                after,
+                last,
+                before,
+            };
+            let window = args.window(connection::limits(ctx)?, |c| {
+                decode_cursor('v', c)?.parse().ok()
+            })?;
+            let key = ReviewPageKey {
+                restaurant_id: self.0.id,
+                window: window.clone(),
+            };
             let rows = data::<Loaders>(ctx)?
                 .review_page
                 .load_one(key)
@@ -153,7 +181,10 @@ impl Restaurant {
             let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
             let edges: Vec<ReviewEdge> = rows
                 .into_iter()
-                .map(|r| ReviewEdge { cursor: review_cursor(r.id), node: Review(r) })
+                .map(|r| ReviewEdge {
+                    cursor: review_cursor(r.id),
+                    node: Review(r),
+                })
                 .collect();
             let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
             Ok(ReviewConnection {
@@ -170,11 +201,17 @@ impl Restaurant {
     /// computed from the reviews when the cache misses or is unreachable.
     async fn rating(&self, ctx: &Context<'_>) -> Option<RatingSummary> {
         let result = async {
-            let aggregate = data::<Loaders>(ctx)?.rating.load_one(self.0.id).await.extend()?;
-            Ok(RatingSummary::from(aggregate.unwrap_or(bistro_sql::query::RatingAggregate {
-                average: 0.0,
-                count: 0,
-            })))
+            let aggregate = data::<Loaders>(ctx)?
+                .rating
+                .load_one(self.0.id)
+                .await
+                .extend()?;
+            Ok(RatingSummary::from(aggregate.unwrap_or(
+                bistro_sql::query::RatingAggregate {
+                    average: 0.0,
+                    count: 0,
+                },
+            )))
         }
         .await;
         soft(ctx, result)
@@ -182,7 +219,9 @@ impl Restaurant {
 
     /// The restaurant's best-selling items today (UTC), most ordered first.
     /// Null with a `STORE_UNAVAILABLE` error when the key-value store is unreachable.
-    #[graphql(complexity = "usize::try_from(limit.clamp(0, MAX_TRENDING)).unwrap_or(0) * child_complexity")]
+    #[graphql(
+        complexity = "usize::try_from(limit.clamp(0, MAX_TRENDING)).unwrap_or(0) * child_complexity"
+    )]
     async fn trending_items(
         &self,
         ctx: &Context<'_>,
@@ -190,7 +229,8 @@ impl Restaurant {
     ) -> Option<Vec<TrendingItem>> {
         let result = async {
             if !(0..=MAX_TRENDING).contains(&limit) {
-                return Err(ErrorCode::BadUserInput.error(format!("`limit` must be between 0 and {MAX_TRENDING}.")));
+                return Err(ErrorCode::BadUserInput
+                    .error(format!("`limit` must be between 0 and {MAX_TRENDING}.")));
             }
             let ranking = data::<Loaders>(ctx)?
                 .popularity
@@ -200,7 +240,11 @@ impl Restaurant {
                 .unwrap_or_default();
             Ok(ranking
                 .top(usize::try_from(limit).unwrap_or(0))
-                .map(|(menu_item_id, orders_today, rank)| TrendingItem { menu_item_id, orders_today, rank })
+                .map(|(menu_item_id, orders_today, rank)| TrendingItem {
+                    menu_item_id,
+                    orders_today,
+                    rank,
+                })
                 .collect())
         }
         .await;

@@ -1,6 +1,6 @@
 //! `Review` and the review connection.
 
-use async_graphql::{Context, ErrorExtensions, ID, Object};
+use async_graphql::{Context, ID, Object, ResultExt};
 use bistro_sql::entity::review;
 use chrono::{DateTime, Utc};
 
@@ -27,7 +27,7 @@ impl Review {
 /// A customer's rating and words about a restaurant (one per customer and restaurant).
 impl Review {
     /// Globally unique, opaque identifier.
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         global_id(NodeType::Review, self.0.id)
     }
 
@@ -54,7 +54,11 @@ impl Review {
     /// The reviewer's public display name.
     async fn author_name(&self, ctx: &Context<'_>) -> Option<String> {
         let result = async {
-            Ok(data::<Loaders>(ctx)?.user_name.load_one(self.0.user_id).await.extend()?)
+            data::<Loaders>(ctx)?
+                .user_name
+                .load_one(self.0.user_id)
+                .await
+                .extend()
         }
         .await;
         soft(ctx, result).flatten()

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use axum::Router;
 use axum::http::StatusCode;
-use axum::routing::{get, on, MethodFilter};
+use axum::routing::{MethodFilter, get, on};
 use bistro_kv::{Kv, KvConfig};
 use bistro_schema::{BistroSchema, SchemaDeps};
 use bistro_sql::SqlConfig;
@@ -40,7 +40,9 @@ impl App {
     /// when configured to, and builds the schema.
     pub async fn connect(config: Config) -> anyhow::Result<Self> {
         let db = connect_sql(&config).await?;
-        bistro_sql::migrate(&db).await.context("running migrations")?;
+        bistro_sql::migrate(&db)
+            .await
+            .context("running migrations")?;
         let kv = connect_kv(&config).await?;
         if config.seed_demo_data && bistro_sql::seed::is_empty(&db).await? {
             seed::seed_demo(&db, &kv).await?;
@@ -50,7 +52,12 @@ impl App {
             kv: kv.clone(),
             limits: config.graphql.clone(),
         });
-        Ok(Self { config, db, kv, schema })
+        Ok(Self {
+            config,
+            db,
+            kv,
+            schema,
+        })
     }
 }
 
@@ -62,8 +69,16 @@ pub async fn connect_sql(config: &Config) -> anyhow::Result<DatabaseConnection> 
     };
     let db = bistro_sql::connect(&config.database_url, &sql_config)
         .await
-        .with_context(|| format!("connecting to the relational store ({})", redact(&config.database_url)))?;
-    tracing::info!(backend = bistro_sql::backend_name(&db), "relational store connected");
+        .with_context(|| {
+            format!(
+                "connecting to the relational store ({})",
+                redact(&config.database_url)
+            )
+        })?;
+    tracing::info!(
+        backend = bistro_sql::backend_name(&db),
+        "relational store connected"
+    );
     Ok(db)
 }
 
@@ -81,7 +96,12 @@ pub async fn connect_kv(config: &Config) -> anyhow::Result<Kv> {
         };
         Kv::connect_redis(&config.redis_url, &kv_config)
             .await
-            .with_context(|| format!("configuring the key-value store ({})", redact(&config.redis_url)))?
+            .with_context(|| {
+                format!(
+                    "configuring the key-value store ({})",
+                    redact(&config.redis_url)
+                )
+            })?
     };
     tracing::info!(backend = kv.backend_name(), "key-value store configured");
     Ok(kv.with_prefix(&config.kv.key_prefix))
@@ -119,7 +139,10 @@ pub fn router(state: AppState) -> Router {
     router
         .with_state(state)
         .layer(CatchPanicLayer::new())
-        .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, outer_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::GATEWAY_TIMEOUT,
+            outer_timeout,
+        ))
         .layer(TraceLayer::new_for_http())
 }
 
@@ -137,7 +160,10 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
-        Ok(Self { listener, state: Arc::new(app) })
+        Ok(Self {
+            listener,
+            state: Arc::new(app),
+        })
     }
 
     /// The address actually bound.
@@ -152,11 +178,14 @@ impl Application {
 
     /// Serves until `shutdown` resolves, then drains in-flight requests for
     /// at most the configured shutdown timeout.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let drain = Duration::from_secs(self.state.config.http.shutdown_timeout_secs);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server = axum::serve(self.listener, router(self.state))
-            .with_graceful_shutdown(async move {
+        let server =
+            axum::serve(self.listener, router(self.state)).with_graceful_shutdown(async move {
                 shutdown.await;
                 let _ = stop_tx.send(());
             });
@@ -170,7 +199,10 @@ impl Application {
         match tokio::time::timeout(drain, &mut server).await {
             Ok(result) => result.context("server task")?.context("serving HTTP"),
             Err(_) => {
-                tracing::warn!(drain_secs = drain.as_secs(), "in-flight requests did not finish; stopping anyway");
+                tracing::warn!(
+                    drain_secs = drain.as_secs(),
+                    "in-flight requests did not finish; stopping anyway"
+                );
                 server.abort();
                 Ok(())
             }
@@ -213,7 +245,10 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_the_log() {
-        assert_eq!(redact("postgres://bistro:s3cret@db:5432/bistro"), "postgres://bistro:***@db:5432/bistro");
+        assert_eq!(
+            redact("postgres://bistro:s3cret@db:5432/bistro"),
+            "postgres://bistro:***@db:5432/bistro"
+        );
         assert_eq!(redact("redis://:pw@cache:6379"), "redis://:***@cache:6379");
         assert_eq!(redact("sqlite://data/bistro.db"), "sqlite://data/bistro.db");
     }

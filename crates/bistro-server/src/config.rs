@@ -165,7 +165,8 @@ impl Config {
             bail!("redis_url must be empty (in-process store) or a redis:// URL");
         }
         let g = &self.graphql;
-        if g.max_page_size == 0 || g.default_page_size == 0 || g.default_page_size > g.max_page_size {
+        if g.max_page_size == 0 || g.default_page_size == 0 || g.default_page_size > g.max_page_size
+        {
             bail!("graphql: need 0 < default_page_size <= max_page_size");
         }
         if g.max_depth < 2 || g.max_complexity == 0 {

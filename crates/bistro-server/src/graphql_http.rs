@@ -90,22 +90,37 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
     };
     match build_request(params) {
         Ok(request) => execute(&state, request, media).await,
-        Err(message) => request_error(media, StatusCode::BAD_REQUEST, ErrorCode::BadRequest, &message),
+        Err(message) => request_error(
+            media,
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            &message,
+        ),
     }
 }
 
 /// `GET /graphql?query=…&operationName=…&variables=<JSON>&extensions=<JSON>`: queries only.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let media = match negotiate(&headers) {
         Ok(media) => media,
         Err(response) => return response,
     };
-    let pairs: Vec<(String, String)> = match serde_urlencoded::from_str(raw.as_deref().unwrap_or("")) {
-        Ok(pairs) => pairs,
-        Err(_) => {
-            return request_error(media, StatusCode::BAD_REQUEST, ErrorCode::BadRequest, "The query string is malformed.");
-        }
-    };
+    let pairs: Vec<(String, String)> =
+        match serde_urlencoded::from_str(raw.as_deref().unwrap_or("")) {
+            Ok(pairs) => pairs,
+            Err(_) => {
+                return request_error(
+                    media,
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadRequest,
+                    "The query string is malformed.",
+                );
+            }
+        };
     let mut params = Map::new();
     for (key, value) in pairs {
         if params.contains_key(&key) {
@@ -136,22 +151,31 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
     }
     let mut request = match build_request(params) {
         Ok(request) => request,
-        Err(message) => return request_error(media, StatusCode::BAD_REQUEST, ErrorCode::BadRequest, &message),
+        Err(message) => {
+            return request_error(
+                media,
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                &message,
+            );
+        }
     };
     // GET must not change anything: refuse mutations (and subscriptions)
     // before execution. Documents that do not parse are left to the executor,
     // which reports them with the usual parse error.
-    if let Some(kind) = selected_operation_type(&mut request) {
-        if kind != OperationType::Query {
-            let mut response = request_error(
-                media,
-                StatusCode::METHOD_NOT_ALLOWED,
-                ErrorCode::MethodNotAllowed,
-                "Only queries may be sent with GET; send mutations with POST.",
-            );
-            response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return response;
-        }
+    if let Some(kind) = selected_operation_type(&mut request)
+        && kind != OperationType::Query
+    {
+        let mut response = request_error(
+            media,
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::MethodNotAllowed,
+            "Only queries may be sent with GET; send mutations with POST.",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
     }
     execute(&state, request, media).await
 }
@@ -165,7 +189,9 @@ pub async fn method_not_allowed(headers: HeaderMap) -> Response {
         ErrorCode::MethodNotAllowed,
         "Use POST (or GET for queries) on /graphql.",
     );
-    response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
+    response
+        .headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static("GET, POST"));
     response
 }
 
@@ -174,7 +200,10 @@ async fn execute(state: &AppState, request: async_graphql::Request, media: Media
     let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
         Ok(response) => response,
         Err(_) => {
-            tracing::warn!(timeout_ms = timeout.as_millis() as u64, "graphql request timed out");
+            tracing::warn!(
+                timeout_ms = timeout.as_millis() as u64,
+                "graphql request timed out"
+            );
             return request_error(
                 media,
                 StatusCode::GATEWAY_TIMEOUT,
@@ -188,7 +217,12 @@ async fn execute(state: &AppState, request: async_graphql::Request, media: Media
         Ok(Value::Object(body)) => body,
         _ => {
             tracing::error!("graphql response did not serialise to an object");
-            return request_error(media, StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "Internal server error");
+            return request_error(
+                media,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "Internal server error",
+            );
         }
     };
     let status = if request_failed {
@@ -269,10 +303,10 @@ fn negotiate(headers: &HeaderMap) -> Result<MediaType, Response> {
         let essence = parts.next().unwrap_or("").trim().to_ascii_lowercase();
         let mut q = 1.0f32;
         for param in parts {
-            if let Some((k, v)) = param.split_once('=') {
-                if k.trim().eq_ignore_ascii_case("q") {
-                    q = v.trim().parse().unwrap_or(0.0);
-                }
+            if let Some((k, v)) = param.split_once('=')
+                && k.trim().eq_ignore_ascii_case("q")
+            {
+                q = v.trim().parse().unwrap_or(0.0);
             }
         }
         // Specificity breaks ties: the exact graphql-response type wins over plain JSON, both over wildcards.
@@ -304,9 +338,17 @@ fn not_acceptable() -> Response {
 #[allow(clippy::result_large_err)] // The error is the ready response; it is built once per refused request.
 fn check_content_type(headers: &HeaderMap, media: MediaType) -> Result<(), Response> {
     let unsupported = |message: &str| {
-        request_error(media, StatusCode::UNSUPPORTED_MEDIA_TYPE, ErrorCode::UnsupportedMediaType, message)
+        request_error(
+            media,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            message,
+        )
     };
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return Err(unsupported("Send the request body as application/json."));
     };
     let Ok(mime) = value.parse::<mime::Mime>() else {
@@ -342,11 +384,16 @@ fn request_error(media: MediaType, status: StatusCode, code: ErrorCode, message:
 
 fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
-    (status, [(header::CONTENT_TYPE, media.content_type())], bytes).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, media.content_type())],
+        bytes,
+    )
+        .into_response()
 }
 
 fn human(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{} s", d.as_secs())
     } else {
         format!("{} ms", d.as_millis())
@@ -368,7 +415,10 @@ mod tests {
         assert_eq!(negotiate(&HeaderMap::new()).unwrap(), MediaType::Json);
         assert_eq!(accept("application/json"), Ok(MediaType::Json));
         assert_eq!(accept("*/*"), Ok(MediaType::Json));
-        assert_eq!(accept("application/graphql-response+json"), Ok(MediaType::GraphqlResponseJson));
+        assert_eq!(
+            accept("application/graphql-response+json"),
+            Ok(MediaType::GraphqlResponseJson)
+        );
         assert_eq!(
             accept("application/json, application/graphql-response+json"),
             Ok(MediaType::GraphqlResponseJson)
@@ -378,14 +428,22 @@ mod tests {
             Ok(MediaType::Json)
         );
         assert_eq!(accept("text/html"), Err(StatusCode::NOT_ACCEPTABLE));
-        assert_eq!(accept("application/json;q=0"), Err(StatusCode::NOT_ACCEPTABLE));
+        assert_eq!(
+            accept("application/json;q=0"),
+            Err(StatusCode::NOT_ACCEPTABLE)
+        );
     }
 
     #[test]
     fn parameters_are_type_checked() {
         let req = |v: Value| build_request(v.as_object().unwrap().clone());
         assert!(req(json!({"query": "{a}"})).is_ok());
-        assert!(req(json!({"query": "{a}", "operationName": null, "variables": null, "extensions": {}})).is_ok());
+        assert!(
+            req(
+                json!({"query": "{a}", "operationName": null, "variables": null, "extensions": {}})
+            )
+            .is_ok()
+        );
         assert!(req(json!({})).is_err());
         assert!(req(json!({"query": 1})).is_err());
         assert!(req(json!({"query": "{a}", "variables": "x"})).is_err());

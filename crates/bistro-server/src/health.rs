@@ -42,7 +42,11 @@ pub async fn ready(State(state): State<AppState>) -> Response {
         };
         tracing::warn!(sql_up, kv_up, sql_error, kv_error, "not ready");
     }
-    let status = if sql_up && kv_up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if sql_up && kv_up {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
         "checks": {

@@ -43,7 +43,9 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
     if let Command::Schema = command {
-        print!("{}", bistro_schema::sdl());
+        // The SDL is this command's output, for redirecting into a file.
+        use std::io::Write as _;
+        std::io::stdout().write_all(bistro_schema::sdl().as_bytes())?;
         return Ok(());
     }
     let mut config = Config::from_env(cli.config.as_deref())?;
@@ -53,14 +55,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate => {
             let db = app::connect_sql(&config).await?;
             tracing::info!("applying migrations");
-            bistro_sql::migrate(&db).await.context("running migrations")?;
+            bistro_sql::migrate(&db)
+                .await
+                .context("running migrations")?;
             tracing::info!("migrations applied");
             Ok(())
         }
         Command::Seed { size, seed: number } => {
             config.seed_demo_data = false;
             let db = app::connect_sql(&config).await?;
-            bistro_sql::migrate(&db).await.context("running migrations")?;
+            bistro_sql::migrate(&db)
+                .await
+                .context("running migrations")?;
             let kv = app::connect_kv(&config).await?;
             let started = std::time::Instant::now();
             let summary = seed::seed(&db, &kv, size, number, true).await?;

@@ -48,7 +48,13 @@ pub async fn seed(
     let today = bistro_schema::popularity::today();
     let summary = bistro_sql::seed::seed(
         db,
-        &SeedOptions { size, seed, password_hash, progress, today },
+        &SeedOptions {
+            size,
+            seed,
+            password_hash,
+            progress,
+            today,
+        },
     )
     .await
     .context("seeding the relational store")?;
@@ -58,11 +64,18 @@ pub async fn seed(
 
 /// Rebuilds the day's popularity leaderboards from the day's orders in SQL
 /// (after seeding, or after the key-value store lost its data).
-pub async fn rebuild_popularity(db: &DatabaseConnection, kv: &Kv, day: NaiveDate) -> anyhow::Result<usize> {
+pub async fn rebuild_popularity(
+    db: &DatabaseConnection,
+    kv: &Kv,
+    day: NaiveDate,
+) -> anyhow::Result<usize> {
     let lines = bistro_sql::seed::todays_order_lines(db, day).await?;
     let mut per_restaurant: HashMap<i64, Vec<(i64, i64)>> = HashMap::new();
     for (restaurant_id, menu_item_id, quantity) in lines {
-        per_restaurant.entry(restaurant_id).or_default().push((menu_item_id, quantity));
+        per_restaurant
+            .entry(restaurant_id)
+            .or_default()
+            .push((menu_item_id, quantity));
     }
     let keys: Vec<String> = per_restaurant
         .keys()
@@ -70,7 +83,9 @@ pub async fn rebuild_popularity(db: &DatabaseConnection, kv: &Kv, day: NaiveDate
         .collect();
     // Rebuild, not add: a second run must not double the counts.
     if !keys.is_empty() {
-        kv.del(&keys).await.context("clearing popularity leaderboards")?;
+        kv.del(&keys)
+            .await
+            .context("clearing popularity leaderboards")?;
     }
     let mut written = 0;
     for (restaurant_id, items) in per_restaurant {
