@@ -210,6 +210,18 @@ impl Kv {
         call!(self, set_nx(&self.key(key), value, ttl))
     }
 
+    /// Sets `key` to `new` only if it currently holds `expected` (atomically,
+    /// across every client); `true` when it did. A missing key never matches.
+    pub async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: &str,
+        new: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        call!(self, compare_and_set(&self.key(key), expected, new, ttl))
+    }
+
     /// Deletes keys; returns how many existed (no round trip for no keys).
     pub async fn del(&self, keys: &[String]) -> Result<u64> {
         if keys.is_empty() {

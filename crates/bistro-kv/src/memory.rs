@@ -198,6 +198,21 @@ impl MemoryKv {
         Ok(true)
     }
 
+    pub(crate) fn compare_and_set(
+        &self,
+        key: &str,
+        expected: &str,
+        new: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        let mut map = self.map();
+        if map.string(key)?.is_none_or(|current| current != expected) {
+            return Ok(false);
+        }
+        map.put(key, new.to_owned(), ttl);
+        Ok(true)
+    }
+
     pub(crate) fn del(&self, keys: &[String]) -> Result<u64> {
         let mut map = self.map();
         let mut removed = 0;

@@ -35,6 +35,19 @@ static INCR_WITH_TTL: LazyLock<redis::Script> = LazyLock::new(|| {
     )
 });
 
+/// Replaces a string only if it holds the expected value (one atomic step).
+static COMPARE_AND_SET: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+          if tonumber(ARGV[3]) > 0 then
+            redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+          else
+            redis.call('SET', KEYS[1], ARGV[2])
+          end
+          return 1",
+    )
+});
+
 fn classify(err: &RedisError) -> Error {
     if err.is_io_error()
         || err.is_timeout()
@@ -168,6 +181,27 @@ impl RedisKv {
         })
         .await
         .map(|reply| reply.is_some())
+    }
+
+    pub(crate) async fn compare_and_set(
+        &self,
+        key: &str,
+        expected: &str,
+        new: &str,
+        ttl: Option<Duration>,
+    ) -> Result<bool> {
+        let ttl = ttl.map_or(0, millis);
+        self.run(|mut c| async move {
+            COMPARE_AND_SET
+                .key(key)
+                .arg(expected)
+                .arg(new)
+                .arg(ttl)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|changed| changed == 1)
     }
 
     pub(crate) async fn del(&self, keys: &[String]) -> Result<u64> {

@@ -114,6 +114,46 @@ async fn set_if_absent_first_writer_wins() {
 }
 
 #[tokio::test]
+async fn compare_and_set_changes_only_the_expected_value() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        assert!(
+            !kv.compare_and_set("k", "a", "b", None).await.unwrap(),
+            "{name}: missing key"
+        );
+        assert_eq!(kv.get("k").await.unwrap(), None, "{name}");
+        kv.set("k", "a", None).await.unwrap();
+        assert!(
+            !kv.compare_and_set("k", "x", "b", None).await.unwrap(),
+            "{name}"
+        );
+        assert!(
+            kv.compare_and_set("k", "a", "b", Some(Duration::from_secs(60)))
+                .await
+                .unwrap(),
+            "{name}"
+        );
+        assert_eq!(kv.get("k").await.unwrap().as_deref(), Some("b"), "{name}");
+        assert!(kv.ttl("k").await.unwrap().is_some(), "{name}");
+        // Racing writers with the same expectation: exactly one wins.
+        let (x, y) = tokio::join!(
+            kv.compare_and_set("k", "b", "from x", None),
+            kv.compare_and_set("k", "b", "from y", None)
+        );
+        assert_eq!(u8::from(x.unwrap()) + u8::from(y.unwrap()), 1, "{name}");
+        kv.hset("h", "f", "v").await.unwrap();
+        assert!(
+            matches!(
+                kv.compare_and_set("h", "v", "w", None).await,
+                Err(Error::Store(_))
+            ),
+            "{name}"
+        );
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn multi_get_keeps_order_and_reports_missing() {
     for kv in backends().await {
         let name = kv.backend_name();
