@@ -310,6 +310,35 @@ impl Kv {
         call!(self, hget(&self.key(key), field))
     }
 
+    /// One field of each of many hashes, `(key, field)` pairs, in order (one pipeline).
+    pub async fn hget_many(&self, fields: &[(String, String)]) -> Result<Vec<Option<String>>> {
+        if fields.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, f)| (self.key(k), f.clone()))
+            .collect();
+        call!(self, hget_many(&fields))
+    }
+
+    /// Sets `(key, field, value)` triples in one pipeline; each touched hash
+    /// gets `ttl` as its expiry when given.
+    pub async fn hset_many(
+        &self,
+        entries: &[(String, String, String)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let entries: Vec<(String, String, String)> = entries
+            .iter()
+            .map(|(k, f, v)| (self.key(k), f.clone(), v.clone()))
+            .collect();
+        call!(self, hset_many(&entries, ttl))
+    }
+
     /// Every field of the hash at `key`, sorted by field.
     pub async fn hgetall(&self, key: &str) -> Result<Vec<(String, String)>> {
         call!(self, hgetall(&self.key(key)))

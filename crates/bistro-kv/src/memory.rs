@@ -351,6 +351,26 @@ impl MemoryKv {
         }
     }
 
+    pub(crate) fn hget_many(&self, fields: &[(String, String)]) -> Result<Vec<Option<String>>> {
+        fields.iter().map(|(k, f)| self.hget(k, f)).collect()
+    }
+
+    pub(crate) fn hset_many(
+        &self,
+        entries: &[(String, String, String)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        let mut map = self.map();
+        let now = map.now;
+        for (key, field, value) in entries {
+            map.hash(key)?.insert(field.clone(), value.clone());
+            if let (Some(ttl), Some(entry)) = (ttl, map.entries.get_mut(key)) {
+                entry.expires_at = Some(now + ttl);
+            }
+        }
+        Ok(())
+    }
+
     pub(crate) fn hgetall(&self, key: &str) -> Result<Vec<(String, String)>> {
         let mut map = self.map();
         match map.get(key).map(|e| &e.value) {

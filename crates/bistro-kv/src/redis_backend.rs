@@ -323,6 +323,38 @@ impl RedisKv {
             .await
     }
 
+    pub(crate) async fn hget_many(
+        &self,
+        fields: &[(String, String)],
+    ) -> Result<Vec<Option<String>>> {
+        self.run(|mut c| async move {
+            let mut pipe = redis::pipe();
+            for (key, field) in fields {
+                pipe.cmd("HGET").arg(key).arg(field);
+            }
+            pipe.query_async(&mut c).await
+        })
+        .await
+    }
+
+    pub(crate) async fn hset_many(
+        &self,
+        entries: &[(String, String, String)],
+        ttl: Option<Duration>,
+    ) -> Result<()> {
+        self.run(|mut c| async move {
+            let mut pipe = redis::pipe();
+            for (key, field, value) in entries {
+                pipe.cmd("HSET").arg(key).arg(field).arg(value).ignore();
+                if let Some(ttl) = ttl {
+                    pipe.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
+                }
+            }
+            pipe.query_async::<()>(&mut c).await
+        })
+        .await
+    }
+
     pub(crate) async fn hgetall(&self, key: &str) -> Result<Vec<(String, String)>> {
         let all: BTreeMap<String, String> = self
             .run(|mut c| async move { c.hgetall(key).await })

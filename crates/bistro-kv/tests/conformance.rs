@@ -308,6 +308,56 @@ async fn hashes_store_fields() {
 }
 
 #[tokio::test]
+async fn many_hash_fields_in_one_round_trip() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        let counter = Arc::new(AtomicU64::new(0));
+        let counted = kv.counted(counter.clone());
+        counted
+            .hset_many(
+                &[
+                    ("h1".into(), "a".into(), "1".into()),
+                    ("h2".into(), "b".into(), "2".into()),
+                    ("h1".into(), "c".into(), "3".into()),
+                ],
+                Some(Duration::from_secs(60)),
+            )
+            .await
+            .unwrap();
+        let got = counted
+            .hget_many(&[
+                ("h1".into(), "c".into()),
+                ("h2".into(), "a".into()),
+                ("none".into(), "a".into()),
+                ("h2".into(), "b".into()),
+            ])
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            [Some("3".into()), None, None, Some("2".into())],
+            "{name}"
+        );
+        assert_eq!(
+            counter.load(Ordering::Relaxed),
+            2,
+            "{name}: one round trip each"
+        );
+        assert!(kv.ttl("h2").await.unwrap().is_some(), "{name}");
+        assert!(counted.hget_many(&[]).await.unwrap().is_empty());
+        kv.set("s", "v", None).await.unwrap();
+        assert!(
+            matches!(
+                kv.hget_many(&[("s".into(), "f".into())]).await,
+                Err(Error::Store(_))
+            ),
+            "{name}"
+        );
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
 async fn wrong_kinds_are_store_errors() {
     for kv in backends().await {
         let name = kv.backend_name();

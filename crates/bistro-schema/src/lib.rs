@@ -7,6 +7,7 @@ pub mod request;
 
 mod connection;
 mod menu;
+pub mod menu_cache;
 mod money;
 pub mod node;
 pub mod popularity;

@@ -23,6 +23,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::error::StoreError;
 use crate::limits::Limits;
+use crate::menu_cache;
 use crate::popularity::{self, Ranking};
 use crate::rating;
 
@@ -122,7 +123,11 @@ impl Loaders {
             menu_item: Batched::new(MenuItemLoader { db: db.clone() }),
             review: Batched::new(ReviewLoader { db: db.clone() }),
             user_name: Batched::new(UserNameLoader { db: db.clone() }),
-            menu_page: Batched::new(MenuPageLoader { db: db.clone() }),
+            menu_page: Batched::new(MenuPageLoader {
+                db: db.clone(),
+                kv: kv.clone(),
+                ttl: Duration::from_secs(limits.menu_cache_ttl_secs),
+            }),
             menu_count: Batched::new(MenuCountLoader { db: db.clone() }),
             review_page: Batched::new(ReviewPageLoader { db: db.clone() }),
             rating: Batched::new(RatingLoader {
@@ -233,10 +238,15 @@ pub struct MenuPageKey {
     pub args: MenuPageArgs,
 }
 
-/// Menu pages: one windowed statement per distinct page shape in the batch
-/// (in practice one: every restaurant of a list asks for the same page).
+/// Menu pages, through the shared menu cache ([`crate::menu_cache`]): one
+/// pipelined read of the cache for the whole batch, then, for the misses
+/// only, one windowed statement per distinct page shape (in practice one:
+/// every restaurant of a list asks for the same page) and one pipelined
+/// write-back. With the key-value store unreachable, pages come from SQL.
 pub struct MenuPageLoader {
     db: DatabaseConnection,
+    kv: Kv,
+    ttl: Duration,
 }
 
 impl Loader<MenuPageKey> for MenuPageLoader {
@@ -247,12 +257,43 @@ impl Loader<MenuPageKey> for MenuPageLoader {
         &self,
         keys: &[MenuPageKey],
     ) -> Result<HashMap<MenuPageKey, Self::Value>, Self::Error> {
+        let fields: Vec<(String, String)> = keys
+            .iter()
+            .map(|k| (menu_cache::key(k.restaurant_id), menu_cache::field(&k.args)))
+            .collect();
         let mut out = HashMap::with_capacity(keys.len());
-        for (args, restaurant_ids) in group_by(keys, |k| (k.args.clone(), k.restaurant_id)) {
+        let cache_up = match self.kv.hget_many(&fields).await {
+            Ok(values) => {
+                for (key, value) in keys.iter().zip(values) {
+                    if let Some(rows) = value.as_deref().and_then(menu_cache::decode) {
+                        out.insert(key.clone(), rows.into());
+                    }
+                }
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%error, "menu cache unreachable; reading menus from SQL");
+                false
+            }
+        };
+        let misses: Vec<MenuPageKey> = keys
+            .iter()
+            .filter(|k| !out.contains_key(*k))
+            .cloned()
+            .collect();
+        let mut fills = Vec::new();
+        for (args, restaurant_ids) in group_by(&misses, |k| (k.args.clone(), k.restaurant_id)) {
             let rows = query::menu_pages(&self.db, &restaurant_ids, &args).await?;
             let mut pages = group_rows(rows, |m| m.restaurant_id);
             for restaurant_id in restaurant_ids {
                 let page = pages.remove(&restaurant_id).unwrap_or_default();
+                if let Some(encoded) = menu_cache::encode(&page) {
+                    fills.push((
+                        menu_cache::key(restaurant_id),
+                        menu_cache::field(&args),
+                        encoded,
+                    ));
+                }
                 out.insert(
                     MenuPageKey {
                         restaurant_id,
@@ -260,6 +301,12 @@ impl Loader<MenuPageKey> for MenuPageLoader {
                     },
                     page.into(),
                 );
+            }
+        }
+        if cache_up && !fills.is_empty() {
+            // A failed write-back only costs a SQL read next time.
+            if let Err(error) = self.kv.hset_many(&fills, Some(self.ttl)).await {
+                tracing::warn!(%error, "menu cache write-back failed");
             }
         }
         Ok(out)

@@ -4,6 +4,7 @@ pub mod entity;
 pub mod migration;
 pub mod query;
 pub mod seed;
+pub mod write;
 
 use std::time::Duration;
 

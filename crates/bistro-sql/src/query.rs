@@ -17,7 +17,7 @@ use sea_orm::{
 };
 
 use crate::Result;
-use crate::entity::{menu_item, restaurant, review, user};
+use crate::entity::{menu_item, order, order_line, restaurant, restaurant_staff, review, user};
 
 /// Which way a keyset page walks, and from where.
 ///
@@ -159,6 +159,112 @@ pub async fn user_display_names(
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|r| (r.id, r.display_name)).collect())
+}
+
+/// Whole user rows (for fields the schema guards; never exposed wholesale).
+pub async fn users_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// The account with this (normalised) email.
+pub async fn user_by_email(db: &DatabaseConnection, email: &str) -> Result<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .one(db)
+        .await?)
+}
+
+/// The restaurants a user works for, in id order.
+pub async fn staff_restaurant_ids(db: &DatabaseConnection, user_id: i64) -> Result<Vec<i64>> {
+    Ok(restaurant_staff::Entity::find()
+        .filter(restaurant_staff::Column::UserId.eq(user_id))
+        .order_by_asc(restaurant_staff::Column::RestaurantId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| row.restaurant_id)
+        .collect())
+}
+
+/// Orders with the given ids.
+pub async fn orders_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<order::Model>> {
+    Ok(order::Entity::find()
+        .filter(order::Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await?)
+}
+
+/// The lines of many orders, grouped by order, each order's lines in id order.
+pub async fn order_lines_by_orders(
+    db: &DatabaseConnection,
+    order_ids: &[i64],
+) -> Result<Vec<order_line::Model>> {
+    Ok(order_line::Entity::find()
+        .filter(order_line::Column::OrderId.is_in(order_ids.iter().copied()))
+        .order_by_asc(order_line::Column::OrderId)
+        .order_by_asc(order_line::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// Whose orders a page lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderOwner {
+    /// A customer's orders.
+    Customer,
+    /// A restaurant's orders.
+    Restaurant,
+}
+
+/// The same order page (newest first, by id) for many customers or
+/// restaurants at once, in one statement; optionally of one status (stored form).
+pub async fn order_pages(
+    db: &DatabaseConnection,
+    owner: OrderOwner,
+    owner_ids: &[i64],
+    status: Option<&str>,
+    window: &PageWindow<i64>,
+) -> Result<Vec<order::Model>> {
+    use order::Column as C;
+    let parent = match owner {
+        OrderOwner::Customer => C::UserId,
+        OrderOwner::Restaurant => C::RestaurantId,
+    };
+    let mut cond = Cond::all().add(parent.is_in(owner_ids.iter().copied()));
+    if let Some(status) = status {
+        cond = cond.add(C::Status.eq(status));
+    }
+    if let Some(after) = window.after {
+        cond = cond.add(C::Id.lt(after));
+    }
+    if let Some(before) = window.before {
+        cond = cond.add(C::Id.gt(before));
+    }
+    let order = if window.backward {
+        Order::Asc
+    } else {
+        Order::Desc
+    };
+    let partition = WindowStatement::partition_by(parent)
+        .order_by(C::Id, order.clone())
+        .to_owned();
+    let mut inner = order::Entity::find().filter(cond).into_query();
+    inner.expr_window_as(Expr::cust("ROW_NUMBER()"), partition, Alias::new("rn"));
+    let rows = order::Model::find_by_statement(windowed(
+        db.get_database_backend(),
+        inner,
+        window.fetch(),
+        [(parent.as_str(), Order::Asc), (C::Id.as_str(), order)],
+    ))
+    .all(db)
+    .await?;
+    Ok(reverse_groups_if(rows, window.backward, |o| match owner {
+        OrderOwner::Customer => o.user_id,
+        OrderOwner::Restaurant => o.restaurant_id,
+    }))
 }
 
 /// A position in a restaurant's menu: menus are ordered by `(position, id)`.

@@ -4,7 +4,7 @@ use sea_orm::entity::prelude::*;
 
 pub use super::Course;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
 #[sea_orm(table_name = "menu_items")]
 pub struct Model {
     #[sea_orm(primary_key)]
