@@ -1,34 +1,43 @@
 #![doc = include_str!("../README.md")]
 
+pub mod auth;
 pub mod error;
 pub mod limits;
 pub mod loader;
 pub mod request;
 
+mod account;
 mod connection;
 mod menu;
+mod menu_admin;
 pub mod menu_cache;
 mod money;
+mod mutation;
 pub mod node;
+mod order;
 pub mod popularity;
 mod query;
 pub mod rating;
 mod restaurant;
 mod review;
+mod user;
+mod user_error;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{EmptySubscription, Schema};
 use bistro_kv::Kv;
 use sea_orm::DatabaseConnection;
 
+pub use auth::{AuthDeps, BearerToken};
 pub use error::ErrorCode;
 pub use limits::Limits;
+pub use mutation::Mutation;
 pub use query::Query;
 pub use request::RoundTrips;
 
 /// The schema type served by Bistro.
-pub type BistroSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type BistroSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// What the schema needs from the outside world.
 #[derive(Clone)]
@@ -39,18 +48,26 @@ pub struct SchemaDeps {
     pub kv: Kv,
     /// Query limits and paging defaults.
     pub limits: Limits,
+    /// Token keys and the session store.
+    pub auth: AuthDeps,
 }
 
 /// Builds the schema: types, limits, and the extension that gives each request its loaders.
 pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
     let limits = Arc::new(deps.limits);
-    let mut builder = Schema::build(Query, EmptyMutation, EmptySubscription)
+    let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_recursive_depth(limits.max_depth.max(1) + 1)
         .limit_directives(limits.max_directives)
         .data(limits.clone())
-        .extension(request::RequestScope::new(deps.db, deps.kv, limits.clone()));
+        .data(deps.auth.clone())
+        .extension(request::RequestScope::new(
+            deps.db,
+            deps.kv,
+            limits.clone(),
+            deps.auth,
+        ));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -62,9 +79,14 @@ pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
 /// Built from a schema with default limits: the SDL does not depend on
 /// stores, so disconnected handles are enough.
 pub fn sdl() -> String {
+    let kv = Kv::memory();
     build_schema(SchemaDeps {
         db: DatabaseConnection::default(),
-        kv: Kv::memory(),
+        auth: AuthDeps {
+            keys: bistro_auth::TokenKeys::generate(std::time::Duration::from_secs(60)),
+            sessions: bistro_auth::Sessions::new(kv.clone(), std::time::Duration::from_secs(60)),
+        },
+        kv,
         limits: Limits::default(),
     })
     .sdl()

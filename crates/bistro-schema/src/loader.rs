@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use bistro_kv::Kv;
-use bistro_sql::entity::{menu_item, restaurant, review};
+use bistro_sql::entity::{menu_item, order, order_line, restaurant, review, user};
 use bistro_sql::query::{self, MenuPageArgs, PageWindow, RatingAggregate};
 use chrono::NaiveDate;
 use futures_util::FutureExt as _;
@@ -110,6 +110,14 @@ pub struct Loaders {
     pub rating: Batched<RatingLoader, i64>,
     /// Today's popularity ranking per restaurant (key-value).
     pub popularity: Batched<PopularityLoader, i64>,
+    /// Whole user rows by id (for guarded fields only).
+    pub user: Batched<UserLoader, i64>,
+    /// Orders by id.
+    pub order: Batched<OrderLoader, i64>,
+    /// The lines of each order.
+    pub order_lines: Batched<OrderLinesLoader, i64>,
+    /// One order page per customer or restaurant.
+    pub order_page: Batched<OrderPageLoader, OrderPageKey>,
 }
 
 impl Loaders {
@@ -139,6 +147,10 @@ impl Loaders {
                 kv: kv.clone(),
                 day: popularity::today(),
             }),
+            user: Batched::new(UserLoader { db: db.clone() }),
+            order: Batched::new(OrderLoader { db: db.clone() }),
+            order_lines: Batched::new(OrderLinesLoader { db: db.clone() }),
+            order_page: Batched::new(OrderPageLoader { db: db.clone() }),
         }
     }
 }
@@ -462,6 +474,107 @@ impl Loader<i64> for PopularityLoader {
             .zip(rankings)
             .map(|(id, entries)| (*id, Arc::new(Ranking::from_scores(entries))))
             .collect())
+    }
+}
+
+/// Whole user rows by id.
+pub struct UserLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<i64> for UserLoader {
+    type Value = user::Model;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        Ok(by_id(query::users_by_ids(&self.db, keys).await?, |u| u.id))
+    }
+}
+
+/// Orders by id.
+pub struct OrderLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<i64> for OrderLoader {
+    type Value = order::Model;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        Ok(by_id(query::orders_by_ids(&self.db, keys).await?, |o| o.id))
+    }
+}
+
+/// The lines of many orders, one statement per batch.
+pub struct OrderLinesLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<i64> for OrderLinesLoader {
+    type Value = Arc<[order_line::Model]>;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let mut lines = group_rows(query::order_lines_by_orders(&self.db, keys).await?, |l| {
+            l.order_id
+        });
+        Ok(keys
+            .iter()
+            .map(|id| (*id, lines.remove(id).unwrap_or_default().into()))
+            .collect())
+    }
+}
+
+/// Key of one order page: whose orders, which status, which page.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrderPageKey {
+    /// A customer's or a restaurant's orders.
+    pub owner: query::OrderOwner,
+    /// The customer's or restaurant's id.
+    pub owner_id: i64,
+    /// Only orders in this status (stored form).
+    pub status: Option<String>,
+    /// Which page.
+    pub window: PageWindow<i64>,
+}
+
+/// Order pages: one windowed statement per distinct page shape.
+pub struct OrderPageLoader {
+    db: DatabaseConnection,
+}
+
+impl Loader<OrderPageKey> for OrderPageLoader {
+    type Value = Arc<[order::Model]>;
+    type Error = StoreError;
+
+    async fn load(
+        &self,
+        keys: &[OrderPageKey],
+    ) -> Result<HashMap<OrderPageKey, Self::Value>, Self::Error> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((owner, status, window), owner_ids) in group_by(keys, |k| {
+            ((k.owner, k.status.clone(), k.window.clone()), k.owner_id)
+        }) {
+            let rows =
+                query::order_pages(&self.db, owner, &owner_ids, status.as_deref(), &window).await?;
+            let mut pages = group_rows(rows, |o| match owner {
+                query::OrderOwner::Customer => o.user_id,
+                query::OrderOwner::Restaurant => o.restaurant_id,
+            });
+            for owner_id in owner_ids {
+                let page = pages.remove(&owner_id).unwrap_or_default();
+                out.insert(
+                    OrderPageKey {
+                        owner,
+                        owner_id,
+                        status: status.clone(),
+                        window: window.clone(),
+                    },
+                    page.into(),
+                );
+            }
+        }
+        Ok(out)
     }
 }
 

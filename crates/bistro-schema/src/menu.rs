@@ -126,7 +126,7 @@ impl Course {
         }
     }
 
-    fn from_stored(value: &str) -> Self {
+    pub(crate) fn from_stored(value: &str) -> Self {
         match value {
             "DRINK" => Self::Drink,
             "STARTER" => Self::Starter,
@@ -157,6 +157,19 @@ pub enum Dietary {
 }
 
 impl Dietary {
+    /// The tag stored in the `dietary` column.
+    pub(crate) fn stored(self) -> &'static str {
+        match self {
+            Self::Vegetarian => "vegetarian",
+            Self::Vegan => "vegan",
+            Self::GlutenFree => "gluten_free",
+            Self::DairyFree => "dairy_free",
+            Self::NutFree => "nut_free",
+            Self::Halal => "halal",
+            Self::Spicy => "spicy",
+        }
+    }
+
     fn from_stored(tag: &str) -> Option<Self> {
         Some(match tag {
             "vegetarian" => Self::Vegetarian,

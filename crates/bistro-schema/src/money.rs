@@ -84,6 +84,35 @@ impl Money {
     }
 }
 
+/// Exact integer minor units of a decimal amount in `currency_code`
+/// (`"12.5"` EUR → 1250); `None` when it has more decimals than the
+/// currency allows or does not fit.
+pub fn to_minor(amount: &str, currency_code: &str) -> Option<i64> {
+    if !is_decimal(amount) {
+        return None;
+    }
+    let exponent = minor_unit_exponent(currency_code);
+    let (negative, digits) = match amount.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, amount),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if fraction.len() > exponent as usize {
+        return None;
+    }
+    let scale = 10i64.checked_pow(exponent)?;
+    let whole: i64 = whole.parse().ok()?;
+    let fraction: i64 = if fraction.is_empty() {
+        0
+    } else {
+        format!("{fraction:0<width$}", width = exponent as usize)
+            .parse()
+            .ok()?
+    };
+    let minor = whole.checked_mul(scale)?.checked_add(fraction)?;
+    Some(if negative { -minor } else { minor })
+}
+
 /// Digits after the decimal point in a currency's major unit (ISO 4217).
 fn minor_unit_exponent(currency_code: &str) -> u32 {
     match currency_code {
@@ -105,6 +134,19 @@ mod tests {
         assert_eq!(Money::from_minor(-199, "USD").amount.0, "-1.99");
         assert_eq!(Money::from_minor(1200, "JPY").amount.0, "1200");
         assert_eq!(Money::from_minor(1234, "KWD").amount.0, "1.234");
+    }
+
+    #[test]
+    fn decimal_amounts_become_exact_minor_units() {
+        assert_eq!(to_minor("12.5", "EUR"), Some(1250));
+        assert_eq!(to_minor("12.50", "EUR"), Some(1250));
+        assert_eq!(to_minor("0.05", "USD"), Some(5));
+        assert_eq!(to_minor("-1.99", "USD"), Some(-199));
+        assert_eq!(to_minor("1200", "JPY"), Some(1200));
+        assert_eq!(to_minor("1.5", "JPY"), None);
+        assert_eq!(to_minor("1.234", "EUR"), None);
+        assert_eq!(to_minor("1e3", "EUR"), None);
+        assert_eq!(to_minor("99999999999999999999", "EUR"), None);
     }
 
     #[test]

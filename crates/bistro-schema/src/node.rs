@@ -11,8 +11,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::error::ErrorCode;
 use crate::menu::MenuItem;
+use crate::order::Order;
 use crate::restaurant::Restaurant;
 use crate::review::Review;
+use crate::user::User;
 
 /// An object with a globally unique, opaque id that `node(id:)` can refetch.
 #[derive(Interface)]
@@ -25,6 +27,8 @@ pub enum Node {
     Restaurant(Restaurant),
     MenuItem(MenuItem),
     Review(Review),
+    User(User),
+    Order(Order),
 }
 
 /// The entity types a global id can name.
@@ -33,14 +37,18 @@ pub enum NodeType {
     Restaurant,
     MenuItem,
     Review,
+    User,
+    Order,
 }
 
 impl NodeType {
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Self::Restaurant => "Restaurant",
             Self::MenuItem => "MenuItem",
             Self::Review => "Review",
+            Self::User => "User",
+            Self::Order => "Order",
         }
     }
 }
@@ -58,6 +66,8 @@ pub fn parse_global_id(id: &str) -> Option<(NodeType, i64)> {
         "Restaurant" => NodeType::Restaurant,
         "MenuItem" => NodeType::MenuItem,
         "Review" => NodeType::Review,
+        "User" => NodeType::User,
+        "Order" => NodeType::Order,
         _ => return None,
     };
     Some((ty, id.parse().ok()?))
@@ -80,6 +90,9 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
         NodeType::Restaurant => Restaurant::try_load(ctx, id).await?.map(Node::Restaurant),
         NodeType::MenuItem => MenuItem::try_load(ctx, id).await?.map(Node::MenuItem),
         NodeType::Review => Review::try_load(ctx, id).await?.map(Node::Review),
+        NodeType::User => User::try_load(ctx, id).await?.map(Node::User),
+        // Checks the viewer may see the order: FORBIDDEN otherwise.
+        NodeType::Order => Order::try_load(ctx, id).await?.map(Node::Order),
     })
 }
 
@@ -92,7 +105,11 @@ mod tests {
         let id = global_id(NodeType::MenuItem, 42);
         assert_eq!(parse_global_id(&id), Some((NodeType::MenuItem, 42)));
         assert_eq!(parse_global_id("42"), None);
-        assert_eq!(parse_global_id(&URL_SAFE_NO_PAD.encode("User:1")), None);
+        assert_eq!(parse_global_id(&URL_SAFE_NO_PAD.encode("Cart:1")), None);
+        assert_eq!(
+            parse_global_id(&URL_SAFE_NO_PAD.encode("User:1")),
+            Some((NodeType::User, 1))
+        );
         assert!(expect_global_id(&id, NodeType::Restaurant).is_err());
     }
 }

@@ -94,6 +94,12 @@ impl Query {
         soft(ctx, result).flatten()
     }
 
+    /// The signed-in user; null for an anonymous request.
+    async fn me(&self, ctx: &Context<'_>) -> Option<crate::user::User> {
+        let user_id = crate::auth::viewer(ctx).user_id()?;
+        soft(ctx, crate::user::User::try_load(ctx, user_id).await).flatten()
+    }
+
     /// Refetches any object by its global id; null when nothing has that id.
     async fn node(
         &self,

@@ -25,6 +25,7 @@ use async_graphql::{
 use bistro_kv::Kv;
 use sea_orm::DatabaseConnection;
 
+use crate::auth::{AuthDeps, BearerToken, Viewer, authenticate};
 use crate::error::ErrorCode;
 use crate::limits::Limits;
 use crate::loader::Loaders;
@@ -62,12 +63,18 @@ pub struct RequestScope {
     db: DatabaseConnection,
     kv: Kv,
     limits: Arc<Limits>,
+    auth: AuthDeps,
 }
 
 impl RequestScope {
     /// A factory that hands each request counted views of these stores.
-    pub fn new(db: DatabaseConnection, kv: Kv, limits: Arc<Limits>) -> Self {
-        Self { db, kv, limits }
+    pub fn new(db: DatabaseConnection, kv: Kv, limits: Arc<Limits>, auth: AuthDeps) -> Self {
+        Self {
+            db,
+            kv,
+            limits,
+            auth,
+        }
     }
 }
 
@@ -77,6 +84,7 @@ impl ExtensionFactory for RequestScope {
             db: self.db.clone(),
             kv: self.kv.clone(),
             limits: self.limits.clone(),
+            auth: self.auth.clone(),
             round_trips: Arc::new(RoundTrips::default()),
         })
     }
@@ -86,6 +94,7 @@ struct RequestScopeExtension {
     db: DatabaseConnection,
     kv: Kv,
     limits: Arc<Limits>,
+    auth: AuthDeps,
     round_trips: Arc<RoundTrips>,
 }
 
@@ -94,6 +103,9 @@ impl Extension for RequestScopeExtension {
     async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
         let mut response = next.run(ctx).await;
         let request_failed = response.data == Value::Null;
+        if !request_failed {
+            null_failed_fields(&mut response);
+        }
         for error in &mut response.errors {
             fill_missing_code(error, request_failed);
         }
@@ -128,8 +140,26 @@ impl Extension for RequestScopeExtension {
             sql_counter.fetch_add(1, Ordering::Relaxed);
         });
         let kv = self.kv.counted(self.round_trips.kv.clone());
+        let token = request
+            .data
+            .get(&std::any::TypeId::of::<BearerToken>())
+            .and_then(|value| value.downcast_ref::<BearerToken>())
+            .map(|token| token.0.clone());
+        let viewer = match token {
+            None => Viewer(None),
+            Some(token) => match authenticate(&self.auth, &kv, &token).await {
+                Ok(principal) => Viewer(Some(principal)),
+                Err(failure) => {
+                    return Err(with_code(
+                        ServerError::new(failure.message(), None),
+                        ErrorCode::Unauthenticated,
+                    ));
+                }
+            },
+        };
         let stores = Stores { db, kv };
         let request = request
+            .data(viewer)
             .data(Loaders::new(&stores, &self.limits))
             .data(stores)
             .data(self.round_trips.clone());
@@ -172,6 +202,36 @@ impl Extension for RequestScopeExtension {
                 })
                 .collect()
         })
+    }
+}
+
+/// Puts `null` where a field failed.
+///
+/// async-graphql 7.2 leaves a failed field out of `data` instead of setting
+/// it to `null` (TECH-NOTES §1.3); guards fail that way too. The spec (and
+/// typed clients) expect the key with `null`: every field that can fail is
+/// nullable in this schema, so the error path's last key is restored as
+/// `null` wherever its parent object exists.
+fn null_failed_fields(response: &mut Response) {
+    use async_graphql::PathSegment;
+    fn walk<'v>(node: &'v mut Value, path: &[PathSegment]) -> Option<&'v mut Value> {
+        let Some((first, rest)) = path.split_first() else {
+            return Some(node);
+        };
+        let child = match (first, node) {
+            (PathSegment::Field(name), Value::Object(map)) => map.get_mut(name.as_str())?,
+            (PathSegment::Index(i), Value::List(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+        walk(child, rest)
+    }
+    for error in &response.errors {
+        let Some((PathSegment::Field(last), parents)) = error.path.split_last() else {
+            continue;
+        };
+        if let Some(Value::Object(map)) = walk(&mut response.data, parents) {
+            map.entry(Name::new(last)).or_insert(Value::Null);
+        }
     }
 }
 

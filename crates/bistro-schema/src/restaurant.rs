@@ -146,6 +146,42 @@ impl Restaurant {
         soft(ctx, result)
     }
 
+    /// Orders placed here, newest first. Only the restaurant's staff and admins may read them.
+    #[graphql(
+        guard = "crate::order::staff_of(self.0.id)",
+        complexity = "page_cost(first, last) * child_complexity"
+    )]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only orders in this status.")] status: Option<crate::order::OrderStatus>,
+        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+    ) -> async_graphql::Result<Option<crate::order::OrderConnection>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let window = args.window(connection::limits(ctx)?, |c| {
+            decode_cursor('o', c)?.parse().ok()
+        })?;
+        crate::order::order_page(
+            ctx,
+            bistro_sql::query::OrderOwner::Restaurant,
+            self.0.id,
+            status,
+            window,
+        )
+        .await
+        .map(Some)
+    }
+
     /// Reviews, newest first.
     #[graphql(complexity = "page_cost(first, last) * child_complexity")]
     async fn reviews(

@@ -47,10 +47,12 @@ impl App {
         if config.seed_demo_data && bistro_sql::seed::is_empty(&db).await? {
             seed::seed_demo(&db, &kv).await?;
         }
+        let auth = auth_deps(&config, &kv)?;
         let schema = bistro_schema::build_schema(SchemaDeps {
             db: db.clone(),
             kv: kv.clone(),
             limits: config.graphql.clone(),
+            auth,
         });
         Ok(Self {
             config,
@@ -59,6 +61,28 @@ impl App {
             schema,
         })
     }
+}
+
+/// Token keys from the configured secret (or a generated one in development) and the session store.
+pub fn auth_deps(config: &Config, kv: &Kv) -> anyhow::Result<bistro_schema::AuthDeps> {
+    let access_ttl = Duration::from_secs(config.auth.access_token_ttl_secs);
+    let keys = if config.auth.token_secret.is_empty() {
+        // `validate` refuses this in production.
+        tracing::warn!(
+            "no auth.token_secret configured: generated a development signing key; \
+             sign-ins will not survive a restart (set BISTRO_AUTH__TOKEN_SECRET)"
+        );
+        bistro_auth::TokenKeys::generate(access_ttl)
+    } else {
+        bistro_auth::TokenKeys::new(config.auth.token_secret.as_bytes(), access_ttl)?
+    };
+    Ok(bistro_schema::AuthDeps {
+        keys,
+        sessions: bistro_auth::Sessions::new(
+            kv.clone(),
+            Duration::from_secs(config.auth.refresh_token_ttl_secs),
+        ),
+    })
 }
 
 /// Opens the relational store named by the configuration.

@@ -41,6 +41,40 @@ pub struct Config {
     pub kv: KvSettings,
     /// Relational store settings.
     pub sql: SqlSettings,
+    /// Tokens and sessions.
+    pub auth: AuthSettings,
+}
+
+/// Tokens and sessions.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// Secret that signs access tokens (at least 32 bytes). Empty in
+    /// development: a random one is generated at start (tokens then do not
+    /// survive a restart). Production refuses to start without one.
+    pub token_secret: String,
+    /// Lifetime of access tokens, seconds.
+    pub access_token_ttl_secs: u64,
+    /// Lifetime of a refresh token (renewed with each refresh), seconds.
+    pub refresh_token_ttl_secs: u64,
+}
+
+impl std::fmt::Debug for AuthSettings {
+    // The secret never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthSettings")
+            .field(
+                "token_secret",
+                &if self.token_secret.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("access_token_ttl_secs", &self.access_token_ttl_secs)
+            .field("refresh_token_ttl_secs", &self.refresh_token_ttl_secs)
+            .finish()
+    }
 }
 
 /// Where the server runs.
@@ -177,6 +211,23 @@ impl Config {
         }
         if self.environment == Environment::Production && self.kv.key_prefix.is_empty() {
             bail!("kv.key_prefix must not be empty in production");
+        }
+        let secret = self.auth.token_secret.len();
+        if secret == 0 && self.environment == Environment::Production {
+            bail!(
+                "auth.token_secret (BISTRO_AUTH__TOKEN_SECRET) is required in production: \
+                 at least {} random bytes",
+                bistro_auth::token::MIN_KEY_BYTES
+            );
+        }
+        if secret != 0 && secret < bistro_auth::token::MIN_KEY_BYTES {
+            bail!(
+                "auth.token_secret must be at least {} bytes",
+                bistro_auth::token::MIN_KEY_BYTES
+            );
+        }
+        if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_secs == 0 {
+            bail!("auth: token lifetimes must be positive");
         }
         Ok(())
     }

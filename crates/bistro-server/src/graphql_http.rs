@@ -89,7 +89,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         );
     };
     match build_request(params) {
-        Ok(request) => execute(&state, request, media).await,
+        Ok(request) => execute(&state, &headers, request, media).await,
         Err(message) => request_error(
             media,
             StatusCode::BAD_REQUEST,
@@ -177,7 +177,7 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, request, media).await
+    execute(&state, &headers, request, media).await
 }
 
 /// Any other method on `/graphql`.
@@ -195,7 +195,53 @@ pub async fn method_not_allowed(headers: HeaderMap) -> Response {
     response
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request, media: MediaType) -> Response {
+/// The bearer token of an `Authorization` header: `Ok(None)` without one,
+/// `Err` for a header that is not `Bearer <token>`.
+fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ()> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| ())?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(())?;
+    let token = token.trim();
+    if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() {
+        Ok(Some(token.to_owned()))
+    } else {
+        Err(())
+    }
+}
+
+/// 401 with the challenge RFC 6750 asks for.
+fn unauthenticated(media: MediaType, message: &str) -> Response {
+    let mut response = request_error(
+        media,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthenticated,
+        message,
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(r#"Bearer error="invalid_token""#),
+    );
+    response
+}
+
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    mut request: async_graphql::Request,
+    media: MediaType,
+) -> Response {
+    match bearer_token(headers) {
+        Ok(None) => {}
+        Ok(Some(token)) => request = request.data(bistro_schema::BearerToken(token)),
+        Err(()) => {
+            return unauthenticated(
+                media,
+                "The Authorization header must be `Bearer <access token>`.",
+            );
+        }
+    }
     let timeout = state.config.request_timeout();
     let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
         Ok(response) => response,
@@ -225,6 +271,23 @@ async fn execute(state: &AppState, request: async_graphql::Request, media: Media
             );
         }
     };
+    let unauthenticated_request = request_failed
+        && response.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| {
+                    *c == async_graphql::Value::from(ErrorCode::Unauthenticated.as_str())
+                })
+        });
+    if unauthenticated_request {
+        // The token was refused before execution: an HTTP authentication failure.
+        let message = response
+            .errors
+            .first()
+            .map_or("Unauthenticated.", |e| e.message.as_str());
+        return unauthenticated(media, message);
+    }
     let status = if request_failed {
         // A request error: no execution happened, so there is no `data` entry.
         body.remove("data");

@@ -36,6 +36,40 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
     Schema,
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        action: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account: an admin, a staff member of given restaurants, or a customer.
+    Create {
+        /// Sign-in email.
+        #[arg(long)]
+        email: String,
+        /// admin, staff or customer.
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// Slug of a restaurant the staff member works for (repeat for several).
+        #[arg(long = "restaurant")]
+        restaurants: Vec<String>,
+        /// Public name (default: the part of the email before @).
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Password; when absent, one is generated and printed once.
+        #[arg(long, env = "BISTRO_USER_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RoleArg {
+    Admin,
+    Staff,
+    Customer,
 }
 
 #[tokio::main]
@@ -80,6 +114,49 @@ async fn main() -> anyhow::Result<()> {
                 seconds = started.elapsed().as_secs_f64(),
                 "seeded"
             );
+            Ok(())
+        }
+        Command::User {
+            action:
+                UserCommand::Create {
+                    email,
+                    role,
+                    restaurants,
+                    display_name,
+                    password,
+                },
+        } => {
+            let db = app::connect_sql(&config).await?;
+            bistro_sql::migrate(&db)
+                .await
+                .context("running migrations")?;
+            let role = match role {
+                RoleArg::Admin => bistro_sql::entity::UserRole::Admin,
+                RoleArg::Staff => bistro_sql::entity::UserRole::Staff,
+                RoleArg::Customer => bistro_sql::entity::UserRole::Customer,
+            };
+            let created = bistro_server::accounts::create_account(
+                &db,
+                bistro_server::accounts::CreateAccount {
+                    email,
+                    role,
+                    restaurants,
+                    display_name,
+                    password,
+                },
+            )
+            .await?;
+            // The command's output: who was created, and the password if generated.
+            use std::io::Write as _;
+            let mut out = std::io::stdout();
+            writeln!(
+                out,
+                "created user {} <{}> ({:?})",
+                created.user.id, created.user.email, created.user.role
+            )?;
+            if let Some(password) = created.generated_password {
+                writeln!(out, "generated password (shown once): {password}")?;
+            }
             Ok(())
         }
         Command::Schema => Ok(()),

@@ -1,0 +1,356 @@
+//! Accounts and sessions: `register`, `login`, `refreshSession`, `logout`.
+
+use async_graphql::{Context, ErrorExtensions, InputObject, Object, ResultExt, SimpleObject};
+use bistro_auth::password::{self, MAX_PASSWORD_CHARS};
+use bistro_auth::{Role as TokenRole, RotationError, Sessions};
+use bistro_sql::entity::{UserRole, user};
+use bistro_sql::write::{CreateUserError, NewUser};
+use chrono::{DateTime, Utc};
+
+use crate::auth::{AuthDeps, viewer};
+use crate::error::{ErrorCode, StoreError, data};
+use crate::request::Stores;
+use crate::user::User;
+use crate::user_error::UserError;
+
+/// Longest display name, in characters.
+const MAX_DISPLAY_NAME_CHARS: usize = 120;
+
+/// A new account.
+#[derive(InputObject)]
+pub struct RegisterInput {
+    /// Sign-in email; stored lower-case.
+    pub email: String,
+    /// At least 10 characters, at most 128; not a common password.
+    pub password: String,
+    /// Public name shown with reviews (1 to 120 characters).
+    pub display_name: String,
+}
+
+/// Credentials.
+#[derive(InputObject)]
+pub struct LoginInput {
+    /// Sign-in email (case-insensitive).
+    pub email: String,
+    /// Password.
+    pub password: String,
+}
+
+/// A refresh token to exchange.
+#[derive(InputObject)]
+pub struct RefreshSessionInput {
+    /// The refresh token from `login`, `register` or the last `refreshSession`.
+    pub refresh_token: String,
+}
+
+/// Which session to end.
+#[derive(InputObject)]
+pub struct LogoutInput {
+    /// The session's refresh token. Optional when the request is signed in:
+    /// then the session of its access token ends.
+    pub refresh_token: Option<String>,
+}
+
+/// Tokens of a signed-in session.
+#[derive(SimpleObject)]
+pub struct AuthSession {
+    /// Send as `Authorization: Bearer <accessToken>`; short-lived.
+    pub access_token: String,
+    /// When the access token stops working.
+    pub access_token_expires_at: DateTime<Utc>,
+    /// Exchange with `refreshSession` for new tokens; single use.
+    pub refresh_token: String,
+    /// When the refresh token stops working unless used.
+    pub refresh_token_expires_at: DateTime<Utc>,
+    /// The signed-in user.
+    pub user: User,
+}
+
+/// Result of `register`, `login` and `refreshSession`.
+#[derive(SimpleObject)]
+pub struct AuthPayload {
+    /// The new session; null when there are user errors.
+    pub session: Option<AuthSession>,
+    /// Why it did not work, if it did not.
+    pub user_errors: Vec<UserError>,
+}
+
+impl AuthPayload {
+    fn failed(errors: Vec<UserError>) -> Self {
+        Self {
+            session: None,
+            user_errors: errors,
+        }
+    }
+}
+
+/// Result of `logout`.
+#[derive(SimpleObject)]
+pub struct LogoutPayload {
+    /// Whether a session was ended (false when it had already ended).
+    pub logged_out: bool,
+    /// Why it did not work, if it did not.
+    pub user_errors: Vec<UserError>,
+}
+
+fn kv_error(error: bistro_kv::Error) -> async_graphql::Error {
+    StoreError::Kv(error).extend()
+}
+
+fn token_role(role: UserRole) -> TokenRole {
+    match role {
+        UserRole::Customer => TokenRole::Customer,
+        UserRole::Staff => TokenRole::Staff,
+        UserRole::Admin => TokenRole::Admin,
+    }
+}
+
+/// Access token for `user` in session `session_id`, with their current role
+/// and restaurants (read now, so a changed role takes effect at refresh).
+async fn access_token(
+    ctx: &Context<'_>,
+    user: &user::Model,
+    session_id: &str,
+) -> async_graphql::Result<(String, DateTime<Utc>)> {
+    let stores = data::<Stores>(ctx)?;
+    let restaurants = if user.role == UserRole::Staff {
+        bistro_sql::query::staff_restaurant_ids(&stores.db, user.id)
+            .await
+            .map_err(StoreError::from)
+            .extend()?
+    } else {
+        Vec::new()
+    };
+    let auth = data::<AuthDeps>(ctx)?;
+    Ok(auth
+        .keys
+        .issue(user.id, token_role(user.role), restaurants, session_id))
+}
+
+/// Starts a session for `user` and returns its tokens.
+async fn start_session(ctx: &Context<'_>, user: user::Model) -> async_graphql::Result<AuthPayload> {
+    let stores = data::<Stores>(ctx)?;
+    let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
+    let token = sessions.start(user.id).await.map_err(kv_error)?;
+    let (access_token, access_expires) = access_token(ctx, &user, &token.session_id).await?;
+    Ok(AuthPayload {
+        session: Some(AuthSession {
+            access_token,
+            access_token_expires_at: access_expires,
+            refresh_token: token.refresh_token,
+            refresh_token_expires_at: token.expires_at,
+            user: User(user),
+        }),
+        user_errors: Vec::new(),
+    })
+}
+
+/// Account and session mutations.
+#[derive(Default)]
+pub struct AccountMutation;
+
+#[Object]
+/// Account and session mutations.
+impl AccountMutation {
+    /// Creates a customer account and signs it in.
+    async fn register(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The new account.")] input: RegisterInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let mut errors = Vec::new();
+        let email = match password::normalize_email(&input.email) {
+            Ok(email) => Some(email),
+            Err(problem) => {
+                errors.push(UserError::on(
+                    "email",
+                    problem.code(),
+                    "Enter an email address like name@example.com.",
+                ));
+                None
+            }
+        };
+        let display_name = input.display_name.trim().to_owned();
+        let name_chars = display_name.chars().count();
+        if name_chars == 0
+            || name_chars > MAX_DISPLAY_NAME_CHARS
+            || display_name.chars().any(char::is_control)
+        {
+            errors.push(UserError::on(
+                "displayName",
+                "DISPLAY_NAME_INVALID",
+                format!("Use 1 to {MAX_DISPLAY_NAME_CHARS} printable characters."),
+            ));
+        }
+        if let Err(problem) =
+            password::check_password(&input.password, email.as_deref().unwrap_or(""))
+        {
+            errors.push(UserError::on("password", problem.code(), problem.message()));
+        }
+        let Some(email) = email.filter(|_| errors.is_empty()) else {
+            return Ok(AuthPayload::failed(errors));
+        };
+        let password_hash = password::hash_password(&input.password)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "password hashing failed");
+                ErrorCode::Internal.error("Internal server error")
+            })?;
+        let stores = data::<Stores>(ctx)?;
+        let created = bistro_sql::write::create_user(
+            &stores.db,
+            NewUser {
+                email,
+                display_name,
+                password_hash,
+                role: UserRole::Customer,
+                restaurant_ids: Vec::new(),
+            },
+        )
+        .await;
+        let user = match created {
+            Ok(user) => user,
+            Err(CreateUserError::EmailTaken) => {
+                return Ok(AuthPayload::failed(vec![UserError::on(
+                    "email",
+                    "EMAIL_TAKEN",
+                    "An account with this email already exists; sign in instead.",
+                )]));
+            }
+            Err(CreateUserError::Store(e)) => return Err(StoreError::Sql(e).extend()),
+        };
+        start_session(ctx, user).await
+    }
+
+    /// Signs in with email and password.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Credentials.")] input: LoginInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let invalid = || {
+            AuthPayload::failed(vec![UserError::general(
+                "INVALID_CREDENTIALS",
+                "The email or password is not right.",
+            )])
+        };
+        // An overlong password is refused before hashing (hashing is the cost an attacker wants).
+        if input.password.chars().count() > MAX_PASSWORD_CHARS {
+            return Ok(invalid());
+        }
+        let stores = data::<Stores>(ctx)?;
+        let user = match password::normalize_email(&input.email) {
+            Ok(email) => bistro_sql::query::user_by_email(&stores.db, &email)
+                .await
+                .map_err(StoreError::from)
+                .extend()?,
+            Err(_) => None,
+        };
+        // Unknown accounts are checked against a decoy hash: same time, same answer.
+        if !password::verify_password(
+            &input.password,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )
+        .await
+        {
+            return Ok(invalid());
+        }
+        let Some(user) = user else {
+            return Ok(invalid());
+        };
+        start_session(ctx, user).await
+    }
+
+    /// Exchanges a refresh token for new tokens. Each refresh token works
+    /// once: presenting one again ends its whole session, since a copy of it
+    /// is then in someone else's hands.
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token to exchange.")] input: RefreshSessionInput,
+    ) -> async_graphql::Result<AuthPayload> {
+        let stores = data::<Stores>(ctx)?;
+        let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
+        let rotation = match sessions.rotate(&input.refresh_token).await {
+            Ok(rotation) => rotation,
+            Err(RotationError::Invalid) => {
+                return Ok(AuthPayload::failed(vec![UserError::on(
+                    "refreshToken",
+                    "REFRESH_TOKEN_INVALID",
+                    "The session has expired or ended; sign in again.",
+                )]));
+            }
+            Err(RotationError::Reused) => {
+                return Ok(AuthPayload::failed(vec![UserError::on(
+                    "refreshToken",
+                    "REFRESH_TOKEN_REUSED",
+                    "This refresh token was already used, so the session was ended for safety; sign in again.",
+                )]));
+            }
+            Err(RotationError::Store(e)) => return Err(kv_error(e)),
+        };
+        let users = bistro_sql::query::users_by_ids(&stores.db, &[rotation.user_id])
+            .await
+            .map_err(StoreError::from)
+            .extend()?;
+        let Some(user) = users.into_iter().next() else {
+            sessions
+                .revoke(&rotation.token.session_id)
+                .await
+                .map_err(kv_error)?;
+            return Ok(AuthPayload::failed(vec![UserError::on(
+                "refreshToken",
+                "REFRESH_TOKEN_INVALID",
+                "The account no longer exists.",
+            )]));
+        };
+        let (access_token, access_expires) =
+            access_token(ctx, &user, &rotation.token.session_id).await?;
+        Ok(AuthPayload {
+            session: Some(AuthSession {
+                access_token,
+                access_token_expires_at: access_expires,
+                refresh_token: rotation.token.refresh_token,
+                refresh_token_expires_at: rotation.token.expires_at,
+                user: User(user),
+            }),
+            user_errors: Vec::new(),
+        })
+    }
+
+    /// Ends a session: its refresh token and its access tokens stop working.
+    async fn logout(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which session to end.")] input: LogoutInput,
+    ) -> async_graphql::Result<LogoutPayload> {
+        let stores = data::<Stores>(ctx)?;
+        let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
+        let signed_in = viewer(ctx).0.as_ref().map(|p| p.session_id.clone());
+        let session_id = match (&input.refresh_token, signed_in) {
+            (Some(token), _) => match Sessions::session_of(token) {
+                Some(sid) => sid.to_owned(),
+                None => {
+                    return Ok(LogoutPayload {
+                        logged_out: false,
+                        user_errors: vec![UserError::on(
+                            "refreshToken",
+                            "REFRESH_TOKEN_INVALID",
+                            "This is not a refresh token.",
+                        )],
+                    });
+                }
+            },
+            (None, Some(sid)) => sid,
+            (None, None) => {
+                return Err(ErrorCode::Unauthenticated
+                    .error("Sign in, or pass the session's refresh token, to log out."));
+            }
+        };
+        let logged_out = sessions.revoke(&session_id).await.map_err(kv_error)?;
+        Ok(LogoutPayload {
+            logged_out,
+            user_errors: Vec::new(),
+        })
+    }
+}

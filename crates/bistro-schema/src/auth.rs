@@ -1,0 +1,242 @@
+//! Who is asking, and what they may see and do.
+//!
+//! Authentication happens once per request, before execution
+//! ([`authenticate`], called by the request scope): a bearer token is
+//! verified, its session checked, and the result stored as the request's
+//! [`Viewer`]. A bad token fails the whole request with `UNAUTHENTICATED`;
+//! no token means an anonymous viewer.
+//!
+//! Authorization rules live here and only here: [`Rule`] names each kind of
+//! permission and [`Viewer::check`] decides it. Fields state which rule
+//! protects them with the [`Can`] guard (`#[graphql(guard = "Can(…)")]`),
+//! so resolvers never repeat a check by hand.
+
+use async_graphql::{Context, Guard};
+use bistro_auth::{Role, Sessions, TokenError, TokenKeys};
+use bistro_kv::Kv;
+
+use crate::error::ErrorCode;
+
+/// The raw token of an `Authorization: Bearer …` header, put into the request by the HTTP layer.
+#[derive(Debug, Clone)]
+pub struct BearerToken(pub String);
+
+/// What authentication needs: the token keys and the session store.
+#[derive(Clone, Debug)]
+pub struct AuthDeps {
+    /// Signs and verifies access tokens.
+    pub keys: TokenKeys,
+    /// Refresh tokens and sessions (over the uncounted key-value handle;
+    /// each request re-targets it at its counted handle).
+    pub sessions: Sessions,
+}
+
+impl AuthDeps {
+    /// The session store through a request's (counted) key-value handle.
+    pub fn sessions_for(&self, kv: &Kv) -> Sessions {
+        self.sessions.with_kv(kv.clone())
+    }
+}
+
+/// A signed-in user, as their access token describes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// Database id of the user.
+    pub user_id: i64,
+    /// Their role.
+    pub role: Role,
+    /// For staff: the restaurants they work for.
+    pub restaurants: Vec<i64>,
+    /// The session the token belongs to.
+    pub session_id: String,
+}
+
+impl Principal {
+    fn works_for(&self, restaurant_id: i64) -> bool {
+        self.role == Role::Staff && self.restaurants.contains(&restaurant_id)
+    }
+}
+
+/// Who is asking: a signed-in user, or nobody.
+#[derive(Debug, Clone, Default)]
+pub struct Viewer(pub Option<Principal>);
+
+/// A permission a field or mutation requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// Any signed-in user.
+    SignedIn,
+    /// Administrators only.
+    Admin,
+    /// The account itself: its email, role, orders (and later its cart).
+    Account {
+        /// The account's user id.
+        user_id: i64,
+    },
+    /// Staff of the restaurant: its orders, its menu management.
+    StaffOf {
+        /// The restaurant's id.
+        restaurant_id: i64,
+    },
+    /// An order: its customer, or staff of its restaurant.
+    Order {
+        /// Who placed it.
+        customer_id: i64,
+        /// Where.
+        restaurant_id: i64,
+    },
+}
+
+impl Viewer {
+    /// Decides `rule` for this viewer: admins may do everything; anonymous
+    /// viewers are `UNAUTHENTICATED`; everyone else is allowed or `FORBIDDEN`.
+    pub fn check(&self, rule: Rule) -> async_graphql::Result<()> {
+        let Some(principal) = &self.0 else {
+            return Err(ErrorCode::Unauthenticated.error("Sign in to see or do this."));
+        };
+        let allowed = principal.role == Role::Admin
+            || match rule {
+                Rule::SignedIn => true,
+                Rule::Admin => false,
+                Rule::Account { user_id } => principal.user_id == user_id,
+                Rule::StaffOf { restaurant_id } => principal.works_for(restaurant_id),
+                Rule::Order {
+                    customer_id,
+                    restaurant_id,
+                } => principal.user_id == customer_id || principal.works_for(restaurant_id),
+            };
+        if allowed {
+            Ok(())
+        } else {
+            Err(ErrorCode::Forbidden.error("You are not allowed to see or do this."))
+        }
+    }
+
+    /// The signed-in user's id.
+    pub fn user_id(&self) -> Option<i64> {
+        self.0.as_ref().map(|p| p.user_id)
+    }
+}
+
+static ANONYMOUS: Viewer = Viewer(None);
+
+/// The request's viewer (anonymous when the request carried no token).
+pub fn viewer<'a>(ctx: &'a Context<'_>) -> &'a Viewer {
+    ctx.data_opt::<Viewer>().unwrap_or(&ANONYMOUS)
+}
+
+/// Guard requiring a [`Rule`]: `#[graphql(guard = "Can(Rule::Admin)")]`.
+///
+/// Put it on nullable fields: a refused field is `null` with the error at its path.
+pub struct Can(pub Rule);
+
+impl Guard for Can {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        viewer(ctx).check(self.0)
+    }
+}
+
+/// Why a bearer token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// Past its expiry: refresh the session.
+    Expired,
+    /// Malformed, tampered with, or signed with another key.
+    Invalid,
+    /// Its session was ended (logout, or refresh-token reuse).
+    SessionEnded,
+}
+
+impl AuthFailure {
+    /// The message clients see.
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Expired => "The access token has expired; refresh the session.",
+            Self::Invalid => "The access token is invalid.",
+            Self::SessionEnded => "The session has ended; sign in again.",
+        }
+    }
+}
+
+/// Verifies a bearer token and checks its session is still active (one
+/// key-value round trip). When the key-value store is unreachable the
+/// signature and expiry alone decide: a logged-out token then works until
+/// it expires, which is short, rather than every signed-in request failing.
+pub async fn authenticate(deps: &AuthDeps, kv: &Kv, token: &str) -> Result<Principal, AuthFailure> {
+    let claims = deps.keys.verify(token).map_err(|e| match e {
+        TokenError::Expired => AuthFailure::Expired,
+        TokenError::Invalid => AuthFailure::Invalid,
+    })?;
+    let user_id = claims.user_id().ok_or(AuthFailure::Invalid)?;
+    match deps.sessions_for(kv).is_active(&claims.sid).await {
+        Ok(true) => {}
+        Ok(false) => return Err(AuthFailure::SessionEnded),
+        Err(error) => {
+            tracing::warn!(%error, "session store unreachable; trusting the access token's signature");
+        }
+    }
+    Ok(Principal {
+        user_id,
+        role: claims.role,
+        restaurants: claims.restaurants,
+        session_id: claims.sid,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(user_id: i64, role: Role, restaurants: &[i64]) -> Viewer {
+        Viewer(Some(Principal {
+            user_id,
+            role,
+            restaurants: restaurants.to_vec(),
+            session_id: "s".into(),
+        }))
+    }
+
+    fn code(result: async_graphql::Result<()>) -> &'static str {
+        match result {
+            Ok(()) => "OK",
+            Err(e) => match e.extensions.and_then(|x| x.get("code").cloned()) {
+                Some(async_graphql::Value::String(code)) if code == "FORBIDDEN" => "FORBIDDEN",
+                Some(async_graphql::Value::String(code)) if code == "UNAUTHENTICATED" => {
+                    "UNAUTHENTICATED"
+                }
+                _ => "OTHER",
+            },
+        }
+    }
+
+    #[test]
+    fn rules_decide_by_role_and_relation() {
+        let anonymous = Viewer::default();
+        let customer = principal(1, Role::Customer, &[]);
+        let staff = principal(2, Role::Staff, &[10]);
+        let admin = principal(3, Role::Admin, &[]);
+        let order = Rule::Order {
+            customer_id: 1,
+            restaurant_id: 10,
+        };
+        assert_eq!(code(anonymous.check(Rule::SignedIn)), "UNAUTHENTICATED");
+        assert_eq!(code(customer.check(Rule::SignedIn)), "OK");
+        assert_eq!(code(customer.check(order)), "OK");
+        assert_eq!(code(staff.check(order)), "OK");
+        assert_eq!(
+            code(principal(4, Role::Staff, &[11]).check(order)),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            code(principal(5, Role::Customer, &[10]).check(Rule::StaffOf { restaurant_id: 10 })),
+            "FORBIDDEN"
+        );
+        assert_eq!(
+            code(customer.check(Rule::Account { user_id: 2 })),
+            "FORBIDDEN"
+        );
+        assert_eq!(code(customer.check(Rule::Admin)), "FORBIDDEN");
+        assert_eq!(code(admin.check(Rule::Admin)), "OK");
+        assert_eq!(code(admin.check(order)), "OK");
+    }
+}

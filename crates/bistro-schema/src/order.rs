@@ -1,0 +1,317 @@
+//! `Order`: what a customer bought, where, and where it stands. Visible to
+//! its customer, the staff of its restaurant, and admins.
+
+use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
+use bistro_sql::entity::{self, order, order_line};
+use bistro_sql::query::{OrderOwner, PageWindow};
+use chrono::{DateTime, Utc};
+
+use crate::auth::{Can, Rule, viewer};
+use crate::connection::{self, PageInfo, encode_cursor};
+use crate::error::{data, soft};
+use crate::loader::{Loaders, OrderPageKey};
+use crate::menu::MenuItem;
+use crate::money::Money;
+use crate::node::{NodeType, global_id};
+use crate::restaurant::Restaurant;
+use crate::user::User;
+
+/// An order placed by a customer at one restaurant.
+#[derive(Clone)]
+pub struct Order(pub order::Model);
+
+impl Order {
+    /// Loads an order by id, checking the viewer may see it.
+    pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
+        let loaders = data::<Loaders>(ctx)?;
+        let Some(order) = loaders.order.load_one(id).await.extend()? else {
+            return Ok(None);
+        };
+        viewer(ctx).check(Rule::Order {
+            customer_id: order.user_id,
+            restaurant_id: order.restaurant_id,
+        })?;
+        Ok(Some(Self(order)))
+    }
+}
+
+/// Where an order is in its lifecycle.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderStatus {
+    /// Placed by the customer, waiting for the restaurant.
+    Placed,
+    /// Accepted by the restaurant.
+    Accepted,
+    /// Being prepared.
+    Preparing,
+    /// Ready for pickup, delivery or the table.
+    Ready,
+    /// On its way to the customer.
+    OutForDelivery,
+    /// Handed over.
+    Completed,
+    /// Refused by the restaurant.
+    Rejected,
+    /// Cancelled before preparation.
+    Cancelled,
+}
+
+impl OrderStatus {
+    fn from_entity(status: entity::OrderStatus) -> Self {
+        use entity::OrderStatus as S;
+        match status {
+            S::Placed => Self::Placed,
+            S::Accepted => Self::Accepted,
+            S::Preparing => Self::Preparing,
+            S::Ready => Self::Ready,
+            S::OutForDelivery => Self::OutForDelivery,
+            S::Completed => Self::Completed,
+            S::Rejected => Self::Rejected,
+            S::Cancelled => Self::Cancelled,
+        }
+    }
+
+    /// The stored form, for filters.
+    pub(crate) fn stored(self) -> &'static str {
+        match self {
+            Self::Placed => "PLACED",
+            Self::Accepted => "ACCEPTED",
+            Self::Preparing => "PREPARING",
+            Self::Ready => "READY",
+            Self::OutForDelivery => "OUT_FOR_DELIVERY",
+            Self::Completed => "COMPLETED",
+            Self::Rejected => "REJECTED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// Where an order's money stands (independent of its status).
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    /// Waiting for the payment processor.
+    Pending,
+    /// Funds reserved.
+    Authorized,
+    /// Funds taken.
+    Captured,
+    /// Refused by the processor.
+    Declined,
+    /// Given back.
+    Refunded,
+}
+
+impl From<entity::PaymentStatus> for PaymentStatus {
+    fn from(status: entity::PaymentStatus) -> Self {
+        use entity::PaymentStatus as S;
+        match status {
+            S::Pending => Self::Pending,
+            S::Authorized => Self::Authorized,
+            S::Captured => Self::Captured,
+            S::Declined => Self::Declined,
+            S::Refunded => Self::Refunded,
+        }
+    }
+}
+
+/// How an order reaches the customer.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fulfilment {
+    /// Collected at the counter.
+    Pickup,
+    /// Brought to an address.
+    Delivery,
+    /// Served at a table.
+    DineIn,
+}
+
+impl From<entity::Fulfilment> for Fulfilment {
+    fn from(f: entity::Fulfilment) -> Self {
+        match f {
+            entity::Fulfilment::Pickup => Self::Pickup,
+            entity::Fulfilment::Delivery => Self::Delivery,
+            entity::Fulfilment::DineIn => Self::DineIn,
+        }
+    }
+}
+
+#[Object]
+/// An order placed by a customer at one restaurant.
+impl Order {
+    /// Globally unique, opaque identifier.
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::Order, self.0.id)
+    }
+
+    /// Where the order is in its lifecycle.
+    async fn status(&self) -> OrderStatus {
+        OrderStatus::from_entity(self.0.status)
+    }
+
+    /// Where its payment stands.
+    async fn payment_status(&self) -> PaymentStatus {
+        self.0.payment_status.into()
+    }
+
+    /// Pickup, delivery or dine-in.
+    async fn fulfilment(&self) -> Fulfilment {
+        self.0.fulfilment.into()
+    }
+
+    /// Table number, for dine-in orders.
+    async fn table_number(&self) -> Option<i32> {
+        self.0.table_number
+    }
+
+    /// Delivery address, for delivery orders.
+    async fn delivery_address(&self) -> Option<&str> {
+        self.0.delivery_address.as_deref()
+    }
+
+    /// Sum of the lines.
+    async fn subtotal(&self) -> Money {
+        Money::from_minor(self.0.subtotal_amount, &self.0.currency_code)
+    }
+
+    /// What the customer pays: the subtotal plus fees.
+    async fn total(&self) -> Money {
+        Money::from_minor(self.0.total_amount, &self.0.currency_code)
+    }
+
+    /// When it was placed.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// The restaurant it was placed at.
+    async fn restaurant(&self, ctx: &Context<'_>) -> Option<Restaurant> {
+        soft(ctx, Restaurant::try_load(ctx, self.0.restaurant_id).await).flatten()
+    }
+
+    /// The customer who placed it (their email stays theirs).
+    async fn customer(&self, ctx: &Context<'_>) -> Option<User> {
+        soft(ctx, User::try_load(ctx, self.0.user_id).await).flatten()
+    }
+
+    /// What was bought, at the prices of the day.
+    async fn lines(&self, ctx: &Context<'_>) -> Option<Vec<OrderLine>> {
+        let result = async {
+            let lines = data::<Loaders>(ctx)?
+                .order_lines
+                .load_one(self.0.id)
+                .await
+                .extend()?
+                .unwrap_or_default();
+            Ok(lines
+                .iter()
+                .cloned()
+                .map(|line| OrderLine {
+                    line,
+                    currency_code: self.0.currency_code.clone(),
+                })
+                .collect())
+        }
+        .await;
+        soft(ctx, result)
+    }
+}
+
+/// One line of an order: an item, how many, at what price.
+pub struct OrderLine {
+    line: order_line::Model,
+    currency_code: String,
+}
+
+#[Object]
+/// One line of an order: an item, how many, at what price.
+impl OrderLine {
+    /// The item's name when it was bought.
+    async fn name(&self) -> &str {
+        &self.line.name
+    }
+
+    /// How many.
+    async fn quantity(&self) -> i32 {
+        self.line.quantity
+    }
+
+    /// Price of one, options included, when it was bought.
+    async fn unit_price(&self) -> Money {
+        Money::from_minor(self.line.unit_price_amount, &self.currency_code)
+    }
+
+    /// Price of the line.
+    async fn total(&self) -> Money {
+        Money::from_minor(self.line.line_total_amount, &self.currency_code)
+    }
+
+    /// The menu item as it is now (null if it was removed).
+    async fn menu_item(&self, ctx: &Context<'_>) -> Option<MenuItem> {
+        MenuItem::load(ctx, self.line.menu_item_id).await
+    }
+}
+
+/// One order in a list.
+#[derive(SimpleObject)]
+pub struct OrderEdge {
+    /// Where this order is in the list.
+    pub cursor: String,
+    /// The order.
+    pub node: Order,
+}
+
+/// A page of orders, newest first.
+#[derive(SimpleObject)]
+pub struct OrderConnection {
+    /// The orders of this page.
+    pub edges: Vec<OrderEdge>,
+    /// Where this page is in the whole list.
+    pub page_info: PageInfo,
+}
+
+/// Cursor of an order in an order list.
+pub fn order_cursor(id: i64) -> String {
+    encode_cursor('o', &id.to_string())
+}
+
+/// One page of a customer's or a restaurant's orders (the caller has checked access).
+pub(crate) async fn order_page(
+    ctx: &Context<'_>,
+    owner: OrderOwner,
+    owner_id: i64,
+    status: Option<OrderStatus>,
+    window: PageWindow<i64>,
+) -> async_graphql::Result<OrderConnection> {
+    let key = OrderPageKey {
+        owner,
+        owner_id,
+        status: status.map(|s| s.stored().to_owned()),
+        window: window.clone(),
+    };
+    let rows = data::<Loaders>(ctx)?
+        .order_page
+        .load_one(key)
+        .await
+        .extend()?
+        .unwrap_or_default();
+    let loaders = data::<Loaders>(ctx)?;
+    loaders.order.prime(rows.iter().map(|o| (o.id, o.clone())));
+    let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
+    let edges: Vec<OrderEdge> = rows
+        .into_iter()
+        .map(|o| OrderEdge {
+            cursor: order_cursor(o.id),
+            node: Order(o),
+        })
+        .collect();
+    let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
+    Ok(OrderConnection {
+        edges,
+        page_info: connection::page_info(&cursors, has_next, has_previous),
+    })
+}
+
+/// Guard helper for a restaurant's orders.
+pub(crate) fn staff_of(restaurant_id: i64) -> Can {
+    Can(Rule::StaffOf { restaurant_id })
+}

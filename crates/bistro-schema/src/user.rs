@@ -1,0 +1,108 @@
+//! `User`: an account. Its display name is public; everything else is the
+//! account's own business (and the admins').
+
+use async_graphql::{Context, Enum, ID, Object, ResultExt};
+use bistro_sql::entity::{UserRole, user};
+
+use crate::auth::{Can, Rule};
+use crate::connection::{self, PageArgs, decode_cursor};
+use crate::error::data;
+use crate::loader::Loaders;
+use crate::node::{NodeType, global_id};
+use crate::order::{OrderConnection, OrderStatus, order_page};
+use crate::restaurant::page_cost;
+
+/// An account: a customer, a restaurant's staff member, or an administrator.
+#[derive(Clone)]
+pub struct User(pub user::Model);
+
+impl User {
+    /// Loads a user by database id through the request's loader.
+    pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
+        let loaders = data::<Loaders>(ctx)?;
+        Ok(loaders.user.load_one(id).await.extend()?.map(Self))
+    }
+}
+
+/// What an account may do.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Orders food; sees their own orders.
+    Customer,
+    /// Works for one or more restaurants: sees their orders, manages their menus.
+    Staff,
+    /// Operates the platform: sees and manages everything.
+    Admin,
+}
+
+impl From<UserRole> for Role {
+    fn from(role: UserRole) -> Self {
+        match role {
+            UserRole::Customer => Self::Customer,
+            UserRole::Staff => Self::Staff,
+            UserRole::Admin => Self::Admin,
+        }
+    }
+}
+
+#[Object]
+/// An account: a customer, a restaurant's staff member, or an administrator.
+impl User {
+    /// Globally unique, opaque identifier.
+    pub async fn id(&self) -> ID {
+        global_id(NodeType::User, self.0.id)
+    }
+
+    /// Public name, shown with the account's reviews.
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    /// Sign-in email. Only the account itself and admins may read it.
+    #[graphql(guard = "Can(Rule::Account { user_id: self.0.id })")]
+    async fn email(&self) -> Option<&str> {
+        Some(&self.0.email)
+    }
+
+    /// What the account may do. Only the account itself and admins may read it.
+    #[graphql(guard = "Can(Rule::Account { user_id: self.0.id })")]
+    async fn role(&self) -> Option<Role> {
+        Some(self.0.role.into())
+    }
+
+    /// The account's orders, newest first. Only the account itself and admins may read them.
+    #[graphql(
+        guard = "Can(Rule::Account { user_id: self.0.id })",
+        complexity = "page_cost(first, last) * child_complexity"
+    )]
+    async fn orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only orders in this status.")] status: Option<OrderStatus>,
+        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<
+            i32,
+        >,
+        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
+        #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+    ) -> async_graphql::Result<Option<OrderConnection>> {
+        let args = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        let window = args.window(connection::limits(ctx)?, |c| {
+            decode_cursor('o', c)?.parse().ok()
+        })?;
+        order_page(
+            ctx,
+            bistro_sql::query::OrderOwner::Customer,
+            self.0.id,
+            status,
+            window,
+        )
+        .await
+        .map(Some)
+    }
+}
