@@ -1,5 +1,6 @@
 //! Bistro's end-to-end suite: one binary, one module per feature. See `tests/README.md`.
 
+mod auth;
 mod graphiql;
 mod health;
 mod http;

@@ -92,6 +92,12 @@ fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// The access-token signing secret of test servers (tests craft tokens with it).
+pub const TEST_TOKEN_SECRET: &str = "bistro-test-signing-secret-0123456789abcdef";
+
+/// Password of every demo account.
+pub const DEMO_PASSWORD: &str = bistro_server::seed::DEMO_PASSWORD;
+
 /// The configuration a test server starts from: the built-in defaults, port
 /// 0, round-trip counts exposed, quiet demo seeding on.
 pub fn base_config() -> Config {
@@ -100,6 +106,7 @@ pub fn base_config() -> Config {
         ..Config::default()
     };
     config.graphql.expose_round_trips = true;
+    config.auth.token_secret = TEST_TOKEN_SECRET.to_owned();
     config.http.shutdown_timeout_secs = 2;
     config
 }
@@ -202,6 +209,50 @@ impl TestApp {
         let status = response.status().as_u16();
         let body = response.json::<Value>().await.expect("JSON response body");
         (status, body)
+    }
+
+    /// Like [`Self::graphql`], with `Authorization: Bearer <token>` when a token is given.
+    pub async fn graphql_as(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
+        let mut request = self
+            .client
+            .post(self.url("/graphql"))
+            .header("content-type", "application/json")
+            .header("accept", "application/graphql-response+json");
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        let response = request
+            .body(json!({ "query": query, "variables": variables }).to_string())
+            .send()
+            .await
+            .expect("POST /graphql");
+        let status = response.status().as_u16();
+        let body = response.json::<Value>().await.expect("JSON response body");
+        (status, body)
+    }
+
+    /// Signs in and returns the `session` object (`accessToken`, `refreshToken`, `user { id }`).
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let data = self
+            .data(
+                "mutation($input: LoginInput!) { login(input: $input) { \
+                   session { accessToken refreshToken user { id } } \
+                   userErrors { field code message } } }",
+                json!({ "input": { "email": email, "password": password } }),
+            )
+            .await;
+        assert_eq!(
+            data["login"]["userErrors"],
+            json!([]),
+            "[{}] login as {email}",
+            self.pair.name()
+        );
+        data["login"]["session"].clone()
     }
 
     /// Like [`Self::graphql`], asserting a 200 with no errors, and returning `data`.

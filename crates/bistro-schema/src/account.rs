@@ -8,7 +8,7 @@ use bistro_sql::write::{CreateUserError, NewUser};
 use chrono::{DateTime, Utc};
 
 use crate::auth::{AuthDeps, viewer};
-use crate::error::{ErrorCode, StoreError, data};
+use crate::error::{ErrorCode, StoreError, data, soft};
 use crate::request::Stores;
 use crate::user::User;
 use crate::user_error::UserError;
@@ -157,69 +157,73 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The new account.")] input: RegisterInput,
-    ) -> async_graphql::Result<AuthPayload> {
-        let mut errors = Vec::new();
-        let email = match password::normalize_email(&input.email) {
-            Ok(email) => Some(email),
-            Err(problem) => {
+    ) -> Option<AuthPayload> {
+        let result = async {
+            let mut errors = Vec::new();
+            let email = match password::normalize_email(&input.email) {
+                Ok(email) => Some(email),
+                Err(problem) => {
+                    errors.push(UserError::on(
+                        "email",
+                        problem.code(),
+                        "Enter an email address like name@example.com.",
+                    ));
+                    None
+                }
+            };
+            let display_name = input.display_name.trim().to_owned();
+            let name_chars = display_name.chars().count();
+            if name_chars == 0
+                || name_chars > MAX_DISPLAY_NAME_CHARS
+                || display_name.chars().any(char::is_control)
+            {
                 errors.push(UserError::on(
-                    "email",
-                    problem.code(),
-                    "Enter an email address like name@example.com.",
+                    "displayName",
+                    "DISPLAY_NAME_INVALID",
+                    format!("Use 1 to {MAX_DISPLAY_NAME_CHARS} printable characters."),
                 ));
-                None
             }
-        };
-        let display_name = input.display_name.trim().to_owned();
-        let name_chars = display_name.chars().count();
-        if name_chars == 0
-            || name_chars > MAX_DISPLAY_NAME_CHARS
-            || display_name.chars().any(char::is_control)
-        {
-            errors.push(UserError::on(
-                "displayName",
-                "DISPLAY_NAME_INVALID",
-                format!("Use 1 to {MAX_DISPLAY_NAME_CHARS} printable characters."),
-            ));
+            if let Err(problem) =
+                password::check_password(&input.password, email.as_deref().unwrap_or(""))
+            {
+                errors.push(UserError::on("password", problem.code(), problem.message()));
+            }
+            let Some(email) = email.filter(|_| errors.is_empty()) else {
+                return Ok(AuthPayload::failed(errors));
+            };
+            let password_hash = password::hash_password(&input.password)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "password hashing failed");
+                    ErrorCode::Internal.error("Internal server error")
+                })?;
+            let stores = data::<Stores>(ctx)?;
+            let created = bistro_sql::write::create_user(
+                &stores.db,
+                NewUser {
+                    email,
+                    display_name,
+                    password_hash,
+                    role: UserRole::Customer,
+                    restaurant_ids: Vec::new(),
+                },
+            )
+            .await;
+            let user = match created {
+                Ok(user) => user,
+                Err(CreateUserError::EmailTaken) => {
+                    return Ok(AuthPayload::failed(vec![UserError::on(
+                        "email",
+                        "EMAIL_TAKEN",
+                        "An account with this email already exists; sign in instead.",
+                    )]));
+                }
+                Err(CreateUserError::Store(e)) => return Err(StoreError::Sql(e).extend()),
+            };
+            start_session(ctx, user).await
         }
-        if let Err(problem) =
-            password::check_password(&input.password, email.as_deref().unwrap_or(""))
-        {
-            errors.push(UserError::on("password", problem.code(), problem.message()));
-        }
-        let Some(email) = email.filter(|_| errors.is_empty()) else {
-            return Ok(AuthPayload::failed(errors));
-        };
-        let password_hash = password::hash_password(&input.password)
-            .await
-            .map_err(|e| {
-                tracing::error!(error = %e, "password hashing failed");
-                ErrorCode::Internal.error("Internal server error")
-            })?;
-        let stores = data::<Stores>(ctx)?;
-        let created = bistro_sql::write::create_user(
-            &stores.db,
-            NewUser {
-                email,
-                display_name,
-                password_hash,
-                role: UserRole::Customer,
-                restaurant_ids: Vec::new(),
-            },
-        )
         .await;
-        let user = match created {
-            Ok(user) => user,
-            Err(CreateUserError::EmailTaken) => {
-                return Ok(AuthPayload::failed(vec![UserError::on(
-                    "email",
-                    "EMAIL_TAKEN",
-                    "An account with this email already exists; sign in instead.",
-                )]));
-            }
-            Err(CreateUserError::Store(e)) => return Err(StoreError::Sql(e).extend()),
-        };
-        start_session(ctx, user).await
+        soft(ctx, result)
     }
 
     /// Signs in with email and password.
@@ -227,38 +231,42 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Credentials.")] input: LoginInput,
-    ) -> async_graphql::Result<AuthPayload> {
-        let invalid = || {
-            AuthPayload::failed(vec![UserError::general(
-                "INVALID_CREDENTIALS",
-                "The email or password is not right.",
-            )])
-        };
-        // An overlong password is refused before hashing (hashing is the cost an attacker wants).
-        if input.password.chars().count() > MAX_PASSWORD_CHARS {
-            return Ok(invalid());
+    ) -> Option<AuthPayload> {
+        let result = async {
+            let invalid = || {
+                AuthPayload::failed(vec![UserError::general(
+                    "INVALID_CREDENTIALS",
+                    "The email or password is not right.",
+                )])
+            };
+            // An overlong password is refused before hashing (hashing is the cost an attacker wants).
+            if input.password.chars().count() > MAX_PASSWORD_CHARS {
+                return Ok(invalid());
+            }
+            let stores = data::<Stores>(ctx)?;
+            let user = match password::normalize_email(&input.email) {
+                Ok(email) => bistro_sql::query::user_by_email(&stores.db, &email)
+                    .await
+                    .map_err(StoreError::from)
+                    .extend()?,
+                Err(_) => None,
+            };
+            // Unknown accounts are checked against a decoy hash: same time, same answer.
+            if !password::verify_password(
+                &input.password,
+                user.as_ref().map(|u| u.password_hash.as_str()),
+            )
+            .await
+            {
+                return Ok(invalid());
+            }
+            let Some(user) = user else {
+                return Ok(invalid());
+            };
+            start_session(ctx, user).await
         }
-        let stores = data::<Stores>(ctx)?;
-        let user = match password::normalize_email(&input.email) {
-            Ok(email) => bistro_sql::query::user_by_email(&stores.db, &email)
-                .await
-                .map_err(StoreError::from)
-                .extend()?,
-            Err(_) => None,
-        };
-        // Unknown accounts are checked against a decoy hash: same time, same answer.
-        if !password::verify_password(
-            &input.password,
-            user.as_ref().map(|u| u.password_hash.as_str()),
-        )
-        .await
-        {
-            return Ok(invalid());
-        }
-        let Some(user) = user else {
-            return Ok(invalid());
-        };
-        start_session(ctx, user).await
+        .await;
+        soft(ctx, result)
     }
 
     /// Exchanges a refresh token for new tokens. Each refresh token works
@@ -268,54 +276,58 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The refresh token to exchange.")] input: RefreshSessionInput,
-    ) -> async_graphql::Result<AuthPayload> {
-        let stores = data::<Stores>(ctx)?;
-        let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
-        let rotation = match sessions.rotate(&input.refresh_token).await {
-            Ok(rotation) => rotation,
-            Err(RotationError::Invalid) => {
+    ) -> Option<AuthPayload> {
+        let result = async {
+            let stores = data::<Stores>(ctx)?;
+            let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
+            let rotation = match sessions.rotate(&input.refresh_token).await {
+                Ok(rotation) => rotation,
+                Err(RotationError::Invalid) => {
+                    return Ok(AuthPayload::failed(vec![UserError::on(
+                        "refreshToken",
+                        "REFRESH_TOKEN_INVALID",
+                        "The session has expired or ended; sign in again.",
+                    )]));
+                }
+                Err(RotationError::Reused) => {
+                    return Ok(AuthPayload::failed(vec![UserError::on(
+                        "refreshToken",
+                        "REFRESH_TOKEN_REUSED",
+                        "This refresh token was already used, so the session was ended for safety; sign in again.",
+                    )]));
+                }
+                Err(RotationError::Store(e)) => return Err(kv_error(e)),
+            };
+            let users = bistro_sql::query::users_by_ids(&stores.db, &[rotation.user_id])
+                .await
+                .map_err(StoreError::from)
+                .extend()?;
+            let Some(user) = users.into_iter().next() else {
+                sessions
+                    .revoke(&rotation.token.session_id)
+                    .await
+                    .map_err(kv_error)?;
                 return Ok(AuthPayload::failed(vec![UserError::on(
                     "refreshToken",
                     "REFRESH_TOKEN_INVALID",
-                    "The session has expired or ended; sign in again.",
+                    "The account no longer exists.",
                 )]));
-            }
-            Err(RotationError::Reused) => {
-                return Ok(AuthPayload::failed(vec![UserError::on(
-                    "refreshToken",
-                    "REFRESH_TOKEN_REUSED",
-                    "This refresh token was already used, so the session was ended for safety; sign in again.",
-                )]));
-            }
-            Err(RotationError::Store(e)) => return Err(kv_error(e)),
-        };
-        let users = bistro_sql::query::users_by_ids(&stores.db, &[rotation.user_id])
-            .await
-            .map_err(StoreError::from)
-            .extend()?;
-        let Some(user) = users.into_iter().next() else {
-            sessions
-                .revoke(&rotation.token.session_id)
-                .await
-                .map_err(kv_error)?;
-            return Ok(AuthPayload::failed(vec![UserError::on(
-                "refreshToken",
-                "REFRESH_TOKEN_INVALID",
-                "The account no longer exists.",
-            )]));
-        };
-        let (access_token, access_expires) =
-            access_token(ctx, &user, &rotation.token.session_id).await?;
-        Ok(AuthPayload {
-            session: Some(AuthSession {
-                access_token,
-                access_token_expires_at: access_expires,
-                refresh_token: rotation.token.refresh_token,
-                refresh_token_expires_at: rotation.token.expires_at,
-                user: User(user),
-            }),
-            user_errors: Vec::new(),
-        })
+            };
+            let (access_token, access_expires) =
+                access_token(ctx, &user, &rotation.token.session_id).await?;
+            Ok(AuthPayload {
+                session: Some(AuthSession {
+                    access_token,
+                    access_token_expires_at: access_expires,
+                    refresh_token: rotation.token.refresh_token,
+                    refresh_token_expires_at: rotation.token.expires_at,
+                    user: User(user),
+                }),
+                user_errors: Vec::new(),
+            })
+        }
+        .await;
+        soft(ctx, result)
     }
 
     /// Ends a session: its refresh token and its access tokens stop working.
@@ -323,34 +335,38 @@ impl AccountMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Which session to end.")] input: LogoutInput,
-    ) -> async_graphql::Result<LogoutPayload> {
-        let stores = data::<Stores>(ctx)?;
-        let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
-        let signed_in = viewer(ctx).0.as_ref().map(|p| p.session_id.clone());
-        let session_id = match (&input.refresh_token, signed_in) {
-            (Some(token), _) => match Sessions::session_of(token) {
-                Some(sid) => sid.to_owned(),
-                None => {
-                    return Ok(LogoutPayload {
-                        logged_out: false,
-                        user_errors: vec![UserError::on(
-                            "refreshToken",
-                            "REFRESH_TOKEN_INVALID",
-                            "This is not a refresh token.",
-                        )],
-                    });
+    ) -> Option<LogoutPayload> {
+        let result = async {
+            let stores = data::<Stores>(ctx)?;
+            let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
+            let signed_in = viewer(ctx).0.as_ref().map(|p| p.session_id.clone());
+            let session_id = match (&input.refresh_token, signed_in) {
+                (Some(token), _) => match Sessions::session_of(token) {
+                    Some(sid) => sid.to_owned(),
+                    None => {
+                        return Ok(LogoutPayload {
+                            logged_out: false,
+                            user_errors: vec![UserError::on(
+                                "refreshToken",
+                                "REFRESH_TOKEN_INVALID",
+                                "This is not a refresh token.",
+                            )],
+                        });
+                    }
+                },
+                (None, Some(sid)) => sid,
+                (None, None) => {
+                    return Err(ErrorCode::Unauthenticated
+                        .error("Sign in, or pass the session's refresh token, to log out."));
                 }
-            },
-            (None, Some(sid)) => sid,
-            (None, None) => {
-                return Err(ErrorCode::Unauthenticated
-                    .error("Sign in, or pass the session's refresh token, to log out."));
-            }
-        };
-        let logged_out = sessions.revoke(&session_id).await.map_err(kv_error)?;
-        Ok(LogoutPayload {
-            logged_out,
-            user_errors: Vec::new(),
-        })
+            };
+            let logged_out = sessions.revoke(&session_id).await.map_err(kv_error)?;
+            Ok(LogoutPayload {
+                logged_out,
+                user_errors: Vec::new(),
+            })
+        }
+        .await;
+        soft(ctx, result)
     }
 }

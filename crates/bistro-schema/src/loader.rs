@@ -1,8 +1,8 @@
 //! The per-request dataloaders: the only way resolvers reach the stores.
 //!
-//! Each loader collects the keys asked for during one tick (1 ms window) and
-//! answers them with **one** SQL statement or **one** key-value round trip,
-//! whatever the number of keys. Loaders are built for every request by
+//! Each loader collects the keys the request's resolvers ask for together
+//! and answers them with **one** SQL statement or **one** key-value round
+//! trip, whatever the number of keys (see [`Batched`]). Loaders are built for every request by
 //! [`crate::request::RequestScope`], hold that request's counted store
 //! handles, and cache per request only. Keys arrive in arbitrary order:
 //! results are always matched to keys by id, never by position.
@@ -28,58 +28,111 @@ use crate::popularity::{self, Ranking};
 use crate::rating;
 
 type Flight<V, E> = Shared<BoxFuture<'static, Result<Option<V>, E>>>;
+type BatchResult<K, V, E> = Result<Arc<HashMap<K, V>>, E>;
+type BatchFuture<K, V, E> = Shared<BoxFuture<'static, BatchResult<K, V, E>>>;
 
-/// A batching loader that loads each key at most once per request.
+/// A batching loader that loads each key at most once per request, in as
+/// few batches as the query's shape allows, whatever the timing.
 ///
-/// async-graphql's `DataLoader` batches keys asked for in the same tick, and
-/// its cache remembers finished loads, but a key asked for again *while its
-/// batch is in flight* starts a second batch. Whether two fields race like
-/// that depends on timing (for example a restaurant's `trendingItems` and
-/// its menu items' `popularity` both need the restaurant's ranking), and
-/// round-trip counts must not. So every key gets one shared future: callers
-/// that arrive early, late or concurrently all await the same load.
+/// async-graphql's `DataLoader` closes a batch on a timer (1 ms): keys that
+/// arrive later start another batch. When a page of 100 restaurants takes
+/// longer than that to walk, on a busy machine, one level of the query
+/// would cost two round trips instead of one. So the batch is closed by the
+/// request itself: the first caller's batch waits until the request's
+/// resolvers have stopped adding keys (they all run in the request's task,
+/// so yielding to it once lets every sibling field register its key), then
+/// hands all keys to the `DataLoader` in one call. Every key also gets one
+/// shared future, so a key asked for again while its batch is in flight
+/// joins that batch instead of starting another.
 pub struct Batched<T: Loader<K>, K: Send + Sync + Hash + Eq + Clone + 'static> {
     loader: Arc<DataLoader<T>>,
-    flights: Mutex<Flights<K, T::Value, T::Error>>,
+    state: Arc<Mutex<BatchState<K, T::Value, T::Error>>>,
 }
 
-/// The loads in flight (or done) of one request, by key.
-type Flights<K, V, E> = HashMap<K, Flight<V, E>>;
+struct BatchState<K, V, E> {
+    /// The loads of this request (in flight or done), by key.
+    flights: HashMap<K, Flight<V, E>>,
+    /// The batch still collecting keys, if any.
+    open: Option<(Arc<Mutex<Vec<K>>>, BatchFuture<K, V, E>)>,
+}
 
-impl<T: Loader<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<T, K> {
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl<T: Loader<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<T, K>
+where
+    T::Error: Sync,
+{
     fn new(loader: T) -> Self {
         Self {
             loader: Arc::new(DataLoader::new(loader, tokio::spawn)),
-            flights: Mutex::new(HashMap::new()),
+            state: Arc::new(Mutex::new(BatchState {
+                flights: HashMap::new(),
+                open: None,
+            })),
         }
     }
 
-    /// Loads one key, batched with every other key asked for in the same tick.
+    /// Loads one key, batched with every other key the request asks for meanwhile.
     pub async fn load_one(&self, key: K) -> Result<Option<T::Value>, T::Error> {
         let flight = {
-            let mut flights = self
-                .flights
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            flights
-                .entry(key.clone())
-                .or_insert_with(|| {
-                    let loader = self.loader.clone();
-                    async move { loader.load_one(key).await }.boxed().shared()
-                })
-                .clone()
+            let mut state = lock(&self.state);
+            if let Some(flight) = state.flights.get(&key) {
+                flight.clone()
+            } else {
+                let (keys, batch) = match &state.open {
+                    Some((keys, batch)) => (keys.clone(), batch.clone()),
+                    None => {
+                        let keys = Arc::new(Mutex::new(Vec::new()));
+                        let batch = self.open_batch(keys.clone());
+                        state.open = Some((keys.clone(), batch.clone()));
+                        (keys, batch)
+                    }
+                };
+                lock(&keys).push(key.clone());
+                let wanted = key.clone();
+                let flight = async move { batch.await.map(|values| values.get(&wanted).cloned()) }
+                    .boxed()
+                    .shared();
+                state.flights.insert(key, flight.clone());
+                flight
+            }
         };
         flight.await
     }
 
+    fn open_batch(&self, keys: Arc<Mutex<Vec<K>>>) -> BatchFuture<K, T::Value, T::Error> {
+        let loader = self.loader.clone();
+        let state = self.state.clone();
+        async move {
+            // Let the request's other resolvers add their keys: yield until
+            // a yield brings no new key.
+            let mut seen = 0;
+            loop {
+                tokio::task::yield_now().await;
+                let now = lock(&keys).len();
+                if now == seen {
+                    break;
+                }
+                seen = now;
+            }
+            // Close the batch: later keys open the next one.
+            lock(&state).open = None;
+            let batch = std::mem::take(&mut *lock(&keys));
+            loader.load_many(batch).await.map(Arc::new)
+        }
+        .boxed()
+        .shared()
+    }
+
     /// Records values already read by another query, so loading them costs nothing.
     pub fn prime(&self, values: impl IntoIterator<Item = (K, T::Value)>) {
-        let mut flights = self
-            .flights
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut state = lock(&self.state);
         for (key, value) in values {
-            flights.entry(key).or_insert_with(|| {
+            state.flights.entry(key).or_insert_with(|| {
                 futures_util::future::ready(Ok(Some(value)))
                     .boxed()
                     .shared()

@@ -10,7 +10,7 @@ use bistro_sql::entity::{self, menu_item};
 use bistro_sql::write::{MenuItemChanges, NewMenuItem};
 
 use crate::auth::{Rule, viewer};
-use crate::error::{ErrorCode, StoreError, data};
+use crate::error::{ErrorCode, StoreError, data, soft};
 use crate::loader::Loaders;
 use crate::menu::{Course, Dietary, MenuItem};
 use crate::menu_cache;
@@ -227,45 +227,49 @@ impl MenuMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The new item.")] input: CreateMenuItemInput,
-    ) -> async_graphql::Result<MenuItemPayload> {
-        let restaurant_id = expect_global_id(&input.restaurant_id, NodeType::Restaurant)?;
-        viewer(ctx).check(Rule::StaffOf { restaurant_id })?;
-        let restaurant = data::<Loaders>(ctx)?
-            .restaurant
-            .load_one(restaurant_id)
+    ) -> Option<MenuItemPayload> {
+        let result = async {
+            let restaurant_id = expect_global_id(&input.restaurant_id, NodeType::Restaurant)?;
+            viewer(ctx).check(Rule::StaffOf { restaurant_id })?;
+            let restaurant = data::<Loaders>(ctx)?
+                .restaurant
+                .load_one(restaurant_id)
+                .await
+                .extend()?
+                .ok_or_else(|| ErrorCode::NotFound.error("No restaurant has this id."))?;
+            let mut errors = Vec::new();
+            let name = check_name(&input.name, &mut errors);
+            let description = check_description(&input.description, &mut errors);
+            let price_amount = check_price(&input.price, &restaurant.currency_code, &mut errors);
+            check_stock(input.daily_stock, &mut errors);
+            if !errors.is_empty() {
+                return Ok(MenuItemPayload::failed(errors));
+            }
+            let stores = data::<Stores>(ctx)?;
+            let item = bistro_sql::write::create_menu_item(
+                &stores.db,
+                NewMenuItem {
+                    restaurant_id,
+                    name,
+                    description,
+                    price_amount,
+                    course: entity_course(input.course),
+                    dietary: stored_dietary(&input.dietary),
+                    available: input.available,
+                    daily_stock: input.daily_stock,
+                },
+            )
             .await
-            .extend()?
+            .map_err(|e| StoreError::Sql(e).extend())?
             .ok_or_else(|| ErrorCode::NotFound.error("No restaurant has this id."))?;
-        let mut errors = Vec::new();
-        let name = check_name(&input.name, &mut errors);
-        let description = check_description(&input.description, &mut errors);
-        let price_amount = check_price(&input.price, &restaurant.currency_code, &mut errors);
-        check_stock(input.daily_stock, &mut errors);
-        if !errors.is_empty() {
-            return Ok(MenuItemPayload::failed(errors));
+            invalidate_menu(ctx, restaurant_id).await?;
+            Ok(MenuItemPayload {
+                menu_item: Some(MenuItem(item)),
+                user_errors: Vec::new(),
+            })
         }
-        let stores = data::<Stores>(ctx)?;
-        let item = bistro_sql::write::create_menu_item(
-            &stores.db,
-            NewMenuItem {
-                restaurant_id,
-                name,
-                description,
-                price_amount,
-                course: entity_course(input.course),
-                dietary: stored_dietary(&input.dietary),
-                available: input.available,
-                daily_stock: input.daily_stock,
-            },
-        )
-        .await
-        .map_err(|e| StoreError::Sql(e).extend())?
-        .ok_or_else(|| ErrorCode::NotFound.error("No restaurant has this id."))?;
-        invalidate_menu(ctx, restaurant_id).await?;
-        Ok(MenuItemPayload {
-            menu_item: Some(MenuItem(item)),
-            user_errors: Vec::new(),
-        })
+        .await;
+        soft(ctx, result)
     }
 
     /// Changes an item. Staff of its restaurant and admins only.
@@ -273,35 +277,39 @@ impl MenuMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "What to change.")] input: UpdateMenuItemInput,
-    ) -> async_graphql::Result<MenuItemPayload> {
-        let item = editable_item(ctx, &input.id).await?;
-        let mut errors = Vec::new();
-        let changes = MenuItemChanges {
-            name: input.name.as_deref().map(|n| check_name(n, &mut errors)),
-            description: input
-                .description
-                .as_deref()
-                .map(|d| check_description(d, &mut errors)),
-            price_amount: input
-                .price
-                .as_ref()
-                .map(|p| check_price(p, &item.currency_code, &mut errors)),
-            course: input.course.map(entity_course),
-            dietary: input.dietary.as_deref().map(stored_dietary),
-            available: None,
-            daily_stock: match input.daily_stock {
-                MaybeUndefined::Undefined => None,
-                MaybeUndefined::Null => Some(None),
-                MaybeUndefined::Value(stock) => {
-                    check_stock(Some(stock), &mut errors);
-                    Some(Some(stock))
-                }
-            },
-        };
-        if !errors.is_empty() {
-            return Ok(MenuItemPayload::failed(errors));
+    ) -> Option<MenuItemPayload> {
+        let result = async {
+            let item = editable_item(ctx, &input.id).await?;
+            let mut errors = Vec::new();
+            let changes = MenuItemChanges {
+                name: input.name.as_deref().map(|n| check_name(n, &mut errors)),
+                description: input
+                    .description
+                    .as_deref()
+                    .map(|d| check_description(d, &mut errors)),
+                price_amount: input
+                    .price
+                    .as_ref()
+                    .map(|p| check_price(p, &item.currency_code, &mut errors)),
+                course: input.course.map(entity_course),
+                dietary: input.dietary.as_deref().map(stored_dietary),
+                available: None,
+                daily_stock: match input.daily_stock {
+                    MaybeUndefined::Undefined => None,
+                    MaybeUndefined::Null => Some(None),
+                    MaybeUndefined::Value(stock) => {
+                        check_stock(Some(stock), &mut errors);
+                        Some(Some(stock))
+                    }
+                },
+            };
+            if !errors.is_empty() {
+                return Ok(MenuItemPayload::failed(errors));
+            }
+            self.apply(ctx, item, changes).await
         }
-        self.apply(ctx, item, changes).await
+        .await;
+        soft(ctx, result)
     }
 
     /// Switches an item on (orderable) or off (sold out). Staff of its restaurant and admins only.
@@ -309,13 +317,17 @@ impl MenuMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The item and its availability.")] input: SetMenuItemAvailabilityInput,
-    ) -> async_graphql::Result<MenuItemPayload> {
-        let item = editable_item(ctx, &input.id).await?;
-        let changes = MenuItemChanges {
-            available: Some(input.available),
-            ..MenuItemChanges::default()
-        };
-        self.apply(ctx, item, changes).await
+    ) -> Option<MenuItemPayload> {
+        let result = async {
+            let item = editable_item(ctx, &input.id).await?;
+            let changes = MenuItemChanges {
+                available: Some(input.available),
+                ..MenuItemChanges::default()
+            };
+            self.apply(ctx, item, changes).await
+        }
+        .await;
+        soft(ctx, result)
     }
 }
 
