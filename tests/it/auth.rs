@@ -305,6 +305,16 @@ enum Expect {
 }
 use Expect::{Allowed as A, Forbidden as F, Unauthenticated as U};
 
+/// One row of the matrix: what, the document, its variables, the guarded
+/// field's path in `data`, and the expectation for each viewer.
+type Cell = (
+    &'static str,
+    &'static str,
+    Value,
+    Vec<&'static str>,
+    [Expect; 6],
+);
+
 /// The viewers of the matrix, in column order.
 const VIEWERS: [Option<&str>; 6] = [
     None,
@@ -401,8 +411,7 @@ async fn the_authorization_matrix() {
             .slug
             .clone();
 
-        // (what, document, variables, the guarded field's path in `data`, expectations per viewer)
-        let cells: Vec<(&str, &str, Value, Vec<&str>, [Expect; 6])> = vec![
+        let cells: Vec<Cell> = vec![
             (
                 "a user's email",
                 "query($id: ID!) { node(id: $id) { ... on User { email } } }",

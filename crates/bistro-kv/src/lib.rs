@@ -46,7 +46,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct KvConfig {
     /// Longest wait to open a connection.
     pub connect_timeout: Duration,
-    /// Longest wait for one command's (or pipeline's) answer.
+    /// Longest wait for one command's (or pipeline's) answer. A call waits
+    /// at most `connect_timeout + response_timeout` in all.
     pub response_timeout: Duration,
     /// Failures in a row that open the circuit breaker.
     pub breaker_threshold: u32,
@@ -89,12 +90,21 @@ impl fmt::Debug for Kv {
 }
 
 /// Dispatches one call to the backend, counting it as one round trip.
+/// A Redis call the open breaker refuses makes no round trip and counts 0.
 macro_rules! call {
     ($self:ident, $method:ident($($arg:expr),*)) => {{
-        $self.count();
         match &$self.backend {
-            Backend::Memory(m) => m.$method($($arg),*),
-            Backend::Redis(r) => r.$method($($arg),*).await,
+            Backend::Memory(m) => {
+                $self.count();
+                m.$method($($arg),*)
+            }
+            Backend::Redis(r) => {
+                let permit = r.breaker().admit()?;
+                $self.count();
+                let result = r.$method($($arg),*).await;
+                permit.finish(&result);
+                result
+            }
         }
     }};
 }
@@ -131,7 +141,9 @@ impl Kv {
         }
     }
 
-    /// A handle that adds one to `counter` per round trip to the store.
+    /// A handle that adds one to `counter` per round trip to the store: one
+    /// per command or pipeline, none for calls answered without one (empty
+    /// inputs, an open breaker). Both backends count alike.
     pub fn counted(&self, counter: Arc<AtomicU64>) -> Self {
         Self {
             counter: Some(counter),
@@ -241,7 +253,8 @@ impl Kv {
     }
 
     /// Adds `delta` to the integer at `key` (0 when missing) and returns the
-    /// result; a key created by this call gets `ttl_if_new` as its expiry.
+    /// result; a key created by this call gets `ttl_if_new` as its expiry
+    /// (later calls leave the expiry as it is).
     pub async fn incr_by(
         &self,
         key: &str,
@@ -252,7 +265,9 @@ impl Kv {
     }
 
     /// Adds `delta` to `member`'s score in the sorted set at `key`; refreshes
-    /// the set's expiry to `ttl` when given. Returns the new score.
+    /// the set's expiry to `ttl` when given. Returns the new score. The two
+    /// steps are pipelined, so the expiry applies even if the increment
+    /// fails (wrong kind, NaN result).
     pub async fn zincr_by(
         &self,
         key: &str,
@@ -385,7 +400,12 @@ impl Kv {
         }
         match &self.backend {
             Backend::Memory(m) => m.purge_prefix(&self.prefix),
-            Backend::Redis(r) => r.purge_prefix(&self.prefix).await,
+            Backend::Redis(r) => {
+                let permit = r.breaker().admit()?;
+                let result = r.purge_prefix(&self.prefix).await;
+                permit.finish(&result);
+                result
+            }
         }
     }
 }
@@ -468,6 +488,11 @@ impl Channels {
             .get(channel)
             .and_then(|sender| sender.send(message).ok())
             .map_or(0, |n| n as u64)
+    }
+
+    /// Whether anyone in this process still listens on `channel`.
+    fn is_wanted(&self, channel: &str) -> bool {
+        lock(&self.senders).contains_key(channel)
     }
 
     fn names(&self) -> Vec<String> {

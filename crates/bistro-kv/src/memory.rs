@@ -100,8 +100,20 @@ impl Map<'_> {
         }
     }
 
+    /// `PEXPIRE`: sets the expiry of a live key of any kind.
+    fn expire(&mut self, key: &str, ttl: Duration) -> bool {
+        let at = deadline(self.now, ttl);
+        match self.get(key) {
+            Some(entry) => {
+                entry.expires_at = Some(at);
+                true
+            }
+            None => false,
+        }
+    }
+
     fn put(&mut self, key: &str, value: String, ttl: Option<Duration>) {
-        let expires_at = ttl.map(|ttl| self.now + ttl);
+        let expires_at = ttl.map(|ttl| deadline(self.now, ttl));
         self.entries.insert(
             key.to_owned(),
             Entry {
@@ -116,9 +128,32 @@ impl Map<'_> {
     }
 }
 
-fn parse_int(s: &str) -> Result<i64> {
-    s.parse()
-        .map_err(|_| Error::Store("ERR value is not an integer or out of range".into()))
+/// When a key given `ttl` now expires. Redis gets whole milliseconds, at
+/// least one (see `millis` in the Redis backend): round the same way.
+fn deadline(now: Instant, ttl: Duration) -> Instant {
+    let ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+    now.checked_add(Duration::from_millis(ms))
+        .unwrap_or_else(|| now + Duration::from_secs(100 * 365 * 24 * 3600))
+}
+
+/// Redis' strict integer syntax (`string2ll`): an optional minus, no plus,
+/// no spaces, no leading zeros, no `-0`.
+fn parse_int(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix('-').unwrap_or(s);
+    let canonical = match digits.as_bytes() {
+        [b'0'] => digits.len() == s.len(),
+        [b'1'..=b'9', rest @ ..] => rest.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    if canonical { s.parse().ok() } else { None }
+}
+
+fn not_an_integer() -> Error {
+    Error::Store("ERR value is not an integer or out of range".into())
+}
+
+fn overflow() -> Error {
+    Error::Store("ERR increment or decrement would overflow".into())
 }
 
 /// Redis' rank range: negative indexes count from the end; out of range clamps.
@@ -140,10 +175,15 @@ fn rank_range(len: usize, start: isize, stop: isize) -> Option<(usize, usize)> {
     Some((usize::try_from(start).ok()?, usize::try_from(stop).ok()?))
 }
 
-/// Highest score first; equal scores by member, descending (as `ZREVRANGE`).
+/// Highest score first; equal scores by member bytes, descending (as
+/// `ZREVRANGE`). Scores are never NaN, and -0 equals 0 as in Redis.
 fn ranked(set: &HashMap<String, f64>) -> Vec<(String, f64)> {
     let mut members: Vec<(String, f64)> = set.iter().map(|(m, s)| (m.clone(), *s)).collect();
-    members.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| b.0.cmp(&a.0)));
+    members.sort_by(|a, b| {
+        b.1.partial_cmp(&a.1)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| b.0.cmp(&a.0))
+    });
     members
 }
 
@@ -226,15 +266,7 @@ impl MemoryKv {
     }
 
     pub(crate) fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
-        let mut map = self.map();
-        let now = map.now;
-        Ok(match map.get(key) {
-            Some(entry) => {
-                entry.expires_at = Some(now + ttl);
-                true
-            }
-            None => false,
-        })
+        Ok(self.map().expire(key, ttl))
     }
 
     pub(crate) fn ttl(&self, key: &str) -> Result<Option<Duration>> {
@@ -255,9 +287,10 @@ impl MemoryKv {
         let mut map = self.map();
         match map.string(key)? {
             Some(current) => {
-                let next = parse_int(current)?.checked_add(delta).ok_or_else(|| {
-                    Error::Store("ERR increment or decrement would overflow".into())
-                })?;
+                let next = parse_int(current)
+                    .ok_or_else(not_an_integer)?
+                    .checked_add(delta)
+                    .ok_or_else(overflow)?;
                 *current = next.to_string();
                 Ok(next)
             }
@@ -276,15 +309,13 @@ impl MemoryKv {
         ttl: Option<Duration>,
     ) -> Result<f64> {
         let mut map = self.map();
-        let now = map.now;
-        let set = map.zset(key)?;
-        let score = set.entry(member.to_owned()).or_insert(0.0);
-        *score += delta;
-        let score = *score;
-        if let (Some(ttl), Some(entry)) = (ttl, map.entries.get_mut(key)) {
-            entry.expires_at = Some(now + ttl);
+        let result = zincr(&mut map, key, member, delta);
+        // The Redis side pipelines ZINCRBY and PEXPIRE: the expiry applies
+        // to whatever key is there, even when the increment failed.
+        if let Some(ttl) = ttl {
+            map.expire(key, ttl);
         }
-        Ok(score)
+        result
     }
 
     fn read_zset<T>(&self, key: &str, f: impl FnOnce(&HashMap<String, f64>) -> T) -> Result<T> {
@@ -361,14 +392,22 @@ impl MemoryKv {
         ttl: Option<Duration>,
     ) -> Result<()> {
         let mut map = self.map();
-        let now = map.now;
+        // Like the Redis pipeline: every command runs, the first error is reported.
+        let mut first_error = None;
         for (key, field, value) in entries {
-            map.hash(key)?.insert(field.clone(), value.clone());
-            if let (Some(ttl), Some(entry)) = (ttl, map.entries.get_mut(key)) {
-                entry.expires_at = Some(now + ttl);
+            match map.hash(key) {
+                Ok(hash) => {
+                    hash.insert(field.clone(), value.clone());
+                }
+                Err(err) => {
+                    first_error.get_or_insert(err);
+                }
+            }
+            if let Some(ttl) = ttl {
+                map.expire(key, ttl);
             }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     pub(crate) fn hgetall(&self, key: &str) -> Result<Vec<(String, String)>> {
@@ -384,11 +423,9 @@ impl MemoryKv {
         let mut map = self.map();
         let hash = map.hash(key)?;
         let current = hash.get(field).map_or(Ok(0), |v| {
-            parse_int(v).map_err(|_| Error::Store("ERR hash value is not an integer".into()))
+            parse_int(v).ok_or_else(|| Error::Store("ERR hash value is not an integer".into()))
         })?;
-        let next = current
-            .checked_add(delta)
-            .ok_or_else(|| Error::Store("ERR increment or decrement would overflow".into()))?;
+        let next = current.checked_add(delta).ok_or_else(overflow)?;
         hash.insert(field.to_owned(), next.to_string());
         Ok(next)
     }
@@ -427,6 +464,24 @@ impl MemoryKv {
     }
 }
 
+/// `ZINCRBY`: a new member starts at `delta` itself; a NaN result is refused
+/// and leaves the set as it was.
+fn zincr(map: &mut Map<'_>, key: &str, member: &str, delta: f64) -> Result<f64> {
+    if delta.is_nan() {
+        return Err(Error::Store("ERR value is not a valid float".into()));
+    }
+    let set = map.zset(key)?;
+    let score = set.get(member).map_or(delta, |current| current + delta);
+    if score.is_nan() {
+        map.drop_if_empty(key);
+        return Err(Error::Store(
+            "ERR resulting score is not a number (NaN)".into(),
+        ));
+    }
+    set.insert(member.to_owned(), score);
+    Ok(score)
+}
+
 /// Releases an in-process channel when its last subscriber goes.
 struct Leave {
     channels: Arc<Channels>,
@@ -441,7 +496,34 @@ impl Drop for Leave {
 
 #[cfg(test)]
 mod tests {
-    use super::rank_range;
+    use super::{parse_int, rank_range};
+
+    #[test]
+    fn integers_parse_as_strictly_as_redis() {
+        for ok in [
+            "0",
+            "5",
+            "-5",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ] {
+            assert_eq!(parse_int(ok), ok.parse().ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "-",
+            "+5",
+            "05",
+            "-0",
+            " 5",
+            "5 ",
+            "5.0",
+            "9223372036854775808",
+            "1e3",
+        ] {
+            assert_eq!(parse_int(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn rank_ranges_follow_redis() {

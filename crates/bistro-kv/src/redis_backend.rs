@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use redis::aio::ConnectionManager;
-use redis::{AsyncCommands, Client, RedisError};
+use redis::{AsyncCommands, Client, ErrorKind, RedisError, ServerErrorKind};
 use tokio::sync::mpsc;
 
 use crate::breaker::Breaker;
@@ -23,18 +23,6 @@ pub(crate) struct RedisKv {
     pubsub: OnceLock<mpsc::UnboundedSender<Control>>,
 }
 
-/// Adds to a counter; when the key was created by this call, sets its expiry.
-static INCR_WITH_TTL: LazyLock<redis::Script> = LazyLock::new(|| {
-    redis::Script::new(
-        r"local existed = redis.call('EXISTS', KEYS[1])
-          local n = redis.call('INCRBY', KEYS[1], ARGV[1])
-          if existed == 0 and tonumber(ARGV[2]) > 0 then
-            redis.call('PEXPIRE', KEYS[1], ARGV[2])
-          end
-          return n",
-    )
-});
-
 /// Replaces a string only if it holds the expected value (one atomic step).
 static COMPARE_AND_SET: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
@@ -48,15 +36,33 @@ static COMPARE_AND_SET: LazyLock<redis::Script> = LazyLock::new(|| {
     )
 });
 
+/// Unreachable, or unable to serve for now (loading, failing over): callers
+/// degrade and the breaker counts it. Anything else the server said is a
+/// store error and proves it is there.
 fn classify(err: &RedisError) -> Error {
-    if err.is_io_error()
+    let unavailable = err.is_io_error()
         || err.is_timeout()
         || err.is_connection_refusal()
         || err.is_connection_dropped()
-        || err.is_unrecoverable_error()
-    {
+        || matches!(
+            err.kind(),
+            ErrorKind::Io
+                | ErrorKind::ClusterConnectionNotFound
+                // A reply we cannot parse means the connection is out of step.
+                | ErrorKind::Parse
+                | ErrorKind::AuthenticationFailed
+                | ErrorKind::Server(
+                    ServerErrorKind::BusyLoading
+                        | ServerErrorKind::MasterDown
+                        | ServerErrorKind::ClusterDown
+                        | ServerErrorKind::TryAgain
+                )
+        );
+    if unavailable {
+        tracing::debug!(%err, "key-value store unavailable");
         Error::Unavailable(err.to_string())
     } else {
+        tracing::debug!(%err, "key-value store error");
         Error::Store(err.to_string())
     }
 }
@@ -87,36 +93,33 @@ impl RedisKv {
         })
     }
 
-    /// The longest one call may take: connecting (twice, with the one retry)
-    /// and answering. A hard bound even if the client misbehaves.
-    fn deadline(&self) -> Duration {
-        self.config.connect_timeout * 2 + self.config.response_timeout + Duration::from_millis(250)
+    pub(crate) fn breaker(&self) -> &Breaker {
+        &self.breaker
     }
 
-    /// Runs one round trip through the breaker and the deadline.
+    /// The longest one call may wait: one connection attempt plus the answer.
+    /// The client's own retry may take longer (it goes on in the background,
+    /// and a later call finds the connection); this is the hard bound even
+    /// against a TCP black hole.
+    fn deadline(&self) -> Duration {
+        self.config.connect_timeout + self.config.response_timeout
+    }
+
+    /// Runs one round trip within the deadline. The breaker is the caller's
+    /// (the facade's), so a refused call is neither sent nor counted.
     async fn run<T, F, Fut>(&self, f: F) -> Result<T>
     where
         F: FnOnce(ConnectionManager) -> Fut,
         Fut: Future<Output = redis::RedisResult<T>>,
     {
-        if !self.breaker.allows() {
-            return Err(Error::Unavailable(
-                "circuit open after repeated failures".into(),
-            ));
-        }
-        let result = match tokio::time::timeout(self.deadline(), f(self.connection.clone())).await {
+        match tokio::time::timeout(self.deadline(), f(self.connection.clone())).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => Err(classify(&err)),
-            Err(_) => Err(Error::Unavailable("timed out".into())),
-        };
-        match &result {
-            Ok(_) | Err(Error::Store(_)) => self.breaker.success(),
-            Err(Error::Unavailable(reason)) => {
-                tracing::debug!(%reason, "key-value command failed");
-                self.breaker.failure();
+            Err(_) => {
+                tracing::debug!(deadline = ?self.deadline(), "key-value command timed out");
+                Err(Error::Unavailable("timed out".into()))
             }
         }
-        result
     }
 
     pub(crate) async fn ping(&self) -> Result<()> {
@@ -234,14 +237,23 @@ impl RedisKv {
         delta: i64,
         ttl_if_new: Option<Duration>,
     ) -> Result<i64> {
-        let ttl = ttl_if_new.map_or(0, millis);
         self.run(|mut c| async move {
-            INCR_WITH_TTL
-                .key(key)
-                .arg(delta)
-                .arg(ttl)
-                .invoke_async(&mut c)
-                .await
+            // MULTI/EXEC in one round trip: creating the key as 0 with its
+            // expiry (NX: only if missing) leaves an existing key's expiry alone.
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            if let Some(ttl) = ttl_if_new {
+                pipe.cmd("SET")
+                    .arg(key)
+                    .arg(0)
+                    .arg("NX")
+                    .arg("PX")
+                    .arg(millis(ttl))
+                    .ignore();
+            }
+            pipe.cmd("INCRBY").arg(key).arg(delta);
+            let (n,): (i64,) = pipe.query_async(&mut c).await?;
+            Ok(n)
         })
         .await
     }
@@ -469,90 +481,133 @@ impl Drop for Leave {
     }
 }
 
+const MIN_BACKOFF: Duration = Duration::from_millis(50);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+/// How often an idle pub/sub connection is checked: a peer that vanished
+/// without closing the socket (black hole) shows up no later than this.
+const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(10);
+
 /// Keeps the process's one pub/sub connection alive: connects, subscribes to
 /// every channel someone listens to, forwards messages to the in-process
-/// channels, and starts over with backoff when the connection drops.
+/// channels, and starts over with backoff when the connection fails.
 async fn supervise(
     client: Client,
     channels: Arc<Channels>,
     config: KvConfig,
     mut control: mpsc::UnboundedReceiver<Control>,
 ) {
-    let mut backoff = Duration::from_millis(50);
+    // Sink operations wait for the server's confirmation: bound them as
+    // commands are, a little more generously since they are rare.
+    let op_timeout = config.connect_timeout + config.response_timeout * 2;
+    let mut backoff = MIN_BACKOFF;
     loop {
-        let connected = tokio::time::timeout(
-            config.connect_timeout + config.response_timeout,
-            client.get_async_pubsub(),
+        if let Err(reason) = serve(
+            &client,
+            &channels,
+            &config,
+            &mut control,
+            op_timeout,
+            &mut backoff,
         )
-        .await;
-        let pubsub = match connected {
-            Ok(Ok(pubsub)) => pubsub,
-            Ok(Err(err)) => {
-                tracing::debug!(%err, "pub/sub connection failed; retrying");
-                if !wait(&mut control, backoff).await {
-                    return;
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-                continue;
-            }
-            Err(_) => {
-                if !wait(&mut control, backoff).await {
-                    return;
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(2));
-                continue;
-            }
-        };
-        let (mut sink, mut stream) = pubsub.split();
-        let wanted = channels.names();
-        if !wanted.is_empty()
-            && let Err(err) = sink.subscribe(&wanted).await
+        .await
         {
-            tracing::debug!(%err, "re-subscribing failed; reconnecting");
-            continue;
+            match reason {
+                Stop::Dropped => return,
+                Stop::Failed(reason) => {
+                    tracing::debug!(%reason, retry_in = ?backoff, "pub/sub connection failed");
+                }
+            }
         }
-        backoff = Duration::from_millis(50);
-        tracing::debug!(channels = wanted.len(), "pub/sub connected");
-        loop {
-            tokio::select! {
-                message = stream.next() => match message {
-                    Some(message) => {
-                        let channel = message.get_channel_name().to_owned();
-                        match message.get_payload::<String>() {
-                            Ok(payload) => {
-                                channels.deliver(&channel, payload);
-                            }
-                            Err(err) => tracing::warn!(%err, channel, "undecodable message skipped"),
-                        }
+        if !wait(&mut control, backoff).await {
+            return;
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+enum Stop {
+    /// Every handle on the store is gone: nobody can subscribe any more.
+    Dropped,
+    Failed(String),
+}
+
+/// One connection's life: returns when it fails or the store is dropped.
+async fn serve(
+    client: &Client,
+    channels: &Channels,
+    config: &KvConfig,
+    control: &mut mpsc::UnboundedReceiver<Control>,
+    op_timeout: Duration,
+    backoff: &mut Duration,
+) -> std::result::Result<(), Stop> {
+    let pubsub = bounded(
+        config.connect_timeout + config.response_timeout,
+        client.get_async_pubsub(),
+    )
+    .await?;
+    let (mut sink, mut stream) = pubsub.split();
+    // Everything wanted now, including channels asked for while disconnected
+    // (their control messages were dropped by `wait`).
+    let wanted = channels.names();
+    if !wanted.is_empty() {
+        bounded(op_timeout, sink.subscribe(&wanted)).await?;
+    }
+    *backoff = MIN_BACKOFF;
+    tracing::debug!(channels = wanted.len(), "pub/sub connected");
+    let period = HEALTH_CHECK_EVERY;
+    let mut health = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            message = stream.next() => {
+                let Some(message) = message else {
+                    tracing::warn!("pub/sub connection lost; reconnecting");
+                    return Err(Stop::Failed("connection closed".into()));
+                };
+                let channel = message.get_channel_name().to_owned();
+                match message.get_payload::<String>() {
+                    Ok(payload) => {
+                        channels.deliver(&channel, payload);
                     }
-                    None => {
-                        tracing::warn!("pub/sub connection lost; reconnecting");
-                        break;
+                    Err(err) => tracing::warn!(%err, channel, "undecodable message skipped"),
+                }
+            }
+            command = control.recv() => match command {
+                None => return Err(Stop::Dropped),
+                // Checked against the current state, not taken on trust: a
+                // leave and a rejoin racing can queue these out of order.
+                Some(Control::Subscribe(channel)) => {
+                    if channels.is_wanted(&channel) {
+                        bounded(op_timeout, sink.subscribe(&channel)).await?;
                     }
-                },
-                command = control.recv() => match command {
-                    // Every Kv handle is gone: nobody can subscribe any more.
-                    None => return,
-                    Some(Control::Subscribe(channel)) => {
-                        if let Err(err) = sink.subscribe(&channel).await {
-                            tracing::debug!(%err, "subscribe failed; reconnecting");
-                            break;
-                        }
+                }
+                Some(Control::Unsubscribe(channel)) => {
+                    if !channels.is_wanted(&channel) {
+                        bounded(op_timeout, sink.unsubscribe(&channel)).await?;
                     }
-                    Some(Control::Unsubscribe(channel)) => {
-                        if let Err(err) = sink.unsubscribe(&channel).await {
-                            tracing::debug!(%err, "unsubscribe failed; reconnecting");
-                            break;
-                        }
-                    }
-                },
+                }
+            },
+            _ = health.tick() => {
+                bounded(op_timeout, sink.ping::<redis::Value>()).await?;
             }
         }
     }
 }
 
+/// Awaits a pub/sub operation within `limit`.
+async fn bounded<T>(
+    limit: Duration,
+    operation: impl Future<Output = redis::RedisResult<T>>,
+) -> std::result::Result<T, Stop> {
+    match tokio::time::timeout(limit, operation).await {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(err)) => Err(Stop::Failed(err.to_string())),
+        Err(_) => Err(Stop::Failed("timed out".into())),
+    }
+}
+
 /// Sleeps `delay`, draining control messages (the reconnect subscribes
-/// everything anyway); `false` when the store was dropped.
+/// everything wanted anyway); `false` when the store was dropped.
 async fn wait(control: &mut mpsc::UnboundedReceiver<Control>, delay: Duration) -> bool {
     let sleep = tokio::time::sleep(delay);
     tokio::pin!(sleep);

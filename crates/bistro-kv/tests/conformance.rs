@@ -187,11 +187,40 @@ async fn counters_start_at_zero_and_expire_when_created() {
         );
         assert_eq!(kv.incr_by("c", -2, None).await.unwrap(), 3, "{name}");
         assert!(kv.ttl("c").await.unwrap().is_some(), "{name}: ttl kept");
+        // Only the call that creates the key sets its expiry; later ones leave it.
+        assert_eq!(
+            kv.incr_by("c", 1, Some(Duration::from_millis(1)))
+                .await
+                .unwrap(),
+            4,
+            "{name}"
+        );
+        let ttl = kv.ttl("c").await.unwrap().expect("still expires");
+        assert!(ttl > Duration::from_secs(30), "{name}: {ttl:?}");
         assert_eq!(kv.incr_by("plain", 1, None).await.unwrap(), 1, "{name}");
         assert_eq!(kv.ttl("plain").await.unwrap(), None, "{name}");
-        kv.set("text", "abc", None).await.unwrap();
+        // Redis' integer syntax is strict: these are not integers.
+        for (i, text) in ["abc", "05", "+5", " 5", "-0", "1.0"].iter().enumerate() {
+            let key = format!("text{i}");
+            kv.set(&key, text, None).await.unwrap();
+            assert!(
+                matches!(kv.incr_by(&key, 1, None).await, Err(Error::Store(_))),
+                "{name}: {text:?}"
+            );
+            kv.hset("texts", &key, text).await.unwrap();
+            assert!(
+                matches!(kv.hincr_by("texts", &key, 1).await, Err(Error::Store(_))),
+                "{name}: {text:?}"
+            );
+        }
+        kv.set("max", &i64::MAX.to_string(), None).await.unwrap();
         assert!(
-            matches!(kv.incr_by("text", 1, None).await, Err(Error::Store(_))),
+            matches!(kv.incr_by("max", 1, None).await, Err(Error::Store(_))),
+            "{name}: overflow"
+        );
+        assert_eq!(
+            kv.get("max").await.unwrap(),
+            Some(i64::MAX.to_string()),
             "{name}"
         );
         kv.purge_prefix().await.unwrap();
@@ -255,6 +284,40 @@ async fn sorted_sets_rank_like_redis() {
                 .unwrap()
                 .is_empty()
         );
+
+        // Scores are doubles on both sides: same sums, same infinities, and a
+        // NaN result is refused without touching the member.
+        assert_eq!(kv.zincr_by("f", "d", 0.1, None).await.unwrap(), 0.1);
+        assert_eq!(
+            kv.zincr_by("f", "d", 0.2, None).await.unwrap(),
+            0.1 + 0.2,
+            "{name}"
+        );
+        assert_eq!(
+            kv.zincr_by("f", "i", f64::INFINITY, None).await.unwrap(),
+            f64::INFINITY,
+            "{name}"
+        );
+        assert!(
+            matches!(
+                kv.zincr_by("f", "i", f64::NEG_INFINITY, None).await,
+                Err(Error::Store(_))
+            ),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                kv.zincr_by("f", "n", f64::NAN, None).await,
+                Err(Error::Store(_))
+            ),
+            "{name}"
+        );
+        assert_eq!(
+            kv.zscore("f", "i").await.unwrap(),
+            Some(f64::INFINITY),
+            "{name}"
+        );
+        assert_eq!(kv.zscore("f", "n").await.unwrap(), None, "{name}");
 
         kv.zincr_by("other", "q", 1.0, None).await.unwrap();
         let many = kv
@@ -390,6 +453,45 @@ async fn wrong_kinds_are_store_errors() {
             [None, Some("v".into())],
             "{name}"
         );
+        // zincr_by's expiry is pipelined after the increment on Redis, so it
+        // applies to the key even when the increment failed: same in memory.
+        assert!(
+            matches!(
+                kv.zincr_by("s", "m", 1.0, Some(Duration::from_secs(60)))
+                    .await,
+                Err(Error::Store(_))
+            ),
+            "{name}"
+        );
+        assert!(kv.ttl("s").await.unwrap().is_some(), "{name}");
+        // hset_many runs every command and reports the first error.
+        assert!(
+            matches!(
+                kv.hset_many(
+                    &[
+                        ("s".into(), "f".into(), "x".into()),
+                        ("h".into(), "g".into(), "y".into()),
+                    ],
+                    None
+                )
+                .await,
+                Err(Error::Store(_))
+            ),
+            "{name}"
+        );
+        assert_eq!(
+            kv.hget("h", "g").await.unwrap().as_deref(),
+            Some("y"),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                kv.zrevrange_with_scores_many(&keys(&["z", "s"]), 0, -1)
+                    .await,
+                Err(Error::Store(_))
+            ),
+            "{name}"
+        );
         // Setting a string replaces any kind.
         kv.set("h", "now a string", None).await.unwrap();
         assert_eq!(
@@ -520,7 +622,35 @@ async fn publish_reaches_every_subscriber() {
         let elsewhere = kv.with_prefix("elsewhere:");
         assert_eq!(elsewhere.publish("events", "x").await.unwrap(), 0, "{name}");
         drop((one, two, other));
+        // The last subscriber gone, the channel is released (on Redis the
+        // UNSUBSCRIBE is asynchronous: poll with a deadline).
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while kv.publish("events", "anyone?").await.unwrap() > 0 {
+            assert!(Instant::now() < deadline, "{name}: still subscribed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut again = kv.subscribe("events").await.unwrap();
+        publish_when_listened(&kv, "events", "back", 1).await;
+        let got = tokio::time::timeout(Duration::from_secs(5), again.next())
+            .await
+            .expect("message delivered");
+        assert_eq!(got.as_deref(), Some("back"), "{name}");
         kv.purge_prefix().await.unwrap();
+    }
+}
+
+/// Asserts a call failed as unavailable, without hanging (the client's
+/// defaults would stall ~9 s); returns the error's text.
+async fn fails_unavailable<T: std::fmt::Debug>(
+    call: impl std::future::Future<Output = bistro_kv::Result<T>>,
+) -> String {
+    let started = Instant::now();
+    let result = call.await;
+    let elapsed = started.elapsed();
+    assert!(elapsed < Duration::from_secs(2), "took {elapsed:?}");
+    match result {
+        Err(Error::Unavailable(reason)) => reason,
+        other => panic!("expected Unavailable, got {other:?}"),
     }
 }
 
@@ -531,27 +661,239 @@ async fn a_dead_redis_fails_fast_and_opens_the_breaker() {
         breaker_cooldown: Duration::from_secs(30),
         ..KvConfig::default()
     };
-    // Nothing listens on port 1.
+    // Nothing listens on port 1; connecting is lazy, so this succeeds.
     let kv = Kv::connect_redis("redis://127.0.0.1:1", &config)
         .await
         .expect("connecting is lazy");
-    for _ in 0..2 {
-        let started = Instant::now();
-        let err = kv.get("k").await.unwrap_err();
-        assert!(err.is_unavailable(), "{err:?}");
-        // Bounded by the configured timeouts, far below the client's ~9 s default.
-        assert!(
-            started.elapsed() < Duration::from_secs(2),
-            "{:?}",
-            started.elapsed()
-        );
-    }
-    // Open: no attempt at all.
     let counter = Arc::new(AtomicU64::new(0));
-    let err = kv.counted(counter.clone()).ping().await.unwrap_err();
+    let counted = kv.counted(counter.clone());
+    for _ in 0..2 {
+        let reason = fails_unavailable(counted.get("k")).await;
+        assert!(!reason.contains("circuit"), "{reason}");
+    }
+    assert_eq!(counter.swap(0, Ordering::Relaxed), 2);
+    // Open: no attempt at all, so no round trip counted.
+    let reason = fails_unavailable(counted.ping()).await;
+    assert!(reason.contains("circuit"), "{reason}");
+    let reason = fails_unavailable(counted.set("k", "v", None)).await;
+    assert!(reason.contains("circuit"), "{reason}");
+    assert_eq!(counter.load(Ordering::Relaxed), 0);
     assert!(
-        matches!(&err, Error::Unavailable(reason) if reason.contains("circuit")),
-        "{err:?}"
+        Kv::connect_redis("not a url", &config)
+            .await
+            .is_err_and(|e| !e.is_unavailable())
     );
-    assert!(Kv::connect_redis("not a url", &config).await.is_err());
+}
+
+#[tokio::test]
+async fn the_breaker_lets_one_probe_through_after_its_cooldown() {
+    let config = KvConfig {
+        breaker_threshold: 1,
+        breaker_cooldown: Duration::from_millis(500),
+        ..KvConfig::default()
+    };
+    let kv = Kv::connect_redis("redis://127.0.0.1:1", &config)
+        .await
+        .unwrap();
+    let reason = fails_unavailable(kv.get("k")).await;
+    assert!(!reason.contains("circuit"), "{reason}");
+    let reason = fails_unavailable(kv.get("k")).await;
+    assert!(reason.contains("circuit"), "open: {reason}");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Half-open: the probe reaches the (still dead) server and reopens it.
+    let reason = fails_unavailable(kv.get("k")).await;
+    assert!(!reason.contains("circuit"), "probe: {reason}");
+    let reason = fails_unavailable(kv.get("k")).await;
+    assert!(reason.contains("circuit"), "reopened: {reason}");
+}
+
+#[tokio::test]
+async fn a_black_hole_times_out_instead_of_hanging() {
+    // Accepts TCP connections (the kernel completes the handshake from the
+    // backlog) but never answers.
+    let hole = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("redis://{}", hole.local_addr().unwrap());
+    let config = KvConfig {
+        breaker_threshold: 3,
+        ..KvConfig::default()
+    };
+    let kv = Kv::connect_redis(&url, &config).await.unwrap();
+    for _ in 0..3 {
+        let reason = fails_unavailable(kv.get("k")).await;
+        assert!(!reason.contains("circuit"), "{reason}");
+    }
+    let reason = fails_unavailable(kv.get("k")).await;
+    assert!(reason.contains("circuit"), "{reason}");
+    // Subscribing never waits for the connection either.
+    let started = Instant::now();
+    let _subscription = kv.subscribe("events").await.unwrap();
+    assert!(started.elapsed() < Duration::from_secs(1));
+    drop(hole);
+}
+
+/// A TCP proxy in front of Redis that the test can cut and restore, to play
+/// "Redis went down, then came back" without touching the shared server.
+struct Proxy {
+    port: u16,
+    upstream: std::net::SocketAddr,
+    acceptor: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Proxy {
+    async fn start(upstream: std::net::SocketAddr) -> Self {
+        let mut proxy = Self {
+            port: 0,
+            upstream,
+            acceptor: None,
+        };
+        proxy.up().await;
+        proxy
+    }
+
+    async fn up(&mut self) {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+            .await
+            .expect("proxy port free again");
+        self.port = listener.local_addr().unwrap().port();
+        let upstream = self.upstream;
+        self.acceptor = Some(tokio::spawn(async move {
+            // Dropping the set (when this task is aborted) aborts every
+            // connection, closing both of its sockets.
+            let mut connections = tokio::task::JoinSet::new();
+            while let Ok((client, _)) = listener.accept().await {
+                connections.spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        () = pump(&client, &server) => {}
+                        () = pump(&server, &client) => {}
+                    }
+                });
+            }
+        }));
+    }
+
+    async fn down(&mut self) {
+        if let Some(acceptor) = self.acceptor.take() {
+            acceptor.abort();
+            let _ = acceptor.await;
+        }
+    }
+}
+
+/// Copies bytes one way until either side closes (tokio's `io-util` is not
+/// among this crate's features, so by hand).
+async fn pump(from: &tokio::net::TcpStream, to: &tokio::net::TcpStream) {
+    let mut buffer = vec![0u8; 16 * 1024];
+    loop {
+        if from.readable().await.is_err() {
+            return;
+        }
+        let n = match from.try_read(&mut buffer) {
+            Ok(0) => return,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
+            Err(_) => return,
+        };
+        let mut written = 0;
+        while written < n {
+            if to.writable().await.is_err() {
+                return;
+            }
+            match to.try_write(&buffer[written..n]) {
+                Ok(m) => written += m,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(_) => return,
+            }
+        }
+    }
+}
+
+/// Splits `redis://[auth@]host:port[/db][?query]` around its `host:port`.
+fn split_url(url: &str) -> (String, String, String) {
+    let (scheme, rest) = url.split_once("://").expect("a redis:// URL");
+    let (auth, rest) = match rest.rsplit_once('@') {
+        Some((auth, rest)) => (format!("{auth}@"), rest),
+        None => (String::new(), rest),
+    };
+    let end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (address, tail) = rest.split_at(end);
+    (
+        format!("{scheme}://{auth}"),
+        address.to_owned(),
+        tail.to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn redis_comes_back_by_itself_commands_and_subscriptions() {
+    let Ok(url) = std::env::var("BISTRO_TEST_REDIS_URL") else {
+        return; // Redis-only behaviour; the in-process store never goes away.
+    };
+    let (head, address, tail) = split_url(&url);
+    let address = if address.contains(':') {
+        address
+    } else {
+        format!("{address}:6379")
+    };
+    let upstream = tokio::net::lookup_host(&address)
+        .await
+        .unwrap_or_else(|e| panic!("BISTRO_TEST_REDIS_URL host {address}: {e}"))
+        .next()
+        .expect("an address");
+    let mut proxy = Proxy::start(upstream).await;
+    let config = KvConfig {
+        breaker_cooldown: Duration::from_millis(200),
+        ..KvConfig::default()
+    };
+    let prefix = format!("bistro-kv-test:{}:", uuid::Uuid::new_v4().simple());
+    let direct = Kv::connect_redis(&url, &config)
+        .await
+        .unwrap()
+        .with_prefix(&prefix);
+    let proxied_url = format!("{head}127.0.0.1:{}{tail}", proxy.port);
+    let kv = Kv::connect_redis(&proxied_url, &config)
+        .await
+        .unwrap()
+        .with_prefix(&prefix);
+
+    kv.set("k", "v", None).await.unwrap();
+    let mut subscription = kv.subscribe("events").await.unwrap();
+    publish_when_listened(&direct, "events", "first", 1).await;
+    let got = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await;
+    assert_eq!(got.unwrap().as_deref(), Some("first"));
+
+    proxy.down().await;
+    // Down: fails (fast), whatever the breaker's state.
+    fails_unavailable(kv.get("k")).await;
+    fails_unavailable(kv.get("k")).await;
+    assert_eq!(direct.publish("events", "lost").await.unwrap(), 0);
+
+    proxy.up().await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match kv.get("k").await {
+            Ok(value) => {
+                assert_eq!(value.as_deref(), Some("v"));
+                break;
+            }
+            Err(e) => assert!(
+                e.is_unavailable() && Instant::now() < deadline,
+                "no recovery: {e:?}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The supervisor reconnected and subscribed again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while direct.publish("events", "again").await.unwrap() == 0 {
+        assert!(Instant::now() < deadline, "not subscribed again");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let got = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await;
+    assert_eq!(got.unwrap().as_deref(), Some("again"));
+    drop(subscription);
+    direct.purge_prefix().await.unwrap();
+    proxy.down().await;
 }

@@ -46,14 +46,19 @@ type BatchFuture<K, V, E> = Shared<BoxFuture<'static, BatchResult<K, V, E>>>;
 /// joins that batch instead of starting another.
 pub struct Batched<T: Loader<K>, K: Send + Sync + Hash + Eq + Clone + 'static> {
     loader: Arc<DataLoader<T>>,
-    state: Arc<Mutex<BatchState<K, T::Value, T::Error>>>,
+    state: SharedState<K, T::Value, T::Error>,
 }
+
+type SharedState<K, V, E> = Arc<Mutex<BatchState<K, V, E>>>;
+
+/// The batch still collecting keys: its key list and its (shared) load.
+type OpenBatch<K, V, E> = (Arc<Mutex<Vec<K>>>, BatchFuture<K, V, E>);
 
 struct BatchState<K, V, E> {
     /// The loads of this request (in flight or done), by key.
     flights: HashMap<K, Flight<V, E>>,
     /// The batch still collecting keys, if any.
-    open: Option<(Arc<Mutex<Vec<K>>>, BatchFuture<K, V, E>)>,
+    open: Option<OpenBatch<K, V, E>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
