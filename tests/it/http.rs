@@ -302,3 +302,27 @@ async fn a_body_over_the_limit_is_413() {
     );
     app.stop().await;
 }
+
+#[tokio::test]
+async fn responses_keep_the_selection_order_of_fields() {
+    let app = TestApp::spawn(&StorePair::Embedded).await;
+    let body = app
+        .client()
+        .post(app.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(
+            r#"{"query":"{ restaurants(first: 1) { edges { node { slug name id cuisine } } } }"}"#,
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = |key: &str| body.find(&format!("\"{key}\"")).unwrap();
+    assert!(
+        at("slug") < at("name") && at("name") < at("id") && at("id") < at("cuisine"),
+        "{body}"
+    );
+    app.stop().await;
+}

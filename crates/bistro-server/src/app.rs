@@ -46,6 +46,12 @@ impl App {
         let kv = connect_kv(&config).await?;
         if config.seed_demo_data && bistro_sql::seed::is_empty(&db).await? {
             seed::seed_demo(&db, &kv).await?;
+        } else if kv.backend_name() == "memory" {
+            // The in-process store starts empty on every start; today's
+            // leaderboards are derived from SQL, so rebuild them.
+            let entries =
+                seed::rebuild_popularity(&db, &kv, bistro_schema::popularity::today()).await?;
+            tracing::info!(entries, "rebuilt today's popularity leaderboards from SQL");
         }
         let auth = auth_deps(&config, &kv)?;
         let schema = bistro_schema::build_schema(SchemaDeps {
