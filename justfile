@@ -30,7 +30,7 @@ seed size="small":
 # Round trips per request of the benchmark query shapes, on both store pairs when
 # the services are up (throughput and latency: the load harness, BENCHMARKS.md).
 bench:
-    BISTRO_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BISTRO_TEST_REDIS_URL=redis://127.0.0.1:6379 cargo test -p bistro-tests --release round_trips -- --nocapture
+    BISTRO_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BISTRO_TEST_REDIS_URL=redis://127.0.0.1:6379 cargo test -p bistro-tests round_trips -- --nocapture
 
 # PostgreSQL, Redis and Bistro in containers.
 up:
