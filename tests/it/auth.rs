@@ -155,6 +155,20 @@ async fn bad_tokens_are_unauthenticated_and_no_token_is_anonymous() {
         let (status, body) = app.graphql_as(Some(token), ME, json!({})).await;
         assert_eq!(status, 200);
         assert_eq!(body["data"]["me"]["email"], CUSTOMER_A);
+        // The demo customer has an open cart (seeded in the key-value store).
+        let data = app
+            .graphql_as(Some(token), "{ me { cart { restaurant { name } itemCount subtotal { amount currencyCode } lines { quantity menuItem { name } } } } }", json!({}))
+            .await
+            .1;
+        let cart = &data["data"]["me"]["cart"];
+        assert!(
+            cart["itemCount"].as_i64().unwrap() >= 1,
+            "[{}] {data:#}",
+            pair.name()
+        );
+        assert!(cart["restaurant"]["name"].is_string());
+        assert!(cart["subtotal"]["amount"].is_string());
+        assert!(cart["lines"][0]["menuItem"]["name"].is_string());
 
         let claims: AccessClaims = keys().verify(token).unwrap();
         let expired = keys().sign(&AccessClaims {

@@ -359,6 +359,14 @@ impl Kv {
         call!(self, hgetall(&self.key(key)))
     }
 
+    /// [`Self::hgetall`] of many hashes in one pipeline, in order.
+    pub async fn hgetall_many(&self, keys: &[String]) -> Result<Vec<Vec<(String, String)>>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        call!(self, hgetall_many(&self.keys(keys)))
+    }
+
     /// Adds `delta` to an integer hash field; returns the result.
     pub async fn hincr_by(&self, key: &str, field: &str, delta: i64) -> Result<i64> {
         call!(self, hincr_by(&self.key(key), field, delta))

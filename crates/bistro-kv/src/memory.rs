@@ -419,6 +419,10 @@ impl MemoryKv {
         }
     }
 
+    pub(crate) fn hgetall_many(&self, keys: &[String]) -> Result<Vec<Vec<(String, String)>>> {
+        keys.iter().map(|k| self.hgetall(k)).collect()
+    }
+
     pub(crate) fn hincr_by(&self, key: &str, field: &str, delta: i64) -> Result<i64> {
         let mut map = self.map();
         let hash = map.hash(key)?;

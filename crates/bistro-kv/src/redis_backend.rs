@@ -374,6 +374,19 @@ impl RedisKv {
         Ok(all.into_iter().collect())
     }
 
+    pub(crate) async fn hgetall_many(&self, keys: &[String]) -> Result<Vec<Vec<(String, String)>>> {
+        let all: Vec<BTreeMap<String, String>> = self
+            .run(|mut c| async move {
+                let mut pipe = redis::pipe();
+                for key in keys {
+                    pipe.cmd("HGETALL").arg(key);
+                }
+                pipe.query_async(&mut c).await
+            })
+            .await?;
+        Ok(all.into_iter().map(|h| h.into_iter().collect()).collect())
+    }
+
     pub(crate) async fn hincr_by(&self, key: &str, field: &str, delta: i64) -> Result<i64> {
         self.run(|mut c| async move { c.hincr(key, field, delta).await })
             .await

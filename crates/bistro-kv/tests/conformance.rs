@@ -408,6 +408,24 @@ async fn many_hash_fields_in_one_round_trip() {
         );
         assert!(kv.ttl("h2").await.unwrap().is_some(), "{name}");
         assert!(counted.hget_many(&[]).await.unwrap().is_empty());
+        let all = counted
+            .hgetall_many(&["h2".into(), "none".into(), "h1".into()])
+            .await
+            .unwrap();
+        assert_eq!(
+            all,
+            [
+                vec![("b".into(), "2".into())],
+                vec![],
+                vec![("a".into(), "1".into()), ("c".into(), "3".into())],
+            ],
+            "{name}"
+        );
+        assert_eq!(
+            counter.load(Ordering::Relaxed),
+            3,
+            "{name}: hgetall_many is one round trip"
+        );
         kv.set("s", "v", None).await.unwrap();
         assert!(
             matches!(

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod auth;
+pub mod cart;
 pub mod error;
 pub mod limits;
 pub mod loader;

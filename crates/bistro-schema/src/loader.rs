@@ -176,6 +176,8 @@ pub struct Loaders {
     pub order_lines: Batched<OrderLinesLoader, i64>,
     /// One order page per customer or restaurant.
     pub order_page: Batched<OrderPageLoader, OrderPageKey>,
+    /// Open carts by user id (key-value).
+    pub cart: Batched<CartLoader, i64>,
 }
 
 impl Loaders {
@@ -209,6 +211,7 @@ impl Loaders {
             order: Batched::new(OrderLoader { db: db.clone() }),
             order_lines: Batched::new(OrderLinesLoader { db: db.clone() }),
             order_page: Batched::new(OrderPageLoader { db: db.clone() }),
+            cart: Batched::new(CartLoader { kv: kv.clone() }),
         }
     }
 }
@@ -633,6 +636,27 @@ impl Loader<OrderPageKey> for OrderPageLoader {
             }
         }
         Ok(out)
+    }
+}
+
+/// Open carts: one pipelined `HGETALL` per batch. Carts exist only in the
+/// key-value store: with it unreachable, the field fails.
+pub struct CartLoader {
+    kv: Kv,
+}
+
+impl Loader<i64> for CartLoader {
+    type Value = crate::cart::StoredCart;
+    type Error = StoreError;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        let hash_keys: Vec<String> = keys.iter().map(|id| crate::cart::key(*id)).collect();
+        let hashes = self.kv.hgetall_many(&hash_keys).await?;
+        Ok(keys
+            .iter()
+            .zip(hashes)
+            .filter_map(|(id, fields)| Some((*id, crate::cart::decode(&fields)?)))
+            .collect())
     }
 }
 

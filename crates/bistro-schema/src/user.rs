@@ -70,6 +70,18 @@ impl User {
         Some(self.0.role.into())
     }
 
+    /// The account's open cart; null when it has none. Only the account
+    /// itself and admins may read it.
+    #[graphql(guard = "Can(Rule::Account { user_id: self.0.id })")]
+    async fn cart(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<crate::cart::Cart>> {
+        Ok(data::<Loaders>(ctx)?
+            .cart
+            .load_one(self.0.id)
+            .await
+            .extend()?
+            .map(crate::cart::Cart))
+    }
+
     /// The account's orders, newest first. Only the account itself and admins may read them.
     #[graphql(
         guard = "Can(Rule::Account { user_id: self.0.id })",

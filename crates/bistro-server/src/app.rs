@@ -52,6 +52,16 @@ impl App {
             let entries =
                 seed::rebuild_popularity(&db, &kv, bistro_schema::popularity::today()).await?;
             tracing::info!(entries, "rebuilt today's popularity leaderboards from SQL");
+            if config.seed_demo_data {
+                let carts = seed::plant_carts(
+                    &db,
+                    &kv,
+                    bistro_sql::seed::SeedSize::Small.carts(),
+                    seed::DEMO_SEED,
+                )
+                .await?;
+                tracing::info!(carts, "replanted the demo carts in the in-process store");
+            }
         }
         let auth = auth_deps(&config, &kv)?;
         let schema = bistro_schema::build_schema(SchemaDeps {

@@ -59,7 +59,24 @@ pub async fn seed(
     .await
     .context("seeding the relational store")?;
     rebuild_popularity(db, kv, today).await?;
+    plant_carts(db, kv, size.carts(), seed).await?;
     Ok(summary)
+}
+
+/// Puts the seed's open carts into the key-value store (one pipeline per cart).
+pub async fn plant_carts(
+    db: &DatabaseConnection,
+    kv: &Kv,
+    count: usize,
+    seed: u64,
+) -> anyhow::Result<usize> {
+    let carts = bistro_sql::seed::cart_plan(db, seed, count).await?;
+    for cart in &carts {
+        bistro_schema::cart::store(kv, cart.user_id, cart.restaurant_id, &cart.lines)
+            .await
+            .context("writing carts")?;
+    }
+    Ok(carts.len())
 }
 
 /// Rebuilds the day's popularity leaderboards from the day's orders in SQL

@@ -77,9 +77,15 @@ struct Plan {
     admins: u64,
     orders: u64,
     reviews: u64,
+    carts: usize,
 }
 
 impl SeedSize {
+    /// How many customers get a cart in the key-value store (see [`cart_plan`]).
+    pub fn carts(self) -> usize {
+        self.plan().carts
+    }
+
     fn plan(self) -> Plan {
         match self {
             Self::Small => Plan {
@@ -90,6 +96,7 @@ impl SeedSize {
                 admins: 2,
                 orders: 400,
                 reviews: 150,
+                carts: 5,
             },
             Self::Standard => Plan {
                 restaurants: 1_000,
@@ -99,6 +106,7 @@ impl SeedSize {
                 admins: 10,
                 orders: 50_000,
                 reviews: 20_000,
+                carts: 500,
             },
         }
     }
@@ -183,6 +191,74 @@ pub async fn todays_order_lines(
     Ok(rows
         .into_iter()
         .map(|r| (r.restaurant_id, r.menu_item_id, r.units))
+        .collect())
+}
+
+/// An open cart to put in the key-value store: one restaurant's items and quantities.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeedCart {
+    /// Whose cart.
+    pub user_id: i64,
+    /// The restaurant it orders from (one at a time).
+    pub restaurant_id: i64,
+    /// `(menu item id, quantity)`, each item once.
+    pub lines: Vec<(i64, i32)>,
+}
+
+/// Deterministic open carts for `count` customers of a seeded database (the
+/// demo customer first), each with one to three available items of one
+/// restaurant. The carts live in the key-value store; this only plans them.
+pub async fn cart_plan(db: &DatabaseConnection, seed: u64, count: usize) -> Result<Vec<SeedCart>> {
+    use sea_orm::{ColumnTrait, QueryFilter, QueryOrder, QuerySelect};
+    let mut customers: Vec<i64> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::Role.eq(UserRole::Customer))
+        .order_by_asc(user::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let items: Vec<(i64, i64)> = menu_item::Entity::find()
+        .select_only()
+        .column(menu_item::Column::RestaurantId)
+        .column(menu_item::Column::Id)
+        .filter(menu_item::Column::Available.eq(true))
+        .order_by_asc(menu_item::Column::RestaurantId)
+        .order_by_asc(menu_item::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut menus: std::collections::BTreeMap<i64, Vec<i64>> = std::collections::BTreeMap::new();
+    for (restaurant_id, item_id) in items {
+        menus.entry(restaurant_id).or_default().push(item_id);
+    }
+    let menus: Vec<(i64, Vec<i64>)> = menus.into_iter().collect();
+    if customers.is_empty() || menus.is_empty() {
+        return Ok(Vec::new());
+    }
+    // A stream of its own, so planning carts does not shift the SQL data.
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0xCA27_5EED);
+    let first = customers.remove(0);
+    rng.shuffle(&mut customers);
+    customers.insert(0, first);
+    Ok(customers
+        .into_iter()
+        .take(count)
+        .map(|user_id| {
+            let (restaurant_id, menu) = &menus[rng.usize(..menus.len())];
+            let mut lines: Vec<(i64, i32)> = Vec::new();
+            for _ in 0..rng.usize(1..=3) {
+                let item = menu[rng.usize(..menu.len())];
+                if !lines.iter().any(|(id, _)| *id == item) {
+                    lines.push((item, rng.i32(1..=3)));
+                }
+            }
+            SeedCart {
+                user_id,
+                restaurant_id: *restaurant_id,
+                lines,
+            }
+        })
         .collect())
 }
 
@@ -1570,5 +1646,6 @@ mod tests {
         assert_eq!((plan.customers, plan.staff, plan.admins), (4_900, 90, 10));
         assert_eq!(plan.orders, 50_000);
         assert_eq!(plan.reviews, 20_000);
+        assert_eq!(plan.carts, 500);
     }
 }

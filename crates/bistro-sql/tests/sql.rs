@@ -151,6 +151,32 @@ async fn migrations_are_idempotent_and_seeding_is_deterministic() {
                 .await
                 .unwrap()
         );
+        // Carts: the demo customer first, one restaurant each, deterministic.
+        let carts = bistro_sql::seed::cart_plan(&t.db, 7, 5).await.unwrap();
+        assert_eq!(carts.len(), 5);
+        assert_eq!(
+            carts,
+            bistro_sql::seed::cart_plan(&other, 7, 5).await.unwrap()
+        );
+        let demo = bistro_sql::query::user_by_email(&t.db, bistro_sql::seed::DEMO_CUSTOMER_EMAIL)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(carts[0].user_id, demo.id);
+        for cart in &carts {
+            assert!(!cart.lines.is_empty());
+            let items = query::menu_items_by_ids(
+                &t.db,
+                &cart.lines.iter().map(|l| l.0).collect::<Vec<_>>(),
+            )
+            .await
+            .unwrap();
+            assert!(
+                items
+                    .iter()
+                    .all(|i| i.restaurant_id == cart.restaurant_id && i.available)
+            );
+        }
         // A different seed gives different data.
         let third = sea_orm::Database::connect("sqlite::memory:").await.unwrap();
         bistro_sql::migrate(&third).await.unwrap();
