@@ -63,12 +63,11 @@ pub(crate) fn decode(fields: &[(String, String)]) -> Option<StoredCart> {
     for (field, value) in fields {
         if field == "restaurant" {
             restaurant_id = value.parse().ok();
-        } else if let Some(item) = field.strip_prefix("item:") {
-            if let (Ok(item), Ok(quantity)) = (item.parse::<i64>(), value.parse::<i32>())
-                && quantity > 0
-            {
-                lines.push((item, quantity));
-            }
+        } else if let Some(item) = field.strip_prefix("item:")
+            && let (Ok(item), Ok(quantity)) = (item.parse::<i64>(), value.parse::<i32>())
+            && quantity > 0
+        {
+            lines.push((item, quantity));
         }
     }
     lines.sort_unstable();
