@@ -287,6 +287,27 @@ mod tests {
     }
 
     #[test]
+    fn production_refuses_to_start_without_a_strong_token_secret() {
+        // Development: no secret is fine (a key is generated at start).
+        assert!(Config::load(None, env(&[])).unwrap().auth.token_secret.is_empty());
+        let production = |secret: &str| {
+            Config::load(
+                None,
+                env(&[
+                    ("BISTRO_ENVIRONMENT", "production"),
+                    ("BISTRO_AUTH__TOKEN_SECRET", secret),
+                ]),
+            )
+        };
+        let err = production("").unwrap_err().to_string();
+        assert!(err.contains("token_secret"), "{err}");
+        assert!(production("too-short").is_err());
+        let ok = production("0123456789abcdef0123456789abcdef-long-enough").unwrap();
+        // The secret never reaches a log line.
+        assert!(!format!("{:?}", ok.auth).contains("0123456789abcdef"));
+    }
+
+    #[test]
     fn unknown_keys_and_bad_values_are_refused() {
         assert!(Config::load(None, env(&[("BISTRO_LISTNE", "x")])).is_err());
         assert!(Config::load(None, env(&[("BISTRO_LISTEN", "not an address")])).is_err());
