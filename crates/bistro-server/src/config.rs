@@ -289,7 +289,13 @@ mod tests {
     #[test]
     fn production_refuses_to_start_without_a_strong_token_secret() {
         // Development: no secret is fine (a key is generated at start).
-        assert!(Config::load(None, env(&[])).unwrap().auth.token_secret.is_empty());
+        assert!(
+            Config::load(None, env(&[]))
+                .unwrap()
+                .auth
+                .token_secret
+                .is_empty()
+        );
         let production = |secret: &str| {
             Config::load(
                 None,
