@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use bistro_auth::{AccessClaims, Role, TokenKeys};
+use bistro_schema::node::NodeType;
 use bistro_sql::entity::{Fulfilment, OrderStatus, PaymentStatus, order};
 use bistro_tests::{
     DEMO_PASSWORD, StorePair, TEST_TOKEN_SECRET, TestApp, error_codes, round_trips, store_pairs,
@@ -340,9 +341,8 @@ const VIEWERS: [Option<&str>; 6] = [
 ];
 
 /// Global id as the API encodes it.
-fn global_id(kind: &str, id: i64) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{kind}:{id}"))
+fn global_id(kind: NodeType, id: i64) -> String {
+    bistro_schema::node::global_id(kind, id).0
 }
 
 async fn user_id(app: &TestApp, email: &str) -> i64 {
@@ -415,10 +415,13 @@ async fn the_authorization_matrix() {
                 ),
             });
         }
-        let customer_a = global_id("User", user_id(&app, CUSTOMER_A).await);
-        let order_a = global_id("Order", order_of_customer_a_at_restaurant_1(&app).await);
-        let item = global_id("MenuItem", item_of_restaurant_1(&app).await);
-        let restaurant_1 = global_id("Restaurant", 1);
+        let customer_a = global_id(NodeType::User, user_id(&app, CUSTOMER_A).await);
+        let order_a = global_id(
+            NodeType::Order,
+            order_of_customer_a_at_restaurant_1(&app).await,
+        );
+        let item = global_id(NodeType::MenuItem, item_of_restaurant_1(&app).await);
+        let restaurant_1 = global_id(NodeType::Restaurant, 1);
         let slug_1 = bistro_sql::query::restaurants_by_ids(&app.app.db, &[1])
             .await
             .unwrap()[0]
@@ -635,7 +638,7 @@ async fn menu_edits_are_visible_to_the_next_read() {
                 Some(&token),
                 create,
                 json!({ "input": {
-                "restaurantId": global_id("Restaurant", 1), "name": "Brand New Tart",
+                "restaurantId": global_id(NodeType::Restaurant, 1), "name": "Brand New Tart",
                 "price": "6", "course": "DESSERT", "dietary": ["VEGAN", "VEGAN"] } }),
             )
             .await;
@@ -664,7 +667,7 @@ async fn menu_edits_are_visible_to_the_next_read() {
                 Some(&token),
                 create,
                 json!({ "input": {
-                "restaurantId": global_id("Restaurant", 1), "name": " ",
+                "restaurantId": global_id(NodeType::Restaurant, 1), "name": " ",
                 "price": "1.999", "course": "MAIN", "dailyStock": -1 } }),
             )
             .await;
@@ -689,7 +692,7 @@ async fn menu_edits_are_visible_to_the_next_read() {
             .graphql_as(
                 Some(&token),
                 update,
-                json!({ "input": { "id": global_id("MenuItem", 999_999) } }),
+                json!({ "input": { "id": global_id(NodeType::MenuItem, 999_999) } }),
             )
             .await;
         assert_eq!(error_codes(&body), ["NOT_FOUND"]);

@@ -70,6 +70,12 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
+/// `(session id, token id)` of a well-formed refresh token.
+fn parse(refresh_token: &str) -> Option<(&str, &str)> {
+    let (session_id, token_id) = refresh_token.trim().split_once('.')?;
+    (valid_id(session_id) && valid_id(token_id)).then_some((session_id, token_id))
+}
+
 impl Sessions {
     /// Sessions stored in `kv`, each refresh token valid for `refresh_ttl` after its issue.
     pub fn new(kv: Kv, refresh_ttl: Duration) -> Self {
@@ -109,10 +115,9 @@ impl Sessions {
 
     /// Replaces a refresh token with a new one of the same session (two round trips).
     pub async fn rotate(&self, refresh_token: &str) -> Result<Rotation, RotationError> {
-        let Some(session_id) = Self::session_of(refresh_token) else {
+        let Some((session_id, token_id)) = parse(refresh_token) else {
             return Err(RotationError::Invalid);
         };
-        let token_id = refresh_token.trim().split_once('.').map_or("", |(_, t)| t);
         let key = session_key(session_id);
         let Some(state) = self.kv.get(&key).await? else {
             return Err(RotationError::Invalid);
@@ -152,8 +157,7 @@ impl Sessions {
 
     /// The session a refresh token belongs to, if the token is well-formed.
     pub fn session_of(refresh_token: &str) -> Option<&str> {
-        let (session_id, token_id) = refresh_token.trim().split_once('.')?;
-        (valid_id(session_id) && valid_id(token_id)).then_some(session_id)
+        parse(refresh_token).map(|(session_id, _)| session_id)
     }
 
     /// Ends a session; `true` when it was active.

@@ -109,10 +109,18 @@ impl Cart {
     async fn subtotal(&self, ctx: &Context<'_>) -> Option<Money> {
         let result = async {
             let loaders = data::<Loaders>(ctx)?;
+            // Asked for together: one batch (shared with `lines.menuItem`).
+            let items = futures_util::future::join_all(
+                self.0
+                    .lines
+                    .iter()
+                    .map(|(id, _)| loaders.menu_item.load_one(*id)),
+            )
+            .await;
             let mut total = 0i64;
             let mut currency = None;
-            for (item_id, quantity) in &self.0.lines {
-                if let Some(item) = loaders.menu_item.load_one(*item_id).await.extend()? {
+            for (item, (_, quantity)) in items.into_iter().zip(&self.0.lines) {
+                if let Some(item) = item.extend()? {
                     total += item.price_amount * i64::from(*quantity);
                     currency = Some(item.currency_code);
                 }

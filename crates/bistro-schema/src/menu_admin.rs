@@ -253,6 +253,7 @@ impl MenuMutation {
                     name,
                     description,
                     price_amount,
+                    currency_code: restaurant.currency_code.clone(),
                     course: entity_course(input.course),
                     dietary: stored_dietary(&input.dietary),
                     available: input.available,

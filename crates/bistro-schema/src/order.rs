@@ -7,7 +7,7 @@ use bistro_sql::query::{OrderOwner, PageWindow};
 use chrono::{DateTime, Utc};
 
 use crate::auth::{Can, Rule, viewer};
-use crate::connection::{self, PageInfo, encode_cursor};
+use crate::connection::{self, PageArgs, PageInfo, decode_cursor, encode_cursor};
 use crate::error::{data, soft};
 use crate::loader::{Loaders, OrderPageKey};
 use crate::menu::MenuItem;
@@ -280,8 +280,11 @@ pub(crate) async fn order_page(
     owner: OrderOwner,
     owner_id: i64,
     status: Option<OrderStatus>,
-    window: PageWindow<i64>,
+    args: PageArgs,
 ) -> async_graphql::Result<OrderConnection> {
+    let window: PageWindow<i64> = args.window(connection::limits(ctx)?, |c| {
+        decode_cursor('o', c)?.parse().ok()
+    })?;
     let key = OrderPageKey {
         owner,
         owner_id,

@@ -162,21 +162,17 @@ impl Restaurant {
         #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> async_graphql::Result<Option<crate::order::OrderConnection>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        let window = args.window(connection::limits(ctx)?, |c| {
-            decode_cursor('o', c)?.parse().ok()
-        })?;
         crate::order::order_page(
             ctx,
             bistro_sql::query::OrderOwner::Restaurant,
             self.0.id,
             status,
-            window,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
         )
         .await
         .map(Some)

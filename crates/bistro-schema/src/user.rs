@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, Object, ResultExt};
 use bistro_sql::entity::{UserRole, user};
 
 use crate::auth::{Can, Rule};
-use crate::connection::{self, PageArgs, decode_cursor};
+use crate::connection::PageArgs;
 use crate::error::data;
 use crate::loader::Loaders;
 use crate::node::{NodeType, global_id};
@@ -98,21 +98,17 @@ impl User {
         #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> async_graphql::Result<Option<OrderConnection>> {
-        let args = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
-        let window = args.window(connection::limits(ctx)?, |c| {
-            decode_cursor('o', c)?.parse().ok()
-        })?;
         order_page(
             ctx,
             bistro_sql::query::OrderOwner::Customer,
             self.0.id,
             status,
-            window,
+            PageArgs {
+                first,
+                after,
+                last,
+                before,
+            },
         )
         .await
         .map(Some)

@@ -8,7 +8,7 @@ use sea_orm::{
     QueryFilter, QuerySelect, SqlErr, TransactionTrait,
 };
 
-use crate::entity::{Course, UserRole, menu_item, restaurant, restaurant_staff, user};
+use crate::entity::{Course, UserRole, menu_item, restaurant_staff, user};
 use crate::{Error, Result};
 
 /// A new account.
@@ -106,6 +106,8 @@ pub struct NewMenuItem {
     pub description: String,
     /// Price in minor units of the restaurant's currency.
     pub price_amount: i64,
+    /// The restaurant's currency (the caller read the restaurant to check the price).
+    pub currency_code: String,
     /// Course.
     pub course: Course,
     /// Dietary tags, stored form.
@@ -116,19 +118,13 @@ pub struct NewMenuItem {
     pub daily_stock: Option<i32>,
 }
 
-/// Adds an item at the end of a restaurant's menu, in the restaurant's currency.
-/// `Ok(None)` when the restaurant does not exist.
+/// Adds an item at the end of a restaurant's menu.
+/// `Ok(None)` when the restaurant does not exist (the foreign key says so).
 pub async fn create_menu_item(
     db: &DatabaseConnection,
     new: NewMenuItem,
 ) -> Result<Option<menu_item::Model>> {
     let txn = db.begin().await?;
-    let Some(restaurant) = restaurant::Entity::find_by_id(new.restaurant_id)
-        .one(&txn)
-        .await?
-    else {
-        return Ok(None);
-    };
     let last: Option<Option<i32>> = menu_item::Entity::find()
         .select_only()
         .column_as(menu_item::Column::Position.max(), "max_position")
@@ -143,7 +139,7 @@ pub async fn create_menu_item(
         name: Set(new.name),
         description: Set(new.description),
         price_amount: Set(new.price_amount),
-        currency_code: Set(restaurant.currency_code),
+        currency_code: Set(new.currency_code),
         course: Set(new.course),
         dietary: Set(new.dietary.join(",")),
         available: Set(new.available),
@@ -154,7 +150,19 @@ pub async fn create_menu_item(
         ..Default::default()
     }
     .insert(&txn)
-    .await?;
+    .await;
+    let item = match item {
+        Ok(item) => item,
+        Err(err)
+            if matches!(
+                err.sql_err(),
+                Some(SqlErr::ForeignKeyConstraintViolation(_))
+            ) =>
+        {
+            return Ok(None);
+        }
+        Err(err) => return Err(err.into()),
+    };
     txn.commit().await?;
     Ok(Some(item))
 }
