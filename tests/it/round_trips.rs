@@ -7,6 +7,8 @@
 //! `MGET` (1), every restaurant's popularity ranking in one pipeline (1).
 //! A cold rating cache adds one SQL aggregate and one pipelined write-back.
 
+use bistro_data::menu::MenuCacheKey;
+use bistro_data::rating::RatingKey;
 use bistro_tests::{StorePair, TestApp, operation, round_trips, store_pairs};
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::json;
@@ -57,8 +59,8 @@ async fn sell_something_today_at_the_first_restaurant(app: &TestApp) {
         .expect("the first restaurant has a menu");
     let restaurant_id: i64 = row.try_get("", "restaurant_id").unwrap();
     let item_id: i64 = row.try_get("", "item_id").unwrap();
-    let today = bistro_schema::popularity::today();
-    bistro_schema::popularity::record(&app.app.kv, today, restaurant_id, item_id, 7)
+    let today = bistro_data::popularity::today();
+    bistro_data::popularity::record(&app.app.kv, today, restaurant_id, item_id, 7)
         .await
         .unwrap();
 }
@@ -73,17 +75,20 @@ async fn clear_caches(app: &TestApp) {
         ))
         .await
         .unwrap();
-    let keys: Vec<String> = rows
+    let ids: Vec<i64> = rows
         .iter()
-        .flat_map(|r| {
-            let id = r.try_get::<i64>("", "id").unwrap();
-            [
-                bistro_schema::rating::cache_key(id),
-                bistro_schema::menu_cache::key(id),
-            ]
-        })
+        .map(|r| r.try_get::<i64>("", "id").unwrap())
         .collect();
-    app.app.kv.del(&keys).await.unwrap();
+    let ratings: Vec<RatingKey> = ids
+        .iter()
+        .map(|id| RatingKey { restaurant_id: *id })
+        .collect();
+    let menus: Vec<MenuCacheKey> = ids
+        .iter()
+        .map(|id| MenuCacheKey { restaurant_id: *id })
+        .collect();
+    app.app.kv.remove(&ratings).await.unwrap();
+    app.app.kv.remove(&menus).await.unwrap();
 }
 
 #[tokio::test]

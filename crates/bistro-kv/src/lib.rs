@@ -3,6 +3,7 @@
 mod breaker;
 mod memory;
 mod redis_backend;
+pub mod typed;
 
 use std::fmt;
 use std::pin::Pin;

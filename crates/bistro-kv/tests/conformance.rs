@@ -915,3 +915,79 @@ async fn redis_comes_back_by_itself_commands_and_subscriptions() {
     direct.purge_prefix().await.unwrap();
     proxy.down().await;
 }
+
+bistro_kv::kv_key! {
+    /// A test layout holding a count.
+    struct CountKey { name: &'static str } => value u64 = "typed:count:{name}";
+}
+bistro_kv::kv_key! {
+    /// A test hash layout.
+    struct ScoresKey { name: &'static str } => hash String => i64 = "typed:scores:{name}";
+}
+bistro_kv::kv_key! {
+    /// A test sorted-set layout.
+    struct RankKey { name: &'static str } => sorted_set i64 = "typed:rank:{name}";
+}
+bistro_kv::kv_key! {
+    /// A test counter layout.
+    struct HitsKey { name: &'static str } => counter = "typed:hits:{name}";
+}
+
+#[tokio::test]
+async fn typed_keys_read_what_they_wrote_and_garbage_as_missing() {
+    for kv in backends().await {
+        let a = CountKey { name: "a" };
+        let b = CountKey { name: "b" };
+        kv.store(&a, &7, None).await.unwrap();
+        assert_eq!(kv.load(&a).await.unwrap(), Some(7));
+        // The same key written with another encoding reads as missing.
+        kv.set("typed:count:b", "not a number", None).await.unwrap();
+        assert_eq!(
+            kv.load_many(&[a.clone(), b.clone()]).await.unwrap(),
+            vec![Some(7), None]
+        );
+        assert!(!kv.store_if_absent(&a, &1, None).await.unwrap());
+        assert!(kv.replace_if(&a, &7, &8, None).await.unwrap());
+        assert!(!kv.replace_if(&a, &7, &9, None).await.unwrap());
+        assert_eq!(kv.remove(&[a.clone(), b]).await.unwrap(), 2);
+        assert_eq!(kv.load(&a).await.unwrap(), None);
+
+        let scores = ScoresKey { name: "s" };
+        kv.store_fields(&[(scores.clone(), "x".to_owned(), 3)], None)
+            .await
+            .unwrap();
+        assert_eq!(
+            kv.load_fields(&[(scores.clone(), "x".to_owned()), (scores, "y".to_owned())])
+                .await
+                .unwrap(),
+            vec![Some(3), None]
+        );
+
+        let rank = RankKey { name: "r" };
+        kv.add_score(&rank, &10, 2.0, None).await.unwrap();
+        kv.add_score(&rank, &11, 5.0, None).await.unwrap();
+        kv.zincr_by("typed:rank:r", "garbage", 9.0, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            kv.rankings(&[rank, RankKey { name: "none" }])
+                .await
+                .unwrap(),
+            vec![vec![(11, 5.0), (10, 2.0)], vec![]]
+        );
+
+        let hits = HitsKey { name: "h" };
+        assert_eq!(
+            kv.bump(&hits, 2, Some(Duration::from_secs(60)))
+                .await
+                .unwrap(),
+            2
+        );
+        assert_eq!(
+            kv.counters(&[hits, HitsKey { name: "none" }])
+                .await
+                .unwrap(),
+            vec![2, 0]
+        );
+    }
+}

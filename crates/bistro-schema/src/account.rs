@@ -1,15 +1,15 @@
 //! Accounts and sessions: `register`, `login`, `refreshSession`, `logout`.
 
-use async_graphql::{Context, ErrorExtensions, InputObject, Object, ResultExt, SimpleObject};
+use async_graphql::{Context, InputObject, Object, SimpleObject};
 use bistro_auth::password::{self, MAX_PASSWORD_CHARS};
 use bistro_auth::{Role as TokenRole, RotationError, Sessions};
-use bistro_sql::entity::{UserRole, user};
-use bistro_sql::write::{CreateUserError, NewUser};
+use bistro_data::NewUser;
+use bistro_data::account::NewAccountError;
+use bistro_data::entity::{UserRole, user};
 use chrono::{DateTime, Utc};
 
-use crate::auth::{AuthDeps, viewer};
-use crate::error::{ErrorCode, StoreError, data, soft};
-use crate::request::Stores;
+use crate::auth::{AuthDeps, Principal, Viewer, ViewerCell, viewer};
+use crate::error::{Coded, ErrorCode, data, loaders, scope, soft, store_error};
 use crate::user::User;
 use crate::user_error::UserError;
 
@@ -94,7 +94,7 @@ pub struct LogoutPayload {
 }
 
 fn kv_error(error: bistro_kv::Error) -> async_graphql::Error {
-    StoreError::Kv(error).extend()
+    store_error(&error.into())
 }
 
 fn token_role(role: UserRole) -> TokenRole {
@@ -112,25 +112,33 @@ async fn access_token(
     user: &user::Model,
     session_id: &str,
 ) -> async_graphql::Result<(String, DateTime<Utc>)> {
-    let stores = data::<Stores>(ctx)?;
     let restaurants = if user.role == UserRole::Staff {
-        bistro_sql::query::staff_restaurant_ids(&stores.db, user.id)
-            .await
-            .map_err(StoreError::from)
-            .extend()?
+        scope(ctx)?.staff_restaurant_ids(user.id).await.coded()?
     } else {
         Vec::new()
     };
     let auth = data::<AuthDeps>(ctx)?;
-    Ok(auth
-        .keys
-        .issue(user.id, token_role(user.role), restaurants, session_id))
+    let issued = auth.keys.issue(
+        user.id,
+        token_role(user.role),
+        restaurants.clone(),
+        session_id,
+    );
+    // The payload, and the rest of the request, are resolved as the session just started.
+    if let Some(cell) = ctx.data_opt::<ViewerCell>() {
+        cell.set(Viewer(Some(Principal {
+            user_id: user.id,
+            role: token_role(user.role),
+            restaurants,
+            session_id: session_id.to_owned(),
+        })));
+    }
+    Ok(issued)
 }
 
 /// Starts a session for `user` and returns its tokens.
 async fn start_session(ctx: &Context<'_>, user: user::Model) -> async_graphql::Result<AuthPayload> {
-    let stores = data::<Stores>(ctx)?;
-    let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
+    let sessions = data::<AuthDeps>(ctx)?.sessions_for(scope(ctx)?.kv());
     let token = sessions.start(user.id).await.map_err(kv_error)?;
     let (access_token, access_expires) = access_token(ctx, &user, &token.session_id).await?;
     Ok(AuthPayload {
@@ -197,28 +205,25 @@ impl AccountMutation {
                     tracing::error!(error = %e, "password hashing failed");
                     ErrorCode::Internal.error("Internal server error")
                 })?;
-            let stores = data::<Stores>(ctx)?;
-            let created = bistro_sql::write::create_user(
-                &stores.db,
-                NewUser {
+            let created = scope(ctx)?
+                .create_user(NewUser {
                     email,
                     display_name,
                     password_hash,
                     role: UserRole::Customer,
                     restaurant_ids: Vec::new(),
-                },
-            )
-            .await;
+                })
+                .await;
             let user = match created {
                 Ok(user) => user,
-                Err(CreateUserError::EmailTaken) => {
+                Err(NewAccountError::EmailTaken) => {
                     return Ok(AuthPayload::failed(vec![UserError::on(
                         "email",
                         "EMAIL_TAKEN",
                         "An account with this email already exists; sign in instead.",
                     )]));
                 }
-                Err(CreateUserError::Store(e)) => return Err(StoreError::Sql(e).extend()),
+                Err(NewAccountError::Store(e)) => return Err(store_error(&e)),
             };
             start_session(ctx, user).await
         }
@@ -243,12 +248,8 @@ impl AccountMutation {
             if input.password.chars().count() > MAX_PASSWORD_CHARS {
                 return Ok(invalid());
             }
-            let stores = data::<Stores>(ctx)?;
             let user = match password::normalize_email(&input.email) {
-                Ok(email) => bistro_sql::query::user_by_email(&stores.db, &email)
-                    .await
-                    .map_err(StoreError::from)
-                    .extend()?,
+                Ok(email) => scope(ctx)?.user_by_email(&email).await.coded()?,
                 Err(_) => None,
             };
             // Unknown accounts are checked against a decoy hash: same time, same answer.
@@ -278,8 +279,7 @@ impl AccountMutation {
         #[graphql(desc = "The refresh token to exchange.")] input: RefreshSessionInput,
     ) -> Option<AuthPayload> {
         let result = async {
-            let stores = data::<Stores>(ctx)?;
-            let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
+            let sessions = data::<AuthDeps>(ctx)?.sessions_for(scope(ctx)?.kv());
             let rotation = match sessions.rotate(&input.refresh_token).await {
                 Ok(rotation) => rotation,
                 Err(RotationError::Invalid) => {
@@ -298,11 +298,12 @@ impl AccountMutation {
                 }
                 Err(RotationError::Store(e)) => return Err(kv_error(e)),
             };
-            let users = bistro_sql::query::users_by_ids(&stores.db, &[rotation.user_id])
+            let user = loaders(ctx)?
+                .user
+                .load_one(rotation.user_id)
                 .await
-                .map_err(StoreError::from)
-                .extend()?;
-            let Some(user) = users.into_iter().next() else {
+                .coded()?;
+            let Some(user) = user else {
                 sessions
                     .revoke(&rotation.token.session_id)
                     .await
@@ -337,8 +338,7 @@ impl AccountMutation {
         #[graphql(desc = "Which session to end.")] input: LogoutInput,
     ) -> Option<LogoutPayload> {
         let result = async {
-            let stores = data::<Stores>(ctx)?;
-            let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
+            let sessions = data::<AuthDeps>(ctx)?.sessions_for(scope(ctx)?.kv());
             let signed_in = viewer(ctx).0.as_ref().map(|p| p.session_id.clone());
             let session_id = match (&input.refresh_token, signed_in) {
                 (Some(token), _) => match Sessions::session_of(token) {
@@ -361,6 +361,15 @@ impl AccountMutation {
                 }
             };
             let logged_out = sessions.revoke(&session_id).await.map_err(kv_error)?;
+            // Ending the request's own session makes the rest of the request anonymous.
+            if viewer(ctx)
+                .0
+                .as_ref()
+                .is_some_and(|p| p.session_id == session_id)
+                && let Some(cell) = ctx.data_opt::<ViewerCell>()
+            {
+                cell.set(Viewer(None));
+            }
             Ok(LogoutPayload {
                 logged_out,
                 user_errors: Vec::new(),

@@ -11,6 +11,8 @@
 //! protects them with the [`Can`] guard (`#[graphql(guard = "Can(…)")]`),
 //! so resolvers never repeat a check by hand.
 
+use std::sync::{Arc, RwLock};
+
 use async_graphql::{Context, Guard};
 use bistro_auth::{Role, Sessions, TokenError, TokenKeys};
 use bistro_kv::Kv;
@@ -20,6 +22,12 @@ use crate::error::ErrorCode;
 /// The raw token of an `Authorization: Bearer …` header, put into the request by the HTTP layer.
 #[derive(Debug, Clone)]
 pub struct BearerToken(pub String);
+
+/// The address of the client making the request, put into the request by the
+/// HTTP layer (the socket's peer, or the forwarded client behind a trusted
+/// proxy). Rate limits key on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// What authentication needs: the token keys and the session store.
 #[derive(Clone, Debug)]
@@ -118,11 +126,44 @@ impl Viewer {
     }
 }
 
-static ANONYMOUS: Viewer = Viewer(None);
+/// The request's viewer, as request data.
+///
+/// A request starts as whoever its token names. A mutation that signs in
+/// (`register`, `login`, `refreshSession`) makes the new session the viewer
+/// for the rest of the request, so its own payload (`session { user { email
+/// cart } }`) and any later field are resolved as the user who just signed
+/// in; `logout` of the request's own session makes it anonymous again.
+#[derive(Debug, Default)]
+pub struct ViewerCell(RwLock<Arc<Viewer>>);
+
+impl ViewerCell {
+    /// A request's viewer cell, starting as `viewer`.
+    pub fn new(viewer: Viewer) -> Self {
+        Self(RwLock::new(Arc::new(viewer)))
+    }
+
+    /// The viewer now.
+    pub fn get(&self) -> Arc<Viewer> {
+        self.0
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Makes `viewer` the viewer for the rest of the request.
+    pub fn set(&self, viewer: Viewer) {
+        *self
+            .0
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(viewer);
+    }
+}
 
 /// The request's viewer (anonymous when the request carried no token).
-pub fn viewer<'a>(ctx: &'a Context<'_>) -> &'a Viewer {
-    ctx.data_opt::<Viewer>().unwrap_or(&ANONYMOUS)
+pub fn viewer(ctx: &Context<'_>) -> Arc<Viewer> {
+    ctx.data_opt::<ViewerCell>()
+        .map(ViewerCell::get)
+        .unwrap_or_default()
 }
 
 /// Guard requiring a [`Rule`]: `#[graphql(guard = "Can(Rule::Admin)")]`.

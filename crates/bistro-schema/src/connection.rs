@@ -8,7 +8,7 @@
 use async_graphql::{Context, SimpleObject};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use bistro_sql::query::PageWindow;
+use bistro_data::PageWindow;
 
 use crate::error::ErrorCode;
 use crate::limits::Limits;

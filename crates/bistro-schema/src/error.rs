@@ -3,9 +3,10 @@
 //! Every error a client sees carries `extensions.code` from [`ErrorCode`].
 //! Expected failures of a store (it is unreachable) become
 //! `STORE_UNAVAILABLE`; anything else becomes `INTERNAL` with an opaque
-//! message, and the detail is logged once, here, never sent to the client.
+//! message; the detail is logged once by the data layer, never sent to the client.
 
 use async_graphql::{Context, ErrorExtensions};
+use bistro_data::{Loaders, Scope};
 
 /// The machine-readable codes in `extensions.code`.
 ///
@@ -79,47 +80,37 @@ impl ErrorCode {
     }
 }
 
-/// A failure of one of the two stores, as loaders report it (loader errors must be `Clone`).
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum StoreError {
-    /// The relational store failed.
-    #[error(transparent)]
-    Sql(#[from] bistro_sql::Error),
-    /// The key-value store failed.
-    #[error(transparent)]
-    Kv(#[from] bistro_kv::Error),
-}
-
-impl StoreError {
-    /// Whether the store was unreachable (as opposed to answering wrongly).
-    pub fn is_unavailable(&self) -> bool {
-        match self {
-            Self::Sql(e) => matches!(e, bistro_sql::Error::Unavailable(_)),
-            Self::Kv(e) => e.is_unavailable(),
-        }
+/// Turns a data-layer failure into the client's error.
+///
+/// The data layer has already logged the failure, once, where it happened
+/// (a batch failing is one log line however many fields waited on it), so
+/// this only chooses the code and a message without internal detail.
+pub fn store_error(error: &bistro_data::Error) -> async_graphql::Error {
+    if error.is_unavailable() {
+        ErrorCode::StoreUnavailable.error(format!(
+            "The {} store is unavailable; retry later.",
+            error.store()
+        ))
+    } else {
+        ErrorCode::Internal.error("Internal server error")
     }
 }
 
-impl ErrorExtensions for StoreError {
-    fn extend(&self) -> async_graphql::Error {
-        let store = match self {
-            Self::Sql(_) => "relational",
-            Self::Kv(_) => "key-value",
-        };
-        if self.is_unavailable() {
-            tracing::warn!(error = %self, store, "store unavailable");
-            ErrorCode::StoreUnavailable
-                .error(format!("The {store} store is unavailable; retry later."))
-        } else {
-            tracing::error!(error = ?self, store, "store error");
-            ErrorCode::Internal.error("Internal server error")
-        }
-    }
+/// `.coded()?` on a data-layer result: the client error of [`store_error`].
+///
+/// There is no `From<bistro_data::Error> for async_graphql::Error`:
+/// async-graphql's blanket `From<T: Display>` would win and send the store's
+/// message to the client.
+pub trait Coded<T> {
+    /// The value, or the coded client error.
+    fn coded(self) -> async_graphql::Result<T>;
 }
 
-// No `From<StoreError> for async_graphql::Error`: async-graphql's blanket
-// `From<T: Display>` would win and send the store's message to the client.
-// Call sites use `ErrorExtensions::extend` (`result.extend()?`) instead.
+impl<T> Coded<T> for Result<T, bistro_data::Error> {
+    fn coded(self) -> async_graphql::Result<T> {
+        self.map_err(|e| store_error(&e))
+    }
+}
 
 /// Resolves a field that may fail without failing its parent: on error the
 /// field is `null` and the error is reported with its path.
@@ -145,4 +136,14 @@ pub fn data<'a, T: std::any::Any + Send + Sync>(
         tracing::error!(ty = std::any::type_name::<T>(), "request data missing");
         ErrorCode::Internal.error("Internal server error")
     })
+}
+
+/// The request's data-layer scope (its counted stores and loaders).
+pub fn scope<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Scope> {
+    data::<std::sync::Arc<Scope>>(ctx).map(|scope| &**scope)
+}
+
+/// The request's loaders.
+pub fn loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Loaders> {
+    scope(ctx).map(Scope::loaders)
 }

@@ -1,24 +1,22 @@
 #![doc = include_str!("../README.md")]
 
 pub mod auth;
-pub mod cart;
+mod cart;
 pub mod error;
 pub mod limits;
-pub mod loader;
 pub mod request;
 
 mod account;
 mod connection;
 mod menu;
 mod menu_admin;
-pub mod menu_cache;
 mod money;
 mod mutation;
 pub mod node;
 mod order;
-pub mod popularity;
+mod popularity;
 mod query;
-pub mod rating;
+mod rating;
 mod restaurant;
 mod review;
 mod user;
@@ -27,15 +25,13 @@ mod user_error;
 use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, Schema};
-use bistro_kv::Kv;
-use sea_orm::DatabaseConnection;
+use bistro_data::DataLayer;
 
-pub use auth::{AuthDeps, BearerToken};
+pub use auth::{AuthDeps, BearerToken, ClientAddr};
 pub use error::ErrorCode;
 pub use limits::Limits;
 pub use mutation::Mutation;
 pub use query::Query;
-pub use request::RoundTrips;
 
 /// The schema type served by Bistro.
 pub type BistroSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -43,17 +39,15 @@ pub type BistroSchema = Schema<Query, Mutation, EmptySubscription>;
 /// What the schema needs from the outside world.
 #[derive(Clone)]
 pub struct SchemaDeps {
-    /// The relational store; every request gets its own counted clone.
-    pub db: DatabaseConnection,
-    /// The key-value store (already namespaced by the configured prefix).
-    pub kv: Kv,
+    /// The data layer; every request gets its own scope of it.
+    pub data: DataLayer,
     /// Query limits and paging defaults.
     pub limits: Limits,
     /// Token keys and the session store.
     pub auth: AuthDeps,
 }
 
-/// Builds the schema: types, limits, and the extension that gives each request its loaders.
+/// Builds the schema: types, limits, and the extension that gives each request its scope.
 pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
     let limits = Arc::new(deps.limits);
     let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
@@ -64,8 +58,7 @@ pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
         .data(limits.clone())
         .data(deps.auth.clone())
         .extension(request::RequestScope::new(
-            deps.db,
-            deps.kv,
+            deps.data,
             limits.clone(),
             deps.auth,
         ));
@@ -80,14 +73,16 @@ pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
 /// Built from a schema with default limits: the SDL does not depend on
 /// stores, so disconnected handles are enough.
 pub fn sdl() -> String {
-    let kv = Kv::memory();
+    let data = DataLayer::disconnected();
     build_schema(SchemaDeps {
-        db: DatabaseConnection::default(),
         auth: AuthDeps {
             keys: bistro_auth::TokenKeys::generate(std::time::Duration::from_secs(60)),
-            sessions: bistro_auth::Sessions::new(kv.clone(), std::time::Duration::from_secs(60)),
+            sessions: bistro_auth::Sessions::new(
+                data.kv().clone(),
+                std::time::Duration::from_secs(60),
+            ),
         },
-        kv,
+        data,
         limits: Limits::default(),
     })
     .sdl()

@@ -26,11 +26,6 @@ pub struct Limits {
     pub introspection: bool,
     /// Add `extensions.roundTrips { sql kv }` to every response.
     pub expose_round_trips: bool,
-    /// Seconds a cached rating summary lives in the key-value store.
-    pub rating_cache_ttl_secs: u64,
-    /// Seconds a cached menu page lives in the key-value store (writes
-    /// invalidate it sooner; this bounds staleness if an invalidation is lost).
-    pub menu_cache_ttl_secs: u64,
 }
 
 impl Default for Limits {
@@ -44,8 +39,6 @@ impl Default for Limits {
             max_node_ids: 100,
             introspection: true,
             expose_round_trips: false,
-            rating_cache_ttl_secs: 3_600,
-            menu_cache_ttl_secs: 300,
         }
     }
 }

@@ -1,12 +1,10 @@
 //! `MenuItem`, courses and dietary tags, the menu connection, and menu search.
 
-use async_graphql::{Context, Enum, ID, Object, ResultExt};
-use bistro_sql::entity::menu_item;
-use sea_orm::ActiveEnum;
+use async_graphql::{Context, Enum, ID, Object};
+use bistro_data::entity::menu_item;
 
 use crate::connection::{PageInfo, encode_cursor};
-use crate::error::{data, soft};
-use crate::loader::Loaders;
+use crate::error::{Coded, loaders, soft};
 use crate::money::Money;
 use crate::node::{NodeType, global_id};
 use crate::popularity::Popularity;
@@ -19,8 +17,8 @@ pub struct MenuItem(pub menu_item::Model);
 impl MenuItem {
     /// Loads a menu item by database id through the request's loader.
     pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
-        let loaders = data::<Loaders>(ctx)?;
-        Ok(loaders.menu_item.load_one(id).await.extend()?.map(Self))
+        let loaders = loaders(ctx)?;
+        Ok(loaders.menu_item.load_one(id).await.coded()?.map(Self))
     }
 
     /// Like [`Self::try_load`], for nullable fields: a failure is reported and yields null.
@@ -54,7 +52,7 @@ impl MenuItem {
 
     /// Which part of the meal it is.
     async fn course(&self) -> Course {
-        Course::from_stored(&self.0.course.to_value())
+        Course::from_entity(self.0.course)
     }
 
     /// Dietary properties (vegetarian, gluten-free, …).
@@ -85,11 +83,11 @@ impl MenuItem {
     /// the key-value store is unreachable.
     async fn popularity(&self, ctx: &Context<'_>) -> Option<Popularity> {
         let result = async {
-            let ranking = data::<Loaders>(ctx)?
+            let ranking = loaders(ctx)?
                 .popularity
                 .load_one(self.0.restaurant_id)
                 .await
-                .extend()?
+                .coded()?
                 .unwrap_or_default();
             let (orders_today, rank) = ranking.of(self.0.id);
             Ok(Popularity { orders_today, rank })
@@ -126,13 +124,14 @@ impl Course {
         }
     }
 
-    pub(crate) fn from_stored(value: &str) -> Self {
-        match value {
-            "DRINK" => Self::Drink,
-            "STARTER" => Self::Starter,
-            "DESSERT" => Self::Dessert,
-            "SIDE" => Self::Side,
-            _ => Self::Main,
+    pub(crate) fn from_entity(course: bistro_data::entity::Course) -> Self {
+        use bistro_data::entity::Course as C;
+        match course {
+            C::Drink => Self::Drink,
+            C::Starter => Self::Starter,
+            C::Main => Self::Main,
+            C::Dessert => Self::Dessert,
+            C::Side => Self::Side,
         }
     }
 }
@@ -239,11 +238,11 @@ impl MenuItemConnection {
     async fn total_count(&self, ctx: &Context<'_>) -> Option<u64> {
         let key = self.count_key.clone()?;
         let result = async {
-            Ok(data::<Loaders>(ctx)?
+            Ok(loaders(ctx)?
                 .menu_count
                 .load_one(key)
                 .await
-                .extend()?
+                .coded()?
                 .unwrap_or(0))
         }
         .await;

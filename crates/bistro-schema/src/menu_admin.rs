@@ -3,20 +3,15 @@
 //! every write invalidates the restaurant's shared menu cache once it has
 //! committed, so the next read anywhere sees it.
 
-use async_graphql::{
-    Context, ErrorExtensions, ID, InputObject, MaybeUndefined, Object, ResultExt, SimpleObject,
-};
-use bistro_sql::entity::{self, menu_item};
-use bistro_sql::write::{MenuItemChanges, NewMenuItem};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use bistro_data::entity::{self, menu_item};
+use bistro_data::{MenuItemChanges, NewMenuItem};
 
 use crate::auth::{Rule, viewer};
-use crate::error::{ErrorCode, StoreError, data, soft};
-use crate::loader::Loaders;
+use crate::error::{Coded, ErrorCode, loaders, scope, soft};
 use crate::menu::{Course, Dietary, MenuItem};
-use crate::menu_cache;
 use crate::money::{Decimal, to_minor};
 use crate::node::{NodeType, expect_global_id};
-use crate::request::Stores;
 use crate::user_error::UserError;
 
 const MAX_NAME_CHARS: usize = 200;
@@ -185,25 +180,10 @@ fn check_stock(stock: Option<i32>, errors: &mut Vec<UserError>) {
     }
 }
 
-/// Forgets the restaurant's cached menu after a committed write. A failure
-/// leaves the cache stale until its short expiry: logged, not fatal, since
-/// the write itself succeeded.
-async fn invalidate_menu(ctx: &Context<'_>, restaurant_id: i64) -> async_graphql::Result<()> {
-    let stores = data::<Stores>(ctx)?;
-    if let Err(error) = menu_cache::invalidate(&stores.kv, restaurant_id).await {
-        tracing::error!(%error, restaurant_id, "menu cache invalidation failed; entries expire on their own");
-    }
-    Ok(())
-}
-
 /// The item with this id, and the right to change it; NOT_FOUND when there is none.
 async fn editable_item(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<menu_item::Model> {
     let id = expect_global_id(id, NodeType::MenuItem)?;
-    let item = data::<Loaders>(ctx)?
-        .menu_item
-        .load_one(id)
-        .await
-        .extend()?;
+    let item = loaders(ctx)?.menu_item.load_one(id).await.coded()?;
     let Some(item) = item else {
         // Existence of items is public (menus are), so NOT_FOUND leaks nothing.
         viewer(ctx).check(Rule::SignedIn)?;
@@ -231,11 +211,11 @@ impl MenuMutation {
         let result = async {
             let restaurant_id = expect_global_id(&input.restaurant_id, NodeType::Restaurant)?;
             viewer(ctx).check(Rule::StaffOf { restaurant_id })?;
-            let restaurant = data::<Loaders>(ctx)?
+            let restaurant = loaders(ctx)?
                 .restaurant
                 .load_one(restaurant_id)
                 .await
-                .extend()?
+                .coded()?
                 .ok_or_else(|| ErrorCode::NotFound.error("No restaurant has this id."))?;
             let mut errors = Vec::new();
             let name = check_name(&input.name, &mut errors);
@@ -245,10 +225,9 @@ impl MenuMutation {
             if !errors.is_empty() {
                 return Ok(MenuItemPayload::failed(errors));
             }
-            let stores = data::<Stores>(ctx)?;
-            let item = bistro_sql::write::create_menu_item(
-                &stores.db,
-                NewMenuItem {
+            // The data layer forgets the restaurant's cached menu once the write commits.
+            let item = scope(ctx)?
+                .create_menu_item(NewMenuItem {
                     restaurant_id,
                     name,
                     description,
@@ -258,12 +237,10 @@ impl MenuMutation {
                     dietary: stored_dietary(&input.dietary),
                     available: input.available,
                     daily_stock: input.daily_stock,
-                },
-            )
-            .await
-            .map_err(|e| StoreError::Sql(e).extend())?
-            .ok_or_else(|| ErrorCode::NotFound.error("No restaurant has this id."))?;
-            invalidate_menu(ctx, restaurant_id).await?;
+                })
+                .await
+                .coded()?
+                .ok_or_else(|| ErrorCode::NotFound.error("No restaurant has this id."))?;
             Ok(MenuItemPayload {
                 menu_item: Some(MenuItem(item)),
                 user_errors: Vec::new(),
@@ -339,12 +316,12 @@ impl MenuMutation {
         item: menu_item::Model,
         changes: MenuItemChanges,
     ) -> async_graphql::Result<MenuItemPayload> {
-        let stores = data::<Stores>(ctx)?;
-        let updated = bistro_sql::write::update_menu_item(&stores.db, item.id, changes)
+        // The data layer forgets the restaurant's cached menu once the write commits.
+        let updated = scope(ctx)?
+            .update_menu_item(item.id, changes)
             .await
-            .map_err(|e| StoreError::Sql(e).extend())?
+            .coded()?
             .ok_or_else(|| ErrorCode::NotFound.error("No menu item has this id."))?;
-        invalidate_menu(ctx, item.restaurant_id).await?;
         Ok(MenuItemPayload {
             menu_item: Some(MenuItem(updated)),
             user_errors: Vec::new(),

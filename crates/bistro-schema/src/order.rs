@@ -1,20 +1,20 @@
 //! `Order`: what a customer bought, where, and where it stands. Visible to
 //! its customer, the staff of its restaurant, and admins.
 
-use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
-use bistro_sql::entity::{self, order, order_line};
-use bistro_sql::query::{OrderOwner, PageWindow};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use bistro_data::entity::{self, order, order_line};
+use bistro_data::{OrderOwner, PageWindow};
 use chrono::{DateTime, Utc};
 
 use crate::auth::{Can, Rule, viewer};
 use crate::connection::{self, PageArgs, PageInfo, decode_cursor, encode_cursor};
-use crate::error::{data, soft};
-use crate::loader::{Loaders, OrderPageKey};
+use crate::error::{Coded, loaders, soft};
 use crate::menu::MenuItem;
 use crate::money::Money;
 use crate::node::{NodeType, global_id};
 use crate::restaurant::Restaurant;
 use crate::user::User;
+use bistro_data::order::OrderPageKey;
 
 /// An order placed by a customer at one restaurant.
 #[derive(Clone)]
@@ -23,8 +23,8 @@ pub struct Order(pub order::Model);
 impl Order {
     /// Loads an order by id, checking the viewer may see it.
     pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
-        let loaders = data::<Loaders>(ctx)?;
-        let Some(order) = loaders.order.load_one(id).await.extend()? else {
+        let loaders = loaders(ctx)?;
+        let Some(order) = loaders.order.load_one(id).await.coded()? else {
             return Ok(None);
         };
         viewer(ctx).check(Rule::Order {
@@ -196,11 +196,11 @@ impl Order {
     /// What was bought, at the prices of the day.
     async fn lines(&self, ctx: &Context<'_>) -> Option<Vec<OrderLine>> {
         let result = async {
-            let lines = data::<Loaders>(ctx)?
+            let lines = loaders(ctx)?
                 .order_lines
                 .load_one(self.0.id)
                 .await
-                .extend()?
+                .coded()?
                 .unwrap_or_default();
             Ok(lines
                 .iter()
@@ -291,13 +291,13 @@ pub(crate) async fn order_page(
         status: status.map(|s| s.stored().to_owned()),
         window: window.clone(),
     };
-    let rows = data::<Loaders>(ctx)?
+    let rows = loaders(ctx)?
         .order_page
         .load_one(key)
         .await
-        .extend()?
+        .coded()?
         .unwrap_or_default();
-    let loaders = data::<Loaders>(ctx)?;
+    let loaders = loaders(ctx)?;
     loaders.order.prime(rows.iter().map(|o| (o.id, o.clone())));
     let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
     let edges: Vec<OrderEdge> = rows

@@ -1,18 +1,17 @@
 //! The query root: entry points into the graph.
 
-use async_graphql::{Context, ID, Object, ResultExt};
-use bistro_sql::query::{self, PageWindow, RestaurantFilter};
+use async_graphql::{Context, ID, Object};
+use bistro_data::{PageWindow, RestaurantFilter};
 use futures_util::future::join_all;
 
 use crate::connection::{self, PageArgs, decode_cursor, encode_cursor};
-use crate::error::{ErrorCode, StoreError, data, soft};
-use crate::loader::{Loaders, Slug};
+use crate::error::{Coded, ErrorCode, loaders, scope, soft};
 use crate::menu::{MenuItem, MenuSearchConnection, MenuSearchEdge};
 use crate::node::{self, Node};
-use crate::request::Stores;
 use crate::restaurant::{
     Restaurant, RestaurantConnection, RestaurantEdge, page_cost, restaurant_cursor,
 };
+use bistro_data::restaurant::Slug;
 
 /// Entry points for reading Bistro's data.
 #[derive(Default)]
@@ -46,18 +45,13 @@ impl Query {
                 decode_cursor('r', c)?.parse().ok()
             })?;
             let filter = RestaurantFilter { cuisine };
-            let stores = data::<Stores>(ctx)?;
-            let rows = query::restaurants_page(&stores.db, &filter, &window)
-                .await
-                .map_err(StoreError::from)
-                .extend()?;
-            let (rows, has_next, has_previous) = connection::trim_page(rows, &window);
-            let loaders = data::<Loaders>(ctx)?;
-            // Prime the by-id loader: fields that reach a restaurant again
+            // Primes the by-id loader: fields that reach a restaurant again
             // (e.g. `menu.node.restaurant`) then cost nothing.
-            loaders
-                .restaurant
-                .prime(rows.iter().map(|r| (r.id, r.clone())));
+            let rows = scope(ctx)?
+                .restaurants_page(&filter, &window)
+                .await
+                .coded()?;
+            let (rows, has_next, has_previous) = connection::trim_page(rows, &window);
             let edges: Vec<RestaurantEdge> = rows
                 .into_iter()
                 .map(|r| RestaurantEdge {
@@ -83,11 +77,11 @@ impl Query {
         #[graphql(desc = "The restaurant's slug, e.g. \"trattoria-roma-12\".")] slug: String,
     ) -> Option<Restaurant> {
         let result = async {
-            Ok(data::<Loaders>(ctx)?
+            Ok(loaders(ctx)?
                 .restaurant_by_slug
                 .load_one(Slug(slug))
                 .await
-                .extend()?
+                .coded()?
                 .map(Restaurant))
         }
         .await;
@@ -162,16 +156,11 @@ impl Query {
             })?;
             // The cursor is the offset of the next hit: ranked results have no stable key.
             let offset = window.after.unwrap_or(0);
-            let stores = data::<Stores>(ctx)?;
-            let hits = query::search_menu_items(&stores.db, &query, offset, window.limit + 1)
+            let hits = scope(ctx)?
+                .search_menu(&query, offset, window.limit + 1)
                 .await
-                .map_err(StoreError::from)
-                .extend()?;
+                .coded()?;
             let (hits, has_next, _) = connection::trim_page(hits, &window);
-            let loaders = data::<Loaders>(ctx)?;
-            loaders
-                .menu_item
-                .prime(hits.iter().map(|h| (h.item.id, h.item.clone())));
             let edges: Vec<MenuSearchEdge> = hits
                 .into_iter()
                 .zip(offset + 1..)

@@ -1,26 +1,8 @@
-//! Restaurant rating summaries: computed from reviews in SQL, cached in the
-//! key-value store under `rating:v1:{restaurant id}` as `"{average}|{count}"`.
+//! `RatingSummary`: what a restaurant's reviewers think, from the data
+//! layer's rating summaries (`bistro_data::rating`).
 
 use async_graphql::SimpleObject;
-use bistro_sql::query::RatingAggregate;
-
-/// The cache key of a restaurant's summary (the version allows changing the encoding).
-pub fn cache_key(restaurant_id: i64) -> String {
-    format!("rating:v1:{restaurant_id}")
-}
-
-pub(crate) fn encode(aggregate: &RatingAggregate) -> String {
-    format!("{}|{}", aggregate.average, aggregate.count)
-}
-
-/// `None` for a value this version cannot read: treated as a cache miss.
-pub(crate) fn decode(value: &str) -> Option<RatingAggregate> {
-    let (average, count) = value.split_once('|')?;
-    Some(RatingAggregate {
-        average: average.parse().ok()?,
-        count: count.parse().ok()?,
-    })
-}
+use bistro_data::RatingAggregate;
 
 /// What a restaurant's reviewers think, on average.
 #[derive(SimpleObject, Debug, Clone, Copy)]
@@ -37,21 +19,5 @@ impl From<RatingAggregate> for RatingSummary {
             average: (aggregate.count > 0).then(|| (aggregate.average * 100.0).round() / 100.0),
             count: aggregate.count,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cached_summaries_round_trip_and_garbage_is_a_miss() {
-        let agg = RatingAggregate {
-            average: 4.25,
-            count: 12,
-        };
-        assert_eq!(decode(&encode(&agg)), Some(agg));
-        assert_eq!(decode("4.25"), None);
-        assert_eq!(decode("x|1"), None);
     }
 }

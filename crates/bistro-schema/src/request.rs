@@ -1,5 +1,5 @@
-//! What one GraphQL request owns: its loaders, its counted store handles,
-//! and its round-trip counts.
+//! What one GraphQL request owns: its viewer and its scope of the data layer
+//! (counted store handles, loaders, round-trip counts).
 //!
 //! [`RequestScope`] is an async-graphql extension. The extension factory is
 //! asked for a fresh extension for every execution (HTTP and WebSocket
@@ -11,8 +11,7 @@
 //! sea-orm executes, and its own view of the key-value store that counts
 //! every round trip. Loaders and resolvers only ever see these handles.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
@@ -22,80 +21,43 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
     Name, Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
 };
-use bistro_kv::Kv;
-use sea_orm::DatabaseConnection;
+use bistro_data::{DataLayer, Scope};
 
-use crate::auth::{AuthDeps, BearerToken, Viewer, authenticate};
+use crate::auth::{AuthDeps, BearerToken, Viewer, ViewerCell, authenticate};
 use crate::error::ErrorCode;
 use crate::limits::Limits;
-use crate::loader::Loaders;
-
-/// Store round trips made while serving one request.
-#[derive(Debug, Default)]
-pub struct RoundTrips {
-    /// SQL statements executed.
-    pub sql: Arc<AtomicU64>,
-    /// Key-value round trips (a command, a multi-key command or a pipeline each count 1).
-    pub kv: Arc<AtomicU64>,
-}
-
-impl RoundTrips {
-    /// `(sql, kv)` so far.
-    pub fn snapshot(&self) -> (u64, u64) {
-        (
-            self.sql.load(Ordering::Relaxed),
-            self.kv.load(Ordering::Relaxed),
-        )
-    }
-}
-
-/// The store handles of one request; both count into its [`RoundTrips`].
-#[derive(Clone)]
-pub struct Stores {
-    /// Relational store, counted.
-    pub db: DatabaseConnection,
-    /// Key-value store, counted.
-    pub kv: Kv,
-}
 
 /// Extension factory installed on the schema (see the module docs).
 pub struct RequestScope {
-    db: DatabaseConnection,
-    kv: Kv,
+    data: DataLayer,
     limits: Arc<Limits>,
     auth: AuthDeps,
 }
 
 impl RequestScope {
-    /// A factory that hands each request counted views of these stores.
-    pub fn new(db: DatabaseConnection, kv: Kv, limits: Arc<Limits>, auth: AuthDeps) -> Self {
-        Self {
-            db,
-            kv,
-            limits,
-            auth,
-        }
+    /// A factory that hands each request its own scope of the data layer.
+    pub fn new(data: DataLayer, limits: Arc<Limits>, auth: AuthDeps) -> Self {
+        Self { data, limits, auth }
     }
 }
 
 impl ExtensionFactory for RequestScope {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(RequestScopeExtension {
-            db: self.db.clone(),
-            kv: self.kv.clone(),
+            data: self.data.clone(),
             limits: self.limits.clone(),
             auth: self.auth.clone(),
-            round_trips: Arc::new(RoundTrips::default()),
+            scope: Mutex::new(None),
         })
     }
 }
 
 struct RequestScopeExtension {
-    db: DatabaseConnection,
-    kv: Kv,
+    data: DataLayer,
     limits: Arc<Limits>,
     auth: AuthDeps,
-    round_trips: Arc<RoundTrips>,
+    /// The request's scope, kept to read its round-trip counts at the end.
+    scope: Mutex<Option<Arc<Scope>>>,
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -109,7 +71,12 @@ impl Extension for RequestScopeExtension {
         for error in &mut response.errors {
             fill_missing_code(error, request_failed);
         }
-        let (sql, kv) = self.round_trips.snapshot();
+        let scope = self
+            .scope
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        let (sql, kv) = scope.map_or((0, 0), |scope| scope.round_trips());
         tracing::debug!(
             sql,
             kv,
@@ -133,13 +100,11 @@ impl Extension for RequestScopeExtension {
         request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        let mut db = self.db.clone();
-        let sql_counter = self.round_trips.sql.clone();
-        // The callback lives on this clone only; the pool underneath is shared.
-        db.set_metric_callback(move |_| {
-            sql_counter.fetch_add(1, Ordering::Relaxed);
-        });
-        let kv = self.kv.counted(self.round_trips.kv.clone());
+        let scope = Arc::new(self.data.scope());
+        *self
+            .scope
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(scope.clone());
         let token = request
             .data
             .get(&std::any::TypeId::of::<BearerToken>())
@@ -147,7 +112,7 @@ impl Extension for RequestScopeExtension {
             .map(|token| token.0.clone());
         let viewer = match token {
             None => Viewer(None),
-            Some(token) => match authenticate(&self.auth, &kv, &token).await {
+            Some(token) => match authenticate(&self.auth, scope.kv(), &token).await {
                 Ok(principal) => Viewer(Some(principal)),
                 Err(failure) => {
                     return Err(with_code(
@@ -157,12 +122,7 @@ impl Extension for RequestScopeExtension {
                 }
             },
         };
-        let stores = Stores { db, kv };
-        let request = request
-            .data(viewer)
-            .data(Loaders::new(&stores, &self.limits))
-            .data(stores)
-            .data(self.round_trips.clone());
+        let request = request.data(ViewerCell::new(viewer)).data(scope);
         next.run(ctx, request).await
     }
 

@@ -1,20 +1,21 @@
 //! `Restaurant`, its connection, and the restaurant-level fields that reach
 //! into both stores (menu, reviews, rating, trending items).
 
-use async_graphql::{Context, Enum, ID, Object, ResultExt, SimpleObject};
-use bistro_sql::entity::restaurant;
-use bistro_sql::query::{MenuCursor, MenuPageArgs, RestaurantFilter};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use bistro_data::entity::restaurant;
+use bistro_data::{MenuCursor, MenuPageArgs, RestaurantFilter};
 use serde::Deserialize;
 
 use crate::connection::{self, PageArgs, PageInfo, decode_cursor, encode_cursor};
-use crate::error::{ErrorCode, data, soft};
-use crate::loader::{Loaders, MenuPageKey, ReviewPageKey};
+use crate::error::{Coded, ErrorCode, loaders, scope, soft};
 use crate::menu::{Course, MenuItem, MenuItemConnection, MenuItemEdge, menu_cursor};
 use crate::money::CurrencyCode;
 use crate::node::{NodeType, global_id};
 use crate::popularity::TrendingItem;
 use crate::rating::RatingSummary;
 use crate::review::{Review, ReviewConnection, ReviewEdge, review_cursor};
+use bistro_data::menu::MenuPageKey;
+use bistro_data::review::ReviewPageKey;
 
 /// Most trending items one restaurant returns.
 const MAX_TRENDING: i32 = 20;
@@ -26,8 +27,8 @@ pub struct Restaurant(pub restaurant::Model);
 impl Restaurant {
     /// Loads a restaurant by database id through the request's loader.
     pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
-        let loaders = data::<Loaders>(ctx)?;
-        Ok(loaders.restaurant.load_one(id).await.extend()?.map(Self))
+        let loaders = loaders(ctx)?;
+        Ok(loaders.restaurant.load_one(id).await.coded()?.map(Self))
     }
 }
 
@@ -121,11 +122,11 @@ impl Restaurant {
                     window: window.clone(),
                 },
             };
-            let rows = data::<Loaders>(ctx)?
+            let rows = loaders(ctx)?
                 .menu_page
                 .load_one(key)
                 .await
-                .extend()?
+                .coded()?
                 .unwrap_or_default();
             let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
             let edges: Vec<MenuItemEdge> = rows
@@ -164,7 +165,7 @@ impl Restaurant {
     ) -> async_graphql::Result<Option<crate::order::OrderConnection>> {
         crate::order::order_page(
             ctx,
-            bistro_sql::query::OrderOwner::Restaurant,
+            bistro_data::OrderOwner::Restaurant,
             self.0.id,
             status,
             PageArgs {
@@ -204,11 +205,11 @@ impl Restaurant {
                 restaurant_id: self.0.id,
                 window: window.clone(),
             };
-            let rows = data::<Loaders>(ctx)?
+            let rows = loaders(ctx)?
                 .review_page
                 .load_one(key)
                 .await
-                .extend()?
+                .coded()?
                 .unwrap_or_default();
             let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
             let edges: Vec<ReviewEdge> = rows
@@ -233,13 +234,9 @@ impl Restaurant {
     /// computed from the reviews when the cache misses or is unreachable.
     async fn rating(&self, ctx: &Context<'_>) -> Option<RatingSummary> {
         let result = async {
-            let aggregate = data::<Loaders>(ctx)?
-                .rating
-                .load_one(self.0.id)
-                .await
-                .extend()?;
+            let aggregate = loaders(ctx)?.rating.load_one(self.0.id).await.coded()?;
             Ok(RatingSummary::from(aggregate.unwrap_or(
-                bistro_sql::query::RatingAggregate {
+                bistro_data::RatingAggregate {
                     average: 0.0,
                     count: 0,
                 },
@@ -264,11 +261,11 @@ impl Restaurant {
                 return Err(ErrorCode::BadUserInput
                     .error(format!("`limit` must be between 0 and {MAX_TRENDING}.")));
             }
-            let ranking = data::<Loaders>(ctx)?
+            let ranking = loaders(ctx)?
                 .popularity
                 .load_one(self.0.id)
                 .await
-                .extend()?
+                .coded()?
                 .unwrap_or_default();
             Ok(ranking
                 .top(usize::try_from(limit).unwrap_or(0))
@@ -362,14 +359,7 @@ impl RestaurantConnection {
 
     /// How many restaurants the whole list holds (one extra `COUNT`, only when asked for).
     async fn total_count(&self, ctx: &Context<'_>) -> Option<u64> {
-        let result = async {
-            let stores = data::<crate::request::Stores>(ctx)?;
-            bistro_sql::query::count_restaurants(&stores.db, &self.filter)
-                .await
-                .map_err(crate::error::StoreError::from)
-                .extend()
-        }
-        .await;
+        let result = async { scope(ctx)?.count_restaurants(&self.filter).await.coded() }.await;
         soft(ctx, result)
     }
 }

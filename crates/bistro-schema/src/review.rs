@@ -1,12 +1,11 @@
 //! `Review` and the review connection.
 
-use async_graphql::{Context, ID, Object, ResultExt};
-use bistro_sql::entity::review;
+use async_graphql::{Context, ID, Object};
+use bistro_data::entity::review;
 use chrono::{DateTime, Utc};
 
 use crate::connection::{PageInfo, encode_cursor};
-use crate::error::{data, soft};
-use crate::loader::Loaders;
+use crate::error::{Coded, loaders, soft};
 use crate::node::{NodeType, global_id};
 use crate::rating::RatingSummary;
 use crate::restaurant::Restaurant;
@@ -18,8 +17,8 @@ pub struct Review(pub review::Model);
 impl Review {
     /// Loads a review by database id through the request's loader.
     pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
-        let loaders = data::<Loaders>(ctx)?;
-        Ok(loaders.review.load_one(id).await.extend()?.map(Self))
+        let loaders = loaders(ctx)?;
+        Ok(loaders.review.load_one(id).await.coded()?.map(Self))
     }
 }
 
@@ -54,11 +53,11 @@ impl Review {
     /// The reviewer's public display name.
     async fn author_name(&self, ctx: &Context<'_>) -> Option<String> {
         let result = async {
-            data::<Loaders>(ctx)?
+            loaders(ctx)?
                 .user_name
                 .load_one(self.0.user_id)
                 .await
-                .extend()
+                .coded()
         }
         .await;
         soft(ctx, result).flatten()
@@ -123,11 +122,11 @@ impl ReviewConnection {
     /// How many reviews the restaurant has (from the cached rating summary).
     async fn total_count(&self, ctx: &Context<'_>) -> Option<u64> {
         let result = async {
-            let aggregate = data::<Loaders>(ctx)?
+            let aggregate = loaders(ctx)?
                 .rating
                 .load_one(self.restaurant_id)
                 .await
-                .extend()?;
+                .coded()?;
             Ok(aggregate.map_or(0, |a| RatingSummary::from(a).count))
         }
         .await;

@@ -1,13 +1,12 @@
 //! `User`: an account. Its display name is public; everything else is the
 //! account's own business (and the admins').
 
-use async_graphql::{Context, Enum, ID, Object, ResultExt};
-use bistro_sql::entity::{UserRole, user};
+use async_graphql::{Context, Enum, ID, Object};
+use bistro_data::entity::{UserRole, user};
 
 use crate::auth::{Can, Rule};
 use crate::connection::PageArgs;
-use crate::error::data;
-use crate::loader::Loaders;
+use crate::error::{Coded, loaders};
 use crate::node::{NodeType, global_id};
 use crate::order::{OrderConnection, OrderStatus, order_page};
 use crate::restaurant::page_cost;
@@ -19,8 +18,8 @@ pub struct User(pub user::Model);
 impl User {
     /// Loads a user by database id through the request's loader.
     pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
-        let loaders = data::<Loaders>(ctx)?;
-        Ok(loaders.user.load_one(id).await.extend()?.map(Self))
+        let loaders = loaders(ctx)?;
+        Ok(loaders.user.load_one(id).await.coded()?.map(Self))
     }
 }
 
@@ -74,11 +73,11 @@ impl User {
     /// itself and admins may read it.
     #[graphql(guard = "Can(Rule::Account { user_id: self.0.id })")]
     async fn cart(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<crate::cart::Cart>> {
-        Ok(data::<Loaders>(ctx)?
+        Ok(loaders(ctx)?
             .cart
             .load_one(self.0.id)
             .await
-            .extend()?
+            .coded()?
             .map(crate::cart::Cart))
     }
 
@@ -100,7 +99,7 @@ impl User {
     ) -> async_graphql::Result<Option<OrderConnection>> {
         order_page(
             ctx,
-            bistro_sql::query::OrderOwner::Customer,
+            bistro_data::OrderOwner::Customer,
             self.0.id,
             status,
             PageArgs {

@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::{MethodFilter, get, on};
+use bistro_data::DataLayer;
 use bistro_kv::{Kv, KvConfig};
 use bistro_schema::{BistroSchema, SchemaDeps};
 use bistro_sql::SqlConfig;
@@ -31,6 +32,8 @@ pub struct App {
     pub db: DatabaseConnection,
     /// Key-value store, namespaced by `kv.key_prefix`.
     pub kv: Kv,
+    /// Both stores, as the schema (and the seeder) use them.
+    pub data: DataLayer,
     /// The GraphQL schema.
     pub schema: BistroSchema,
 }
@@ -50,7 +53,7 @@ impl App {
             // The in-process store starts empty on every start; today's
             // leaderboards are derived from SQL, so rebuild them.
             let entries =
-                seed::rebuild_popularity(&db, &kv, bistro_schema::popularity::today()).await?;
+                seed::rebuild_popularity(&db, &kv, bistro_data::popularity::today()).await?;
             tracing::info!(entries, "rebuilt today's popularity leaderboards from SQL");
             if config.seed_demo_data {
                 let carts = seed::plant_carts(
@@ -64,9 +67,9 @@ impl App {
             }
         }
         let auth = auth_deps(&config, &kv)?;
+        let data = DataLayer::new(db.clone(), kv.clone(), config.data.clone());
         let schema = bistro_schema::build_schema(SchemaDeps {
-            db: db.clone(),
-            kv: kv.clone(),
+            data: data.clone(),
             limits: config.graphql.clone(),
             auth,
         });
@@ -74,6 +77,7 @@ impl App {
             config,
             db,
             kv,
+            data,
             schema,
         })
     }

@@ -37,6 +37,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// GraphQL limits.
     pub graphql: Limits,
+    /// How the data layer uses the stores: shared caches, batching.
+    pub data: bistro_data::Settings,
     /// Key-value store settings.
     pub kv: KvSettings,
     /// Relational store settings.

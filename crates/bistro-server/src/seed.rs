@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use anyhow::Context as _;
 use argon2::{Argon2, PasswordHasher};
+use bistro_data::cart::{StoredCart, StoredCartLine};
+use bistro_data::popularity;
 use bistro_kv::Kv;
 use bistro_sql::seed::{SeedOptions, SeedSize, SeedSummary};
 use chrono::NaiveDate;
@@ -45,7 +47,7 @@ pub async fn seed(
         .hash_password(DEMO_PASSWORD.as_bytes())
         .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?
         .to_string();
-    let today = bistro_schema::popularity::today();
+    let today = bistro_data::popularity::today();
     let summary = bistro_sql::seed::seed(
         db,
         &SeedOptions {
@@ -72,7 +74,19 @@ pub async fn plant_carts(
 ) -> anyhow::Result<usize> {
     let carts = bistro_sql::seed::cart_plan(db, seed, count).await?;
     for cart in &carts {
-        bistro_schema::cart::store(kv, cart.user_id, cart.restaurant_id, &cart.lines)
+        let stored = StoredCart {
+            restaurant_id: cart.restaurant_id,
+            lines: (1..)
+                .zip(&cart.lines)
+                .map(|(id, (menu_item_id, quantity))| StoredCartLine {
+                    id,
+                    menu_item_id: *menu_item_id,
+                    quantity: *quantity,
+                    option_ids: Vec::new(),
+                })
+                .collect(),
+        };
+        bistro_data::cart::store(kv, cart.user_id, &stored)
             .await
             .context("writing carts")?;
     }
@@ -94,20 +108,15 @@ pub async fn rebuild_popularity(
             .or_default()
             .push((menu_item_id, quantity));
     }
-    let keys: Vec<String> = per_restaurant
-        .keys()
-        .map(|id| bistro_schema::popularity::key(day, *id))
-        .collect();
+    let restaurant_ids: Vec<i64> = per_restaurant.keys().copied().collect();
     // Rebuild, not add: a second run must not double the counts.
-    if !keys.is_empty() {
-        kv.del(&keys)
-            .await
-            .context("clearing popularity leaderboards")?;
-    }
+    popularity::clear(kv, day, &restaurant_ids)
+        .await
+        .context("clearing popularity leaderboards")?;
     let mut written = 0;
     for (restaurant_id, items) in per_restaurant {
         for (menu_item_id, quantity) in items {
-            bistro_schema::popularity::record(kv, day, restaurant_id, menu_item_id, quantity)
+            popularity::record(kv, day, restaurant_id, menu_item_id, quantity)
                 .await
                 .context("writing popularity leaderboards")?;
             written += 1;

@@ -1,0 +1,121 @@
+//! Every loader of one request, built fresh for each [`Scope`](crate::Scope).
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Arc;
+
+use bistro_kv::Kv;
+use sea_orm::DatabaseConnection;
+
+use crate::Settings;
+use crate::account::{UserLoader, UserNameLoader};
+use crate::batch::Batched;
+use crate::cart::CartLoader;
+use crate::menu::{MenuCountKey, MenuCountLoader, MenuItemLoader, MenuPageKey, MenuPageLoader};
+use crate::order::{OrderLinesLoader, OrderLoader, OrderPageKey, OrderPageLoader};
+use crate::popularity::PopularityLoader;
+use crate::rating::RatingLoader;
+use crate::restaurant::{RestaurantLoader, Slug};
+use crate::review::{ReviewLoader, ReviewPageKey, ReviewPageLoader};
+
+/// Every loader of one request. Each answers the keys asked for together
+/// with one SQL statement or one key-value round trip ([`Batched`]).
+pub struct Loaders {
+    /// Restaurants by id.
+    pub restaurant: Batched<RestaurantLoader, i64>,
+    /// Restaurants by slug.
+    pub restaurant_by_slug: Batched<RestaurantLoader, Slug>,
+    /// Menu items by id.
+    pub menu_item: Batched<MenuItemLoader, i64>,
+    /// Reviews by id.
+    pub review: Batched<ReviewLoader, i64>,
+    /// Public display names of users by id.
+    pub user_name: Batched<UserNameLoader, i64>,
+    /// One menu page per restaurant (through the shared menu cache).
+    pub menu_page: Batched<MenuPageLoader, MenuPageKey>,
+    /// Menu sizes per restaurant.
+    pub menu_count: Batched<MenuCountLoader, MenuCountKey>,
+    /// One review page per restaurant.
+    pub review_page: Batched<ReviewPageLoader, ReviewPageKey>,
+    /// Rating summaries (shared cache over a SQL aggregate).
+    pub rating: Batched<RatingLoader, i64>,
+    /// Today's popularity ranking per restaurant (key-value).
+    pub popularity: Batched<PopularityLoader, i64>,
+    /// Whole user rows by id.
+    pub user: Batched<UserLoader, i64>,
+    /// Orders by id.
+    pub order: Batched<OrderLoader, i64>,
+    /// The lines of each order.
+    pub order_lines: Batched<OrderLinesLoader, i64>,
+    /// One order page per customer or restaurant.
+    pub order_page: Batched<OrderPageLoader, OrderPageKey>,
+    /// Open carts by user id (key-value).
+    pub cart: Batched<CartLoader, i64>,
+}
+
+impl Loaders {
+    /// Fresh loaders over one request's store handles.
+    pub(crate) fn new(db: &DatabaseConnection, kv: &Kv, settings: &Arc<Settings>) -> Self {
+        let batch = settings.max_batch_size;
+        let db = || db.clone();
+        Self {
+            restaurant: Batched::new(RestaurantLoader { db: db() }, batch),
+            restaurant_by_slug: Batched::new(RestaurantLoader { db: db() }, batch),
+            menu_item: Batched::new(MenuItemLoader { db: db() }, batch),
+            review: Batched::new(ReviewLoader { db: db() }, batch),
+            user_name: Batched::new(UserNameLoader { db: db() }, batch),
+            menu_page: Batched::new(
+                MenuPageLoader {
+                    db: db(),
+                    kv: kv.clone(),
+                    settings: settings.clone(),
+                },
+                batch,
+            ),
+            menu_count: Batched::new(MenuCountLoader { db: db() }, batch),
+            review_page: Batched::new(ReviewPageLoader { db: db() }, batch),
+            rating: Batched::new(
+                RatingLoader {
+                    db: db(),
+                    kv: kv.clone(),
+                    settings: settings.clone(),
+                },
+                batch,
+            ),
+            popularity: Batched::new(
+                PopularityLoader {
+                    kv: kv.clone(),
+                    day: crate::popularity::today(),
+                },
+                batch,
+            ),
+            user: Batched::new(UserLoader { db: db() }, batch),
+            order: Batched::new(OrderLoader { db: db() }, batch),
+            order_lines: Batched::new(OrderLinesLoader { db: db() }, batch),
+            order_page: Batched::new(OrderPageLoader { db: db() }, batch),
+            cart: Batched::new(CartLoader { kv: kv.clone() }, batch),
+        }
+    }
+}
+
+/// Groups loader keys by their shared part, keeping the parent ids of each group.
+pub(crate) fn group_by<K, S: Eq + Hash>(
+    keys: &[K],
+    split: impl Fn(&K) -> (S, i64),
+) -> Vec<(S, Vec<i64>)> {
+    let mut groups: HashMap<S, Vec<i64>> = HashMap::new();
+    for key in keys {
+        let (shared, id) = split(key);
+        groups.entry(shared).or_default().push(id);
+    }
+    groups.into_iter().collect()
+}
+
+/// Groups rows by their parent id.
+pub(crate) fn group_rows<T>(rows: Vec<T>, parent: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
+    let mut groups: HashMap<i64, Vec<T>> = HashMap::new();
+    for row in rows {
+        groups.entry(parent(&row)).or_default().push(row);
+    }
+    groups
+}

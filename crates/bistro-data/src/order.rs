@@ -1,0 +1,94 @@
+//! Orders: by id, their lines, and one page per customer or restaurant.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bistro_sql::entity::{order, order_line};
+use bistro_sql::query::{self, OrderOwner, PageWindow};
+use sea_orm::DatabaseConnection;
+
+use crate::Result;
+use crate::batch::Load;
+use crate::loaders::{group_by, group_rows};
+
+/// Orders by id.
+pub struct OrderLoader {
+    pub(crate) db: DatabaseConnection,
+}
+
+impl Load<i64> for OrderLoader {
+    type Value = order::Model;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+        let rows = query::orders_by_ids(&self.db, keys).await?;
+        Ok(rows.into_iter().map(|o| (o.id, o)).collect())
+    }
+}
+
+/// The lines of many orders, one statement per batch.
+pub struct OrderLinesLoader {
+    pub(crate) db: DatabaseConnection,
+}
+
+impl Load<i64> for OrderLinesLoader {
+    type Value = Arc<[order_line::Model]>;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+        let mut lines = group_rows(query::order_lines_by_orders(&self.db, keys).await?, |l| {
+            l.order_id
+        });
+        Ok(keys
+            .iter()
+            .map(|id| (*id, lines.remove(id).unwrap_or_default().into()))
+            .collect())
+    }
+}
+
+/// Key of one order page: whose orders, which status, which page.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OrderPageKey {
+    /// A customer's or a restaurant's orders.
+    pub owner: OrderOwner,
+    /// The customer's or restaurant's id.
+    pub owner_id: i64,
+    /// Only orders in this status (stored form).
+    pub status: Option<String>,
+    /// Which page.
+    pub window: PageWindow<i64>,
+}
+
+/// Order pages: one windowed statement per distinct page shape.
+pub struct OrderPageLoader {
+    pub(crate) db: DatabaseConnection,
+}
+
+impl Load<OrderPageKey> for OrderPageLoader {
+    type Value = Arc<[order::Model]>;
+
+    async fn load(&self, keys: &[OrderPageKey]) -> Result<HashMap<OrderPageKey, Self::Value>> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((owner, status, window), owner_ids) in group_by(keys, |k| {
+            ((k.owner, k.status.clone(), k.window.clone()), k.owner_id)
+        }) {
+            let rows =
+                query::order_pages(&self.db, owner, &owner_ids, status.as_deref(), &window).await?;
+            let mut pages = group_rows(rows, |o| match owner {
+                OrderOwner::Customer => o.user_id,
+                OrderOwner::Restaurant => o.restaurant_id,
+            });
+            for owner_id in owner_ids {
+                let page = pages.remove(&owner_id).unwrap_or_default();
+                out.insert(
+                    OrderPageKey {
+                        owner,
+                        owner_id,
+                        status: status.clone(),
+                        window: window.clone(),
+                    },
+                    page.into(),
+                );
+            }
+        }
+        Ok(out)
+    }
+}

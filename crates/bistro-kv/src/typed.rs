@@ -1,0 +1,300 @@
+//! Typed keys: a key type tied to its value type and its encoding.
+//!
+//! Every layout an application keeps in the store is declared once with
+//! [`kv_key!`](crate::kv_key): the key's parts, the pattern that renders
+//! them, and what the key holds (a string of one value type, a hash of typed
+//! fields, a sorted set of typed members, a counter). The typed methods of
+//! [`Kv`](crate::Kv) only accept a key with the value type it was declared
+//! with, so a cart key cannot be read as a rating, and the encoding of each
+//! value lives in one [`Codec`] impl instead of at every call site.
+//!
+//! A stored value that does not decode (another version's encoding, a hand
+//! edit) reads as missing: for a cache that is a miss, for everything else
+//! the same as an expired entry.
+
+use crate::Result;
+
+/// How a value is written to and read from the store.
+pub trait Codec: Sized {
+    /// The stored form.
+    fn encode(&self) -> String;
+    /// The value of a stored form; `None` when it cannot be read (treated as missing).
+    fn decode(raw: &str) -> Option<Self>;
+}
+
+macro_rules! codec_by_parse {
+    ($($ty:ty),*) => {$(
+        impl Codec for $ty {
+            fn encode(&self) -> String {
+                self.to_string()
+            }
+            fn decode(raw: &str) -> Option<Self> {
+                raw.parse().ok()
+            }
+        }
+    )*};
+}
+
+codec_by_parse!(i32, i64, u32, u64, String);
+
+/// A key whose rendered name is known: what every layout has in common.
+pub trait Key {
+    /// The key's name in the store (before the handle's prefix).
+    fn render(&self) -> String;
+}
+
+/// A string key holding one value.
+pub trait ValueKey: Key {
+    /// What the key holds.
+    type Value: Codec;
+}
+
+/// A hash key whose fields and values are typed.
+pub trait HashKey: Key {
+    /// The fields' type.
+    type Field: Codec;
+    /// The values' type.
+    type Value: Codec;
+}
+
+/// A sorted-set key whose members are typed (scores are `f64`).
+pub trait SortedSetKey: Key {
+    /// The members' type.
+    type Member: Codec;
+}
+
+/// An integer counter.
+pub trait CounterKey: Key {}
+
+/// Declares a key layout: a struct of the key's parts, rendered by a
+/// pattern, tied to what the key holds.
+///
+/// ```
+/// use bistro_kv::kv_key;
+/// kv_key! {
+///     /// A restaurant's cached review count.
+///     pub struct ReviewCountKey { pub restaurant_id: i64 } => value u64 = "reviews:v1:{restaurant_id}";
+/// }
+/// kv_key! {
+///     /// Units of each item sold per restaurant and day.
+///     pub struct SalesKey { pub day: String, pub restaurant_id: i64 } => sorted_set i64 = "sales:{day}:{restaurant_id}";
+/// }
+/// use bistro_kv::typed::Key as _;
+/// assert_eq!(ReviewCountKey { restaurant_id: 7 }.render(), "reviews:v1:7");
+/// ```
+///
+/// The kinds are `value V`, `hash F => V`, `sorted_set M` and `counter`.
+#[macro_export]
+macro_rules! kv_key {
+    (@struct $(#[$meta:meta])* $vis:vis $name:ident { $($fvis:vis $field:ident : $fty:ty),* $(,)? } $pattern:literal) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        $vis struct $name { $($fvis $field: $fty),* }
+
+        impl $crate::typed::Key for $name {
+            fn render(&self) -> String {
+                let Self { $($field),* } = self;
+                format!($pattern)
+            }
+        }
+    };
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($body:tt)* } => value $value:ty = $pattern:literal;) => {
+        $crate::kv_key!(@struct $(#[$meta])* $vis $name { $($body)* } $pattern);
+        impl $crate::typed::ValueKey for $name {
+            type Value = $value;
+        }
+    };
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($body:tt)* } => hash $field:ty => $value:ty = $pattern:literal;) => {
+        $crate::kv_key!(@struct $(#[$meta])* $vis $name { $($body)* } $pattern);
+        impl $crate::typed::HashKey for $name {
+            type Field = $field;
+            type Value = $value;
+        }
+    };
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($body:tt)* } => sorted_set $member:ty = $pattern:literal;) => {
+        $crate::kv_key!(@struct $(#[$meta])* $vis $name { $($body)* } $pattern);
+        impl $crate::typed::SortedSetKey for $name {
+            type Member = $member;
+        }
+    };
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($body:tt)* } => counter = $pattern:literal;) => {
+        $crate::kv_key!(@struct $(#[$meta])* $vis $name { $($body)* } $pattern);
+        impl $crate::typed::CounterKey for $name {}
+    };
+}
+
+fn render_all<K: Key>(keys: &[K]) -> Vec<String> {
+    keys.iter().map(Key::render).collect()
+}
+
+fn decode_opt<V: Codec>(raw: Option<String>) -> Option<V> {
+    raw.as_deref().and_then(V::decode)
+}
+
+/// The typed face of [`Kv`](crate::Kv). Each method is one round trip, like
+/// the untyped method it wraps (none for an empty list).
+impl crate::Kv {
+    /// The value at `key`.
+    pub async fn load<K: ValueKey>(&self, key: &K) -> Result<Option<K::Value>> {
+        Ok(decode_opt(self.get(&key.render()).await?))
+    }
+
+    /// The values at `keys`, in order (one `MGET`).
+    pub async fn load_many<K: ValueKey>(&self, keys: &[K]) -> Result<Vec<Option<K::Value>>> {
+        let raw = self.mget(&render_all(keys)).await?;
+        Ok(raw.into_iter().map(decode_opt).collect())
+    }
+
+    /// Stores `value` at `key`, expiring after `ttl` when given.
+    pub async fn store<K: ValueKey>(
+        &self,
+        key: &K,
+        value: &K::Value,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<()> {
+        self.set(&key.render(), &value.encode(), ttl).await
+    }
+
+    /// Stores many values in one pipeline, each with the same expiry.
+    pub async fn store_many<K: ValueKey>(
+        &self,
+        entries: &[(K, K::Value)],
+        ttl: Option<std::time::Duration>,
+    ) -> Result<()> {
+        let entries: Vec<(String, String)> = entries
+            .iter()
+            .map(|(k, v)| (k.render(), v.encode()))
+            .collect();
+        self.set_many(&entries, ttl).await
+    }
+
+    /// Stores `value` only if `key` is absent; `true` when this call stored it.
+    pub async fn store_if_absent<K: ValueKey>(
+        &self,
+        key: &K,
+        value: &K::Value,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<bool> {
+        self.set_nx(&key.render(), &value.encode(), ttl).await
+    }
+
+    /// Replaces the value at `key` only if it currently is `expected` (atomically).
+    pub async fn replace_if<K: ValueKey>(
+        &self,
+        key: &K,
+        expected: &K::Value,
+        new: &K::Value,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<bool> {
+        self.compare_and_set(&key.render(), &expected.encode(), &new.encode(), ttl)
+            .await
+    }
+
+    /// Deletes keys of one layout; returns how many existed.
+    pub async fn remove<K: Key>(&self, keys: &[K]) -> Result<u64> {
+        self.del(&render_all(keys)).await
+    }
+
+    /// One field of each of many hashes, in order (one pipeline).
+    pub async fn load_fields<K: HashKey>(
+        &self,
+        fields: &[(K, K::Field)],
+    ) -> Result<Vec<Option<K::Value>>> {
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, f)| (k.render(), f.encode()))
+            .collect();
+        let raw = self.hget_many(&fields).await?;
+        Ok(raw.into_iter().map(decode_opt).collect())
+    }
+
+    /// Sets fields of hashes in one pipeline; each touched hash gets `ttl` as its expiry.
+    pub async fn store_fields<K: HashKey>(
+        &self,
+        entries: &[(K, K::Field, K::Value)],
+        ttl: Option<std::time::Duration>,
+    ) -> Result<()> {
+        let entries: Vec<(String, String, String)> = entries
+            .iter()
+            .map(|(k, f, v)| (k.render(), f.encode(), v.encode()))
+            .collect();
+        self.hset_many(&entries, ttl).await
+    }
+
+    /// Adds `delta` to a member's score; refreshes the set's expiry to `ttl` when given.
+    pub async fn add_score<K: SortedSetKey>(
+        &self,
+        key: &K,
+        member: &K::Member,
+        delta: f64,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<f64> {
+        self.zincr_by(&key.render(), &member.encode(), delta, ttl)
+            .await
+    }
+
+    /// The whole ranking of each set, highest score first, in order (one
+    /// round trip); members that do not decode are skipped.
+    pub async fn rankings<K: SortedSetKey>(
+        &self,
+        keys: &[K],
+    ) -> Result<Vec<Vec<(K::Member, f64)>>> {
+        let raw = self
+            .zrevrange_with_scores_many(&render_all(keys), 0, -1)
+            .await?;
+        Ok(raw
+            .into_iter()
+            .map(|entries| {
+                entries
+                    .into_iter()
+                    .filter_map(|(member, score)| Some((K::Member::decode(&member)?, score)))
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// Adds `delta` to a counter and returns the result; a counter created
+    /// by this call expires after `ttl_if_new`.
+    pub async fn bump<K: CounterKey>(
+        &self,
+        key: &K,
+        delta: i64,
+        ttl_if_new: Option<std::time::Duration>,
+    ) -> Result<i64> {
+        self.incr_by(&key.render(), delta, ttl_if_new).await
+    }
+
+    /// The current values of counters, in order (one `MGET`; missing counts as 0).
+    pub async fn counters<K: CounterKey>(&self, keys: &[K]) -> Result<Vec<i64>> {
+        let raw = self.mget(&render_all(keys)).await?;
+        Ok(raw
+            .into_iter()
+            .map(|v| v.and_then(|v| v.parse().ok()).unwrap_or(0))
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    crate::kv_key! {
+        /// A test layout.
+        pub struct PairKey { pub a: i64, pub b: String } => value u64 = "pair:{a}:{b}";
+    }
+
+    #[test]
+    fn keys_render_their_pattern() {
+        let key = PairKey {
+            a: 3,
+            b: "x".into(),
+        };
+        assert_eq!(key.render(), "pair:3:x");
+    }
+
+    #[test]
+    fn numbers_round_trip_and_garbage_reads_as_missing() {
+        assert_eq!(i64::decode(&(-5i64).encode()), Some(-5));
+        assert_eq!(u64::decode("x"), None);
+    }
+}
