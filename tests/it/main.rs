@@ -9,3 +9,4 @@ mod outage;
 mod read_path;
 mod round_trips;
 mod schema_contract;
+mod sign_in;

@@ -161,6 +161,7 @@ pub struct AccountMutation;
 /// Account and session mutations.
 impl AccountMutation {
     /// Creates a customer account and signs it in.
+    #[graphql(complexity = "crate::limits::PASSWORD_HASH_COST")]
     async fn register(
         &self,
         ctx: &Context<'_>,
@@ -232,6 +233,7 @@ impl AccountMutation {
     }
 
     /// Signs in with email and password.
+    #[graphql(complexity = "crate::limits::PASSWORD_HASH_COST")]
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -273,6 +275,7 @@ impl AccountMutation {
     /// Exchanges a refresh token for new tokens. Each refresh token works
     /// once: presenting one again ends its whole session, since a copy of it
     /// is then in someone else's hands.
+    #[graphql(complexity = "crate::limits::OWN_STATEMENT_COST")]
     async fn refresh_session(
         &self,
         ctx: &Context<'_>,
@@ -332,6 +335,7 @@ impl AccountMutation {
     }
 
     /// Ends a session: its refresh token and its access tokens stop working.
+    #[graphql(complexity = "crate::limits::OWN_STATEMENT_COST")]
     async fn logout(
         &self,
         ctx: &Context<'_>,

@@ -21,6 +21,8 @@ use bistro_data::{Loaders, Scope};
 /// | `GRAPHQL_VALIDATION_FAILED` | the document does not fit the schema, or the operation cannot be chosen |
 /// | `MAX_DEPTH_EXCEEDED` | the document nests deeper than allowed |
 /// | `MAX_COMPLEXITY_EXCEEDED` | the document asks for more than allowed |
+/// | `MAX_SELECTIONS_EXCEEDED` | the document selects more fields than allowed (fragments expanded) |
+/// | `INTROSPECTION_LIMIT_EXCEEDED` | the document's introspection goes beyond its own bounds |
 /// | `BAD_USER_INPUT` | an argument value is out of range or malformed |
 /// | `NOT_FOUND` | the thing asked for does not exist |
 /// | `UNAUTHENTICATED` | a valid identity is needed |
@@ -40,6 +42,8 @@ pub enum ErrorCode {
     GraphqlValidationFailed,
     MaxDepthExceeded,
     MaxComplexityExceeded,
+    MaxSelectionsExceeded,
+    IntrospectionLimitExceeded,
     BadUserInput,
     NotFound,
     Unauthenticated,
@@ -63,6 +67,8 @@ impl ErrorCode {
             Self::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
             Self::MaxDepthExceeded => "MAX_DEPTH_EXCEEDED",
             Self::MaxComplexityExceeded => "MAX_COMPLEXITY_EXCEEDED",
+            Self::MaxSelectionsExceeded => "MAX_SELECTIONS_EXCEEDED",
+            Self::IntrospectionLimitExceeded => "INTROSPECTION_LIMIT_EXCEEDED",
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
             Self::Unauthenticated => "UNAUTHENTICATED",

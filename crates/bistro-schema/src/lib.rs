@@ -51,9 +51,9 @@ pub struct SchemaDeps {
 pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
     let limits = Arc::new(deps.limits);
     let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
-        .limit_depth(limits.max_depth)
-        .limit_complexity(limits.max_complexity)
-        .limit_recursive_depth(limits.max_depth.max(1) + 1)
+        // Depth and complexity are checked by the request scope, which leaves
+        // introspection out of them (see `limits`).
+        .limit_recursive_depth(limits::recursion_guard(&limits))
         .limit_directives(limits.max_directives)
         .data(limits.clone())
         .data(deps.auth.clone())

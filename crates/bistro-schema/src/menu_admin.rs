@@ -203,6 +203,7 @@ pub struct MenuMutation;
 /// Menu management mutations.
 impl MenuMutation {
     /// Adds an item at the end of a restaurant's menu. Staff of the restaurant and admins only.
+    #[graphql(complexity = "crate::limits::OWN_STATEMENT_COST")]
     async fn create_menu_item(
         &self,
         ctx: &Context<'_>,
@@ -251,6 +252,7 @@ impl MenuMutation {
     }
 
     /// Changes an item. Staff of its restaurant and admins only.
+    #[graphql(complexity = "crate::limits::OWN_STATEMENT_COST")]
     async fn update_menu_item(
         &self,
         ctx: &Context<'_>,
@@ -291,6 +293,7 @@ impl MenuMutation {
     }
 
     /// Switches an item on (orderable) or off (sold out). Staff of its restaurant and admins only.
+    #[graphql(complexity = "crate::limits::OWN_STATEMENT_COST")]
     async fn set_menu_item_availability(
         &self,
         ctx: &Context<'_>,

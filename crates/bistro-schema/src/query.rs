@@ -6,6 +6,7 @@ use futures_util::future::join_all;
 
 use crate::connection::{self, PageArgs, decode_cursor, encode_cursor};
 use crate::error::{Coded, ErrorCode, loaders, scope, soft};
+use crate::limits::OWN_STATEMENT_COST;
 use crate::menu::{MenuItem, MenuSearchConnection, MenuSearchEdge};
 use crate::node::{self, Node};
 use crate::restaurant::{
@@ -21,7 +22,7 @@ pub struct Query;
 /// Entry points for reading Bistro's data.
 impl Query {
     /// Restaurants in a stable order (oldest first), optionally of one cuisine.
-    #[graphql(complexity = "page_cost(first, last) * child_complexity")]
+    #[graphql(complexity = "OWN_STATEMENT_COST + page_cost(first, last) * child_complexity")]
     async fn restaurants(
         &self,
         ctx: &Context<'_>,
@@ -64,6 +65,7 @@ impl Query {
                 edges,
                 page_info: connection::page_info(&cursors, has_next, has_previous),
                 filter,
+                total_count: tokio::sync::OnceCell::new(),
             })
         }
         .await;
@@ -133,7 +135,7 @@ impl Query {
     /// Searches menu items of every restaurant by words in their name and
     /// description, best match first. All words must match (stemmed:
     /// "mushrooms" finds "mushroom").
-    #[graphql(complexity = "page_cost(first, None) * child_complexity")]
+    #[graphql(complexity = "OWN_STATEMENT_COST + page_cost(first, None) * child_complexity")]
     async fn search_menu(
         &self,
         ctx: &Context<'_>,

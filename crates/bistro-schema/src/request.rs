@@ -25,7 +25,7 @@ use bistro_data::{DataLayer, Scope};
 
 use crate::auth::{AuthDeps, BearerToken, Viewer, ViewerCell, authenticate};
 use crate::error::ErrorCode;
-use crate::limits::Limits;
+use crate::limits::{LimitError, Limits, check_document};
 
 /// Extension factory installed on the schema (see the module docs).
 pub struct RequestScope {
@@ -48,6 +48,7 @@ impl ExtensionFactory for RequestScope {
             limits: self.limits.clone(),
             auth: self.auth.clone(),
             scope: Mutex::new(None),
+            introspection_complexity: Mutex::new(0),
         })
     }
 }
@@ -58,6 +59,8 @@ struct RequestScopeExtension {
     auth: AuthDeps,
     /// The request's scope, kept to read its round-trip counts at the end.
     scope: Mutex<Option<Arc<Scope>>>,
+    /// What async-graphql's complexity will count inside introspection.
+    introspection_complexity: Mutex<u64>,
 }
 
 #[async_graphql::async_trait::async_trait]
@@ -71,11 +74,7 @@ impl Extension for RequestScopeExtension {
         for error in &mut response.errors {
             fill_missing_code(error, request_failed);
         }
-        let scope = self
-            .scope
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
+        let scope = lock(&self.scope).take();
         let (sql, kv) = scope.map_or((0, 0), |scope| scope.round_trips());
         tracing::debug!(
             sql,
@@ -97,14 +96,28 @@ impl Extension for RequestScopeExtension {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,
-        request: Request,
+        mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
+        // Parse and measure first: a document over the limits is refused
+        // before anything touches a store (authentication included). The
+        // parsed document stays in the request, so it is parsed once.
+        let limits = &self.limits;
+        let document = request
+            .parsed_query()
+            .map_err(|error| parse_error(error, limits))?;
+        let cost = check_document(document, limits).map_err(|error| {
+            let code = match error {
+                LimitError::Depth { .. } => ErrorCode::MaxDepthExceeded,
+                LimitError::Selections { .. } => ErrorCode::MaxSelectionsExceeded,
+                LimitError::Introspection(_) => ErrorCode::IntrospectionLimitExceeded,
+            };
+            with_code(ServerError::new(error.message(), None), code)
+        })?;
+        *lock(&self.introspection_complexity) = cost.introspection_complexity;
+
         let scope = Arc::new(self.data.scope());
-        *self
-            .scope
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(scope.clone());
+        *lock(&self.scope) = Some(scope.clone());
         let token = request
             .data
             .get(&std::any::TypeId::of::<BearerToken>())
@@ -133,15 +146,11 @@ impl Extension for RequestScopeExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        next.run(ctx, query, variables).await.map_err(|error| {
-            // The recursion guard runs in the parse phase; it is a depth limit to clients.
-            let code = if error.message.starts_with("The recursion depth") {
-                ErrorCode::MaxDepthExceeded
-            } else {
-                ErrorCode::GraphqlParseFailed
-            };
-            with_code(error, code)
-        })
+        // Documents are parsed in `prepare_request`; this only runs for one
+        // that was not (and codes its failure the same way).
+        next.run(ctx, query, variables)
+            .await
+            .map_err(|error| parse_error(error, &self.limits))
     }
 
     async fn validation(
@@ -149,20 +158,59 @@ impl Extension for RequestScopeExtension {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx).await.map_err(|errors| {
+        let result = next.run(ctx).await.map_err(|errors| {
             errors
                 .into_iter()
                 .map(|error| {
-                    let code = match error.message.as_str() {
-                        "Query is nested too deep." => ErrorCode::MaxDepthExceeded,
-                        "Query is too complex." => ErrorCode::MaxComplexityExceeded,
-                        _ => ErrorCode::GraphqlValidationFailed,
+                    let code = if error.message.starts_with("The recursion depth") {
+                        ErrorCode::MaxDepthExceeded
+                    } else {
+                        ErrorCode::GraphqlValidationFailed
                     };
                     with_code(error, code)
                 })
-                .collect()
-        })
+                .collect::<Vec<_>>()
+        })?;
+        // async-graphql's count includes introspection, which has its own bounds.
+        let introspection = usize::try_from(*lock(&self.introspection_complexity)).unwrap_or(0);
+        let complexity = result.complexity.saturating_sub(introspection);
+        if complexity > self.limits.max_complexity {
+            return Err(vec![with_code(
+                ServerError::new(
+                    format!(
+                        "The query's complexity is {complexity}; the limit is {}.",
+                        self.limits.max_complexity
+                    ),
+                    None,
+                ),
+                ErrorCode::MaxComplexityExceeded,
+            )]);
+        }
+        Ok(result)
     }
+}
+
+/// Codes a parse failure; the parser's recursion guard is a depth limit to clients.
+fn parse_error(error: ServerError, limits: &Limits) -> ServerError {
+    // The parser's own guard ("recursion limit exceeded.") and the schema's
+    // ("The recursion depth of the query …") are both depth limits to clients.
+    if error.message.starts_with("The recursion depth")
+        || error.message.starts_with("recursion limit")
+    {
+        let depth = limits.max_depth;
+        let mut error = error;
+        error.message =
+            format!("The query nests more than {depth} levels deep; the limit is {depth}.");
+        with_code(error, ErrorCode::MaxDepthExceeded)
+    } else {
+        with_code(error, ErrorCode::GraphqlParseFailed)
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Puts `null` where a field failed.

@@ -337,6 +337,8 @@ pub struct RestaurantConnection {
     pub(crate) edges: Vec<RestaurantEdge>,
     pub(crate) page_info: PageInfo,
     pub(crate) filter: RestaurantFilter,
+    /// `totalCount`, counted at most once for this connection.
+    pub(crate) total_count: tokio::sync::OnceCell<async_graphql::Result<u64>>,
 }
 
 #[Object]
@@ -357,9 +359,22 @@ impl RestaurantConnection {
         &self.page_info
     }
 
-    /// How many restaurants the whole list holds (one extra `COUNT`, only when asked for).
+    /// How many restaurants the whole list holds (one extra `COUNT`, only when
+    /// asked for, and once however many aliases ask).
     async fn total_count(&self, ctx: &Context<'_>) -> Option<u64> {
-        let result = async { scope(ctx)?.count_restaurants(&self.filter).await.coded() }.await;
+        let result = async {
+            let count = self
+                .total_count
+                .get_or_init(|| async {
+                    match scope(ctx) {
+                        Ok(scope) => scope.count_restaurants(&self.filter).await.coded(),
+                        Err(error) => Err(error),
+                    }
+                })
+                .await;
+            count.clone()
+        }
+        .await;
         soft(ctx, result)
     }
 }
