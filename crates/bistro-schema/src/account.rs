@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ErrorExtensions, InputObject, Object, ResultExt, SimpleObject};
 use bistro_auth::password::{self, MAX_PASSWORD_CHARS};
-use bistro_auth::{Role as TokenRole, RotationError, Sessions};
+use bistro_auth::{Role as TokenRole, RotationError};
 use bistro_sql::entity::{UserRole, user};
 use bistro_sql::write::{CreateUserError, NewUser};
 use chrono::{DateTime, Utc};
@@ -130,8 +130,12 @@ async fn access_token(
 /// Starts a session for `user` and returns its tokens.
 async fn start_session(ctx: &Context<'_>, user: user::Model) -> async_graphql::Result<AuthPayload> {
     let stores = data::<Stores>(ctx)?;
-    let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
-    let token = sessions.start(user.id).await.map_err(kv_error)?;
+    let auth = data::<AuthDeps>(ctx)?;
+    let token = auth
+        .sessions_for(&stores.kv)
+        .start(&auth.keys, user.id)
+        .await
+        .map_err(kv_error)?;
     let (access_token, access_expires) = access_token(ctx, &user, &token.session_id).await?;
     Ok(AuthPayload {
         session: Some(AuthSession {
@@ -279,8 +283,9 @@ impl AccountMutation {
     ) -> Option<AuthPayload> {
         let result = async {
             let stores = data::<Stores>(ctx)?;
-            let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
-            let rotation = match sessions.rotate(&input.refresh_token).await {
+            let auth = data::<AuthDeps>(ctx)?;
+            let sessions = auth.sessions_for(&stores.kv);
+            let rotation = match sessions.rotate(&auth.keys, &input.refresh_token).await {
                 Ok(rotation) => rotation,
                 Err(RotationError::Invalid) => {
                     return Ok(AuthPayload::failed(vec![UserError::on(
@@ -338,29 +343,33 @@ impl AccountMutation {
     ) -> Option<LogoutPayload> {
         let result = async {
             let stores = data::<Stores>(ctx)?;
-            let sessions = data::<AuthDeps>(ctx)?.sessions_for(&stores.kv);
+            let auth = data::<AuthDeps>(ctx)?;
+            let sessions = auth.sessions_for(&stores.kv);
             let signed_in = viewer(ctx).0.as_ref().map(|p| p.session_id.clone());
-            let session_id = match (&input.refresh_token, signed_in) {
-                (Some(token), _) => match Sessions::session_of(token) {
-                    Some(sid) => sid.to_owned(),
-                    None => {
+            let logged_out = match (&input.refresh_token, signed_in) {
+                // The token's secret is checked before anything changes: the
+                // session id alone (readable in any access token) ends nothing.
+                (Some(token), _) => match sessions.end(&auth.keys, token).await {
+                    Ok(logged_out) => logged_out,
+                    Err(RotationError::Store(e)) => return Err(kv_error(e)),
+                    Err(RotationError::Invalid | RotationError::Reused) => {
                         return Ok(LogoutPayload {
                             logged_out: false,
                             user_errors: vec![UserError::on(
                                 "refreshToken",
                                 "REFRESH_TOKEN_INVALID",
-                                "This is not a refresh token.",
+                                "This is not a refresh token of a session.",
                             )],
                         });
                     }
                 },
-                (None, Some(sid)) => sid,
+                // A verified access token of the session proves the caller holds it.
+                (None, Some(sid)) => sessions.revoke(&sid).await.map_err(kv_error)?,
                 (None, None) => {
                     return Err(ErrorCode::Unauthenticated
                         .error("Sign in, or pass the session's refresh token, to log out."));
                 }
             };
-            let logged_out = sessions.revoke(&session_id).await.map_err(kv_error)?;
             Ok(LogoutPayload {
                 logged_out,
                 user_errors: Vec::new(),
