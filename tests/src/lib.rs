@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod logs;
 pub mod proxy;
 
 use std::net::SocketAddr;
