@@ -64,6 +64,27 @@ async fn registration_validates_input_with_user_errors() {
                 register("ada@example.com", "correct horse battery", "  "),
                 vec!["DISPLAY_NAME_INVALID"],
             ),
+            // Direction overrides and zero-width characters, not only controls.
+            (
+                register(
+                    "ada@example.com",
+                    "correct horse battery",
+                    "Ada\u{202E}nimda",
+                ),
+                vec!["DISPLAY_NAME_INVALID"],
+            ),
+            (
+                register("ada@example.com", "correct horse battery", "\u{2067}Ada"),
+                vec!["DISPLAY_NAME_INVALID"],
+            ),
+            (
+                register("ada@example.com", "correct horse battery", "Ad\u{200B}a"),
+                vec!["DISPLAY_NAME_INVALID"],
+            ),
+            (
+                register("ada@example.com", "correct horse battery", "Ada\nLovelace"),
+                vec!["DISPLAY_NAME_INVALID"],
+            ),
             (
                 register(CUSTOMER_A, "correct horse battery", "Ada"),
                 vec!["EMAIL_TAKEN"],
@@ -843,6 +864,57 @@ async fn menu_edits_are_visible_to_the_next_read() {
             ["NAME_REQUIRED", "PRICE_INVALID", "DAILY_STOCK_INVALID"],
             "{body:#}"
         );
+        // Invisible and direction-changing characters, in names and descriptions.
+        for (name, description, expected) in [
+            ("Soup\u{200B}", "Hot.", vec!["NAME_INVALID"]),
+            ("\u{202E}puoS", "Hot.", vec!["NAME_INVALID"]),
+            ("Soup", "Hot.\u{2066} Cold.", vec!["DESCRIPTION_INVALID"]),
+            ("Soup", "Hot.\u{FEFF}", vec!["DESCRIPTION_INVALID"]),
+            (
+                "So\u{202D}up",
+                "\u{200D}",
+                vec!["NAME_INVALID", "DESCRIPTION_INVALID"],
+            ),
+        ] {
+            let (_, body) = app
+                .graphql_as(
+                    Some(&token),
+                    create,
+                    json!({ "input": {
+                    "restaurantId": global_id(NodeType::Restaurant, 1), "name": name,
+                    "description": description, "price": "4", "course": "STARTER" } }),
+                )
+                .await;
+            assert_eq!(
+                user_error_codes(&body["data"]["createMenuItem"]),
+                expected,
+                "{name:?} {description:?}: {body:#}"
+            );
+        }
+        let (_, body) = app
+            .graphql_as(
+                Some(&token),
+                update,
+                json!({ "input": { "id": item_id, "name": "Renamed\u{2069}", "description": "\u{202A}" } }),
+            )
+            .await;
+        assert_eq!(
+            user_error_codes(&body["data"]["updateMenuItem"]),
+            ["NAME_INVALID", "DESCRIPTION_INVALID"]
+        );
+        // A line break is fine in a description; the menu shows what was written.
+        let (_, body) = app
+            .graphql_as(
+                Some(&token),
+                update,
+                json!({ "input": { "id": item_id, "description": "Slow-cooked.\nWith rice." } }),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["updateMenuItem"]["userErrors"],
+            json!([]),
+            "{body:#}"
+        );
         let (_, body) = app
             .graphql_as(
                 Some(&token),
@@ -945,6 +1017,21 @@ async fn operators_create_staff_and_admin_accounts() {
             .await
             .is_err()
     );
+    for name in ["Ops\u{202E}nimda", "Op\u{200B}s", "Ops\tTeam"] {
+        let refused = create_account(
+            db,
+            CreateAccount {
+                display_name: Some(name.to_owned()),
+                ..request("named@example.com", UserRole::Admin, vec![], None)
+            },
+        )
+        .await
+        .expect_err(name);
+        assert!(
+            refused.to_string().contains("display name"),
+            "{name:?}: {refused:#}"
+        );
+    }
 
     let created = create_account(
         db,

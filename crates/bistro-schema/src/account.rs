@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, ErrorExtensions, InputObject, Object, ResultExt, SimpleObject};
 use bistro_auth::password::{self, MAX_PASSWORD_CHARS};
+use bistro_auth::text::{self, MAX_DISPLAY_NAME_CHARS};
 use bistro_auth::{Role as TokenRole, RotationError};
 use bistro_sql::entity::{UserRole, user};
 use bistro_sql::write::{CreateUserError, NewUser};
@@ -12,9 +13,6 @@ use crate::error::{ErrorCode, StoreError, data, soft};
 use crate::request::Stores;
 use crate::user::User;
 use crate::user_error::UserError;
-
-/// Longest display name, in characters.
-const MAX_DISPLAY_NAME_CHARS: usize = 120;
 
 /// A new account.
 #[derive(InputObject)]
@@ -175,16 +173,15 @@ impl AccountMutation {
                     None
                 }
             };
-            let display_name = input.display_name.trim().to_owned();
-            let name_chars = display_name.chars().count();
-            if name_chars == 0
-                || name_chars > MAX_DISPLAY_NAME_CHARS
-                || display_name.chars().any(char::is_control)
-            {
+            let display_name = text::display_name(&input.display_name);
+            if display_name.is_none() {
                 errors.push(UserError::on(
                     "displayName",
                     "DISPLAY_NAME_INVALID",
-                    format!("Use 1 to {MAX_DISPLAY_NAME_CHARS} printable characters."),
+                    format!(
+                        "Use 1 to {MAX_DISPLAY_NAME_CHARS} visible characters on one line \
+                         (no invisible or direction-changing ones)."
+                    ),
                 ));
             }
             if let Err(problem) =
@@ -192,9 +189,12 @@ impl AccountMutation {
             {
                 errors.push(UserError::on("password", problem.code(), problem.message()));
             }
-            let Some(email) = email.filter(|_| errors.is_empty()) else {
+            let (Some(email), Some(display_name)) = (email, display_name) else {
                 return Ok(AuthPayload::failed(errors));
             };
+            if !errors.is_empty() {
+                return Ok(AuthPayload::failed(errors));
+            }
             let password_hash = password::hash_password(&input.password)
                 .await
                 .map_err(|e| {
