@@ -39,28 +39,44 @@ impl App {
     /// Connects both stores, migrates, seeds demo data into an empty database
     /// when configured to, and builds the schema.
     pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        // Again here, for configurations built in code rather than loaded.
+        config.validate()?;
         let db = connect_sql(&config).await?;
         bistro_sql::migrate(&db)
             .await
             .context("running migrations")?;
         let kv = connect_kv(&config).await?;
-        if config.seed_demo_data && bistro_sql::seed::is_empty(&db).await? {
+        let empty = bistro_sql::seed::is_empty(&db).await?;
+        if empty && config.seed_demo_data {
             seed::seed_demo(&db, &kv).await?;
-        } else if kv.backend_name() == "memory" {
-            // The in-process store starts empty on every start; today's
-            // leaderboards are derived from SQL, so rebuild them.
-            let entries =
-                seed::rebuild_popularity(&db, &kv, bistro_schema::popularity::today()).await?;
-            tracing::info!(entries, "rebuilt today's popularity leaderboards from SQL");
-            if config.seed_demo_data {
-                let carts = seed::plant_carts(
-                    &db,
-                    &kv,
-                    bistro_sql::seed::SeedSize::Small.carts(),
-                    seed::DEMO_SEED,
-                )
-                .await?;
-                tracing::info!(carts, "replanted the demo carts in the in-process store");
+        } else {
+            if empty {
+                // Production always comes here: `validate` refuses demo data there.
+                tracing::info!(
+                    environment = ?config.environment,
+                    "the database is empty and seed_demo_data is off, so nothing was seeded \
+                     (production never seeds the demo data set); create an administrator \
+                     with `bistro user create --role admin --email …`"
+                );
+            }
+            if kv.backend_name() == "memory" {
+                // The in-process store starts empty on every start; today's
+                // leaderboards are derived from SQL, so rebuild them.
+                let entries =
+                    seed::rebuild_popularity(&db, &kv, bistro_schema::popularity::today()).await?;
+                tracing::info!(entries, "rebuilt today's popularity leaderboards from SQL");
+                // The open carts are demo data: replanted only where demo data
+                // is on, so never in production.
+                if config.seed_demo_data {
+                    let carts = seed::plant_carts(
+                        &db,
+                        &kv,
+                        bistro_sql::seed::SeedSize::Small.carts(),
+                        seed::DEMO_SEED,
+                    )
+                    .await?;
+                    tracing::info!(carts, "replanted the demo carts in the in-process store");
+                }
             }
         }
         let auth = auth_deps(&config, &kv)?;
