@@ -1,5 +1,6 @@
 //! Production is safe by default: no demo data (its accounts have a published
-//! password), no GraphiQL and no introspection unless switched on.
+//! password), no GraphiQL and no introspection unless switched on; and the
+//! response headers that keep tokens out of caches and pages out of frames.
 
 use bistro_server::Application;
 use bistro_server::config::Config;
@@ -182,6 +183,140 @@ async fn graphiql_and_introspection_are_off_in_production_unless_switched_on() {
         assert_eq!(status(&app, "/graphiql").await, 200, "[{}]", pair.name());
         let data = app.data(INTROSPECTION, json!({})).await;
         assert_eq!(data["__schema"]["queryType"]["name"], "Query");
+        app.stop().await;
+    }
+}
+
+/// `(Cache-Control, X-Content-Type-Options)` of a response.
+fn caching(response: &reqwest::Response) -> (Option<&str>, Option<&str>) {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .map(|value| value.to_str().unwrap())
+    };
+    (header("cache-control"), header("x-content-type-options"))
+}
+
+#[tokio::test]
+async fn every_graphql_response_is_uncacheable_and_unsniffable() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn_with(&pair, |c| c.http.body_limit_bytes = 4096).await;
+        let url = app.url("/graphql");
+        let client = app.client();
+        let json = "application/json";
+        let gql = "application/graphql-response+json";
+        let post = |accept: &str, content_type: &str, body: String| {
+            client
+                .post(&url)
+                .header("accept", accept)
+                .header("content-type", content_type)
+                .body(body)
+        };
+        let query = |q: &str| json!({ "query": q }).to_string();
+        let cases: Vec<(&str, reqwest::RequestBuilder, u16)> = vec![
+            (
+                "POST query",
+                post(
+                    json,
+                    json,
+                    query("{ restaurants(first: 1) { totalCount } }"),
+                ),
+                200,
+            ),
+            (
+                "GET query",
+                client
+                    .get(&url)
+                    .query(&[("query", "{ restaurants(first: 1) { totalCount } }")]),
+                200,
+            ),
+            (
+                "a document that does not validate",
+                post(gql, json, query("{ nope }")),
+                400,
+            ),
+            ("malformed JSON", post(json, json, "{not json".into()), 400),
+            (
+                "a mutation over GET",
+                client
+                    .get(&url)
+                    .query(&[("query", "mutation { logout(input: {}) { loggedOut } }")]),
+                405,
+            ),
+            ("another method", client.put(&url), 405),
+            (
+                "a body over the limit",
+                post(
+                    json,
+                    json,
+                    query(&format!("{{ __typename }} # {}", "x".repeat(10_000))),
+                ),
+                413,
+            ),
+            (
+                "an unsupported content type",
+                post(json, "text/plain", "{}".into()),
+                415,
+            ),
+            (
+                "an unacceptable Accept",
+                post("text/html", json, query("{ __typename }")),
+                406,
+            ),
+            (
+                "a malformed Authorization header",
+                post(json, json, query("{ __typename }")).header("authorization", "Basic x"),
+                401,
+            ),
+        ];
+        for (what, request, expected) in cases {
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response.status().as_u16(),
+                expected,
+                "[{}] {what}",
+                pair.name()
+            );
+            assert_eq!(
+                caching(&response),
+                (Some("no-store"), Some("nosniff")),
+                "[{}] {what}",
+                pair.name()
+            );
+        }
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn graphiql_is_served_with_a_policy_that_keeps_it_to_this_server() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        let response = app.client().get(app.url("/graphiql")).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+        let policy = header("content-security-policy");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self';",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+            // Subscriptions: the page's own WebSocket origin, named (module docs of graphiql.rs).
+            &format!("connect-src 'self' ws://{0} wss://{0};", app.addr),
+        ] {
+            assert!(
+                policy.contains(directive),
+                "[{}] {directive} in {policy}",
+                pair.name()
+            );
+        }
+        assert!(!policy.contains("'unsafe-"), "{policy}");
+        assert_eq!(header("x-frame-options"), "DENY");
+        assert_eq!(header("x-content-type-options"), "nosniff");
+        // The page has no inline script for the policy to refuse.
+        let html = response.text().await.unwrap();
+        assert!(!html.contains("<script>"), "{html}");
         app.stop().await;
     }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{MethodFilter, get, on};
 use bistro_kv::{Kv, KvConfig};
 use bistro_schema::{BistroSchema, SchemaDeps};
@@ -200,6 +201,32 @@ pub fn router(state: AppState) -> Router {
             outer_timeout,
         ))
         .layer(TraceLayer::new_for_http())
+        // Outermost, so the answers of the layers above (a panic, the outer
+        // timeout) carry the headers too.
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// `X-Content-Type-Options: nosniff` on every response (browsers take each
+/// body for what its `Content-Type` says, never sniff a script out of JSON),
+/// and `Cache-Control: no-store` on every GraphQL response, success or
+/// error: they carry tokens and personal data, which no browser or proxy
+/// cache may keep.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let graphql = path == "/graphql" || path.starts_with("/graphql/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if graphql {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// A bound, ready-to-run server.
