@@ -1,4 +1,6 @@
 # Bistro's everyday commands. `just` lists them.
+# Conveniences only: README.md gives each recipe as a plain command, and CI
+# (.ci/run) does not need just.
 
 _default:
     @just --list

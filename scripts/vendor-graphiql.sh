@@ -2,11 +2,15 @@
 # Refreshes the vendored GraphiQL playground in crates/bistro-server/assets/graphiql/
 # from the npm registry, so /graphiql works with no network (see TECH-NOTES §1.11).
 #
-# Copies exactly these files (index.html is hand-written and left alone):
+# Copies exactly these files (index.html, playground.js and playground.css are
+# hand-written and left alone):
 #   graphiql.min.js, graphiql.min.css  <- graphiql@$GRAPHIQL_VERSION (package root; UMD, expects globals React/ReactDOM)
 #   react.production.min.js            <- react@$REACT_VERSION umd/
 #   react-dom.production.min.js        <- react-dom@$REACT_VERSION umd/
 #   LICENSE.graphiql, LICENSE.react, LICENSE.react-dom
+#
+# After a refresh, check the page's Content-Security-Policy still fits (src/graphiql.rs):
+# open /graphiql, open the settings dialog, and read the browser console.
 #
 # Keep React on 18.x: React 19 ships no UMD build. GraphiQL 5 is ESM-only, so moving to it
 # means rewriting index.html, not just bumping the pin.

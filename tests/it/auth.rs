@@ -64,6 +64,27 @@ async fn registration_validates_input_with_user_errors() {
                 register("ada@example.com", "correct horse battery", "  "),
                 vec!["DISPLAY_NAME_INVALID"],
             ),
+            // Direction overrides and zero-width characters, not only controls.
+            (
+                register(
+                    "ada@example.com",
+                    "correct horse battery",
+                    "Ada\u{202E}nimda",
+                ),
+                vec!["DISPLAY_NAME_INVALID"],
+            ),
+            (
+                register("ada@example.com", "correct horse battery", "\u{2067}Ada"),
+                vec!["DISPLAY_NAME_INVALID"],
+            ),
+            (
+                register("ada@example.com", "correct horse battery", "Ad\u{200B}a"),
+                vec!["DISPLAY_NAME_INVALID"],
+            ),
+            (
+                register("ada@example.com", "correct horse battery", "Ada\nLovelace"),
+                vec!["DISPLAY_NAME_INVALID"],
+            ),
             (
                 register(CUSTOMER_A, "correct horse battery", "Ada"),
                 vec!["EMAIL_TAKEN"],
@@ -308,6 +329,172 @@ async fn logout_ends_the_session() {
             .await;
         assert_eq!(status, 401);
         app.stop().await;
+    }
+}
+
+const LOGOUT: &str = "mutation($input: LogoutInput!) { logout(input: $input) { \
+    loggedOut userErrors { field code } } }";
+
+/// The session id every access token carries (claim `sid`).
+fn session_id_of(access_token: &str) -> String {
+    keys().verify(access_token).unwrap().sid
+}
+
+/// Refresh tokens someone who read a session id out of an access token can
+/// make: the id alone, with a random secret of the right shape, and with the
+/// secret of another session.
+fn forged_refresh_tokens(session_id: &str, other_refresh_token: &str) -> Vec<String> {
+    use base64::Engine as _;
+    let random = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode([7u8; 40]);
+    vec![
+        session_id.to_owned(),
+        format!("{session_id}.{random}"),
+        format!(
+            "{session_id}.{}",
+            other_refresh_token.split_once('.').unwrap().1
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn a_session_id_without_the_token_secret_neither_ends_nor_refreshes_a_session() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        let session = app.login(CUSTOMER_A, DEMO_PASSWORD).await;
+        let access = session["accessToken"].as_str().unwrap();
+        let refresh = session["refreshToken"].as_str().unwrap();
+        let other = app.login(CUSTOMER_B, DEMO_PASSWORD).await;
+        let session_id = session_id_of(access);
+
+        for forged in forged_refresh_tokens(&session_id, other["refreshToken"].as_str().unwrap()) {
+            let data = app
+                .data(LOGOUT, json!({ "input": { "refreshToken": forged } }))
+                .await;
+            assert_eq!(
+                data["logout"]["loggedOut"],
+                false,
+                "[{}] {forged}",
+                pair.name()
+            );
+            assert_eq!(
+                user_error_codes(&data["logout"]),
+                ["REFRESH_TOKEN_INVALID"],
+                "[{}] logout with {forged}",
+                pair.name()
+            );
+            // Not taken for reuse either: a guess must not end a session.
+            let data = app.data(REFRESH, json!({ "token": forged })).await;
+            assert_eq!(
+                user_error_codes(&data["refreshSession"]),
+                ["REFRESH_TOKEN_INVALID"],
+                "[{}] refresh with {forged}",
+                pair.name()
+            );
+            let (status, body) = app.graphql_as(Some(access), ME, json!({})).await;
+            assert_eq!(
+                (status, body["data"]["me"]["email"].as_str()),
+                (200, Some(CUSTOMER_A)),
+                "[{}] the session survives {forged}",
+                pair.name()
+            );
+        }
+
+        // The real token still refreshes; the replaced one is now reuse.
+        let data = app.data(REFRESH, json!({ "token": refresh })).await;
+        assert_eq!(data["refreshSession"]["userErrors"], json!([]));
+        let data = app.data(REFRESH, json!({ "token": refresh })).await;
+        assert_eq!(
+            user_error_codes(&data["refreshSession"]),
+            ["REFRESH_TOKEN_REUSED"]
+        );
+        let (status, _) = app.graphql_as(Some(access), ME, json!({})).await;
+        assert_eq!(status, 401, "[{}] reuse ended the session", pair.name());
+        // The other account's session was never touched.
+        let (status, _) = app
+            .graphql_as(other["accessToken"].as_str(), ME, json!({}))
+            .await;
+        assert_eq!(status, 200);
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn an_access_token_naming_another_users_session_is_refused() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        let a = app.login(CUSTOMER_A, DEMO_PASSWORD).await;
+        let b = app.login(CUSTOMER_B, DEMO_PASSWORD).await;
+        let a_claims = keys().verify(a["accessToken"].as_str().unwrap()).unwrap();
+        let b_session = session_id_of(b["accessToken"].as_str().unwrap());
+
+        // Correctly signed (the signing key leaked, or a bug issued it), but
+        // A's identity on B's live session.
+        let crossed = keys().sign(&AccessClaims {
+            sid: b_session,
+            ..a_claims.clone()
+        });
+        let (status, body) = app.graphql_as(Some(&crossed), ME, json!({})).await;
+        assert_eq!(status, 401, "[{}] {body:#}", pair.name());
+        assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
+
+        // The same claims on A's own session are accepted.
+        let own = keys().sign(&a_claims);
+        let (status, body) = app.graphql_as(Some(&own), ME, json!({})).await;
+        assert_eq!(
+            (status, body["data"]["me"]["email"].as_str()),
+            (200, Some(CUSTOMER_A))
+        );
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn session_ids_and_refresh_tokens_never_reach_the_log() {
+    for pair in store_pairs() {
+        let logs = bistro_tests::logs::capture();
+        let app = TestApp::spawn(&pair).await;
+        let session = app.login(CUSTOMER_A, DEMO_PASSWORD).await;
+        let access = session["accessToken"].as_str().unwrap();
+        let first = session["refreshToken"].as_str().unwrap();
+        let session_id = session_id_of(access);
+        let other = app.login(CUSTOMER_A, DEMO_PASSWORD).await;
+        let other_access = other["accessToken"].as_str().unwrap();
+        for forged in forged_refresh_tokens(&session_id, other["refreshToken"].as_str().unwrap()) {
+            app.data(LOGOUT, json!({ "input": { "refreshToken": forged } }))
+                .await;
+        }
+        let data = app.data(REFRESH, json!({ "token": first })).await;
+        let second = data["refreshSession"]["session"]["refreshToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let data = app.data(REFRESH, json!({ "token": first })).await;
+        assert_eq!(
+            user_error_codes(&data["refreshSession"]),
+            ["REFRESH_TOKEN_REUSED"]
+        );
+        app.graphql_as(Some(other_access), LOGOUT, json!({ "input": {} }))
+            .await;
+        app.stop().await;
+
+        let text = logs.text();
+        assert!(
+            text.contains("refresh token reuse: session revoked"),
+            "[{}] the reuse is logged",
+            pair.name()
+        );
+        for secret in [
+            session_id.as_str(),
+            session_id_of(other_access).as_str(),
+            first.split_once('.').unwrap().1,
+            second.split_once('.').unwrap().1,
+        ] {
+            assert!(
+                !text.contains(secret),
+                "[{}] {secret} was logged:\n{text}",
+                pair.name()
+            );
+        }
     }
 }
 
@@ -677,6 +864,57 @@ async fn menu_edits_are_visible_to_the_next_read() {
             ["NAME_REQUIRED", "PRICE_INVALID", "DAILY_STOCK_INVALID"],
             "{body:#}"
         );
+        // Invisible and direction-changing characters, in names and descriptions.
+        for (name, description, expected) in [
+            ("Soup\u{200B}", "Hot.", vec!["NAME_INVALID"]),
+            ("\u{202E}puoS", "Hot.", vec!["NAME_INVALID"]),
+            ("Soup", "Hot.\u{2066} Cold.", vec!["DESCRIPTION_INVALID"]),
+            ("Soup", "Hot.\u{FEFF}", vec!["DESCRIPTION_INVALID"]),
+            (
+                "So\u{202D}up",
+                "\u{200D}",
+                vec!["NAME_INVALID", "DESCRIPTION_INVALID"],
+            ),
+        ] {
+            let (_, body) = app
+                .graphql_as(
+                    Some(&token),
+                    create,
+                    json!({ "input": {
+                    "restaurantId": global_id(NodeType::Restaurant, 1), "name": name,
+                    "description": description, "price": "4", "course": "STARTER" } }),
+                )
+                .await;
+            assert_eq!(
+                user_error_codes(&body["data"]["createMenuItem"]),
+                expected,
+                "{name:?} {description:?}: {body:#}"
+            );
+        }
+        let (_, body) = app
+            .graphql_as(
+                Some(&token),
+                update,
+                json!({ "input": { "id": item_id, "name": "Renamed\u{2069}", "description": "\u{202A}" } }),
+            )
+            .await;
+        assert_eq!(
+            user_error_codes(&body["data"]["updateMenuItem"]),
+            ["NAME_INVALID", "DESCRIPTION_INVALID"]
+        );
+        // A line break is fine in a description; the menu shows what was written.
+        let (_, body) = app
+            .graphql_as(
+                Some(&token),
+                update,
+                json!({ "input": { "id": item_id, "description": "Slow-cooked.\nWith rice." } }),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["updateMenuItem"]["userErrors"],
+            json!([]),
+            "{body:#}"
+        );
         let (_, body) = app
             .graphql_as(
                 Some(&token),
@@ -779,6 +1017,21 @@ async fn operators_create_staff_and_admin_accounts() {
             .await
             .is_err()
     );
+    for name in ["Ops\u{202E}nimda", "Op\u{200B}s", "Ops\tTeam"] {
+        let refused = create_account(
+            db,
+            CreateAccount {
+                display_name: Some(name.to_owned()),
+                ..request("named@example.com", UserRole::Admin, vec![], None)
+            },
+        )
+        .await
+        .expect_err(name);
+        assert!(
+            refused.to_string().contains("display name"),
+            "{name:?}: {refused:#}"
+        );
+    }
 
     let created = create_account(
         db,

@@ -6,6 +6,7 @@ mod health;
 mod http;
 mod limits;
 mod outage;
+mod production;
 mod read_path;
 mod round_trips;
 mod schema_contract;

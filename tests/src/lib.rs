@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod logs;
 pub mod proxy;
 
 use std::net::SocketAddr;
@@ -101,12 +102,25 @@ pub const DEMO_PASSWORD: &str = bistro_server::seed::DEMO_PASSWORD;
 /// The configuration a test server starts from: the built-in defaults, port
 /// 0, round-trip counts exposed, quiet demo seeding on.
 pub fn base_config() -> Config {
-    let mut config = Config {
-        listen: "127.0.0.1:0".to_owned(),
-        ..Config::default()
-    };
+    base_config_with_env(&[])
+}
+
+/// Like [`base_config`], loaded as `bistro serve` loads it with the `BISTRO_*`
+/// variables `vars` set (`("BISTRO_ENVIRONMENT", "production")`, say), so
+/// that defaults that depend on them are resolved as in a real start.
+///
+/// # Panics
+/// When the variables make an invalid configuration.
+pub fn base_config_with_env(vars: &[(&str, &str)]) -> Config {
+    let env = [("BISTRO_AUTH__TOKEN_SECRET", TEST_TOKEN_SECRET)]
+        .iter()
+        .chain(vars)
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect::<Vec<_>>();
+    let mut config = Config::load(None, env.into_iter())
+        .unwrap_or_else(|e| panic!("test configuration {vars:?}: {e:#}"));
+    config.listen = "127.0.0.1:0".to_owned();
     config.graphql.expose_round_trips = true;
-    config.auth.token_secret = TEST_TOKEN_SECRET.to_owned();
     config.http.shutdown_timeout_secs = 2;
     config
 }
@@ -119,14 +133,26 @@ impl TestApp {
 
     /// Like [`Self::spawn`], letting the test change the configuration first.
     pub async fn spawn_with(pair: &StorePair, tweak: impl FnOnce(&mut Config)) -> Self {
-        match Self::try_spawn(pair, tweak).await {
+        Self::spawn_with_env(pair, &[], tweak).await
+    }
+
+    /// Like [`Self::spawn_with`], starting from [`base_config_with_env`]`(vars)`.
+    pub async fn spawn_with_env(
+        pair: &StorePair,
+        vars: &[(&str, &str)],
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        match Self::try_spawn(pair, base_config_with_env(vars), tweak).await {
             Ok(app) => app,
             Err(error) => panic!("[{}] could not start the server: {error:#}", pair.name()),
         }
     }
 
-    async fn try_spawn(pair: &StorePair, tweak: impl FnOnce(&mut Config)) -> anyhow::Result<Self> {
-        let mut config = base_config();
+    async fn try_spawn(
+        pair: &StorePair,
+        mut config: Config,
+        tweak: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
         let id = unique();
         let cleanup = match pair {
             StorePair::Embedded => {

@@ -2,6 +2,7 @@
 
 pub mod password;
 pub mod session;
+pub mod text;
 pub mod token;
 
 pub use session::{Rotation, RotationError, SessionToken, Sessions};

@@ -1,20 +1,48 @@
 //! Sessions and rotating refresh tokens, in the key-value store.
 //!
-//! A refresh token reads `{session id}.{token id}`. The store keeps, per
-//! session, `session:{sid}` = `{user id}:{current token id}`, expiring with
-//! the refresh lifetime and renewed on each refresh. Refreshing swaps the
-//! current token id for a new one with an atomic compare-and-set, so of two
-//! refreshes racing with one token exactly one wins, on any number of
-//! replicas. A token of the session that is not the current one means a copy
-//! is in someone else's hands: the whole session is revoked (deleted, so no
-//! later compare-and-set can bring it back).
+//! A refresh token reads `{session id}.{secret}`. The session id is no
+//! secret: every access token of the session carries it (claim `sid`). The
+//! secret is `base64url(generation ‖ MAC)`: the token's generation in the
+//! session (0 at sign-in, one more with each refresh; 8 bytes, big-endian)
+//! and HMAC-SHA256 over the session id and that generation, keyed by a key
+//! derived from the token secret ([`TokenKeys`]).
+//!
+//! The store keeps, per session, `session:{sid}` = `{user id}:{current
+//! generation}`, expiring with the refresh lifetime and renewed on each
+//! refresh. Nothing in it is secret: reading the store does not let anyone
+//! make a refresh token.
+//!
+//! Every operation that takes a refresh token checks its MAC first, in
+//! constant time, before the store is read. A token with a wrong secret is
+//! invalid and changes nothing, so knowing a session id (from an old access
+//! token, say) is not enough to end or refresh the session. Because the MAC
+//! covers every generation ever issued, a token that verifies but is older
+//! than the current generation is certainly one this session handed out
+//! and then replaced: a copy is in someone else's hands, and the whole
+//! session is revoked (deleted, so no later compare-and-set can bring it
+//! back).
+//!
+//! Refreshing moves the stored generation on with an atomic compare-and-set,
+//! so of two refreshes racing with one token exactly one wins, on any
+//! number of replicas; the other sees a replay.
+//!
+//! Session ids and tokens are never logged.
 
 use std::time::Duration;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bistro_kv::Kv;
 use chrono::{DateTime, Utc};
+use hmac::Mac as _;
 
 use crate::random_string;
+use crate::token::{RefreshMac, TokenKeys};
+
+/// Bytes of the generation at the start of a token's secret.
+const GENERATION_BYTES: usize = 8;
+/// Bytes of the MAC after it (HMAC-SHA256, untruncated).
+const MAC_BYTES: usize = 32;
 
 /// Issues, rotates and revokes refresh tokens.
 #[derive(Clone, Debug)]
@@ -24,7 +52,7 @@ pub struct Sessions {
 }
 
 /// A refresh token just issued.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SessionToken {
     /// The session (token family) id.
     pub session_id: String,
@@ -32,6 +60,15 @@ pub struct SessionToken {
     pub refresh_token: String,
     /// When it stops working unless used.
     pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SessionToken {
+    // Neither the session id nor the token reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionToken")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A successful refresh.
@@ -46,10 +83,12 @@ pub struct Rotation {
 /// A refresh was refused.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum RotationError {
-    /// Malformed, unknown, expired, or the session was ended.
+    /// Malformed, not signed by us, unknown, expired, or the session was
+    /// ended. Nothing was changed.
     #[error("the refresh token is invalid or expired")]
     Invalid,
-    /// The token had already been used: the session is now revoked.
+    /// A genuine token of the session that had already been replaced: the
+    /// session is now revoked.
     #[error("the refresh token was already used; the session has been revoked")]
     Reused,
     /// The key-value store failed.
@@ -61,7 +100,7 @@ fn session_key(session_id: &str) -> String {
     format!("session:{session_id}")
 }
 
-/// Ids are base64url: anything else is not ours (and must not reach a key).
+/// Session ids are base64url: anything else is not ours (and must not reach a key).
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 64
@@ -70,10 +109,58 @@ fn valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// `(session id, token id)` of a well-formed refresh token.
-fn parse(refresh_token: &str) -> Option<(&str, &str)> {
-    let (session_id, token_id) = refresh_token.trim().split_once('.')?;
-    (valid_id(session_id) && valid_id(token_id)).then_some((session_id, token_id))
+/// A well-formed refresh token, not yet verified.
+struct Presented<'a> {
+    session_id: &'a str,
+    generation: u64,
+    mac: [u8; MAC_BYTES],
+}
+
+/// Splits a refresh token into session id, generation and MAC.
+fn parse(refresh_token: &str) -> Option<Presented<'_>> {
+    let (session_id, secret) = refresh_token.trim().split_once('.')?;
+    if !valid_id(session_id) || secret.len() > 64 {
+        return None;
+    }
+    let bytes = URL_SAFE_NO_PAD.decode(secret).ok()?;
+    if bytes.len() != GENERATION_BYTES + MAC_BYTES {
+        return None;
+    }
+    let (generation, mac) = bytes.split_at(GENERATION_BYTES);
+    Some(Presented {
+        session_id,
+        generation: u64::from_be_bytes(generation.try_into().ok()?),
+        mac: mac.try_into().ok()?,
+    })
+}
+
+/// The MAC of generation `generation` of session `session_id`, ready to finish or verify.
+fn mac(keys: &TokenKeys, session_id: &str, generation: u64) -> RefreshMac {
+    let mut mac = keys.refresh_mac();
+    // Session ids never contain a dot, so the input splits one way only.
+    mac.update(session_id.as_bytes());
+    mac.update(b".");
+    mac.update(&generation.to_be_bytes());
+    mac
+}
+
+impl Presented<'_> {
+    /// Whether we issued this token: its MAC checked in constant time.
+    fn is_genuine(&self, keys: &TokenKeys) -> bool {
+        mac(keys, self.session_id, self.generation)
+            .verify_slice(&self.mac)
+            .is_ok()
+    }
+}
+
+/// `(user id, generation)` of a stored session.
+fn parse_state(state: &str) -> Option<(i64, u64)> {
+    let (user, generation) = state.split_once(':')?;
+    Some((user.parse().ok()?, generation.parse().ok()?))
+}
+
+fn state(user_id: i64, generation: u64) -> String {
+    format!("{user_id}:{generation}")
 }
 
 impl Sessions {
@@ -90,9 +177,12 @@ impl Sessions {
         }
     }
 
-    fn token(&self, session_id: String, token_id: &str) -> SessionToken {
+    fn token(&self, keys: &TokenKeys, session_id: String, generation: u64) -> SessionToken {
+        let mut secret = Vec::with_capacity(GENERATION_BYTES + MAC_BYTES);
+        secret.extend_from_slice(&generation.to_be_bytes());
+        secret.extend_from_slice(&mac(keys, &session_id, generation).finalize().into_bytes());
         SessionToken {
-            refresh_token: format!("{session_id}.{token_id}"),
+            refresh_token: format!("{session_id}.{}", URL_SAFE_NO_PAD.encode(secret)),
             session_id,
             expires_at: Utc::now()
                 + chrono::Duration::from_std(self.refresh_ttl).unwrap_or_default(),
@@ -100,67 +190,84 @@ impl Sessions {
     }
 
     /// Starts a session for `user_id` (one round trip).
-    pub async fn start(&self, user_id: i64) -> Result<SessionToken, bistro_kv::Error> {
+    pub async fn start(
+        &self,
+        keys: &TokenKeys,
+        user_id: i64,
+    ) -> Result<SessionToken, bistro_kv::Error> {
         let session_id = random_string(16);
-        let token_id = random_string(32);
         self.kv
             .set(
                 &session_key(&session_id),
-                &format!("{user_id}:{token_id}"),
+                &state(user_id, 0),
                 Some(self.refresh_ttl),
             )
             .await?;
-        Ok(self.token(session_id, &token_id))
+        Ok(self.token(keys, session_id, 0))
     }
 
-    /// Replaces a refresh token with a new one of the same session (two round trips).
-    pub async fn rotate(&self, refresh_token: &str) -> Result<Rotation, RotationError> {
-        let Some((session_id, token_id)) = parse(refresh_token) else {
+    /// Replaces a refresh token with a new one of the same session (two
+    /// round trips; none for a token we did not issue).
+    pub async fn rotate(
+        &self,
+        keys: &TokenKeys,
+        refresh_token: &str,
+    ) -> Result<Rotation, RotationError> {
+        let Some(presented) = parse(refresh_token).filter(|p| p.is_genuine(keys)) else {
             return Err(RotationError::Invalid);
         };
-        let key = session_key(session_id);
-        let Some(state) = self.kv.get(&key).await? else {
-            return Err(RotationError::Invalid);
-        };
-        let Some(user_id) = state
-            .split_once(':')
-            .and_then(|(user, _)| user.parse::<i64>().ok())
+        let key = session_key(presented.session_id);
+        let Some((user_id, current)) = self.kv.get(&key).await?.as_deref().and_then(parse_state)
         else {
             return Err(RotationError::Invalid);
         };
-        let next = random_string(32);
-        let rotated = self
-            .kv
-            .compare_and_set(
-                &key,
-                &format!("{user_id}:{token_id}"),
-                &format!("{user_id}:{next}"),
-                Some(self.refresh_ttl),
-            )
-            .await?;
+        if presented.generation > current {
+            // Never issued by this session (a session id is never reused):
+            // nothing to revoke.
+            return Err(RotationError::Invalid);
+        }
+        let next = current + 1;
+        let rotated = presented.generation == current
+            && self
+                .kv
+                .compare_and_set(
+                    &key,
+                    &state(user_id, current),
+                    &state(user_id, next),
+                    Some(self.refresh_ttl),
+                )
+                .await?;
         if !rotated {
-            // Not the current token: an old one, replayed. Revoked for good:
-            // a deleted session never matches a compare-and-set again.
-            self.kv.del(&[key]).await?;
-            tracing::warn!(
-                session = session_id,
-                user = user_id,
-                "refresh token reuse: session revoked"
-            );
+            // A token this session issued and has since replaced (or a
+            // racing refresh with the same token got there first): a copy is
+            // loose. Revoked for good: a deleted session never matches a
+            // compare-and-set again.
+            if self.kv.del(&[key]).await? == 0 {
+                // Ended meanwhile (logout, or another replay).
+                return Err(RotationError::Invalid);
+            }
+            tracing::warn!(user = user_id, "refresh token reuse: session revoked");
             return Err(RotationError::Reused);
         }
         Ok(Rotation {
             user_id,
-            token: self.token(session_id.to_owned(), &next),
+            token: self.token(keys, presented.session_id.to_owned(), next),
         })
     }
 
-    /// The session a refresh token belongs to, if the token is well-formed.
-    pub fn session_of(refresh_token: &str) -> Option<&str> {
-        parse(refresh_token).map(|(session_id, _)| session_id)
+    /// Ends the session of a refresh token, once its secret has been checked
+    /// (one round trip; none for a token we did not issue). `Ok(true)` when
+    /// the session was active; any token the session issued, current or
+    /// replaced, ends it. `Err(Invalid)` changes nothing.
+    pub async fn end(&self, keys: &TokenKeys, refresh_token: &str) -> Result<bool, RotationError> {
+        let Some(presented) = parse(refresh_token).filter(|p| p.is_genuine(keys)) else {
+            return Err(RotationError::Invalid);
+        };
+        Ok(self.revoke(presented.session_id).await?)
     }
 
-    /// Ends a session; `true` when it was active.
+    /// Ends a session by id; `true` when it was active. Only for callers that
+    /// proved they hold it (a verified access token of the session).
     pub async fn revoke(&self, session_id: &str) -> Result<bool, bistro_kv::Error> {
         if !valid_id(session_id) {
             return Ok(false);
@@ -168,11 +275,60 @@ impl Sessions {
         Ok(self.kv.del(&[session_key(session_id)]).await? > 0)
     }
 
-    /// Whether a session is still active (one round trip).
-    pub async fn is_active(&self, session_id: &str) -> Result<bool, bistro_kv::Error> {
+    /// The user whose session this is, while it is active (one round trip).
+    pub async fn active_user(&self, session_id: &str) -> Result<Option<i64>, bistro_kv::Error> {
         if !valid_id(session_id) {
-            return Ok(false);
+            return Ok(None);
         }
-        Ok(self.kv.get(&session_key(session_id)).await?.is_some())
+        Ok(self
+            .kv
+            .get(&session_key(session_id))
+            .await?
+            .as_deref()
+            .and_then(parse_state)
+            .map(|(user_id, _)| user_id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(byte: u8) -> TokenKeys {
+        TokenKeys::new(&[byte; 32], Duration::from_secs(60)).unwrap()
+    }
+
+    #[test]
+    fn tokens_verify_only_with_the_key_session_and_generation_they_were_made_for() {
+        let sessions = Sessions::new(Kv::memory(), Duration::from_secs(60));
+        let token = sessions.token(&keys(1), "abc".to_owned(), 7).refresh_token;
+        let presented = parse(&token).unwrap();
+        assert_eq!((presented.session_id, presented.generation), ("abc", 7));
+        assert!(presented.is_genuine(&keys(1)));
+        assert!(!presented.is_genuine(&keys(2)));
+
+        // Another session id or generation with the same MAC is a forgery.
+        let secret = token.split_once('.').unwrap().1;
+        assert!(
+            !parse(&format!("abd.{secret}"))
+                .unwrap()
+                .is_genuine(&keys(1))
+        );
+        let mut bytes = URL_SAFE_NO_PAD.decode(secret).unwrap();
+        bytes[7] = 6;
+        let older = format!("abc.{}", URL_SAFE_NO_PAD.encode(&bytes));
+        assert!(!parse(&older).unwrap().is_genuine(&keys(1)));
+
+        for malformed in ["abc", "abc.", "abc.short", "a*c.x", &format!("{token}x")] {
+            assert!(parse(malformed).is_none(), "{malformed:?}");
+        }
+    }
+
+    #[test]
+    fn a_session_token_prints_neither_its_id_nor_its_secret() {
+        let sessions = Sessions::new(Kv::memory(), Duration::from_secs(60));
+        let token = sessions.token(&keys(1), "the-session-id".to_owned(), 0);
+        let printed = format!("{token:?}");
+        assert!(!printed.contains("the-session-id"), "{printed}");
     }
 }

@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac as _};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,13 @@ const AUDIENCE: &str = "bistro-api";
 
 /// Shortest accepted signing key.
 pub const MIN_KEY_BYTES: usize = 32;
+
+/// What the refresh-token key is derived for: a key of its own, so a MAC of
+/// one kind of token can never pass for the other.
+const REFRESH_KEY_LABEL: &[u8] = b"bistro refresh-token key v1";
+
+/// HMAC-SHA256, which signs refresh tokens.
+pub(crate) type RefreshMac = Hmac<sha2::Sha256>;
 
 /// What an account may do, as tokens carry it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -75,13 +83,15 @@ pub enum TokenError {
 #[error("the token signing key must be at least {MIN_KEY_BYTES} bytes long")]
 pub struct KeyError;
 
-/// Signs and verifies access tokens with one secret.
+/// Signs and verifies access tokens with one secret, and keys the MACs of
+/// refresh tokens with a key derived from it.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     access_ttl: Duration,
+    refresh_key: [u8; 32],
 }
 
 impl std::fmt::Debug for TokenKeys {
@@ -109,7 +119,14 @@ impl TokenKeys {
             decoding: DecodingKey::from_secret(secret),
             validation,
             access_ttl,
+            refresh_key: derive_key(secret, REFRESH_KEY_LABEL),
         })
+    }
+
+    /// A MAC keyed for refresh tokens, ready for their content.
+    pub(crate) fn refresh_mac(&self) -> RefreshMac {
+        #[allow(clippy::expect_used)]
+        RefreshMac::new_from_slice(&self.refresh_key).expect("HMAC takes keys of any length")
     }
 
     /// Keys from a fresh random secret: for development, where tokens need
@@ -165,6 +182,14 @@ impl TokenKeys {
             Err(_) => Err(TokenError::Invalid),
         }
     }
+}
+
+/// HMAC-SHA256(secret, label): a key for one purpose out of the one configured secret.
+fn derive_key(secret: &[u8], label: &[u8]) -> [u8; 32] {
+    #[allow(clippy::expect_used)]
+    let mut mac = RefreshMac::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(label);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]

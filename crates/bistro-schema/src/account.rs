@@ -2,7 +2,8 @@
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use bistro_auth::password::{self, MAX_PASSWORD_CHARS};
-use bistro_auth::{Role as TokenRole, RotationError, Sessions};
+use bistro_auth::text::{self, MAX_DISPLAY_NAME_CHARS};
+use bistro_auth::{Role as TokenRole, RotationError};
 use bistro_data::NewUser;
 use bistro_data::account::NewAccountError;
 use bistro_data::entity::{UserRole, user};
@@ -12,9 +13,6 @@ use crate::auth::{AuthDeps, Principal, Viewer, ViewerCell, viewer};
 use crate::error::{Coded, ErrorCode, data, loaders, scope, soft, store_error};
 use crate::user::User;
 use crate::user_error::UserError;
-
-/// Longest display name, in characters.
-const MAX_DISPLAY_NAME_CHARS: usize = 120;
 
 /// A new account.
 #[derive(InputObject)]
@@ -138,8 +136,12 @@ async fn access_token(
 
 /// Starts a session for `user` and returns its tokens.
 async fn start_session(ctx: &Context<'_>, user: user::Model) -> async_graphql::Result<AuthPayload> {
-    let sessions = data::<AuthDeps>(ctx)?.sessions_for(scope(ctx)?.kv());
-    let token = sessions.start(user.id).await.map_err(kv_error)?;
+    let auth = data::<AuthDeps>(ctx)?;
+    let token = auth
+        .sessions_for(scope(ctx)?.kv())
+        .start(&auth.keys, user.id)
+        .await
+        .map_err(kv_error)?;
     let (access_token, access_expires) = access_token(ctx, &user, &token.session_id).await?;
     Ok(AuthPayload {
         session: Some(AuthSession {
@@ -180,16 +182,15 @@ impl AccountMutation {
                     None
                 }
             };
-            let display_name = input.display_name.trim().to_owned();
-            let name_chars = display_name.chars().count();
-            if name_chars == 0
-                || name_chars > MAX_DISPLAY_NAME_CHARS
-                || display_name.chars().any(char::is_control)
-            {
+            let display_name = text::display_name(&input.display_name);
+            if display_name.is_none() {
                 errors.push(UserError::on(
                     "displayName",
                     "DISPLAY_NAME_INVALID",
-                    format!("Use 1 to {MAX_DISPLAY_NAME_CHARS} printable characters."),
+                    format!(
+                        "Use 1 to {MAX_DISPLAY_NAME_CHARS} visible characters on one line \
+                         (no invisible or direction-changing ones)."
+                    ),
                 ));
             }
             if let Err(problem) =
@@ -197,9 +198,12 @@ impl AccountMutation {
             {
                 errors.push(UserError::on("password", problem.code(), problem.message()));
             }
-            let Some(email) = email.filter(|_| errors.is_empty()) else {
+            let (Some(email), Some(display_name)) = (email, display_name) else {
                 return Ok(AuthPayload::failed(errors));
             };
+            if !errors.is_empty() {
+                return Ok(AuthPayload::failed(errors));
+            }
             let password_hash = password::hash_password(&input.password)
                 .await
                 .map_err(|e| {
@@ -282,8 +286,9 @@ impl AccountMutation {
         #[graphql(desc = "The refresh token to exchange.")] input: RefreshSessionInput,
     ) -> Option<AuthPayload> {
         let result = async {
-            let sessions = data::<AuthDeps>(ctx)?.sessions_for(scope(ctx)?.kv());
-            let rotation = match sessions.rotate(&input.refresh_token).await {
+            let auth = data::<AuthDeps>(ctx)?;
+            let sessions = auth.sessions_for(scope(ctx)?.kv());
+            let rotation = match sessions.rotate(&auth.keys, &input.refresh_token).await {
                 Ok(rotation) => rotation,
                 Err(RotationError::Invalid) => {
                     return Ok(AuthPayload::failed(vec![UserError::on(
@@ -342,34 +347,41 @@ impl AccountMutation {
         #[graphql(desc = "Which session to end.")] input: LogoutInput,
     ) -> Option<LogoutPayload> {
         let result = async {
-            let sessions = data::<AuthDeps>(ctx)?.sessions_for(scope(ctx)?.kv());
+            let auth = data::<AuthDeps>(ctx)?;
+            let sessions = auth.sessions_for(scope(ctx)?.kv());
             let signed_in = viewer(ctx).0.as_ref().map(|p| p.session_id.clone());
-            let session_id = match (&input.refresh_token, signed_in) {
-                (Some(token), _) => match Sessions::session_of(token) {
-                    Some(sid) => sid.to_owned(),
-                    None => {
+            let logged_out = match (&input.refresh_token, signed_in) {
+                // The token's secret is checked before anything changes: the
+                // session id alone (readable in any access token) ends nothing.
+                (Some(token), _) => match sessions.end(&auth.keys, token).await {
+                    Ok(logged_out) => logged_out,
+                    Err(RotationError::Store(e)) => return Err(kv_error(e)),
+                    Err(RotationError::Invalid | RotationError::Reused) => {
                         return Ok(LogoutPayload {
                             logged_out: false,
                             user_errors: vec![UserError::on(
                                 "refreshToken",
                                 "REFRESH_TOKEN_INVALID",
-                                "This is not a refresh token.",
+                                "This is not a refresh token of a session.",
                             )],
                         });
                     }
                 },
-                (None, Some(sid)) => sid,
+                // A verified access token of the session proves the caller holds it.
+                (None, Some(sid)) => sessions.revoke(&sid).await.map_err(kv_error)?,
                 (None, None) => {
                     return Err(ErrorCode::Unauthenticated
                         .error("Sign in, or pass the session's refresh token, to log out."));
                 }
             };
-            let logged_out = sessions.revoke(&session_id).await.map_err(kv_error)?;
             // Ending the request's own session makes the rest of the request anonymous.
-            if viewer(ctx)
-                .0
-                .as_ref()
-                .is_some_and(|p| p.session_id == session_id)
+            let own = viewer(ctx).0.as_ref().is_some_and(|p| {
+                input.refresh_token.as_deref().is_none_or(|token| {
+                    token.split_once('.').map(|(sid, _)| sid) == Some(p.session_id.as_str())
+                })
+            });
+            if logged_out
+                && own
                 && let Some(cell) = ctx.data_opt::<ViewerCell>()
             {
                 cell.set(Viewer(None));

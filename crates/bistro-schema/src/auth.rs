@@ -199,19 +199,22 @@ impl AuthFailure {
     }
 }
 
-/// Verifies a bearer token and checks its session is still active (one
-/// key-value round trip). When the key-value store is unreachable the
-/// signature and expiry alone decide: a logged-out token then works until
-/// it expires, which is short, rather than every signed-in request failing.
+/// Verifies a bearer token and checks its session is still active and
+/// belongs to the token's subject (one key-value round trip). When the
+/// key-value store is unreachable the signature and expiry alone decide: a
+/// logged-out token then works until it expires, which is short, rather
+/// than every signed-in request failing.
 pub async fn authenticate(deps: &AuthDeps, kv: &Kv, token: &str) -> Result<Principal, AuthFailure> {
     let claims = deps.keys.verify(token).map_err(|e| match e {
         TokenError::Expired => AuthFailure::Expired,
         TokenError::Invalid => AuthFailure::Invalid,
     })?;
     let user_id = claims.user_id().ok_or(AuthFailure::Invalid)?;
-    match deps.sessions_for(kv).is_active(&claims.sid).await {
-        Ok(true) => {}
-        Ok(false) => return Err(AuthFailure::SessionEnded),
+    match deps.sessions_for(kv).active_user(&claims.sid).await {
+        Ok(Some(owner)) if owner == user_id => {}
+        // A validly signed token naming someone else's session.
+        Ok(Some(_)) => return Err(AuthFailure::Invalid),
+        Ok(None) => return Err(AuthFailure::SessionEnded),
         Err(error) => {
             tracing::warn!(%error, "session store unreachable; trusting the access token's signature");
         }

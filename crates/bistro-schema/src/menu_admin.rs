@@ -116,11 +116,14 @@ fn check_name(name: &str, errors: &mut Vec<UserError>) -> String {
             "NAME_REQUIRED",
             "Give the item a name.",
         ));
-    } else if chars > MAX_NAME_CHARS || name.chars().any(char::is_control) {
+    } else if chars > MAX_NAME_CHARS || !bistro_auth::text::is_clean_line(&name) {
         errors.push(UserError::on(
             "name",
             "NAME_INVALID",
-            format!("Use at most {MAX_NAME_CHARS} printable characters."),
+            format!(
+                "Use at most {MAX_NAME_CHARS} visible characters on one line \
+                 (no invisible or direction-changing ones)."
+            ),
         ));
     }
     name
@@ -133,6 +136,12 @@ fn check_description(description: &str, errors: &mut Vec<UserError>) -> String {
             "description",
             "DESCRIPTION_TOO_LONG",
             format!("Use at most {MAX_DESCRIPTION_CHARS} characters."),
+        ));
+    } else if !bistro_auth::text::is_clean_text(&description) {
+        errors.push(UserError::on(
+            "description",
+            "DESCRIPTION_INVALID",
+            "Use visible characters and line breaks (no invisible or direction-changing ones).",
         ));
     }
     description

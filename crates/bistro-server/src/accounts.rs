@@ -1,7 +1,7 @@
 //! Operator account management: `bistro user create`.
 
 use anyhow::{Context as _, bail};
-use bistro_auth::password;
+use bistro_auth::{password, text};
 use bistro_sql::entity::{UserRole, user};
 use bistro_sql::write::{CreateUserError, NewUser};
 use sea_orm::DatabaseConnection;
@@ -54,11 +54,17 @@ pub async fn create_account(
     if let Err(problem) = password::check_password(&password, &email) {
         bail!("password refused: {}", problem.message());
     }
-    let display_name = request
-        .display_name
-        .map(|n| n.trim().to_owned())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let display_name = match request.display_name.as_deref().map(str::trim) {
+        Some(name) if !name.is_empty() => text::display_name(name).ok_or_else(|| {
+            anyhow::anyhow!(
+                "the display name must be 1 to {} visible characters on one line \
+                 (no control, invisible or direction-changing characters)",
+                text::MAX_DISPLAY_NAME_CHARS
+            )
+        })?,
+        _ => text::display_name(email.split('@').next().unwrap_or_default())
+            .context("the email's local part is not a usable display name; pass --display-name")?,
+    };
     let password_hash = password::hash_password(&password).await?;
     let user = bistro_sql::write::create_user(
         db,

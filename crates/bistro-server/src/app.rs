@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use axum::routing::{MethodFilter, get, on};
 use bistro_data::DataLayer;
 use bistro_kv::{Kv, KvConfig};
@@ -42,28 +43,44 @@ impl App {
     /// Connects both stores, migrates, seeds demo data into an empty database
     /// when configured to, and builds the schema.
     pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        // Again here, for configurations built in code rather than loaded.
+        config.validate()?;
         let db = connect_sql(&config).await?;
         bistro_sql::migrate(&db)
             .await
             .context("running migrations")?;
         let kv = connect_kv(&config).await?;
-        if config.seed_demo_data && bistro_sql::seed::is_empty(&db).await? {
+        let empty = bistro_sql::seed::is_empty(&db).await?;
+        if empty && config.seed_demo_data {
             seed::seed_demo(&db, &kv).await?;
-        } else if kv.backend_name() == "memory" {
-            // The in-process store starts empty on every start; today's
-            // leaderboards are derived from SQL, so rebuild them.
-            let entries =
-                seed::rebuild_popularity(&db, &kv, bistro_data::popularity::today()).await?;
-            tracing::info!(entries, "rebuilt today's popularity leaderboards from SQL");
-            if config.seed_demo_data {
-                let carts = seed::plant_carts(
-                    &db,
-                    &kv,
-                    bistro_sql::seed::SeedSize::Small.carts(),
-                    seed::DEMO_SEED,
-                )
-                .await?;
-                tracing::info!(carts, "replanted the demo carts in the in-process store");
+        } else {
+            if empty {
+                // Production always comes here: `validate` refuses demo data there.
+                tracing::info!(
+                    environment = ?config.environment,
+                    "the database is empty and seed_demo_data is off, so nothing was seeded \
+                     (production never seeds the demo data set); create an administrator \
+                     with `bistro user create --role admin --email …`"
+                );
+            }
+            if kv.backend_name() == "memory" {
+                // The in-process store starts empty on every start; today's
+                // leaderboards are derived from SQL, so rebuild them.
+                let entries =
+                    seed::rebuild_popularity(&db, &kv, bistro_data::popularity::today()).await?;
+                tracing::info!(entries, "rebuilt today's popularity leaderboards from SQL");
+                // The open carts are demo data: replanted only where demo data
+                // is on, so never in production.
+                if config.seed_demo_data {
+                    let carts = seed::plant_carts(
+                        &db,
+                        &kv,
+                        bistro_sql::seed::SeedSize::Small.carts(),
+                        seed::DEMO_SEED,
+                    )
+                    .await?;
+                    tracing::info!(carts, "replanted the demo carts in the in-process store");
+                }
             }
         }
         let auth = auth_deps(&config, &kv)?;
@@ -188,6 +205,32 @@ pub fn router(state: AppState) -> Router {
             outer_timeout,
         ))
         .layer(TraceLayer::new_for_http())
+        // Outermost, so the answers of the layers above (a panic, the outer
+        // timeout) carry the headers too.
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// `X-Content-Type-Options: nosniff` on every response (browsers take each
+/// body for what its `Content-Type` says, never sniff a script out of JSON),
+/// and `Cache-Control: no-store` on every GraphQL response, success or
+/// error: they carry tokens and personal data, which no browser or proxy
+/// cache may keep.
+async fn security_headers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let graphql = path == "/graphql" || path.starts_with("/graphql/");
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    if graphql {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
 }
 
 /// A bound, ready-to-run server.

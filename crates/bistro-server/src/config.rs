@@ -29,7 +29,10 @@ pub struct Config {
     pub redis_url: String,
     /// Development or production.
     pub environment: Environment,
-    /// Seed the small demo data set into an empty database on start.
+    /// Seed the small demo data set into an empty database on start (and, on
+    /// the in-process key-value store, replant its open carts). When no layer
+    /// sets it: on in development, off in production; production refuses it.
+    #[serde(default)]
     pub seed_demo_data: bool,
     /// Log line format.
     pub log_format: LogFormat,
@@ -107,7 +110,9 @@ pub struct HttpConfig {
     pub body_limit_bytes: usize,
     /// Longest a GraphQL request may run, in milliseconds.
     pub request_timeout_ms: u64,
-    /// Whether `/graphiql` is served.
+    /// Whether `/graphiql` is served. When no layer sets it: on in
+    /// development, off in production.
+    #[serde(default)]
     pub graphiql: bool,
     /// How long shutdown waits for in-flight requests, in seconds.
     pub shutdown_timeout_secs: u64,
@@ -176,11 +181,18 @@ impl Config {
                 .try_parsing(true)
                 .source(Some(env.into_iter().collect())),
         );
-        let config: Config = builder
-            .build()
-            .context("reading configuration")?
+        let layers = builder.build().context("reading configuration")?;
+        let mut config: Config = layers
+            .clone()
             .try_deserialize()
             .context("invalid configuration")?;
+        // Settings whose default depends on the environment are left out of
+        // config.default.toml; a layer that sets one decides, else the environment.
+        let development = config.environment == Environment::Development;
+        config.seed_demo_data = explicit(&layers, "seed_demo_data")?.unwrap_or(development);
+        config.http.graphiql = explicit(&layers, "http.graphiql")?.unwrap_or(development);
+        config.graphql.introspection =
+            explicit(&layers, "graphql.introspection")?.unwrap_or(development);
         config.validate()?;
         Ok(config)
     }
@@ -214,6 +226,14 @@ impl Config {
         if self.environment == Environment::Production && self.kv.key_prefix.is_empty() {
             bail!("kv.key_prefix must not be empty in production");
         }
+        if self.environment == Environment::Production && self.seed_demo_data {
+            bail!(
+                "seed_demo_data (BISTRO_SEED_DEMO_DATA) is on in production: the demo data set \
+                 has accounts with a published password, so production never seeds it; \
+                 remove the setting (it is off by default in production) and create accounts \
+                 with `bistro user create`"
+            );
+        }
         let secret = self.auth.token_secret.len();
         if secret == 0 && self.environment == Environment::Production {
             bail!(
@@ -234,6 +254,19 @@ impl Config {
         Ok(())
     }
 
+    /// Refuses `what` in production: commands that would write the demo data
+    /// set (whose accounts have a published password) into a real database.
+    pub fn refuse_demo_data_in_production(&self, what: &str) -> anyhow::Result<()> {
+        if self.environment == Environment::Production {
+            bail!(
+                "{what} writes accounts with the published demo password, and the environment \
+                 is production; run it against a development or benchmark database \
+                 (BISTRO_ENVIRONMENT=development)"
+            );
+        }
+        Ok(())
+    }
+
     /// The listen address, parsed.
     pub fn listen_addr(&self) -> anyhow::Result<SocketAddr> {
         self.listen
@@ -244,6 +277,15 @@ impl Config {
     /// The GraphQL request timeout.
     pub fn request_timeout(&self) -> Duration {
         Duration::from_millis(self.http.request_timeout_ms)
+    }
+}
+
+/// A boolean `key` as the layers set it; `None` when none of them does.
+fn explicit(layers: &config::Config, key: &str) -> anyhow::Result<Option<bool>> {
+    match layers.get::<bool>(key) {
+        Ok(value) => Ok(Some(value)),
+        Err(config::ConfigError::NotFound(_)) => Ok(None),
+        Err(error) => Err(error).context("invalid configuration"),
     }
 }
 
@@ -313,6 +355,113 @@ mod tests {
         let ok = production("0123456789abcdef0123456789abcdef-long-enough").unwrap();
         // The secret never reaches a log line.
         assert!(!format!("{:?}", ok.auth).contains("0123456789abcdef"));
+    }
+
+    const SECRET: (&str, &str) = (
+        "BISTRO_AUTH__TOKEN_SECRET",
+        "0123456789abcdef0123456789abcdef-long-enough",
+    );
+    const PRODUCTION: (&str, &str) = ("BISTRO_ENVIRONMENT", "production");
+
+    /// `(seed_demo_data, http.graphiql, graphql.introspection)`.
+    fn switches(config: &Config) -> (bool, bool, bool) {
+        (
+            config.seed_demo_data,
+            config.http.graphiql,
+            config.graphql.introspection,
+        )
+    }
+
+    #[test]
+    fn demo_data_graphiql_and_introspection_are_on_in_development_and_off_in_production() {
+        let development = Config::load(None, env(&[])).unwrap();
+        assert_eq!(switches(&development), (true, true, true));
+        let production = Config::load(None, env(&[PRODUCTION, SECRET])).unwrap();
+        assert_eq!(production.environment, Environment::Production);
+        assert_eq!(switches(&production), (false, false, false));
+    }
+
+    #[test]
+    fn each_switch_can_be_set_either_way_in_either_environment() {
+        let production = Config::load(
+            None,
+            env(&[
+                PRODUCTION,
+                SECRET,
+                ("BISTRO_HTTP__GRAPHIQL", "true"),
+                ("BISTRO_GRAPHQL__INTROSPECTION", "true"),
+                ("BISTRO_SEED_DEMO_DATA", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(switches(&production), (false, true, true));
+        let development = Config::load(
+            None,
+            env(&[
+                ("BISTRO_HTTP__GRAPHIQL", "false"),
+                ("BISTRO_GRAPHQL__INTROSPECTION", "false"),
+                ("BISTRO_SEED_DEMO_DATA", "false"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(switches(&development), (false, false, false));
+        assert!(Config::load(None, env(&[("BISTRO_HTTP__GRAPHIQL", "maybe")])).is_err());
+    }
+
+    #[test]
+    fn production_refuses_to_start_with_demo_data_switched_on() {
+        let err = Config::load(
+            None,
+            env(&[PRODUCTION, SECRET, ("BISTRO_SEED_DEMO_DATA", "true")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("seed_demo_data"), "{err}");
+        assert!(err.contains("production"), "{err}");
+
+        // From a file too.
+        let dir = std::env::temp_dir().join(format!(
+            "bistro-config-test-{}-{:?}",
+            std::process::id(),
+            std::thread::current().id()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("bistro.toml");
+        std::fs::write(
+            &file,
+            "environment = \"production\"\nseed_demo_data = true\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&file), env(&[SECRET]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("seed_demo_data"), "{err}");
+        std::fs::write(
+            &file,
+            "environment = \"production\"\n[http]\ngraphiql = true\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), env(&[SECRET])).unwrap();
+        assert_eq!(switches(&config), (false, true, false));
+        std::fs::remove_dir_all(&dir).unwrap();
+
+        // A configuration built in code is checked too.
+        let mut config = Config::load(None, env(&[PRODUCTION, SECRET])).unwrap();
+        config.seed_demo_data = true;
+        assert!(config.validate().is_err());
+
+        // And `bistro seed` is refused in production.
+        let production = Config::load(None, env(&[PRODUCTION, SECRET])).unwrap();
+        let err = production
+            .refuse_demo_data_in_production("bistro seed")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bistro seed"), "{err}");
+        assert!(
+            Config::default()
+                .refuse_demo_data_in_production("bistro seed")
+                .is_ok()
+        );
     }
 
     #[test]

@@ -96,6 +96,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed { size, seed: number } => {
+            config.refuse_demo_data_in_production("bistro seed")?;
             config.seed_demo_data = false;
             let db = app::connect_sql(&config).await?;
             bistro_sql::migrate(&db)
