@@ -28,6 +28,7 @@
 //!
 //! Session ids and tokens are never logged.
 
+use bistro_kv::typed::Codec;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -96,8 +97,37 @@ pub enum RotationError {
     Store(#[from] bistro_kv::Error),
 }
 
-fn session_key(session_id: &str) -> String {
-    format!("session:{session_id}")
+bistro_kv::kv_key! {
+    /// One session: whose it is and which refresh-token generation is current.
+    pub struct SessionKey { pub session_id: String } => value SessionState = "session:{session_id}";
+}
+
+fn session_key(session_id: &str) -> SessionKey {
+    SessionKey {
+        session_id: session_id.to_owned(),
+    }
+}
+
+/// A session as stored: `{user id}:{current generation}`. Nothing in it is secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionState {
+    /// Whose session it is.
+    pub user_id: i64,
+    /// The generation of the refresh token that is current.
+    pub generation: u64,
+}
+
+impl Codec for SessionState {
+    fn encode(&self) -> String {
+        format!("{}:{}", self.user_id, self.generation)
+    }
+    fn decode(raw: &str) -> Option<Self> {
+        let (user, generation) = raw.split_once(':')?;
+        Some(Self {
+            user_id: user.parse().ok()?,
+            generation: generation.parse().ok()?,
+        })
+    }
 }
 
 /// Session ids are base64url: anything else is not ours (and must not reach a key).
@@ -153,14 +183,11 @@ impl Presented<'_> {
     }
 }
 
-/// `(user id, generation)` of a stored session.
-fn parse_state(state: &str) -> Option<(i64, u64)> {
-    let (user, generation) = state.split_once(':')?;
-    Some((user.parse().ok()?, generation.parse().ok()?))
-}
-
-fn state(user_id: i64, generation: u64) -> String {
-    format!("{user_id}:{generation}")
+fn state(user_id: i64, generation: u64) -> SessionState {
+    SessionState {
+        user_id,
+        generation,
+    }
 }
 
 impl Sessions {
@@ -197,7 +224,7 @@ impl Sessions {
     ) -> Result<SessionToken, bistro_kv::Error> {
         let session_id = random_string(16);
         self.kv
-            .set(
+            .store(
                 &session_key(&session_id),
                 &state(user_id, 0),
                 Some(self.refresh_ttl),
@@ -217,7 +244,10 @@ impl Sessions {
             return Err(RotationError::Invalid);
         };
         let key = session_key(presented.session_id);
-        let Some((user_id, current)) = self.kv.get(&key).await?.as_deref().and_then(parse_state)
+        let Some(SessionState {
+            user_id,
+            generation: current,
+        }) = self.kv.load(&key).await?
         else {
             return Err(RotationError::Invalid);
         };
@@ -230,7 +260,7 @@ impl Sessions {
         let rotated = presented.generation == current
             && self
                 .kv
-                .compare_and_set(
+                .replace_if(
                     &key,
                     &state(user_id, current),
                     &state(user_id, next),
@@ -242,7 +272,7 @@ impl Sessions {
             // racing refresh with the same token got there first): a copy is
             // loose. Revoked for good: a deleted session never matches a
             // compare-and-set again.
-            if self.kv.del(&[key]).await? == 0 {
+            if self.kv.remove(&[key]).await? == 0 {
                 // Ended meanwhile (logout, or another replay).
                 return Err(RotationError::Invalid);
             }
@@ -272,7 +302,7 @@ impl Sessions {
         if !valid_id(session_id) {
             return Ok(false);
         }
-        Ok(self.kv.del(&[session_key(session_id)]).await? > 0)
+        Ok(self.kv.remove(&[session_key(session_id)]).await? > 0)
     }
 
     /// The user whose session this is, while it is active (one round trip).
@@ -282,11 +312,9 @@ impl Sessions {
         }
         Ok(self
             .kv
-            .get(&session_key(session_id))
+            .load(&session_key(session_id))
             .await?
-            .as_deref()
-            .and_then(parse_state)
-            .map(|(user_id, _)| user_id))
+            .map(|state| state.user_id))
     }
 }
 
