@@ -504,8 +504,10 @@ enum Expect {
     Allowed,
     Forbidden,
     Unauthenticated,
+    /// Null without an error, as if it did not exist (orders outsiders may not see).
+    Hidden,
 }
-use Expect::{Allowed as A, Forbidden as F, Unauthenticated as U};
+use Expect::{Allowed as A, Forbidden as F, Hidden as H, Unauthenticated as U};
 
 /// One row of the matrix: what, the document, its variables, the guarded
 /// field's path in `data`, and the expectation for each viewer.
@@ -642,21 +644,21 @@ async fn the_authorization_matrix() {
                 "query($id: ID!) { node(id: $id) { ... on Order { status total { amount } } } }",
                 json!({ "id": order_a }),
                 vec!["node"],
-                [U, A, F, A, F, A],
+                [H, A, H, A, H, A],
             ),
             (
                 "an order's lines",
                 "query($id: ID!) { node(id: $id) { ... on Order { lines { name } } } }",
                 json!({ "id": order_a }),
                 vec!["node"],
-                [U, A, F, A, F, A],
+                [H, A, H, A, H, A],
             ),
             (
                 "an order's customer's email",
                 "query($id: ID!) { node(id: $id) { ... on Order { customer { email } } } }",
                 json!({ "id": order_a }),
                 vec!["node", "customer", "email"],
-                [U, A, F, F, F, A],
+                [H, A, H, F, H, A],
             ),
             (
                 "a restaurant's orders",
@@ -700,6 +702,7 @@ async fn the_authorization_matrix() {
                 }
                 let got = match (error_codes(&body).first().map(String::as_str), value) {
                     (None, v) if !v.is_null() => A,
+                    (None, Value::Null) => H,
                     (Some("FORBIDDEN"), Value::Null) => F,
                     (Some("UNAUTHENTICATED"), Value::Null) => U,
                     _ => {
@@ -713,7 +716,7 @@ async fn the_authorization_matrix() {
                     ));
                 }
                 // A refused field is present and null, and its error points at it.
-                if got != A {
+                if got != A && got != H {
                     let error_path: Vec<String> = body["errors"][0]["path"]
                         .as_array()
                         .unwrap_or_else(|| {
@@ -1080,4 +1083,47 @@ async fn operators_create_staff_and_admin_accounts() {
         .unwrap();
     assert_eq!(stored.role, UserRole::Admin);
     app.stop().await;
+}
+
+#[tokio::test]
+async fn an_order_one_may_not_see_answers_exactly_like_one_that_does_not_exist() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        let order_a = order_of_customer_a_at_restaurant_1(&app).await;
+        let query = "query($id: ID!) { node(id: $id) { id ... on Order { status } } }";
+        for viewer in [None, Some(CUSTOMER_B), Some(STAFF_2)] {
+            let token = match viewer {
+                None => None,
+                Some(email) => Some(
+                    app.login(email, DEMO_PASSWORD).await["accessToken"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                ),
+            };
+            let (_, hidden) = app
+                .graphql_as(
+                    token.as_deref(),
+                    query,
+                    json!({ "id": global_id(NodeType::Order, order_a) }),
+                )
+                .await;
+            let (_, missing) = app
+                .graphql_as(
+                    token.as_deref(),
+                    query,
+                    json!({ "id": global_id(NodeType::Order, order_a + 1_000_000) }),
+                )
+                .await;
+            assert_eq!(
+                hidden["data"],
+                missing["data"],
+                "[{}] {viewer:?}",
+                pair.name()
+            );
+            assert_eq!(hidden.get("errors"), missing.get("errors"));
+            assert_eq!(hidden["data"]["node"], Value::Null);
+        }
+        app.stop().await;
+    }
 }

@@ -7,6 +7,7 @@ mod http;
 mod limits;
 mod outage;
 mod production;
+mod rate_limits;
 mod read_path;
 mod round_trips;
 mod schema_contract;

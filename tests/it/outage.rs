@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bistro_tests::proxy::ChaosProxy;
-use bistro_tests::{StorePair, TestApp, error_codes, operation, real_pair};
+use bistro_tests::{StorePair, TestApp, error_codes, operation, real_pair, round_trips};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 
@@ -124,7 +124,12 @@ async fn when_redis_stops_sql_fields_still_answer_and_it_recovers_by_itself() {
         return;
     };
     let url = redis.url();
-    let app = TestApp::spawn_with(&StorePair::Embedded, |c| c.redis_url = url).await;
+    let app = TestApp::spawn_with(&StorePair::Embedded, |c| {
+        c.redis_url = url;
+        // The request budget on: it must fail open, not refuse, while Redis is away.
+        c.rate_limit.requests_per_minute = 10_000;
+    })
+    .await;
     let query = operation("RestaurantPage");
     let vars = json!({"first": 5, "menuFirst": 3});
 
@@ -133,9 +138,35 @@ async fn when_redis_stops_sql_fields_still_answer_and_it_recovers_by_itself() {
     assert!(healthy.get("errors").is_none(), "{healthy:#}");
 
     redis.stop().await;
+    let logs = bistro_tests::logs::capture();
     let started = Instant::now();
     let (status, degraded) = app.graphql(&query, vars.clone()).await;
     let took = started.elapsed();
+    // The request budget could not be counted: it let the request through and said so.
+    assert_eq!(
+        logs.text().matches("rate limits cannot be counted").count(),
+        1,
+        "{}",
+        logs.text()
+    );
+    drop(logs);
+    // One line per failed batch, not one per field: a 20 x 10 page with every
+    // key-value field failing (popularity, trending, the menu and rating
+    // caches) logs one line per loader, and the budget's outage is not logged again.
+    let logs = bistro_tests::logs::capture();
+    let (status_big, _) = app
+        .graphql(&query, json!({"first": 20, "menuFirst": 10}))
+        .await;
+    assert_eq!(status_big, 200);
+    let text = logs.text();
+    let warnings: Vec<&str> = text.lines().filter(|l| l.contains("WARN")).collect();
+    assert!(
+        (1..=4).contains(&warnings.len()),
+        "{} warnings for one degraded request:\n{}",
+        warnings.len(),
+        warnings.join("\n")
+    );
+    drop(logs);
     assert_eq!(status, 200, "{degraded:#}");
     // Every SQL-backed field is still there.
     assert_eq!(names(&degraded), names(&healthy));
@@ -188,6 +219,10 @@ async fn when_redis_stops_sql_fields_still_answer_and_it_recovers_by_itself() {
     let (status, recovered) = app.graphql(&query, vars).await;
     assert_eq!(status, 200);
     assert!(recovered.get("errors").is_none(), "{recovered:#}");
+    assert!(
+        round_trips(&recovered).1 > 0,
+        "the budget is counted again once Redis is back"
+    );
     let first = &recovered["data"]["restaurants"]["edges"][0]["node"];
     assert!(first["trendingItems"].is_array());
     assert!(first["menu"]["edges"][0]["node"]["popularity"]["ordersToday"].is_u64());

@@ -8,6 +8,7 @@ mod loaders;
 pub mod menu;
 pub mod order;
 pub mod popularity;
+pub mod rate_limit;
 pub mod rating;
 pub mod restaurant;
 pub mod review;

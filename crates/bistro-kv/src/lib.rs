@@ -265,6 +265,20 @@ impl Kv {
         call!(self, incr_by(&self.key(key), delta, ttl_if_new))
     }
 
+    /// [`Self::incr_by`] on many keys in one round trip (a transaction on
+    /// Redis), returning each result in order.
+    pub async fn incr_many(
+        &self,
+        keys: &[String],
+        delta: i64,
+        ttl_if_new: Option<Duration>,
+    ) -> Result<Vec<i64>> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        call!(self, incr_many(&self.keys(keys), delta, ttl_if_new))
+    }
+
     /// Adds `delta` to `member`'s score in the sorted set at `key`; refreshes
     /// the set's expiry to `ttl` when given. Returns the new score. The two
     /// steps are pipelined, so the expiry applies even if the increment

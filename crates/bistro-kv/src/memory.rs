@@ -278,6 +278,18 @@ impl MemoryKv {
             .map(|at| at.saturating_duration_since(now)))
     }
 
+    pub(crate) fn incr_many(
+        &self,
+        keys: &[String],
+        delta: i64,
+        ttl_if_new: Option<Duration>,
+    ) -> Result<Vec<i64>> {
+        // Like the Redis transaction: all or nothing for well-typed keys.
+        keys.iter()
+            .map(|key| self.incr_by(key, delta, ttl_if_new))
+            .collect()
+    }
+
     pub(crate) fn incr_by(
         &self,
         key: &str,

@@ -258,6 +258,34 @@ impl RedisKv {
         .await
     }
 
+    pub(crate) async fn incr_many(
+        &self,
+        keys: &[String],
+        delta: i64,
+        ttl_if_new: Option<Duration>,
+    ) -> Result<Vec<i64>> {
+        self.run(|mut c| async move {
+            // One MULTI/EXEC: each key created at 0 with its expiry when
+            // missing, then incremented; existing keys keep their expiry.
+            let mut pipe = redis::pipe();
+            pipe.atomic();
+            for key in keys {
+                if let Some(ttl) = ttl_if_new {
+                    pipe.cmd("SET")
+                        .arg(key)
+                        .arg(0)
+                        .arg("NX")
+                        .arg("PX")
+                        .arg(millis(ttl))
+                        .ignore();
+                }
+                pipe.cmd("INCRBY").arg(key).arg(delta);
+            }
+            pipe.query_async::<Vec<i64>>(&mut c).await
+        })
+        .await
+    }
+
     pub(crate) async fn zincr_by(
         &self,
         key: &str,

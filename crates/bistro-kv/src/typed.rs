@@ -264,6 +264,42 @@ impl crate::Kv {
         self.incr_by(&key.render(), delta, ttl_if_new).await
     }
 
+    /// [`Self::bump`] on many counters in one round trip, results in order.
+    pub async fn bump_many<K: CounterKey>(
+        &self,
+        keys: &[K],
+        delta: i64,
+        ttl_if_new: Option<std::time::Duration>,
+    ) -> Result<Vec<i64>> {
+        self.incr_many(&render_all(keys), delta, ttl_if_new).await
+    }
+
+    /// The values of counters of different layouts, in order (one `MGET`; missing counts as 0).
+    pub async fn counter_values(&self, keys: &[&(dyn CounterKey + Sync)]) -> Result<Vec<i64>> {
+        let raw = self
+            .mget(&keys.iter().map(|k| k.render()).collect::<Vec<_>>())
+            .await?;
+        Ok(raw
+            .into_iter()
+            .map(|v| v.and_then(|v| v.parse().ok()).unwrap_or(0))
+            .collect())
+    }
+
+    /// Adds `delta` to counters of different layouts in one round trip, results in order.
+    pub async fn bump_each(
+        &self,
+        keys: &[&(dyn CounterKey + Sync)],
+        delta: i64,
+        ttl_if_new: Option<std::time::Duration>,
+    ) -> Result<Vec<i64>> {
+        self.incr_many(
+            &keys.iter().map(|k| k.render()).collect::<Vec<_>>(),
+            delta,
+            ttl_if_new,
+        )
+        .await
+    }
+
     /// The current values of counters, in order (one `MGET`; missing counts as 0).
     pub async fn counters<K: CounterKey>(&self, keys: &[K]) -> Result<Vec<i64>> {
         let raw = self.mget(&render_all(keys)).await?;

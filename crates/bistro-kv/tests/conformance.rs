@@ -984,10 +984,35 @@ async fn typed_keys_read_what_they_wrote_and_garbage_as_missing() {
             2
         );
         assert_eq!(
-            kv.counters(&[hits, HitsKey { name: "none" }])
+            kv.counters(&[hits.clone(), HitsKey { name: "none" }])
                 .await
                 .unwrap(),
             vec![2, 0]
         );
+        let other = HitsKey { name: "other" };
+        assert_eq!(
+            kv.bump_many(
+                &[hits.clone(), other.clone()],
+                1,
+                Some(Duration::from_secs(60))
+            )
+            .await
+            .unwrap(),
+            vec![3, 1]
+        );
+        // A counter created by the call gets the expiry; an existing one keeps its own.
+        assert!(kv.ttl("typed:hits:other").await.unwrap().is_some());
+        kv.set("typed:hits:forever", "5", None).await.unwrap();
+        assert_eq!(
+            kv.bump_many(
+                &[HitsKey { name: "forever" }],
+                1,
+                Some(Duration::from_secs(60))
+            )
+            .await
+            .unwrap(),
+            vec![6]
+        );
+        assert_eq!(kv.ttl("typed:hits:forever").await.unwrap(), None);
     }
 }

@@ -1,5 +1,7 @@
 //! Accounts and sessions: `register`, `login`, `refreshSession`, `logout`.
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use async_graphql::{Context, InputObject, Object, SimpleObject};
 use bistro_auth::password::{self, MAX_PASSWORD_CHARS};
 use bistro_auth::text::{self, MAX_DISPLAY_NAME_CHARS};
@@ -7,12 +9,13 @@ use bistro_auth::{Role as TokenRole, RotationError};
 use bistro_data::NewUser;
 use bistro_data::account::NewAccountError;
 use bistro_data::entity::{UserRole, user};
+use bistro_data::rate_limit::RateLimits;
 use chrono::{DateTime, Utc};
 
-use crate::auth::{AuthDeps, Principal, Viewer, ViewerCell, viewer};
-use crate::error::{Coded, ErrorCode, data, loaders, scope, soft, store_error};
+use crate::auth::{AuthDeps, ClientAddr, Principal, Viewer, ViewerCell, viewer};
+use crate::error::{Coded, ErrorCode, data, loaders, rate_limited, scope, soft, store_error};
 use crate::user::User;
-use crate::user_error::UserError;
+use crate::user_error::{UserError, UserErrorCode};
 
 /// A new account.
 #[derive(InputObject)]
@@ -176,7 +179,7 @@ impl AccountMutation {
                 Err(problem) => {
                     errors.push(UserError::on(
                         "email",
-                        problem.code(),
+                        problem.into(),
                         "Enter an email address like name@example.com.",
                     ));
                     None
@@ -186,7 +189,7 @@ impl AccountMutation {
             if display_name.is_none() {
                 errors.push(UserError::on(
                     "displayName",
-                    "DISPLAY_NAME_INVALID",
+                    UserErrorCode::DisplayNameInvalid,
                     format!(
                         "Use 1 to {MAX_DISPLAY_NAME_CHARS} visible characters on one line \
                          (no invisible or direction-changing ones)."
@@ -196,7 +199,7 @@ impl AccountMutation {
             if let Err(problem) =
                 password::check_password(&input.password, email.as_deref().unwrap_or(""))
             {
-                errors.push(UserError::on("password", problem.code(), problem.message()));
+                errors.push(UserError::on("password", problem.into(), problem.message()));
             }
             let (Some(email), Some(display_name)) = (email, display_name) else {
                 return Ok(AuthPayload::failed(errors));
@@ -224,7 +227,7 @@ impl AccountMutation {
                 Err(NewAccountError::EmailTaken) => {
                     return Ok(AuthPayload::failed(vec![UserError::on(
                         "email",
-                        "EMAIL_TAKEN",
+                        UserErrorCode::EmailTaken,
                         "An account with this email already exists; sign in instead.",
                     )]));
                 }
@@ -246,28 +249,43 @@ impl AccountMutation {
         let result = async {
             let invalid = || {
                 AuthPayload::failed(vec![UserError::general(
-                    "INVALID_CREDENTIALS",
+                    UserErrorCode::InvalidCredentials,
                     "The email or password is not right.",
                 )])
             };
+            // Past a failed-sign-in limit the attempt is refused before the
+            // password is looked at, even when it is right. Each aliased
+            // `login` of a request is an attempt of its own.
+            let limits = data::<RateLimits>(ctx)?;
+            let kv = scope(ctx)?.kv();
+            let address = ctx
+                .data_opt::<ClientAddr>()
+                .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.0);
+            let attempts = limits.login_attempts(&input.email, address);
+            if let Err(limited) = limits.check_login(kv, &attempts).await {
+                return Err(rate_limited(
+                    "Too many failed sign-ins; try again later.",
+                    limited,
+                ));
+            }
             // An overlong password is refused before hashing (hashing is the cost an attacker wants).
-            if input.password.chars().count() > MAX_PASSWORD_CHARS {
-                return Ok(invalid());
-            }
-            let user = match password::normalize_email(&input.email) {
-                Ok(email) => scope(ctx)?.user_by_email(&email).await.coded()?,
-                Err(_) => None,
+            let user = if input.password.chars().count() > MAX_PASSWORD_CHARS {
+                None
+            } else {
+                let user = match password::normalize_email(&input.email) {
+                    Ok(email) => scope(ctx)?.user_by_email(&email).await.coded()?,
+                    Err(_) => None,
+                };
+                // Unknown accounts are checked against a decoy hash: same time, same answer.
+                let verified = password::verify_password(
+                    &input.password,
+                    user.as_ref().map(|u| u.password_hash.as_str()),
+                )
+                .await;
+                user.filter(|_| verified)
             };
-            // Unknown accounts are checked against a decoy hash: same time, same answer.
-            if !password::verify_password(
-                &input.password,
-                user.as_ref().map(|u| u.password_hash.as_str()),
-            )
-            .await
-            {
-                return Ok(invalid());
-            }
             let Some(user) = user else {
+                limits.record_login_failure(kv, &attempts).await;
                 return Ok(invalid());
             };
             start_session(ctx, user).await
@@ -293,14 +311,14 @@ impl AccountMutation {
                 Err(RotationError::Invalid) => {
                     return Ok(AuthPayload::failed(vec![UserError::on(
                         "refreshToken",
-                        "REFRESH_TOKEN_INVALID",
+                        UserErrorCode::RefreshTokenInvalid,
                         "The session has expired or ended; sign in again.",
                     )]));
                 }
                 Err(RotationError::Reused) => {
                     return Ok(AuthPayload::failed(vec![UserError::on(
                         "refreshToken",
-                        "REFRESH_TOKEN_REUSED",
+                        UserErrorCode::RefreshTokenReused,
                         "This refresh token was already used, so the session was ended for safety; sign in again.",
                     )]));
                 }
@@ -318,7 +336,7 @@ impl AccountMutation {
                     .map_err(kv_error)?;
                 return Ok(AuthPayload::failed(vec![UserError::on(
                     "refreshToken",
-                    "REFRESH_TOKEN_INVALID",
+                    UserErrorCode::RefreshTokenInvalid,
                     "The account no longer exists.",
                 )]));
             };
@@ -361,7 +379,7 @@ impl AccountMutation {
                             logged_out: false,
                             user_errors: vec![UserError::on(
                                 "refreshToken",
-                                "REFRESH_TOKEN_INVALID",
+                                UserErrorCode::RefreshTokenInvalid,
                                 "This is not a refresh token of a session.",
                             )],
                         });

@@ -86,6 +86,17 @@ impl ErrorCode {
     }
 }
 
+/// A `RATE_LIMITED` error with `extensions.retryAfterSeconds`.
+pub fn rate_limited(
+    message: &str,
+    limited: bistro_data::rate_limit::Limited,
+) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, e| {
+        e.set("code", ErrorCode::RateLimited.as_str());
+        e.set("retryAfterSeconds", limited.retry_after_secs);
+    })
+}
+
 /// Turns a data-layer failure into the client's error.
 ///
 /// The data layer has already logged the failure, once, where it happened

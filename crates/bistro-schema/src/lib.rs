@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use async_graphql::{EmptySubscription, Schema};
 use bistro_data::DataLayer;
+use bistro_data::rate_limit::RateLimits;
 
 pub use auth::{AuthDeps, BearerToken, ClientAddr};
 pub use error::ErrorCode;
@@ -45,6 +46,8 @@ pub struct SchemaDeps {
     pub limits: Limits,
     /// Token keys and the session store.
     pub auth: AuthDeps,
+    /// Abuse limits (the request budget and failed sign-ins).
+    pub rate_limits: RateLimits,
 }
 
 /// Builds the schema: types, limits, and the extension that gives each request its scope.
@@ -57,10 +60,12 @@ pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
         .limit_directives(limits.max_directives)
         .data(limits.clone())
         .data(deps.auth.clone())
+        .data(deps.rate_limits.clone())
         .extension(request::RequestScope::new(
             deps.data,
             limits.clone(),
             deps.auth,
+            deps.rate_limits,
         ));
     if !limits.introspection {
         builder = builder.disable_introspection();
@@ -84,6 +89,7 @@ pub fn sdl() -> String {
         },
         data,
         limits: Limits::default(),
+        rate_limits: RateLimits::default(),
     })
     .sdl()
 }

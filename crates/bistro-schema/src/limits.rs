@@ -75,8 +75,9 @@ impl Default for Limits {
 pub const OWN_STATEMENT_COST: usize = 2_000;
 
 /// The complexity of a mutation that hashes a password (`register`, `login`):
-/// at most 10 per request, so aliases cannot turn one request into minutes of CPU.
-pub const PASSWORD_HASH_COST: usize = 10_000;
+/// at most 25 per request, so aliases cannot turn one request into minutes
+/// of CPU (failed sign-ins are rate-limited on top of this).
+pub const PASSWORD_HASH_COST: usize = 4_000;
 
 /// Most `__schema`/`__type` fields in one document (aliases and fragment
 /// spreads each count): tools send one.

@@ -12,7 +12,7 @@ use crate::error::{Coded, ErrorCode, loaders, scope, soft};
 use crate::menu::{Course, Dietary, MenuItem};
 use crate::money::{Decimal, to_minor};
 use crate::node::{NodeType, expect_global_id};
-use crate::user_error::UserError;
+use crate::user_error::{UserError, UserErrorCode};
 
 const MAX_NAME_CHARS: usize = 200;
 const MAX_DESCRIPTION_CHARS: usize = 2_000;
@@ -113,13 +113,13 @@ fn check_name(name: &str, errors: &mut Vec<UserError>) -> String {
     if chars == 0 {
         errors.push(UserError::on(
             "name",
-            "NAME_REQUIRED",
+            UserErrorCode::NameRequired,
             "Give the item a name.",
         ));
     } else if chars > MAX_NAME_CHARS || !bistro_auth::text::is_clean_line(&name) {
         errors.push(UserError::on(
             "name",
-            "NAME_INVALID",
+            UserErrorCode::NameInvalid,
             format!(
                 "Use at most {MAX_NAME_CHARS} visible characters on one line \
                  (no invisible or direction-changing ones)."
@@ -134,13 +134,13 @@ fn check_description(description: &str, errors: &mut Vec<UserError>) -> String {
     if description.chars().count() > MAX_DESCRIPTION_CHARS {
         errors.push(UserError::on(
             "description",
-            "DESCRIPTION_TOO_LONG",
+            UserErrorCode::DescriptionTooLong,
             format!("Use at most {MAX_DESCRIPTION_CHARS} characters."),
         ));
     } else if !bistro_auth::text::is_clean_text(&description) {
         errors.push(UserError::on(
             "description",
-            "DESCRIPTION_INVALID",
+            UserErrorCode::DescriptionInvalid,
             "Use visible characters and line breaks (no invisible or direction-changing ones).",
         ));
     }
@@ -152,7 +152,7 @@ fn check_price(price: &Decimal, currency: &str, errors: &mut Vec<UserError>) -> 
         Some(minor) if minor < 0 => {
             errors.push(UserError::on(
                 "price",
-                "PRICE_INVALID",
+                UserErrorCode::PriceInvalid,
                 "A price cannot be negative.",
             ));
             0
@@ -162,7 +162,7 @@ fn check_price(price: &Decimal, currency: &str, errors: &mut Vec<UserError>) -> 
         {
             errors.push(UserError::on(
                 "price",
-                "PRICE_TOO_HIGH",
+                UserErrorCode::PriceTooHigh,
                 format!("A price is at most {MAX_PRICE_MAJOR} {currency}."),
             ));
             0
@@ -171,7 +171,7 @@ fn check_price(price: &Decimal, currency: &str, errors: &mut Vec<UserError>) -> 
         None => {
             errors.push(UserError::on(
                 "price",
-                "PRICE_INVALID",
+                UserErrorCode::PriceInvalid,
                 format!("Not a price in {currency}: too many decimals or too large."),
             ));
             0
@@ -183,7 +183,7 @@ fn check_stock(stock: Option<i32>, errors: &mut Vec<UserError>) {
     if stock.is_some_and(|s| !(0..=MAX_DAILY_STOCK).contains(&s)) {
         errors.push(UserError::on(
             "dailyStock",
-            "DAILY_STOCK_INVALID",
+            UserErrorCode::DailyStockInvalid,
             format!("Use a number from 0 to {MAX_DAILY_STOCK}."),
         ));
     }

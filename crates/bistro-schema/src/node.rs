@@ -91,7 +91,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
         NodeType::MenuItem => MenuItem::try_load(ctx, id).await?.map(Node::MenuItem),
         NodeType::Review => Review::try_load(ctx, id).await?.map(Node::Review),
         NodeType::User => User::try_load(ctx, id).await?.map(Node::User),
-        // Checks the viewer may see the order: FORBIDDEN otherwise.
+        // Null, like an unknown id, when the viewer may not see the order.
         NodeType::Order => Order::try_load(ctx, id).await?.map(Node::Order),
     })
 }

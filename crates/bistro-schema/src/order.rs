@@ -21,17 +21,22 @@ use bistro_data::order::OrderPageKey;
 pub struct Order(pub order::Model);
 
 impl Order {
-    /// Loads an order by id, checking the viewer may see it.
+    /// Loads an order by id for a viewer who may see it. An order the viewer
+    /// may not see is `None`, exactly like one that does not exist: a refusal
+    /// would tell an outsider which order ids exist (and so how many orders
+    /// a restaurant takes).
     pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
         let loaders = loaders(ctx)?;
         let Some(order) = loaders.order.load_one(id).await.coded()? else {
             return Ok(None);
         };
-        viewer(ctx).check(Rule::Order {
-            customer_id: order.user_id,
-            restaurant_id: order.restaurant_id,
-        })?;
-        Ok(Some(Self(order)))
+        let visible = viewer(ctx)
+            .check(Rule::Order {
+                customer_id: order.user_id,
+                restaurant_id: order.restaurant_id,
+            })
+            .is_ok();
+        Ok(visible.then_some(Self(order)))
     }
 }
 

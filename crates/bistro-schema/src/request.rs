@@ -21,10 +21,12 @@ use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
     Name, Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
 };
+use bistro_data::rate_limit::RateLimits;
 use bistro_data::{DataLayer, Scope};
 
-use crate::auth::{AuthDeps, BearerToken, Viewer, ViewerCell, authenticate};
+use crate::auth::{AuthDeps, BearerToken, ClientAddr, Viewer, ViewerCell, authenticate};
 use crate::error::ErrorCode;
+use crate::error::rate_limited;
 use crate::limits::{LimitError, Limits, check_document};
 
 /// Extension factory installed on the schema (see the module docs).
@@ -32,12 +34,23 @@ pub struct RequestScope {
     data: DataLayer,
     limits: Arc<Limits>,
     auth: AuthDeps,
+    rate_limits: Arc<RateLimits>,
 }
 
 impl RequestScope {
     /// A factory that hands each request its own scope of the data layer.
-    pub fn new(data: DataLayer, limits: Arc<Limits>, auth: AuthDeps) -> Self {
-        Self { data, limits, auth }
+    pub fn new(
+        data: DataLayer,
+        limits: Arc<Limits>,
+        auth: AuthDeps,
+        rate_limits: RateLimits,
+    ) -> Self {
+        Self {
+            data,
+            limits,
+            auth,
+            rate_limits: Arc::new(rate_limits),
+        }
     }
 }
 
@@ -47,6 +60,7 @@ impl ExtensionFactory for RequestScope {
             data: self.data.clone(),
             limits: self.limits.clone(),
             auth: self.auth.clone(),
+            rate_limits: self.rate_limits.clone(),
             scope: Mutex::new(None),
             introspection_complexity: Mutex::new(0),
         })
@@ -57,6 +71,7 @@ struct RequestScopeExtension {
     data: DataLayer,
     limits: Arc<Limits>,
     auth: AuthDeps,
+    rate_limits: Arc<RateLimits>,
     /// The request's scope, kept to read its round-trip counts at the end.
     scope: Mutex<Option<Arc<Scope>>>,
     /// What async-graphql's complexity will count inside introspection.
@@ -99,9 +114,40 @@ impl Extension for RequestScopeExtension {
         mut request: Request,
         next: NextPrepareRequest<'_>,
     ) -> ServerResult<Request> {
-        // Parse and measure first: a document over the limits is refused
-        // before anything touches a store (authentication included). The
-        // parsed document stays in the request, so it is parsed once.
+        let token = request
+            .data
+            .get(&std::any::TypeId::of::<BearerToken>())
+            .and_then(|value| value.downcast_ref::<BearerToken>())
+            .map(|token| token.0.clone());
+        let scope = Arc::new(self.data.scope());
+        *lock(&self.scope) = Some(scope.clone());
+
+        // The request budget, first: it is what sheds load. The client is the
+        // token's user when its signature holds (the session is checked
+        // below), else the address.
+        if self.rate_limits.budget_enabled() {
+            let client = match token.as_deref().map(|t| self.auth.keys.verify(t)) {
+                Some(Ok(claims)) => format!("user:{}", claims.sub),
+                _ => match request
+                    .data
+                    .get(&std::any::TypeId::of::<ClientAddr>())
+                    .and_then(|value| value.downcast_ref::<ClientAddr>())
+                {
+                    Some(ClientAddr(address)) => format!("addr:{address}"),
+                    None => "addr:unknown".to_owned(),
+                },
+            };
+            if let Err(limited) = self.rate_limits.spend_request(scope.kv(), &client).await {
+                return Err(
+                    rate_limited("Too many requests; slow down and retry later.", limited)
+                        .into_server_error(async_graphql::Pos::default()),
+                );
+            }
+        }
+
+        // Then parse and measure: a document over the limits is refused
+        // before it touches a store (authentication included). The parsed
+        // document stays in the request, so it is parsed once.
         let limits = &self.limits;
         let document = request
             .parsed_query()
@@ -116,13 +162,6 @@ impl Extension for RequestScopeExtension {
         })?;
         *lock(&self.introspection_complexity) = cost.introspection_complexity;
 
-        let scope = Arc::new(self.data.scope());
-        *lock(&self.scope) = Some(scope.clone());
-        let token = request
-            .data
-            .get(&std::any::TypeId::of::<BearerToken>())
-            .and_then(|value| value.downcast_ref::<BearerToken>())
-            .map(|token| token.0.clone());
         let viewer = match token {
             None => Viewer(None),
             Some(token) => match authenticate(&self.auth, scope.kv(), &token).await {

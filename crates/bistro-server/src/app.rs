@@ -37,6 +37,8 @@ pub struct App {
     pub data: DataLayer,
     /// The GraphQL schema.
     pub schema: BistroSchema,
+    /// Proxies whose `X-Forwarded-For` names the client (`http.trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl App {
@@ -89,13 +91,16 @@ impl App {
             data: data.clone(),
             limits: config.graphql.clone(),
             auth,
+            rate_limits: config.rate_limit.clone(),
         });
+        let trusted_proxies = crate::client_addr::parse_trusted(&config.http.trusted_proxies)?;
         Ok(Self {
             config,
             db,
             kv,
             data,
             schema,
+            trusted_proxies,
         })
     }
 }
@@ -271,11 +276,15 @@ impl Application {
     ) -> anyhow::Result<()> {
         let drain = Duration::from_secs(self.state.config.http.shutdown_timeout_secs);
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let server =
-            axum::serve(self.listener, router(self.state)).with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop_tx.send(());
-            });
+        let server = axum::serve(
+            self.listener,
+            // The peer address is the client's, unless a trusted proxy says otherwise.
+            router(self.state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            let _ = stop_tx.send(());
+        });
         let server = tokio::spawn(async move { server.await });
         // Wait for the server; once shutdown starts, give it `drain` to finish.
         let mut server = server;

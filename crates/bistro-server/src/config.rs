@@ -14,6 +14,9 @@ use serde::Deserialize;
 /// The built-in defaults; every key is documented there.
 pub const DEFAULTS: &str = include_str!("../config.default.toml");
 
+/// The request budget per client and minute in production, unless configured.
+pub const PRODUCTION_REQUESTS_PER_MINUTE: u64 = 600;
+
 /// Environment variables with this prefix configure the server.
 const ENV_PREFIX: &str = "BISTRO";
 
@@ -42,6 +45,8 @@ pub struct Config {
     pub graphql: Limits,
     /// How the data layer uses the stores: shared caches, batching.
     pub data: bistro_data::Settings,
+    /// Abuse limits: the request budget and failed sign-ins.
+    pub rate_limit: bistro_data::rate_limit::RateLimits,
     /// Key-value store settings.
     pub kv: KvSettings,
     /// Relational store settings.
@@ -116,6 +121,9 @@ pub struct HttpConfig {
     pub graphiql: bool,
     /// How long shutdown waits for in-flight requests, in seconds.
     pub shutdown_timeout_secs: u64,
+    /// Proxies (addresses or networks) whose `X-Forwarded-For` names the
+    /// client; empty: the socket's peer is the client.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// Key-value store settings.
@@ -193,6 +201,18 @@ impl Config {
         config.http.graphiql = explicit(&layers, "http.graphiql")?.unwrap_or(development);
         config.graphql.introspection =
             explicit(&layers, "graphql.introspection")?.unwrap_or(development);
+        config.rate_limit.requests_per_minute =
+            match layers.get::<u64>("rate_limit.requests_per_minute") {
+                Ok(value) => value,
+                Err(config::ConfigError::NotFound(_)) => {
+                    if development {
+                        0
+                    } else {
+                        PRODUCTION_REQUESTS_PER_MINUTE
+                    }
+                }
+                Err(error) => return Err(error).context("invalid configuration"),
+            };
         config.validate()?;
         Ok(config)
     }
@@ -219,6 +239,24 @@ impl Config {
         }
         if g.max_depth < 2 || g.max_complexity == 0 {
             bail!("graphql: max_depth must be at least 2 and max_complexity positive");
+        }
+        crate::client_addr::parse_trusted(&self.http.trusted_proxies)?;
+        let r = &self.rate_limit;
+        if r.login_failures_per_pair == 0
+            || r.login_failures_per_address == 0
+            || r.login_failures_per_account == 0
+            || r.login_window_secs == 0
+        {
+            bail!("rate_limit: sign-in limits and their window must be positive");
+        }
+        if r.login_failures_per_account < r.login_failures_per_pair {
+            bail!(
+                "rate_limit.login_failures_per_account must be at least login_failures_per_pair, \
+                 or one address could lock an account out"
+            );
+        }
+        if self.data.max_batch_size == 0 {
+            bail!("data.max_batch_size must be at least 1");
         }
         if self.http.body_limit_bytes < 1024 {
             bail!("http.body_limit_bytes must be at least 1024");

@@ -28,6 +28,7 @@ use bistro_schema::ErrorCode;
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
+use crate::client_addr::ClientIp;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
@@ -49,7 +50,12 @@ impl MediaType {
 }
 
 /// `POST /graphql`.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    client: ClientIp,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let media = match negotiate(&headers) {
         Ok(media) => media,
         Err(response) => return response,
@@ -89,7 +95,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
         );
     };
     match build_request(params) {
-        Ok(request) => execute(&state, &headers, request, media).await,
+        Ok(request) => execute(&state, client, &headers, request, media).await,
         Err(message) => request_error(
             media,
             StatusCode::BAD_REQUEST,
@@ -102,6 +108,7 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Body)
 /// `GET /graphql?query=…&operationName=…&variables=<JSON>&extensions=<JSON>`: queries only.
 pub async fn get(
     State(state): State<AppState>,
+    client: ClientIp,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -177,7 +184,7 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, request, media).await
+    execute(&state, client, &headers, request, media).await
 }
 
 /// Any other method on `/graphql`.
@@ -228,10 +235,12 @@ fn unauthenticated(media: MediaType, message: &str) -> Response {
 
 async fn execute(
     state: &AppState,
+    client: ClientIp,
     headers: &HeaderMap,
-    mut request: async_graphql::Request,
+    request: async_graphql::Request,
     media: MediaType,
 ) -> Response {
+    let mut request = request.data(bistro_schema::ClientAddr(client.0));
     match bearer_token(headers) {
         Ok(None) => {}
         Ok(Some(token)) => request = request.data(bistro_schema::BearerToken(token)),
@@ -271,16 +280,31 @@ async fn execute(
             );
         }
     };
-    let unauthenticated_request = request_failed
-        && response.errors.iter().any(|e| {
-            e.extensions
-                .as_ref()
-                .and_then(|x| x.get("code"))
-                .is_some_and(|c| {
-                    *c == async_graphql::Value::from(ErrorCode::Unauthenticated.as_str())
-                })
-        });
-    if unauthenticated_request {
+    let request_code = |code: ErrorCode| {
+        request_failed
+            && response.errors.iter().any(|e| {
+                e.extensions
+                    .as_ref()
+                    .and_then(|x| x.get("code"))
+                    .is_some_and(|c| *c == async_graphql::Value::from(code.as_str()))
+            })
+    };
+    if request_code(ErrorCode::RateLimited) {
+        // Over the request budget: HTTP 429 with the time the window has left.
+        body.remove("data");
+        let retry_after = response
+            .errors
+            .first()
+            .and_then(|e| e.extensions.as_ref())
+            .and_then(|x| x.get("retryAfterSeconds"))
+            .map_or_else(|| "60".to_owned(), ToString::to_string);
+        let mut http = json_response(StatusCode::TOO_MANY_REQUESTS, media, &Value::Object(body));
+        if let Ok(value) = HeaderValue::from_str(&retry_after) {
+            http.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        return http;
+    }
+    if request_code(ErrorCode::Unauthenticated) {
         // The token was refused before execution: an HTTP authentication failure.
         let message = response
             .errors

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod app;
+pub mod client_addr;
 pub mod config;
 pub mod graphiql;
 pub mod graphql_http;
