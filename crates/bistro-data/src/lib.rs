@@ -73,7 +73,13 @@ pub struct DataLayer {
     db: DatabaseConnection,
     kv: Kv,
     settings: Arc<Settings>,
+    /// Where scopes copy the text of every statement they run, when set
+    /// (the benchmark harness replays them to measure the store alone).
+    statement_log: Option<StatementLog>,
 }
+
+/// The statements scopes ran, values inlined, in order.
+pub type StatementLog = Arc<std::sync::Mutex<Vec<String>>>;
 
 impl DataLayer {
     /// The data layer over these stores (the key-value handle already carries its prefix).
@@ -82,6 +88,7 @@ impl DataLayer {
             db,
             kv,
             settings: Arc::new(settings),
+            statement_log: None,
         }
     }
 
@@ -93,6 +100,12 @@ impl DataLayer {
             Kv::memory(),
             Settings::default(),
         )
+    }
+
+    /// The same data layer, copying every statement its scopes run into `log`.
+    pub fn with_statement_log(mut self, log: StatementLog) -> Self {
+        self.statement_log = Some(log);
+        self
     }
 
     /// The relational store, uncounted (operator commands, seeding, health).
@@ -116,8 +129,14 @@ impl DataLayer {
         let mut db = self.db.clone();
         let sql_counter = round_trips.sql.clone();
         // The callback lives on this clone only; the pool underneath is shared.
-        db.set_metric_callback(move |_| {
+        let log = self.statement_log.clone();
+        db.set_metric_callback(move |info| {
             sql_counter.fetch_add(1, Ordering::Relaxed);
+            if let Some(log) = &log {
+                log.lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .push(info.statement.to_string());
+            }
         });
         let kv = self.kv.counted(round_trips.kv.clone());
         let loaders = Loaders::new(&db, &kv, &self.settings);
@@ -135,8 +154,8 @@ impl DataLayer {
 pub struct RoundTrips {
     /// SQL statements executed.
     sql: Arc<AtomicU64>,
-    /// Key-value round trips (a command, a multi-key command or a pipeline each count 1).
-    kv: Arc<AtomicU64>,
+    /// Key-value round trips and the commands in them.
+    kv: Arc<bistro_kv::KvCounter>,
 }
 
 /// What one request's scope reads and writes through; lives as long as the request.
@@ -167,7 +186,12 @@ impl Scope {
     pub fn round_trips(&self) -> (u64, u64) {
         (
             self.round_trips.sql.load(Ordering::Relaxed),
-            self.round_trips.kv.load(Ordering::Relaxed),
+            self.round_trips.kv.round_trips(),
         )
+    }
+
+    /// Key-value commands so far (a pipeline of ten counts ten).
+    pub fn kv_commands(&self) -> u64 {
+        self.round_trips.kv.commands()
     }
 }

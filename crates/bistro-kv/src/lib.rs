@@ -73,12 +73,44 @@ enum Backend {
     Redis(Arc<RedisKv>),
 }
 
+/// What a counted handle has sent: round trips, and commands inside them.
+///
+/// A round trip is one command, one multi-key command, one pipeline or one
+/// transaction. Commands count what the server executes: a pipeline of ten
+/// `HGET`s is one round trip and ten commands, an `MGET` of ten keys one and
+/// one, a script one and one (`MULTI`/`EXEC` framing is not counted).
+#[derive(Debug, Default)]
+pub struct KvCounter {
+    round_trips: AtomicU64,
+    commands: AtomicU64,
+}
+
+impl KvCounter {
+    /// Round trips so far.
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+
+    /// Commands so far.
+    pub fn commands(&self) -> u64 {
+        self.commands.load(Ordering::Relaxed)
+    }
+
+    /// Both, and resets them to zero.
+    pub fn take(&self) -> (u64, u64) {
+        (
+            self.round_trips.swap(0, Ordering::Relaxed),
+            self.commands.swap(0, Ordering::Relaxed),
+        )
+    }
+}
+
 /// A handle on the key-value store. Cheap to clone; clones share the store.
 #[derive(Clone)]
 pub struct Kv {
     backend: Backend,
     prefix: Arc<str>,
-    counter: Option<Arc<AtomicU64>>,
+    counter: Option<Arc<KvCounter>>,
 }
 
 impl fmt::Debug for Kv {
@@ -90,18 +122,19 @@ impl fmt::Debug for Kv {
     }
 }
 
-/// Dispatches one call to the backend, counting it as one round trip.
-/// A Redis call the open breaker refuses makes no round trip and counts 0.
+/// Dispatches one call to the backend, counting it as one round trip of
+/// `$commands` commands. A Redis call the open breaker refuses makes no
+/// round trip and counts 0.
 macro_rules! call {
-    ($self:ident, $method:ident($($arg:expr),*)) => {{
+    ($self:ident, $commands:expr, $method:ident($($arg:expr),*)) => {{
         match &$self.backend {
             Backend::Memory(m) => {
-                $self.count();
+                $self.count($commands);
                 m.$method($($arg),*)
             }
             Backend::Redis(r) => {
                 let permit = r.breaker().admit()?;
-                $self.count();
+                $self.count($commands);
                 let result = r.$method($($arg),*).await;
                 permit.finish(&result);
                 result
@@ -142,10 +175,11 @@ impl Kv {
         }
     }
 
-    /// A handle that adds one to `counter` per round trip to the store: one
-    /// per command or pipeline, none for calls answered without one (empty
-    /// inputs, an open breaker). Both backends count alike.
-    pub fn counted(&self, counter: Arc<AtomicU64>) -> Self {
+    /// A handle that counts into `counter` every round trip to the store
+    /// (one per command, multi-key command or pipeline; none for calls
+    /// answered without one: empty inputs, an open breaker) and the commands
+    /// inside them. Both backends count alike.
+    pub fn counted(&self, counter: Arc<KvCounter>) -> Self {
         Self {
             counter: Some(counter),
             ..self.clone()
@@ -165,9 +199,12 @@ impl Kv {
         &self.prefix
     }
 
-    fn count(&self) {
+    fn count(&self, commands: usize) {
         if let Some(counter) = &self.counter {
-            counter.fetch_add(1, Ordering::Relaxed);
+            counter.round_trips.fetch_add(1, Ordering::Relaxed);
+            counter
+                .commands
+                .fetch_add(commands as u64, Ordering::Relaxed);
         }
     }
 
@@ -181,12 +218,12 @@ impl Kv {
 
     /// Checks the store answers.
     pub async fn ping(&self) -> Result<()> {
-        call!(self, ping())
+        call!(self, 1, ping())
     }
 
     /// The string at `key`.
     pub async fn get(&self, key: &str) -> Result<Option<String>> {
-        call!(self, get(&self.key(key)))
+        call!(self, 1, get(&self.key(key)))
     }
 
     /// The strings at `keys`, in order (one `MGET`; none for no keys).
@@ -194,12 +231,12 @@ impl Kv {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        call!(self, mget(&self.keys(keys)))
+        call!(self, 1, mget(&self.keys(keys)))
     }
 
     /// Sets `key` to `value`, expiring after `ttl` when given.
     pub async fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
-        call!(self, set(&self.key(key), value, ttl))
+        call!(self, 1, set(&self.key(key), value, ttl))
     }
 
     /// Sets many keys in one pipeline (not atomically), each with the same expiry.
@@ -215,12 +252,12 @@ impl Kv {
             .iter()
             .map(|(k, v)| (self.key(k), v.clone()))
             .collect();
-        call!(self, set_many(&entries, ttl))
+        call!(self, entries.len(), set_many(&entries, ttl))
     }
 
     /// Sets `key` only if it does not exist; `true` when this call set it.
     pub async fn set_nx(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<bool> {
-        call!(self, set_nx(&self.key(key), value, ttl))
+        call!(self, 1, set_nx(&self.key(key), value, ttl))
     }
 
     /// Sets `key` to `new` only if it currently holds `expected` (atomically,
@@ -232,7 +269,7 @@ impl Kv {
         new: &str,
         ttl: Option<Duration>,
     ) -> Result<bool> {
-        call!(self, compare_and_set(&self.key(key), expected, new, ttl))
+        call!(self, 1, compare_and_set(&self.key(key), expected, new, ttl))
     }
 
     /// Deletes keys; returns how many existed (no round trip for no keys).
@@ -240,17 +277,17 @@ impl Kv {
         if keys.is_empty() {
             return Ok(0);
         }
-        call!(self, del(&self.keys(keys)))
+        call!(self, 1, del(&self.keys(keys)))
     }
 
     /// Sets a key's expiry; `false` when the key does not exist.
     pub async fn expire(&self, key: &str, ttl: Duration) -> Result<bool> {
-        call!(self, expire(&self.key(key), ttl))
+        call!(self, 1, expire(&self.key(key), ttl))
     }
 
     /// Time left before `key` expires; `None` when missing or without expiry.
     pub async fn ttl(&self, key: &str) -> Result<Option<Duration>> {
-        call!(self, ttl(&self.key(key)))
+        call!(self, 1, ttl(&self.key(key)))
     }
 
     /// Adds `delta` to the integer at `key` (0 when missing) and returns the
@@ -262,7 +299,11 @@ impl Kv {
         delta: i64,
         ttl_if_new: Option<Duration>,
     ) -> Result<i64> {
-        call!(self, incr_by(&self.key(key), delta, ttl_if_new))
+        call!(
+            self,
+            1 + usize::from(ttl_if_new.is_some()),
+            incr_by(&self.key(key), delta, ttl_if_new)
+        )
     }
 
     /// [`Self::incr_by`] on many keys in one round trip (a transaction on
@@ -276,7 +317,11 @@ impl Kv {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        call!(self, incr_many(&self.keys(keys), delta, ttl_if_new))
+        call!(
+            self,
+            keys.len() * (1 + usize::from(ttl_if_new.is_some())),
+            incr_many(&self.keys(keys), delta, ttl_if_new)
+        )
     }
 
     /// Adds `delta` to `member`'s score in the sorted set at `key`; refreshes
@@ -290,17 +335,21 @@ impl Kv {
         delta: f64,
         ttl: Option<Duration>,
     ) -> Result<f64> {
-        call!(self, zincr_by(&self.key(key), member, delta, ttl))
+        call!(
+            self,
+            1 + usize::from(ttl.is_some()),
+            zincr_by(&self.key(key), member, delta, ttl)
+        )
     }
 
     /// `member`'s score.
     pub async fn zscore(&self, key: &str, member: &str) -> Result<Option<f64>> {
-        call!(self, zscore(&self.key(key), member))
+        call!(self, 1, zscore(&self.key(key), member))
     }
 
     /// `member`'s 0-based rank, highest score first.
     pub async fn zrevrank(&self, key: &str, member: &str) -> Result<Option<u64>> {
-        call!(self, zrevrank(&self.key(key), member))
+        call!(self, 1, zrevrank(&self.key(key), member))
     }
 
     /// Members from rank `start` to `stop` inclusive, highest score first
@@ -311,7 +360,7 @@ impl Kv {
         start: isize,
         stop: isize,
     ) -> Result<Vec<(String, f64)>> {
-        call!(self, zrevrange_with_scores(&self.key(key), start, stop))
+        call!(self, 1, zrevrange_with_scores(&self.key(key), start, stop))
     }
 
     /// [`Self::zrevrange_with_scores`] for many keys in one pipeline, in order.
@@ -326,18 +375,19 @@ impl Kv {
         }
         call!(
             self,
+            keys.len(),
             zrevrange_with_scores_many(&self.keys(keys), start, stop)
         )
     }
 
     /// Sets one field of the hash at `key`.
     pub async fn hset(&self, key: &str, field: &str, value: &str) -> Result<()> {
-        call!(self, hset(&self.key(key), field, value))
+        call!(self, 1, hset(&self.key(key), field, value))
     }
 
     /// One field of the hash at `key`.
     pub async fn hget(&self, key: &str, field: &str) -> Result<Option<String>> {
-        call!(self, hget(&self.key(key), field))
+        call!(self, 1, hget(&self.key(key), field))
     }
 
     /// One field of each of many hashes, `(key, field)` pairs, in order (one pipeline).
@@ -349,7 +399,7 @@ impl Kv {
             .iter()
             .map(|(k, f)| (self.key(k), f.clone()))
             .collect();
-        call!(self, hget_many(&fields))
+        call!(self, fields.len(), hget_many(&fields))
     }
 
     /// Sets `(key, field, value)` triples in one pipeline; each touched hash
@@ -366,12 +416,16 @@ impl Kv {
             .iter()
             .map(|(k, f, v)| (self.key(k), f.clone(), v.clone()))
             .collect();
-        call!(self, hset_many(&entries, ttl))
+        call!(
+            self,
+            entries.len() * (1 + usize::from(ttl.is_some())),
+            hset_many(&entries, ttl)
+        )
     }
 
     /// Every field of the hash at `key`, sorted by field.
     pub async fn hgetall(&self, key: &str) -> Result<Vec<(String, String)>> {
-        call!(self, hgetall(&self.key(key)))
+        call!(self, 1, hgetall(&self.key(key)))
     }
 
     /// [`Self::hgetall`] of many hashes in one pipeline, in order.
@@ -379,12 +433,12 @@ impl Kv {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        call!(self, hgetall_many(&self.keys(keys)))
+        call!(self, keys.len(), hgetall_many(&self.keys(keys)))
     }
 
     /// Adds `delta` to an integer hash field; returns the result.
     pub async fn hincr_by(&self, key: &str, field: &str, delta: i64) -> Result<i64> {
-        call!(self, hincr_by(&self.key(key), field, delta))
+        call!(self, 1, hincr_by(&self.key(key), field, delta))
     }
 
     /// Deletes hash fields; returns how many existed.
@@ -392,13 +446,13 @@ impl Kv {
         if fields.is_empty() {
             return Ok(0);
         }
-        call!(self, hdel(&self.key(key), fields))
+        call!(self, 1, hdel(&self.key(key), fields))
     }
 
     /// Publishes `message` on `channel`; returns how many subscribers received it
     /// (across every process subscribed through Redis).
     pub async fn publish(&self, channel: &str, message: &str) -> Result<u64> {
-        call!(self, publish(&self.key(channel), message))
+        call!(self, 1, publish(&self.key(channel), message))
     }
 
     /// Messages published on `channel` from now on.

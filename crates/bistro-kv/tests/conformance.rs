@@ -3,10 +3,9 @@
 //! means failure, never a skip). Every test works under its own prefix.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use bistro_kv::{Error, Kv, KvConfig};
+use bistro_kv::{Error, Kv, KvConfig, KvCounter};
 use futures_util::StreamExt;
 
 async fn backends() -> Vec<Kv> {
@@ -374,7 +373,7 @@ async fn hashes_store_fields() {
 async fn many_hash_fields_in_one_round_trip() {
     for kv in backends().await {
         let name = kv.backend_name();
-        let counter = Arc::new(AtomicU64::new(0));
+        let counter = Arc::new(KvCounter::default());
         let counted = kv.counted(counter.clone());
         counted
             .hset_many(
@@ -401,11 +400,7 @@ async fn many_hash_fields_in_one_round_trip() {
             [Some("3".into()), None, None, Some("2".into())],
             "{name}"
         );
-        assert_eq!(
-            counter.load(Ordering::Relaxed),
-            2,
-            "{name}: one round trip each"
-        );
+        assert_eq!(counter.round_trips(), 2, "{name}: one round trip each");
         assert!(kv.ttl("h2").await.unwrap().is_some(), "{name}");
         assert!(counted.hget_many(&[]).await.unwrap().is_empty());
         let all = counted
@@ -422,7 +417,7 @@ async fn many_hash_fields_in_one_round_trip() {
             "{name}"
         );
         assert_eq!(
-            counter.load(Ordering::Relaxed),
+            counter.round_trips(),
             3,
             "{name}: hgetall_many is one round trip"
         );
@@ -548,10 +543,10 @@ async fn prefixes_isolate_handles() {
 async fn round_trips_are_counted_alike() {
     let mut seen = Vec::new();
     for kv in backends().await {
-        let counter = Arc::new(AtomicU64::new(0));
+        let counter = Arc::new(KvCounter::default());
         let counted = kv.counted(counter.clone());
         let mut steps = Vec::new();
-        let mut step = |n: &AtomicU64| steps.push(n.swap(0, Ordering::Relaxed));
+        let mut step = |n: &KvCounter| steps.push(n.take());
         counted.get("a").await.unwrap();
         step(&counter);
         counted.mget(&keys(&["a", "b", "c"])).await.unwrap();
@@ -578,10 +573,17 @@ async fn round_trips_are_counted_alike() {
             .await
             .unwrap();
         step(&counter);
-        assert_eq!(steps, [1, 1, 0, 1, 1, 1, 1], "{}", kv.backend_name());
+        // (round trips, commands): a pipeline is one round trip of several
+        // commands, a multi-key command one of one.
+        assert_eq!(
+            steps,
+            [(1, 1), (1, 1), (0, 0), (1, 2), (1, 3), (1, 2), (1, 2)],
+            "{}",
+            kv.backend_name()
+        );
         // The uncounted handle shares the store but not the counter.
         kv.get("a").await.unwrap();
-        assert_eq!(counter.load(Ordering::Relaxed), 0);
+        assert_eq!(counter.round_trips(), 0);
         seen.push(steps);
         kv.purge_prefix().await.unwrap();
     }
@@ -683,19 +685,19 @@ async fn a_dead_redis_fails_fast_and_opens_the_breaker() {
     let kv = Kv::connect_redis("redis://127.0.0.1:1", &config)
         .await
         .expect("connecting is lazy");
-    let counter = Arc::new(AtomicU64::new(0));
+    let counter = Arc::new(KvCounter::default());
     let counted = kv.counted(counter.clone());
     for _ in 0..2 {
         let reason = fails_unavailable(counted.get("k")).await;
         assert!(!reason.contains("circuit"), "{reason}");
     }
-    assert_eq!(counter.swap(0, Ordering::Relaxed), 2);
+    assert_eq!(counter.take().0, 2);
     // Open: no attempt at all, so no round trip counted.
     let reason = fails_unavailable(counted.ping()).await;
     assert!(reason.contains("circuit"), "{reason}");
     let reason = fails_unavailable(counted.set("k", "v", None)).await;
     assert!(reason.contains("circuit"), "{reason}");
-    assert_eq!(counter.load(Ordering::Relaxed), 0);
+    assert_eq!(counter.round_trips(), 0);
     assert!(
         Kv::connect_redis("not a url", &config)
             .await

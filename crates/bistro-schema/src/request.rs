@@ -90,7 +90,10 @@ impl Extension for RequestScopeExtension {
             fill_missing_code(error, request_failed);
         }
         let scope = lock(&self.scope).take();
-        let (sql, kv) = scope.map_or((0, 0), |scope| scope.round_trips());
+        let (sql, kv, kv_commands) = scope.map_or((0, 0, 0), |scope| {
+            let (sql, kv) = scope.round_trips();
+            (sql, kv, scope.kv_commands())
+        });
         tracing::debug!(
             sql,
             kv,
@@ -101,6 +104,7 @@ impl Extension for RequestScopeExtension {
             let mut counts = async_graphql::indexmap::IndexMap::new();
             counts.insert(Name::new("sql"), Value::from(sql));
             counts.insert(Name::new("kv"), Value::from(kv));
+            counts.insert(Name::new("kvCommands"), Value::from(kv_commands));
             response
                 .extensions
                 .insert("roundTrips".to_owned(), Value::Object(counts));

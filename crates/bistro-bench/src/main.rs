@@ -1,0 +1,157 @@
+//! `bistro-bench`: the benchmark harness (see the crate README).
+//!
+//! One run: for each store pair, seed (or reuse) the standard data set,
+//! start the release server once per configuration (shared caches on or
+//! off, batching on or off), run each workload with wrk after a warm-up,
+//! read the server's CPU time and peak memory from `/proc`, and on
+//! PostgreSQL + Redis measure the store floor of the page. Then print the
+//! table and append it to `BENCHMARKS.md`.
+
+mod floor;
+mod load;
+mod report;
+mod server;
+mod stores;
+mod workloads;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+
+use crate::report::Row;
+use crate::server::{Server, ServerSettings};
+use crate::stores::Pair;
+use crate::workloads::Workload;
+
+/// Benchmarks the release server on the standard data set.
+#[derive(Parser, Debug)]
+#[command(name = "bistro-bench")]
+struct Cli {
+    /// Store pairs to run: `embedded` (SQLite + in-process), `real` (PostgreSQL + Redis).
+    #[arg(long, value_delimiter = ',', default_value = "real,embedded")]
+    pairs: Vec<String>,
+    /// Workloads to run (W1, W1-SQL, W2, W5).
+    #[arg(long, value_delimiter = ',', default_value = "W1,W1-SQL,W2,W5")]
+    workloads: Vec<String>,
+    /// Seconds each measured run lasts (after a warm-up of a third as long).
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Connections the load generator holds.
+    #[arg(long, default_value_t = 32)]
+    connections: u32,
+    /// PostgreSQL server for the real pair (a database `bistro_bench` is made in it).
+    #[arg(
+        long,
+        env = "BISTRO_BENCH_DATABASE_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    database_url: String,
+    /// Redis for the real pair (keys under `bistro-bench:`).
+    #[arg(
+        long,
+        env = "BISTRO_BENCH_REDIS_URL",
+        default_value = "redis://127.0.0.1:6379"
+    )]
+    redis_url: String,
+    /// Seed again even when the data set is already there.
+    #[arg(long)]
+    reseed: bool,
+    /// The server binary to measure (default: build and use target/release/bistro).
+    #[arg(long)]
+    server_bin: Option<PathBuf>,
+    /// A name for this binary in the table (when comparing builds).
+    #[arg(long, default_value = "")]
+    label: String,
+    /// Skip the comparison runs (caches on for W1-SQL, batching off for W1).
+    #[arg(long)]
+    no_ratios: bool,
+    /// Where to append the results.
+    #[arg(long, default_value = "BENCHMARKS.md")]
+    out: PathBuf,
+    /// Server log level (`RUST_LOG` of the server).
+    #[arg(long, default_value = "warn")]
+    server_log: String,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    load::ensure_wrk().await?;
+    let bin = match &cli.server_bin {
+        Some(bin) => bin.clone(),
+        None => server::build_release().await?,
+    };
+    let duration = Duration::from_secs(cli.seconds);
+    let workloads: Vec<Workload> = cli
+        .workloads
+        .iter()
+        .map(|name| Workload::parse(name))
+        .collect::<anyhow::Result<_>>()?;
+    let mut rows: Vec<Row> = Vec::new();
+    for pair_name in &cli.pairs {
+        let pair = Pair::prepare(
+            pair_name,
+            &cli.database_url,
+            &cli.redis_url,
+            &bin,
+            cli.reseed,
+        )
+        .await
+        .with_context(|| format!("preparing the {pair_name} store pair"))?;
+        eprintln!("bench: {} ready ({})", pair.name(), pair.describe());
+        let mut settings = vec![ServerSettings::cached()];
+        if workloads.contains(&Workload::W1Sql) {
+            settings.push(ServerSettings::uncached());
+        }
+        if !cli.no_ratios && workloads.contains(&Workload::W1) {
+            settings.push(ServerSettings::unbatched());
+        }
+        for setting in settings {
+            let server = Server::start(&bin, &pair, &setting, &cli.server_log).await?;
+            for workload in &workloads {
+                if !setting.runs(*workload, cli.no_ratios) {
+                    continue;
+                }
+                eprintln!(
+                    "bench: {} {} ({})",
+                    pair.name(),
+                    workload.name(),
+                    setting.name
+                );
+                let prepared = workload.prepare(&server).await?;
+                let probe = prepared.probe(&server).await?;
+                let result = load::run(&server, &prepared, cli.connections, duration).await?;
+                let floor = if setting.floor {
+                    floor::measure(&pair, &setting, &prepared, cli.connections, duration)
+                        .await
+                        .with_context(|| format!("store floor of {}", workload.name()))?
+                } else {
+                    None
+                };
+                rows.push(Row {
+                    pair: pair.name().to_owned(),
+                    workload: workload.name().to_owned(),
+                    setting: setting.name.to_owned(),
+                    label: cli.label.clone(),
+                    probe,
+                    result,
+                    floor,
+                });
+            }
+            server.stop().await;
+        }
+    }
+    let table = report::table(&rows, cli.connections);
+    let ratios = report::ratios(&rows);
+    // The table is this command's output.
+    {
+        use std::io::Write as _;
+        std::io::stdout().write_all(format!("{table}\n{ratios}").as_bytes())?;
+    }
+    report::append(&cli.out, &command_line, &table, &ratios, cli.connections).await?;
+    eprintln!("bench: results appended to {}", cli.out.display());
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! The table, the ratios, and `BENCHMARKS.md`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::floor::Floor;
+use crate::load::LoadResult;
+use crate::server::SQL_POOL;
+use crate::workloads::Probe;
+
+/// One measured row.
+pub struct Row {
+    /// Store pair.
+    pub pair: String,
+    /// Workload name.
+    pub workload: String,
+    /// Server configuration.
+    pub setting: String,
+    /// Which binary, when comparing builds.
+    pub label: String,
+    /// What one request costs.
+    pub probe: Probe,
+    /// The measured run.
+    pub result: LoadResult,
+    /// The store floor (PostgreSQL + Redis only).
+    pub floor: Option<Floor>,
+}
+
+fn opt(value: Option<f64>, digits: usize) -> String {
+    value.map_or_else(|| "–".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+/// The results as a Markdown table.
+pub fn table(rows: &[Row], connections: u32) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{connections} connections (wrk, 2 threads); SQL pool {SQL_POOL}; request budget off.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| pair | workload | configuration | req/s | p50 ms | p99 ms | response KiB | SQL/req | KV round trips/req | KV commands/req | server CPU ms/req | peak RSS MiB | floor pages/s (SQL · KV) | floor p50 ms | % of floor |"
+    );
+    let _ = writeln!(
+        out,
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+    );
+    for row in rows {
+        let floor = row.floor.as_ref();
+        let floor_rate = floor.and_then(Floor::pages_per_sec);
+        let setting = if row.label.is_empty() {
+            row.setting.clone()
+        } else {
+            format!("{} [{}]", row.setting, row.label)
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {:.2} | {:.0} | {} | {} | {} |",
+            row.pair,
+            row.workload,
+            setting,
+            row.result.requests_per_sec,
+            row.result.p50_ms,
+            row.result.p99_ms,
+            row.probe.bytes as f64 / 1024.0,
+            row.probe.sql,
+            row.probe.kv,
+            row.probe.kv_commands,
+            row.result.cpu_ms_per_request,
+            row.result.peak_rss_mib,
+            floor.map_or_else(
+                || "–".to_owned(),
+                |f| format!(
+                    "{} · {} ({} stmts, {} cmds)",
+                    opt(f.sql_pages_per_sec, 0),
+                    opt(f.kv_pages_per_sec, 0),
+                    f.statements,
+                    f.commands
+                )
+            ),
+            opt(floor.and_then(|f| f.sql_p50_ms), 1),
+            opt(
+                floor_rate.map(|rate| 100.0 * row.result.requests_per_sec / rate),
+                0
+            )
+            .to_owned()
+                + if floor_rate.is_some() { " %" } else { "" },
+        );
+    }
+    out
+}
+
+fn find<'a>(rows: &'a [Row], pair: &str, workload: &str, setting: &str) -> Option<&'a Row> {
+    rows.iter()
+        .find(|r| r.pair == pair && r.workload == workload && r.setting == setting)
+}
+
+/// The comparisons the issue asks for, within this run.
+pub fn ratios(rows: &[Row]) -> String {
+    let mut out = String::new();
+    let mut pairs: Vec<&str> = rows.iter().map(|r| r.pair.as_str()).collect();
+    pairs.dedup();
+    for pair in pairs {
+        let rate = |workload, setting| {
+            find(rows, pair, workload, setting).map(|r| r.result.requests_per_sec)
+        };
+        if let (Some(on), Some(off)) = (rate("W1-SQL", "caches on"), rate("W1-SQL", "caches off")) {
+            let _ = writeln!(
+                out,
+                "- {pair}: W1-SQL with the shared caches on serves {:.2}x the requests of W1-SQL with them off.",
+                on / off
+            );
+        }
+        if let (Some(batched), Some(unbatched)) =
+            (rate("W1", "caches on"), rate("W1", "no batching"))
+        {
+            let _ = writeln!(
+                out,
+                "- {pair}: W1 with batching serves {:.1}x the requests of W1 with every key its own statement.",
+                batched / unbatched
+            );
+        }
+        if let (Some(w1), Some(sql)) = (rate("W1", "caches on"), rate("W1-SQL", "caches off")) {
+            let _ = writeln!(
+                out,
+                "- {pair}: W1 (composed, caches on) serves {:.2}x the requests of W1-SQL with the caches off.",
+                w1 / sql
+            );
+        }
+        if let Some(row) = find(rows, pair, "W1-SQL", "caches off")
+            && let Some(floor) = row.floor
+            && let (Some(rate), Some(p50)) = (floor.sql_pages_per_sec, floor.sql_p50_ms)
+        {
+            let _ = writeln!(
+                out,
+                "- {pair}: W1-SQL (caches off) reaches {:.0} % of PostgreSQL's own throughput for its {} statements; p50 {:.1} ms against the floor's {:.1} ms ({:.2}x).",
+                100.0 * row.result.requests_per_sec / rate,
+                floor.statements,
+                row.result.p50_ms,
+                p50,
+                row.result.p50_ms / p50.max(f64::MIN_POSITIVE)
+            );
+        }
+    }
+    out
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let memory = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find_map(|l| l.strip_prefix("MemTotal:"))
+                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        })
+        .map_or_else(String::new, |kib| {
+            format!(", {:.0} GiB", kib / 1024.0 / 1024.0)
+        });
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name"))
+                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_default();
+    format!("{cores} cores{memory}, {cpu}")
+}
+
+async fn commit() -> String {
+    let head = tokio::process::Command::new("git")
+        .args(["rev-parse", "--short", "HEAD"])
+        .output()
+        .await
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .map(|s| s.trim().to_owned())
+        .unwrap_or_else(|| "unknown".to_owned());
+    let dirty = tokio::process::Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .await
+        .ok()
+        .is_some_and(|o| !o.stdout.is_empty());
+    if dirty {
+        format!("{head} (with uncommitted changes)")
+    } else {
+        head
+    }
+}
+
+/// Appends this run to `path`.
+pub async fn append(
+    path: &Path,
+    command: &str,
+    table: &str,
+    ratios: &str,
+    _connections: u32,
+) -> anyhow::Result<()> {
+    let mut text = std::fs::read_to_string(path).unwrap_or_else(|_| {
+        "# Benchmarks\n\nEvery run of `bistro-bench` (`just bench`) appends its results here, newest last. \
+         Absolute numbers on a shared 2-core machine are noisy: compare within one run.\n"
+            .to_owned()
+    });
+    let _ = write!(
+        text,
+        "\n## {} — commit {}\n\n- command: `{}`\n- machine: {}\n- data set: standard (1,000 restaurants, 30,000 items, 5,000 users, 50,000 orders)\n\n{}\n{}",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        commit().await,
+        command,
+        machine(),
+        table,
+        ratios
+    );
+    std::fs::write(path, text)?;
+    Ok(())
+}
