@@ -345,6 +345,14 @@ pub fn round_trips(body: &Value) -> (u64, u64) {
     )
 }
 
+/// Key-value commands reported in a response's `extensions.roundTrips.kvCommands`
+/// (a pipeline of ten commands is one round trip and ten commands).
+pub fn kv_commands(body: &Value) -> u64 {
+    body["extensions"]["roundTrips"]["kvCommands"]
+        .as_u64()
+        .expect("extensions.roundTrips.kvCommands")
+}
+
 /// Reads an operation from `tests/operations/<name>.graphql`.
 pub fn operation(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))

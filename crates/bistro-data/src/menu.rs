@@ -1,21 +1,31 @@
 //! Menu items and menus: loaders by id and by page, the shared menu cache,
 //! menu search, and the writes that change menus.
 //!
-//! **Layout** `menu:v1:{restaurant id}` (hash): one field per page shape
-//! (course filter, cursor, size, direction), holding that page's rows as
-//! JSON. A write to a restaurant's menu deletes its one hash after the
-//! commit: every page of it is gone at once, with no tag set to maintain and
-//! no `SCAN`. Entries also expire (`menu_cache_ttl_secs`), which bounds the
-//! damage of an invalidation lost while the key-value store was unreachable.
+//! **Layouts** of the shared menu cache:
+//! - `menu:v2:page:{shape}` (hash): one hash per page shape (course filter,
+//!   size, direction), one field per restaurant, holding that restaurant's
+//!   page: when it was written, then its rows as compact JSON arrays. A list
+//!   page asks every restaurant for the same shape, so a whole batch is one
+//!   `HMGET` — one command whatever the page size.
+//! - `menu:v2:shapes` (hash): every shape that has cached pages, so a write
+//!   to a restaurant's menu deletes that restaurant's field in each (one
+//!   `HGETALL` and one pipeline of `HDEL`s, after the commit). No `SCAN`.
+//!
+//! Pages reached through a cursor are not cached (they would make the shapes
+//! unbounded); they are one windowed statement like any miss. A cached page
+//! older than `menu_cache_ttl_secs` is a miss, which bounds the damage of an
+//! invalidation lost while the key-value store was unreachable; the hashes
+//! expire when no page has been written to them for that long.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use bistro_kv::Kv;
-use bistro_kv::typed::Codec;
-use bistro_sql::entity::menu_item;
+use bistro_kv::typed::{Codec, Key as _};
+use bistro_sql::entity::{Course, menu_item};
 use bistro_sql::query::{self, MenuPageArgs, SearchHit};
 use bistro_sql::write::{MenuItemChanges, NewMenuItem};
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::batch::Load;
@@ -23,28 +33,38 @@ use crate::loaders::{group_by, group_rows};
 use crate::{Result, Scope, Settings};
 
 bistro_kv::kv_key! {
-    /// Every cached page of one restaurant's menu.
-    pub struct MenuCacheKey { pub restaurant_id: i64 } => hash PageShape => CachedPage = "menu:v1:{restaurant_id}";
+    /// The cached pages of one page shape, one field per restaurant.
+    pub struct MenuPagesKey { pub shape: PageShape } => hash i64 => CachedPage = "menu:v2:page:{shape}";
 }
 
-/// A menu page shape, as the cache field naming it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+bistro_kv::kv_key! {
+    /// The page shapes that have cached pages (value: when last written, Unix seconds).
+    pub struct MenuShapesKey {} => hash PageShape => i64 = "menu:v2:shapes";
+}
+
+/// A menu page shape, as a key part: course filter, size, direction.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct PageShape(String);
 
+impl std::fmt::Display for PageShape {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 impl PageShape {
-    fn of(args: &MenuPageArgs) -> Self {
+    /// The shape of a page that may be cached: `None` for one reached through a cursor.
+    fn of(args: &MenuPageArgs) -> Option<Self> {
         let window = &args.window;
-        let cursor = |c: Option<bistro_sql::query::MenuCursor>| {
-            c.map_or_else(String::new, |c| format!("{}:{}", c.position, c.id))
-        };
-        Self(format!(
-            "{}|{}|{}|{}|{}",
-            args.course.as_deref().unwrap_or("*"),
-            cursor(window.after),
-            cursor(window.before),
+        if window.after.is_some() || window.before.is_some() {
+            return None;
+        }
+        Some(Self(format!(
+            "{}:{}:{}",
+            args.course.as_deref().unwrap_or("ALL"),
             window.limit,
-            if window.backward { "b" } else { "f" }
-        ))
+            if window.backward { "last" } else { "first" }
+        )))
     }
 }
 
@@ -57,17 +77,92 @@ impl Codec for PageShape {
     }
 }
 
-/// The rows of one cached menu page.
+/// One cached menu page: when it was written and its rows.
 #[derive(Debug, Clone)]
-pub struct CachedPage(pub Vec<menu_item::Model>);
+pub struct CachedPage {
+    /// Unix seconds.
+    pub written_at: i64,
+    /// The rows, in menu order.
+    pub rows: Vec<menu_item::Model>,
+}
+
+/// A row as cached: the columns in a fixed order, timestamps as milliseconds.
+type RowTuple = (
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    String,
+    Course,
+    String,
+    bool,
+    Option<i32>,
+    i32,
+    i64,
+    i64,
+);
+
+fn millis(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis()
+}
+
+fn from_millis(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}
 
 impl Codec for CachedPage {
     fn encode(&self) -> String {
-        // Models serialise infallibly (plain fields); an empty page is the fallback.
-        serde_json::to_string(&self.0).unwrap_or_else(|_| "[]".to_owned())
+        let rows: Vec<RowTuple> = self
+            .rows
+            .iter()
+            .map(|m| {
+                (
+                    m.id,
+                    m.restaurant_id,
+                    m.name.clone(),
+                    m.description.clone(),
+                    m.price_amount,
+                    m.currency_code.clone(),
+                    m.course,
+                    m.dietary.clone(),
+                    m.available,
+                    m.daily_stock,
+                    m.position,
+                    millis(m.created_at),
+                    millis(m.updated_at),
+                )
+            })
+            .collect();
+        // Plain values: serialising cannot fail; an empty page is the fallback.
+        let json = serde_json::to_string(&rows).unwrap_or_else(|_| "[]".to_owned());
+        format!("{}|{json}", self.written_at)
     }
+
     fn decode(raw: &str) -> Option<Self> {
-        serde_json::from_str(raw).ok().map(Self)
+        let (written_at, json) = raw.split_once('|')?;
+        let rows: Vec<RowTuple> = serde_json::from_str(json).ok()?;
+        Some(Self {
+            written_at: written_at.parse().ok()?,
+            rows: rows
+                .into_iter()
+                .map(|r| menu_item::Model {
+                    id: r.0,
+                    restaurant_id: r.1,
+                    name: r.2,
+                    description: r.3,
+                    price_amount: r.4,
+                    currency_code: r.5,
+                    course: r.6,
+                    dietary: r.7,
+                    available: r.8,
+                    daily_stock: r.9,
+                    position: r.10,
+                    created_at: from_millis(r.11),
+                    updated_at: from_millis(r.12),
+                })
+                .collect(),
+        })
     }
 }
 
@@ -75,9 +170,30 @@ impl Codec for CachedPage {
 /// commits. A failure leaves the cache stale until its expiry: logged, not
 /// fatal, since the write itself succeeded.
 pub async fn invalidate(kv: &Kv, restaurant_id: i64) {
-    if let Err(error) = kv.remove(&[MenuCacheKey { restaurant_id }]).await {
+    let result = async {
+        let shapes = kv.load_hash(&MenuShapesKey {}).await?;
+        let fields: Vec<(MenuPagesKey, i64)> = shapes
+            .into_iter()
+            .map(|(shape, _)| (MenuPagesKey { shape }, restaurant_id))
+            .collect();
+        kv.remove_fields(&fields).await
+    }
+    .await;
+    if let Err(error) = result {
         tracing::error!(%error, restaurant.id = restaurant_id, "menu cache invalidation failed; entries expire on their own");
     }
+}
+
+/// Forgets every cached menu page of every restaurant (for operators and tests).
+pub async fn forget_all(kv: &Kv) -> bistro_kv::Result<()> {
+    let shapes = kv.load_hash(&MenuShapesKey {}).await?;
+    let pages: Vec<MenuPagesKey> = shapes
+        .into_iter()
+        .map(|(shape, _)| MenuPagesKey { shape })
+        .collect();
+    kv.remove(&pages).await?;
+    kv.remove(&[MenuShapesKey {}]).await?;
+    Ok(())
 }
 
 /// Menu items by id.
@@ -103,11 +219,11 @@ pub struct MenuPageKey {
     pub args: MenuPageArgs,
 }
 
-/// Menu pages, through the shared menu cache: one pipelined read of the
-/// cache for the whole batch, then, for the misses only, one windowed
-/// statement per distinct page shape (in practice one: every restaurant of
-/// a list asks for the same page) and one pipelined write-back. With the
-/// key-value store unreachable, or the shared caches off, pages come from SQL.
+/// Menu pages, through the shared menu cache: one `HMGET` per page shape in
+/// the batch (in practice one: every restaurant of a list asks for the same
+/// page), then, for the misses only, one windowed statement per shape and a
+/// write-back. With the key-value store unreachable, or the shared caches
+/// off, pages come from SQL.
 pub struct MenuPageLoader {
     pub(crate) db: DatabaseConnection,
     pub(crate) kv: Kv,
@@ -120,29 +236,36 @@ impl Load<MenuPageKey> for MenuPageLoader {
     async fn load(&self, keys: &[MenuPageKey]) -> Result<HashMap<MenuPageKey, Self::Value>> {
         let mut out = HashMap::with_capacity(keys.len());
         let mut cache_up = false;
+        let now = Utc::now().timestamp();
+        let ttl = i64::try_from(self.settings.menu_cache_ttl_secs).unwrap_or(i64::MAX);
         if self.settings.shared_caches {
-            let fields: Vec<(MenuCacheKey, PageShape)> = keys
-                .iter()
-                .map(|k| {
-                    (
-                        MenuCacheKey {
-                            restaurant_id: k.restaurant_id,
-                        },
-                        PageShape::of(&k.args),
-                    )
-                })
-                .collect();
-            match self.kv.load_fields(&fields).await {
-                Ok(values) => {
-                    for (key, value) in keys.iter().zip(values) {
-                        if let Some(CachedPage(rows)) = value {
-                            out.insert(key.clone(), rows.into());
+            cache_up = true;
+            // One HMGET per shape in the batch (in practice one).
+            let mut by_shape: HashMap<PageShape, Vec<&MenuPageKey>> = HashMap::new();
+            for key in keys {
+                if let Some(shape) = PageShape::of(&key.args) {
+                    by_shape.entry(shape).or_default().push(key);
+                }
+            }
+            for (shape, shape_keys) in by_shape {
+                let restaurants: Vec<i64> = shape_keys.iter().map(|k| k.restaurant_id).collect();
+                match self
+                    .kv
+                    .load_hash_fields(&MenuPagesKey { shape }, &restaurants)
+                    .await
+                {
+                    Ok(pages) => {
+                        for (key, page) in shape_keys.into_iter().zip(pages) {
+                            if let Some(page) = page.filter(|p| now - p.written_at < ttl) {
+                                out.insert(key.clone(), page.rows.into());
+                            }
                         }
                     }
-                    cache_up = true;
-                }
-                Err(error) => {
-                    tracing::warn!(%error, "menu cache unreachable; reading menus from SQL");
+                    Err(error) => {
+                        tracing::warn!(%error, "menu cache unreachable; reading menus from SQL");
+                        cache_up = false;
+                        break;
+                    }
                 }
             }
         }
@@ -152,16 +275,26 @@ impl Load<MenuPageKey> for MenuPageLoader {
             .cloned()
             .collect();
         let mut fills = Vec::new();
+        let mut shapes = Vec::new();
         for (args, restaurant_ids) in group_by(&misses, |k| (k.args.clone(), k.restaurant_id)) {
             let rows = query::menu_pages(&self.db, &restaurant_ids, &args).await?;
             let mut pages = group_rows(rows, |m| m.restaurant_id);
+            let shape = PageShape::of(&args).filter(|_| cache_up);
+            if let Some(shape) = &shape {
+                shapes.push((MenuShapesKey {}, shape.clone(), now));
+            }
             for restaurant_id in restaurant_ids {
                 let page = pages.remove(&restaurant_id).unwrap_or_default();
-                if cache_up {
+                if let Some(shape) = &shape {
                     fills.push((
-                        MenuCacheKey { restaurant_id },
-                        PageShape::of(&args),
-                        CachedPage(page.clone()),
+                        MenuPagesKey {
+                            shape: shape.clone(),
+                        },
+                        restaurant_id,
+                        CachedPage {
+                            written_at: now,
+                            rows: page.clone(),
+                        },
                     ));
                 }
                 out.insert(
@@ -174,10 +307,21 @@ impl Load<MenuPageKey> for MenuPageLoader {
             }
         }
         if !fills.is_empty() {
-            // A failed write-back only costs a SQL read next time.
+            // One round trip: one HSET per touched hash (the shape's pages and
+            // the shape registry), whatever the page size. A failed
+            // write-back only costs a SQL read next time.
+            let entries: Vec<(String, String, String)> = shapes
+                .iter()
+                .map(|(k, f, v)| (k.render(), f.encode(), v.encode()))
+                .chain(
+                    fills
+                        .iter()
+                        .map(|(k, f, v)| (k.render(), f.encode(), v.encode())),
+                )
+                .collect();
             if let Err(error) = self
                 .kv
-                .store_fields(&fills, Some(self.settings.menu_cache_ttl()))
+                .hset_many(&entries, Some(self.settings.menu_cache_ttl()))
                 .await
             {
                 tracing::warn!(%error, "menu cache write-back failed");
@@ -244,5 +388,38 @@ impl Scope {
             self.loaders.menu_item.clear();
         }
         Ok(updated)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_pages_round_trip_and_garbage_is_a_miss() {
+        let row = menu_item::Model {
+            id: 7,
+            restaurant_id: 2,
+            name: "Soup | of the day".into(),
+            description: "Hot, \"fresh\"".into(),
+            price_amount: 450,
+            currency_code: "EUR".into(),
+            course: Course::Starter,
+            dietary: "vegan".into(),
+            available: true,
+            daily_stock: Some(10),
+            position: 3,
+            created_at: from_millis(1_700_000_000_123),
+            updated_at: from_millis(1_700_000_100_000),
+        };
+        let page = CachedPage {
+            written_at: 42,
+            rows: vec![row.clone()],
+        };
+        let decoded = CachedPage::decode(&page.encode()).unwrap();
+        assert_eq!(decoded.written_at, 42);
+        assert_eq!(decoded.rows, vec![row]);
+        assert!(CachedPage::decode("[{}]").is_none());
+        assert!(CachedPage::decode("x|[]").is_none());
     }
 }

@@ -1,12 +1,20 @@
 //! Today's popularity of menu items, kept in the key-value store only.
 //!
-//! **Layout** `popularity:{day}:{restaurant id}` (sorted set): member = menu
-//! item id, score = units ordered that day (UTC). A restaurant's whole
-//! ranking is one `ZREVRANGE` (bounded by its menu size), which answers
-//! every popularity question about it, so a page of any size costs one
-//! pipelined round trip. Keys expire two days after their day. Written by
-//! checkout (and by seeding, which rebuilds the day from SQL orders); when
-//! lost, today's counts restart from zero unless rebuilt from SQL.
+//! **Layouts**, both expiring two days after their day:
+//! - `popularity:{day}:{restaurant id}` (sorted set): member = menu item id,
+//!   score = units ordered that day (UTC). The source of truth: checkout adds
+//!   to it.
+//! - `popularity:{day}:ranked` (hash): field = restaurant id, value = that
+//!   restaurant's whole ranking, highest first, as `item:units,…`. Written in
+//!   the same atomic step as every addition, so it never lags the set.
+//!
+//! Readers use the second: a page's restaurants, however many, are one
+//! `HMGET` (one command), and a restaurant's ranking (bounded by its menu
+//! size) answers both its `trendingItems` and every item's `popularity`.
+//! The day is a hash tag (`{day}`), so on Redis Cluster both keys of a day
+//! share a slot. Written by checkout (and by seeding, which rebuilds the day
+//! from SQL orders); when lost, today's counts restart from zero unless
+//! rebuilt from SQL.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,8 +30,13 @@ use crate::batch::Load;
 pub const RETENTION: Duration = Duration::from_secs(2 * 24 * 3600);
 
 bistro_kv::kv_key! {
-    /// One restaurant's ranking of items for one day.
-    pub struct PopularityKey { pub day: NaiveDate, pub restaurant_id: i64 } => sorted_set i64 = "popularity:{day}:{restaurant_id}";
+    /// One restaurant's units per item for one day.
+    pub struct PopularityKey { pub day: NaiveDate, pub restaurant_id: i64 } => sorted_set i64 = "popularity:{{{day}}}:{restaurant_id}";
+}
+
+bistro_kv::kv_key! {
+    /// Every restaurant's ranking for one day, one field each.
+    pub struct RankingsKey { pub day: NaiveDate } => hash i64 => Ranking = "popularity:{{{day}}}:ranked";
 }
 
 /// The current UTC day.
@@ -41,11 +54,13 @@ pub async fn record(
 ) -> bistro_kv::Result<()> {
     // Daily unit counts are far below 2^52, so the conversion is exact.
     let delta = quantity as f64;
-    kv.add_score(
+    kv.add_score_with_snapshot(
         &PopularityKey { day, restaurant_id },
         &menu_item_id,
         delta,
         Some(RETENTION),
+        &RankingsKey { day },
+        &restaurant_id,
     )
     .await
     .map(|_| ())
@@ -60,13 +75,37 @@ pub async fn clear(kv: &Kv, day: NaiveDate, restaurant_ids: &[i64]) -> bistro_kv
             restaurant_id: *id,
         })
         .collect();
-    kv.remove(&keys).await
+    let sets = kv.remove(&keys).await?;
+    kv.remove(&[RankingsKey { day }]).await?;
+    Ok(sets)
 }
 
 /// One restaurant's ranking for the day, most ordered first.
 #[derive(Debug, Clone, Default)]
 pub struct Ranking {
     entries: Vec<(i64, u64)>,
+}
+
+impl bistro_kv::typed::Codec for Ranking {
+    fn encode(&self) -> String {
+        self.entries
+            .iter()
+            .map(|(id, units)| format!("{id}:{units}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// `item:units,…` highest first; entries that do not read are skipped.
+    fn decode(raw: &str) -> Option<Self> {
+        let scores = raw
+            .split(',')
+            .filter_map(|entry| {
+                let (id, units) = entry.split_once(':')?;
+                Some((id.parse().ok()?, units.parse().ok()?))
+            })
+            .collect();
+        Some(Self::from_scores(scores))
+    }
 }
 
 impl Ranking {
@@ -101,9 +140,9 @@ impl Ranking {
     }
 }
 
-/// Today's ranking per restaurant: one pipelined `ZREVRANGE … WITHSCORES`
-/// per batch. Rankings exist only in the key-value store: with it
-/// unreachable, the load fails.
+/// Today's ranking per restaurant: one `HMGET` of the day's rankings per
+/// batch. Rankings exist only in the key-value store: with it unreachable,
+/// the load fails.
 pub struct PopularityLoader {
     pub(crate) kv: Kv,
     pub(crate) day: NaiveDate,
@@ -113,18 +152,43 @@ impl Load<i64> for PopularityLoader {
     type Value = Arc<Ranking>;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
-        let kv_keys: Vec<PopularityKey> = keys
-            .iter()
-            .map(|id| PopularityKey {
-                day: self.day,
-                restaurant_id: *id,
-            })
-            .collect();
-        let rankings = self.kv.rankings(&kv_keys).await?;
+        let rankings = self
+            .kv
+            .load_hash_fields(&RankingsKey { day: self.day }, keys)
+            .await?;
         Ok(keys
             .iter()
             .zip(rankings)
-            .map(|(id, entries)| (*id, Arc::new(Ranking::from_scores(entries))))
+            .map(|(id, ranking)| (*id, Arc::new(ranking.unwrap_or_default())))
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bistro_kv::typed::{Codec, Key};
+
+    use super::*;
+
+    #[test]
+    fn rankings_read_what_the_store_writes() {
+        let ranking = Ranking::decode("9:5,7:3,x:1,8:0").unwrap();
+        assert_eq!(ranking.of(9), (5, Some(1)));
+        assert_eq!(ranking.of(7), (3, Some(2)));
+        assert_eq!(ranking.of(8), (0, None));
+        assert_eq!(ranking.encode(), "9:5,7:3");
+        let day = NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+        assert_eq!(
+            PopularityKey {
+                day,
+                restaurant_id: 4
+            }
+            .render(),
+            "popularity:{2026-11-29}:4"
+        );
+        assert_eq!(
+            RankingsKey { day }.render(),
+            "popularity:{2026-11-29}:ranked"
+        );
     }
 }

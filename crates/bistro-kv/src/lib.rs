@@ -390,6 +390,43 @@ impl Kv {
         call!(self, 1, hget(&self.key(key), field))
     }
 
+    /// Fields of one hash, in order (one `HMGET`; none for no fields).
+    pub async fn hmget(&self, key: &str, fields: &[String]) -> Result<Vec<Option<String>>> {
+        if fields.is_empty() {
+            return Ok(Vec::new());
+        }
+        call!(self, 1, hmget(&self.key(key), fields))
+    }
+
+    /// Adds `delta` to `member` in the sorted set at `key` and, in the same
+    /// atomic step, writes the set's whole ranking (highest first, ties by
+    /// member descending) as `member:score,…` into `field` of the hash at
+    /// `snapshot`; both keys get `ttl` when given. Readers then get many
+    /// rankings with one `HMGET` instead of one `ZREVRANGE` each. On Redis
+    /// Cluster the two keys must share a hash tag. One round trip, one command.
+    pub async fn zincr_by_with_snapshot(
+        &self,
+        key: &str,
+        member: &str,
+        delta: f64,
+        ttl: Option<Duration>,
+        snapshot: &str,
+        field: &str,
+    ) -> Result<f64> {
+        call!(
+            self,
+            1,
+            zincr_by_with_snapshot(
+                &self.key(key),
+                member,
+                delta,
+                ttl,
+                &self.key(snapshot),
+                field
+            )
+        )
+    }
+
     /// One field of each of many hashes, `(key, field)` pairs, in order (one pipeline).
     pub async fn hget_many(&self, fields: &[(String, String)]) -> Result<Vec<Option<String>>> {
         if fields.is_empty() {
@@ -402,8 +439,9 @@ impl Kv {
         call!(self, fields.len(), hget_many(&fields))
     }
 
-    /// Sets `(key, field, value)` triples in one pipeline; each touched hash
-    /// gets `ttl` as its expiry when given.
+    /// Sets `(key, field, value)` triples in one pipeline of one `HSET` per
+    /// hash (with all its fields); each touched hash gets `ttl` as its expiry
+    /// when given. Commands: one per distinct hash, twice that with `ttl`.
     pub async fn hset_many(
         &self,
         entries: &[(String, String, String)],
@@ -418,7 +456,8 @@ impl Kv {
             .collect();
         call!(
             self,
-            entries.len() * (1 + usize::from(ttl.is_some())),
+            distinct_keys(entries.iter().map(|(k, _, _)| k.as_str()))
+                * (1 + usize::from(ttl.is_some())),
             hset_many(&entries, ttl)
         )
     }
@@ -439,6 +478,18 @@ impl Kv {
     /// Adds `delta` to an integer hash field; returns the result.
     pub async fn hincr_by(&self, key: &str, field: &str, delta: i64) -> Result<i64> {
         call!(self, 1, hincr_by(&self.key(key), field, delta))
+    }
+
+    /// Deletes `(key, field)` pairs of many hashes in one pipeline; returns how many existed.
+    pub async fn hdel_many(&self, fields: &[(String, String)]) -> Result<u64> {
+        if fields.is_empty() {
+            return Ok(0);
+        }
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, f)| (self.key(k), f.clone()))
+            .collect();
+        call!(self, fields.len(), hdel_many(&fields))
     }
 
     /// Deletes hash fields; returns how many existed.
@@ -575,6 +626,11 @@ impl Channels {
     fn names(&self) -> Vec<String> {
         lock(&self.senders).keys().cloned().collect()
     }
+}
+
+/// How many different keys `keys` names.
+fn distinct_keys<'a>(keys: impl Iterator<Item = &'a str>) -> usize {
+    keys.collect::<std::collections::HashSet<_>>().len()
 }
 
 /// Locks a mutex, recovering from poisoning: every critical section here

@@ -177,6 +177,15 @@ fn rank_range(len: usize, start: isize, stop: isize) -> Option<(usize, usize)> {
 
 /// Highest score first; equal scores by member bytes, descending (as
 /// `ZREVRANGE`). Scores are never NaN, and -0 equals 0 as in Redis.
+/// `member:score,…` highest first, as the Redis script writes it.
+fn snapshot_of(ranking: &[(String, f64)]) -> String {
+    ranking
+        .iter()
+        .map(|(member, score)| format!("{member}:{score}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn ranked(set: &HashMap<String, f64>) -> Vec<(String, f64)> {
     let mut members: Vec<(String, f64)> = set.iter().map(|(m, s)| (m.clone(), *s)).collect();
     members.sort_by(|a, b| {
@@ -392,6 +401,47 @@ impl MemoryKv {
             Some(Value::Hash(h)) => Ok(h.get(field).cloned()),
             Some(_) => Err(Error::wrong_type()),
         }
+    }
+
+    pub(crate) fn hmget(&self, key: &str, fields: &[String]) -> Result<Vec<Option<String>>> {
+        let mut map = self.map();
+        match map.get(key).map(|e| &e.value) {
+            None => Ok(vec![None; fields.len()]),
+            Some(Value::Hash(h)) => Ok(fields.iter().map(|f| h.get(f).cloned()).collect()),
+            Some(_) => Err(Error::wrong_type()),
+        }
+    }
+
+    pub(crate) fn zincr_by_with_snapshot(
+        &self,
+        key: &str,
+        member: &str,
+        delta: f64,
+        ttl: Option<Duration>,
+        snapshot: &str,
+        field: &str,
+    ) -> Result<f64> {
+        // One lock: atomic, like the script on Redis.
+        let mut map = self.map();
+        let score = zincr(&mut map, key, member, delta)?;
+        let ranking = match map.get(key).map(|e| &e.value) {
+            Some(Value::ZSet(z)) => snapshot_of(&ranked(z)),
+            _ => String::new(),
+        };
+        map.hash(snapshot)?.insert(field.to_owned(), ranking);
+        if let Some(ttl) = ttl {
+            map.expire(key, ttl);
+            map.expire(snapshot, ttl);
+        }
+        Ok(score)
+    }
+
+    pub(crate) fn hdel_many(&self, fields: &[(String, String)]) -> Result<u64> {
+        let mut deleted = 0;
+        for (key, field) in fields {
+            deleted += self.hdel(key, std::slice::from_ref(field))?;
+        }
+        Ok(deleted)
     }
 
     pub(crate) fn hget_many(&self, fields: &[(String, String)]) -> Result<Vec<Option<String>>> {

@@ -36,6 +36,24 @@ static COMPARE_AND_SET: LazyLock<redis::Script> = LazyLock::new(|| {
     )
 });
 
+/// Adds to a sorted set and writes its whole ranking, highest first, as
+/// `member:score,…` into a hash field, in one atomic step. KEYS: the set,
+/// the hash; ARGV: delta, member, expiry ms (0: none), field.
+static ZINCR_WITH_SNAPSHOT: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local score = redis.call('ZINCRBY', KEYS[1], ARGV[1], ARGV[2])
+          local ranking = redis.call('ZREVRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+          local parts = {}
+          for i = 1, #ranking, 2 do parts[#parts + 1] = ranking[i] .. ':' .. ranking[i + 1] end
+          redis.call('HSET', KEYS[2], ARGV[4], table.concat(parts, ','))
+          if tonumber(ARGV[3]) > 0 then
+            redis.call('PEXPIRE', KEYS[1], ARGV[3])
+            redis.call('PEXPIRE', KEYS[2], ARGV[3])
+          end
+          return score",
+    )
+});
+
 /// Unreachable, or unable to serve for now (loading, failing over): callers
 /// degrade and the breaker counts it. Anything else the server said is a
 /// store error and proves it is there.
@@ -363,6 +381,55 @@ impl RedisKv {
             .await
     }
 
+    pub(crate) async fn hmget(&self, key: &str, fields: &[String]) -> Result<Vec<Option<String>>> {
+        self.run(|mut c| async move {
+            redis::cmd("HMGET")
+                .arg(key)
+                .arg(fields)
+                .query_async(&mut c)
+                .await
+        })
+        .await
+    }
+
+    pub(crate) async fn zincr_by_with_snapshot(
+        &self,
+        key: &str,
+        member: &str,
+        delta: f64,
+        ttl: Option<Duration>,
+        snapshot: &str,
+        field: &str,
+    ) -> Result<f64> {
+        self.run(|mut c| async move {
+            let score: String = ZINCR_WITH_SNAPSHOT
+                .key(key)
+                .key(snapshot)
+                .arg(delta)
+                .arg(member)
+                .arg(ttl.map_or(0, millis))
+                .arg(field)
+                .invoke_async(&mut c)
+                .await?;
+            score.parse::<f64>().map_err(|_| {
+                redis::RedisError::from((redis::ErrorKind::Parse, "score is not a number"))
+            })
+        })
+        .await
+    }
+
+    pub(crate) async fn hdel_many(&self, fields: &[(String, String)]) -> Result<u64> {
+        self.run(|mut c| async move {
+            let mut pipe = redis::pipe();
+            for (key, field) in fields {
+                pipe.cmd("HDEL").arg(key).arg(field);
+            }
+            let counts: Vec<u64> = pipe.query_async(&mut c).await?;
+            Ok(counts.into_iter().sum())
+        })
+        .await
+    }
+
     pub(crate) async fn hget_many(
         &self,
         fields: &[(String, String)],
@@ -382,12 +449,24 @@ impl RedisKv {
         entries: &[(String, String, String)],
         ttl: Option<Duration>,
     ) -> Result<()> {
+        // One HSET per hash with all its fields, in first-seen order.
+        let mut by_key: Vec<(&str, Vec<(&str, &str)>)> = Vec::new();
+        for (key, field, value) in entries {
+            match by_key.iter_mut().find(|(k, _)| *k == key.as_str()) {
+                Some((_, fields)) => fields.push((field, value)),
+                None => by_key.push((key, vec![(field, value)])),
+            }
+        }
         self.run(|mut c| async move {
             let mut pipe = redis::pipe();
-            for (key, field, value) in entries {
-                pipe.cmd("HSET").arg(key).arg(field).arg(value).ignore();
+            for (key, fields) in &by_key {
+                let cmd = pipe.cmd("HSET").arg(*key);
+                for (field, value) in fields {
+                    cmd.arg(*field).arg(*value);
+                }
+                cmd.ignore();
                 if let Some(ttl) = ttl {
-                    pipe.cmd("PEXPIRE").arg(key).arg(millis(ttl)).ignore();
+                    pipe.cmd("PEXPIRE").arg(*key).arg(millis(ttl)).ignore();
                 }
             }
             pipe.query_async::<()>(&mut c).await

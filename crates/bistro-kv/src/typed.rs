@@ -208,6 +208,58 @@ impl crate::Kv {
         Ok(raw.into_iter().map(decode_opt).collect())
     }
 
+    /// Fields of one hash, in order (one `HMGET`).
+    pub async fn load_hash_fields<K: HashKey>(
+        &self,
+        key: &K,
+        fields: &[K::Field],
+    ) -> Result<Vec<Option<K::Value>>> {
+        let fields: Vec<String> = fields.iter().map(Codec::encode).collect();
+        let raw = self.hmget(&key.render(), &fields).await?;
+        Ok(raw.into_iter().map(decode_opt).collect())
+    }
+
+    /// Adds `delta` to a member's score and, atomically, writes the set's
+    /// whole ranking into `field` of the hash `snapshot` (see
+    /// [`Kv::zincr_by_with_snapshot`](crate::Kv::zincr_by_with_snapshot)).
+    pub async fn add_score_with_snapshot<S: SortedSetKey, H: HashKey>(
+        &self,
+        key: &S,
+        member: &S::Member,
+        delta: f64,
+        ttl: Option<std::time::Duration>,
+        snapshot: &H,
+        field: &H::Field,
+    ) -> Result<f64> {
+        self.zincr_by_with_snapshot(
+            &key.render(),
+            &member.encode(),
+            delta,
+            ttl,
+            &snapshot.render(),
+            &field.encode(),
+        )
+        .await
+    }
+
+    /// Every field of a hash (one `HGETALL`); fields or values that do not decode are skipped.
+    pub async fn load_hash<K: HashKey>(&self, key: &K) -> Result<Vec<(K::Field, K::Value)>> {
+        let raw = self.hgetall(&key.render()).await?;
+        Ok(raw
+            .into_iter()
+            .filter_map(|(f, v)| Some((K::Field::decode(&f)?, K::Value::decode(&v)?)))
+            .collect())
+    }
+
+    /// Deletes fields of hashes in one pipeline; returns how many existed.
+    pub async fn remove_fields<K: HashKey>(&self, fields: &[(K, K::Field)]) -> Result<u64> {
+        let fields: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, f)| (k.render(), f.encode()))
+            .collect();
+        self.hdel_many(&fields).await
+    }
+
     /// Sets fields of hashes in one pipeline; each touched hash gets `ttl` as its expiry.
     pub async fn store_fields<K: HashKey>(
         &self,

@@ -1018,3 +1018,48 @@ async fn typed_keys_read_what_they_wrote_and_garbage_as_missing() {
         assert_eq!(kv.ttl("typed:hits:forever").await.unwrap(), None);
     }
 }
+
+#[tokio::test]
+async fn rankings_snapshot_atomically_and_read_with_one_command() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        for (member, delta) in [("7", 2.0), ("9", 5.0), ("8", 2.0), ("7", 1.0)] {
+            kv.zincr_by_with_snapshot(
+                "z",
+                member,
+                delta,
+                Some(Duration::from_secs(60)),
+                "snap",
+                "r1",
+            )
+            .await
+            .unwrap();
+        }
+        // Highest first, ties by member descending, like ZREVRANGE.
+        assert_eq!(
+            kv.hmget("snap", &keys(&["r1", "r2"])).await.unwrap(),
+            vec![Some("9:5,7:3,8:2".to_owned()), None],
+            "{name}"
+        );
+        assert_eq!(
+            kv.zrevrange_with_scores("z", 0, -1).await.unwrap(),
+            vec![("9".into(), 5.0), ("7".into(), 3.0), ("8".into(), 2.0)]
+        );
+        assert!(kv.ttl("snap").await.unwrap().is_some());
+        assert_eq!(kv.hmget("none", &keys(&["a"])).await.unwrap(), vec![None]);
+        let counter = Arc::new(KvCounter::default());
+        let counted = kv.counted(counter.clone());
+        counted
+            .hmget("snap", &keys(&["r1", "r2", "r3"]))
+            .await
+            .unwrap();
+        assert_eq!(counter.take(), (1, 1), "{name}");
+        // The wrong kind fails like Redis.
+        kv.set("s", "x", None).await.unwrap();
+        assert!(matches!(
+            kv.hmget("s", &keys(&["a"])).await,
+            Err(Error::Store(_))
+        ));
+        kv.purge_prefix().await.unwrap();
+    }
+}
