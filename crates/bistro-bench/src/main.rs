@@ -58,12 +58,11 @@ struct Cli {
     /// Seed again even when the data set is already there.
     #[arg(long)]
     reseed: bool,
-    /// The server binary to measure (default: build and use target/release/bistro).
-    #[arg(long)]
-    server_bin: Option<PathBuf>,
-    /// A name for this binary in the table (when comparing builds).
-    #[arg(long, default_value = "")]
-    label: String,
+    /// Server binaries to measure, as `label=path`; repeat to compare builds
+    /// in one run (rows alternate between them). Default: build and use
+    /// target/release/bistro.
+    #[arg(long = "server-bin")]
+    server_bins: Vec<String>,
     /// Skip the comparison runs (caches on for W1-SQL, batching off for W1).
     #[arg(long)]
     no_ratios: bool,
@@ -80,10 +79,18 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
     load::ensure_wrk().await?;
-    let bin = match &cli.server_bin {
-        Some(bin) => bin.clone(),
-        None => server::build_release().await?,
+    let bins: Vec<(String, PathBuf)> = if cli.server_bins.is_empty() {
+        vec![(String::new(), server::build_release().await?)]
+    } else {
+        cli.server_bins
+            .iter()
+            .map(|spec| match spec.split_once('=') {
+                Some((label, path)) => (label.to_owned(), PathBuf::from(path)),
+                None => (String::new(), PathBuf::from(spec)),
+            })
+            .collect()
     };
+    let bin = bins[0].1.clone();
     let duration = Duration::from_secs(cli.seconds);
     let workloads: Vec<Workload> = cli
         .workloads
@@ -110,38 +117,41 @@ async fn main() -> anyhow::Result<()> {
             settings.push(ServerSettings::unbatched());
         }
         for setting in settings {
-            let server = Server::start(&bin, &pair, &setting, &cli.server_log).await?;
-            for workload in &workloads {
-                if !setting.runs(*workload, cli.no_ratios) {
-                    continue;
+            for (label, bin) in &bins {
+                let server = Server::start(bin, &pair, &setting, &cli.server_log).await?;
+                for workload in &workloads {
+                    if !setting.runs(*workload, cli.no_ratios) {
+                        continue;
+                    }
+                    eprintln!(
+                        "bench: {} {} ({})",
+                        pair.name(),
+                        workload.name(),
+                        setting.name
+                    );
+                    let prepared = workload.prepare(&server).await?;
+                    let probe = prepared.probe(&server).await?;
+                    let result = load::run(&server, &prepared, cli.connections, duration).await?;
+                    // The floor belongs to the stores, not to a build: measure it once.
+                    let floor = if setting.floor && label == &bins[0].0 {
+                        floor::measure(&pair, &setting, &prepared, cli.connections, duration)
+                            .await
+                            .with_context(|| format!("store floor of {}", workload.name()))?
+                    } else {
+                        None
+                    };
+                    rows.push(Row {
+                        pair: pair.name().to_owned(),
+                        workload: workload.name().to_owned(),
+                        setting: setting.name.to_owned(),
+                        label: label.clone(),
+                        probe,
+                        result,
+                        floor,
+                    });
                 }
-                eprintln!(
-                    "bench: {} {} ({})",
-                    pair.name(),
-                    workload.name(),
-                    setting.name
-                );
-                let prepared = workload.prepare(&server).await?;
-                let probe = prepared.probe(&server).await?;
-                let result = load::run(&server, &prepared, cli.connections, duration).await?;
-                let floor = if setting.floor {
-                    floor::measure(&pair, &setting, &prepared, cli.connections, duration)
-                        .await
-                        .with_context(|| format!("store floor of {}", workload.name()))?
-                } else {
-                    None
-                };
-                rows.push(Row {
-                    pair: pair.name().to_owned(),
-                    workload: workload.name().to_owned(),
-                    setting: setting.name.to_owned(),
-                    label: cli.label.clone(),
-                    probe,
-                    result,
-                    floor,
-                });
+                server.stop().await;
             }
-            server.stop().await;
         }
     }
     let table = report::table(&rows, cli.connections);

@@ -123,7 +123,11 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
 
     fn open_batch(&self, keys: Arc<Mutex<Vec<K>>>) -> BatchFuture<K, L::Value> {
         let loader = self.loader.clone();
-        let state = self.state.clone();
+        // Weak: the state holds this future (through `open` and the
+        // flights), so a strong reference would make a cycle. A request that
+        // is dropped mid-batch (its client went away, it timed out) must drop
+        // the batch too, and with it any pooled connection the load holds.
+        let state = Arc::downgrade(&self.state);
         let max = self.max_batch_size;
         async move {
             // Let the request's other resolvers add their keys: yield until
@@ -138,7 +142,9 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
                 seen = now;
             }
             // Close the batch: later keys open the next one.
-            lock(&state).open = None;
+            if let Some(state) = state.upgrade() {
+                lock(&state).open = None;
+            }
             let batch = std::mem::take(&mut *lock(&keys));
             if batch.len() <= max {
                 return loader.load(&batch).await.map(Arc::new);
@@ -213,6 +219,50 @@ mod tests {
             calls.load(Ordering::SeqCst),
             1,
             "a loaded key is not loaded again"
+        );
+    }
+
+    /// Holds a "connection" until dropped; never finishes loading.
+    struct Stuck {
+        held: Arc<AtomicUsize>,
+    }
+
+    struct Held(Arc<AtomicUsize>);
+
+    impl Drop for Held {
+        fn drop(&mut self) {
+            self.0.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    impl Load<i64> for Stuck {
+        type Value = i64;
+        async fn load(&self, _keys: &[i64]) -> Result<HashMap<i64, i64>> {
+            self.held.fetch_add(1, Ordering::SeqCst);
+            let _held = Held(self.held.clone());
+            std::future::pending::<()>().await;
+            Ok(HashMap::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_request_dropped_mid_batch_releases_what_the_load_holds() {
+        let held = Arc::new(AtomicUsize::new(0));
+        let loader = Batched::new(Stuck { held: held.clone() }, 1000);
+        let waited =
+            tokio::time::timeout(std::time::Duration::from_millis(50), loader.load_one(1)).await;
+        assert!(waited.is_err(), "the load never finishes");
+        assert_eq!(
+            held.load(Ordering::SeqCst),
+            1,
+            "the load holds its resource"
+        );
+        // The request goes away: its loaders with it, and the load's resource.
+        drop(loader);
+        assert_eq!(
+            held.load(Ordering::SeqCst),
+            0,
+            "nothing outlives the request"
         );
     }
 
