@@ -8,6 +8,12 @@ use bistro_server::{app, seed, telemetry};
 use bistro_sql::seed::SeedSize;
 use clap::{Parser, Subcommand};
 
+/// mimalloc instead of glibc's malloc: under load, glibc's arenas cost about
+/// 30 % of the server's CPU (lock waits, consolidation) and let resident
+/// memory grow; BENCHMARKS.md has the measurements.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Bistro: the GraphQL back end of an online ordering web application for restaurants.
 #[derive(Parser)]
 #[command(name = "bistro", version, about)]
