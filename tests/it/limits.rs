@@ -231,3 +231,34 @@ async fn limits_come_from_configuration() {
     assert_eq!(status, 200);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn a_document_seen_before_is_checked_like_a_new_one() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        // Complexity depends on the variables: measured on every request,
+        // also once the document is known valid and skips the rules.
+        let query = "query($n: Int!) { restaurants(first: $n) { edges { node { menu(first: 100) { edges { node {
+            restaurant { menu(first: 100) { edges { node { name } } } } } } } } } } }";
+        let (status, body) = app.graphql(query, json!({"n": 1})).await;
+        assert_eq!(status, 200, "[{}] {body:#}", pair.name());
+        assert!(body.get("errors").is_none(), "{body:#}");
+        let (status, body) = app.graphql(query, json!({"n": 10})).await;
+        assert_eq!(status, 400, "{body:#}");
+        assert_eq!(error_codes(&body), ["MAX_COMPLEXITY_EXCEEDED"]);
+        assert_eq!(
+            body["errors"][0]["message"],
+            "The query is more complex than the limit of 100000."
+        );
+        assert_eq!(round_trips(&body), (0, 0));
+        // An invalid document is refused every time, never remembered as valid.
+        for _ in 0..2 {
+            let (status, body) = app
+                .graphql("{ restaurants { edges { node { nope } } } }", json!({}))
+                .await;
+            assert_eq!(status, 400, "{body:#}");
+            assert_eq!(error_codes(&body), ["GRAPHQL_VALIDATION_FAILED"]);
+        }
+        app.stop().await;
+    }
+}

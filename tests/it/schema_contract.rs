@@ -29,7 +29,7 @@ async fn the_server_serves_the_committed_schema() {
     let app = TestApp::spawn(&StorePair::Embedded).await;
     let committed = std::fs::read_to_string(committed_path()).expect("schema.graphql");
     assert_eq!(
-        app.app.schema.sdl(),
+        app.app.api.schema().sdl(),
         committed,
         "the running schema differs from schema.graphql"
     );

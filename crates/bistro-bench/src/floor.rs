@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bistro_data::{DataLayer, Settings};
-use bistro_schema::{AuthDeps, BearerToken, Limits, SchemaDeps};
+use bistro_schema::{Api, AuthDeps, Caller, Limits, SchemaDeps};
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
@@ -107,7 +107,7 @@ async fn capture(
         },
     )
     .with_statement_log(log.clone());
-    let schema = bistro_schema::build_schema(SchemaDeps {
+    let api = Api::new(SchemaDeps {
         data,
         limits: Limits::default(),
         auth: AuthDeps {
@@ -118,17 +118,16 @@ async fn capture(
     });
     let body: Value = serde_json::from_str(&prepared.body)?;
     let request = || {
-        let mut request = async_graphql::Request::new(body["query"].as_str().unwrap_or_default())
-            .variables(async_graphql::Variables::from_json(
-                body["variables"].clone(),
-            ));
-        if let Some(token) = prepared.tokens.first() {
-            request = request.data(BearerToken(token.clone()));
-        }
-        request
+        async_graphql::Request::new(body["query"].as_str().unwrap_or_default()).variables(
+            async_graphql::Variables::from_json(body["variables"].clone()),
+        )
+    };
+    let caller = || Caller {
+        token: prepared.tokens.first().cloned(),
+        address: None,
     };
     // Warm the caches the way the load generator's first requests do.
-    let warm = schema.execute(request()).await;
+    let warm = api.execute(request(), caller()).await;
     anyhow::ensure!(warm.errors.is_empty(), "{:?}", warm.errors);
     log.lock().unwrap_or_else(|p| p.into_inner()).clear();
 
@@ -146,7 +145,7 @@ async fn capture(
         first.as_deref() == Some("OK"),
         "redis-cli monitor said {first:?}"
     );
-    let response = schema.execute(request()).await;
+    let response = api.execute(request(), caller()).await;
     anyhow::ensure!(response.errors.is_empty(), "{:?}", response.errors);
     let mut monitored = Vec::new();
     while let Ok(Ok(Some(line))) =

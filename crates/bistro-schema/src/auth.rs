@@ -19,10 +19,6 @@ use bistro_kv::Kv;
 
 use crate::error::ErrorCode;
 
-/// The raw token of an `Authorization: Bearer …` header, put into the request by the HTTP layer.
-#[derive(Debug, Clone)]
-pub struct BearerToken(pub String);
-
 /// The address of the client making the request, put into the request by the
 /// HTTP layer (the socket's peer, or the forwarded client behind a trusted
 /// proxy). Rate limits key on it.

@@ -2,6 +2,7 @@
 
 pub mod auth;
 mod cart;
+pub mod documents;
 pub mod error;
 pub mod limits;
 pub mod request;
@@ -22,17 +23,16 @@ mod review;
 mod user;
 mod user_error;
 
-use std::sync::Arc;
-
 use async_graphql::{EmptySubscription, Schema};
 use bistro_data::DataLayer;
 use bistro_data::rate_limit::RateLimits;
 
-pub use auth::{AuthDeps, BearerToken, ClientAddr};
+pub use auth::{AuthDeps, ClientAddr};
 pub use error::ErrorCode;
 pub use limits::Limits;
 pub use mutation::Mutation;
 pub use query::Query;
+pub use request::{Api, Caller};
 
 /// The schema type served by Bistro.
 pub type BistroSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -50,36 +50,13 @@ pub struct SchemaDeps {
     pub rate_limits: RateLimits,
 }
 
-/// Builds the schema: types, limits, and the extension that gives each request its scope.
-pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
-    let limits = Arc::new(deps.limits);
-    let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
-        // Depth and complexity are checked by the request scope, which leaves
-        // introspection out of them (see `limits`).
-        .limit_recursive_depth(limits::recursion_guard(&limits))
-        .limit_directives(limits.max_directives)
-        .data(limits.clone())
-        .data(deps.auth.clone())
-        .data(deps.rate_limits.clone())
-        .extension(request::RequestScope::new(
-            deps.data,
-            limits.clone(),
-            deps.auth,
-            deps.rate_limits,
-        ));
-    if !limits.introspection {
-        builder = builder.disable_introspection();
-    }
-    builder.finish()
-}
-
 /// The SDL of the schema as committed in `schema.graphql`.
 ///
 /// Built from a schema with default limits: the SDL does not depend on
 /// stores, so disconnected handles are enough.
 pub fn sdl() -> String {
     let data = DataLayer::disconnected();
-    build_schema(SchemaDeps {
+    Api::new(SchemaDeps {
         auth: AuthDeps {
             keys: bistro_auth::TokenKeys::generate(std::time::Duration::from_secs(60)),
             sessions: bistro_auth::Sessions::new(
@@ -91,5 +68,6 @@ pub fn sdl() -> String {
         limits: Limits::default(),
         rate_limits: RateLimits::default(),
     })
+    .schema()
     .sdl()
 }

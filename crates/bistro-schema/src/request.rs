@@ -1,102 +1,205 @@
-//! What one GraphQL request owns: its viewer and its scope of the data layer
-//! (counted store handles, loaders, round-trip counts).
+//! The request pipeline: how one GraphQL request is taken in, checked,
+//! given its scope of the data layer, executed and answered.
 //!
-//! [`RequestScope`] is an async-graphql extension. The extension factory is
-//! asked for a fresh extension for every execution (HTTP and WebSocket
-//! alike), so loaders and their caches never outlive one request and never
-//! serve one caller's data to another (TECH-NOTES §1.2).
+//! [`Api::execute`] does, in order:
 //!
-//! Counting is measured, not estimated: each request gets its own clone of
-//! the database handle with a metric callback that counts every statement
-//! sea-orm executes, and its own view of the key-value store that counts
-//! every round trip. Loaders and resolvers only ever see these handles.
+//! 1. the client's request budget (one key-value round trip, when on);
+//! 2. the document: from the [`DocumentCache`], else parsed and measured
+//!    against the limits (depth, selections, introspection), so a hostile
+//!    document is refused before authentication or any store;
+//! 3. authentication of the bearer token (one key-value read of the session);
+//! 4. execution, with the request's `Scope` and `ViewerCell` as request data,
+//!    on one of three builds of the schema (below);
+//! 5. the answer: a code on every error, `null` where a field failed, and
+//!    the round trips in `extensions.roundTrips` when configured.
+//!
+//! No async-graphql extension is registered on the schemas that serve data:
+//! any extension sends every field and list item through async-graphql's
+//! slower path (a boxed future and registry lookups per field). The three
+//! builds share every type:
+//!
+//! - `strict`: every validation rule and the complexity limit, for a
+//!   document seen for the first time;
+//! - `fast`: the complexity limit only (`ValidationMode::Fast`), for a
+//!   document that already passed every rule once;
+//! - `introspective`: for documents that introspect, whose complexity is
+//!   async-graphql's count minus what it counted inside introspection (an
+//!   extension on this build alone does the subtraction: introspection has
+//!   its own bounds, and tools' standard query must not count against data).
 
-use std::sync::{Arc, Mutex};
+use std::net::IpAddr;
+use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest, NextRequest,
-    NextValidation,
-};
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::{
-    Name, Request, Response, ServerError, ServerResult, ValidationResult, Value, Variables,
+    EmptySubscription, Name, Request, Response, Schema, ServerError, ValidationMode,
+    ValidationResult, Value,
 };
+use bistro_data::DataLayer;
 use bistro_data::rate_limit::RateLimits;
-use bistro_data::{DataLayer, Scope};
 
-use crate::auth::{AuthDeps, BearerToken, ClientAddr, Viewer, ViewerCell, authenticate};
-use crate::error::ErrorCode;
-use crate::error::rate_limited;
+use crate::auth::{AuthDeps, ClientAddr, Viewer, ViewerCell, authenticate};
+use crate::documents::{Document, DocumentCache};
+use crate::error::{ErrorCode, rate_limited};
 use crate::limits::{LimitError, Limits, check_document};
+use crate::{BistroSchema, Mutation, Query, SchemaDeps};
 
-/// Extension factory installed on the schema (see the module docs).
-pub struct RequestScope {
+/// Who sent a request, as the transport knows them.
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    /// The raw token of an `Authorization: Bearer …` header (or a WebSocket's `connection_init`).
+    pub token: Option<String>,
+    /// The client's address.
+    pub address: Option<IpAddr>,
+}
+
+/// The GraphQL API: the schema and everything a request goes through.
+pub struct Api {
+    strict: BistroSchema,
+    fast: BistroSchema,
+    introspective: BistroSchema,
+    documents: DocumentCache,
     data: DataLayer,
     limits: Arc<Limits>,
     auth: AuthDeps,
     rate_limits: Arc<RateLimits>,
 }
 
-impl RequestScope {
-    /// A factory that hands each request its own scope of the data layer.
-    pub fn new(
-        data: DataLayer,
-        limits: Arc<Limits>,
-        auth: AuthDeps,
-        rate_limits: RateLimits,
-    ) -> Self {
+impl Api {
+    /// Builds the API over its dependencies.
+    pub fn new(deps: SchemaDeps) -> Self {
+        let limits = Arc::new(deps.limits);
+        let build = |mode: ValidationMode, complexity: bool, introspection_ext: bool| {
+            let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
+                .validation_mode(mode)
+                // Depth is measured by `limits::check_document` (introspection
+                // apart); this guards the parser's and validator's stacks.
+                .limit_recursive_depth(crate::limits::recursion_guard(&limits))
+                .limit_directives(limits.max_directives)
+                .data(limits.clone())
+                .data(deps.auth.clone())
+                .data(deps.rate_limits.clone());
+            if complexity {
+                builder = builder.limit_complexity(limits.max_complexity);
+            }
+            if introspection_ext {
+                builder = builder.extension(IntrospectionApart {
+                    max_complexity: limits.max_complexity,
+                });
+            }
+            if !limits.introspection {
+                builder = builder.disable_introspection();
+            }
+            builder.finish()
+        };
         Self {
-            data,
+            strict: build(ValidationMode::Strict, true, false),
+            fast: build(ValidationMode::Fast, true, false),
+            introspective: build(ValidationMode::Strict, false, true),
+            documents: DocumentCache::default(),
+            data: deps.data,
+            auth: deps.auth,
+            rate_limits: Arc::new(deps.rate_limits),
             limits,
-            auth,
-            rate_limits: Arc::new(rate_limits),
         }
     }
-}
 
-impl ExtensionFactory for RequestScope {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestScopeExtension {
-            data: self.data.clone(),
-            limits: self.limits.clone(),
-            auth: self.auth.clone(),
-            rate_limits: self.rate_limits.clone(),
-            scope: Mutex::new(None),
-            introspection_complexity: Mutex::new(0),
-        })
+    /// The schema (for its SDL, and for serving subscriptions).
+    pub fn schema(&self) -> &BistroSchema {
+        &self.strict
     }
-}
 
-struct RequestScopeExtension {
-    data: DataLayer,
-    limits: Arc<Limits>,
-    auth: AuthDeps,
-    rate_limits: Arc<RateLimits>,
-    /// The request's scope, kept to read its round-trip counts at the end.
-    scope: Mutex<Option<Arc<Scope>>>,
-    /// What async-graphql's complexity will count inside introspection.
-    introspection_complexity: Mutex<u64>,
-}
+    /// The parsed, measured document of `text`, or the coded error that refuses it.
+    pub fn document(&self, text: &str) -> Result<Arc<Document>, ServerError> {
+        if let Some(document) = self.documents.get(text) {
+            return Ok(document);
+        }
+        let parsed = async_graphql::parser::parse_query(text).map_err(|error| {
+            parse_error(
+                ServerError::new(error.to_string(), error.positions().next()),
+                &self.limits,
+            )
+        })?;
+        let cost = check_document(&parsed, &self.limits).map_err(|error| {
+            let code = match error {
+                LimitError::Depth { .. } => ErrorCode::MaxDepthExceeded,
+                LimitError::Selections { .. } => ErrorCode::MaxSelectionsExceeded,
+                LimitError::Introspection(_) => ErrorCode::IntrospectionLimitExceeded,
+            };
+            with_code(ServerError::new(error.message(), None), code)
+        })?;
+        let document = Arc::new(Document::new(parsed, cost));
+        self.documents.insert(text, document.clone());
+        Ok(document)
+    }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for RequestScopeExtension {
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        let request_failed = response.data == Value::Null;
-        if !request_failed {
-            null_failed_fields(&mut response);
+    /// Serves one request from `caller`.
+    pub async fn execute(&self, mut request: Request, caller: Caller) -> Response {
+        let scope = Arc::new(self.data.scope());
+        let answer = async {
+            // The request budget, first: it is what sheds load. The client is
+            // the token's user when its signature holds (the session is
+            // checked below), else the address.
+            if self.rate_limits.budget_enabled() {
+                let client = match caller.token.as_deref().map(|t| self.auth.keys.verify(t)) {
+                    Some(Ok(claims)) => format!("user:{}", claims.sub),
+                    _ => caller
+                        .address
+                        .map_or_else(|| "addr:unknown".to_owned(), |a| format!("addr:{a}")),
+                };
+                if let Err(limited) = self.rate_limits.spend_request(scope.kv(), &client).await {
+                    return Err(rate_limited(
+                        "Too many requests; slow down and retry later.",
+                        limited,
+                    )
+                    .into_server_error(async_graphql::Pos::default()));
+                }
+            }
+            let document = self.document(&request.query)?;
+            let viewer = match &caller.token {
+                None => Viewer(None),
+                Some(token) => match authenticate(&self.auth, scope.kv(), token).await {
+                    Ok(principal) => Viewer(Some(principal)),
+                    Err(failure) => {
+                        return Err(with_code(
+                            ServerError::new(failure.message(), None),
+                            ErrorCode::Unauthenticated,
+                        ));
+                    }
+                },
+            };
+            request.set_parsed_query(document.document.clone());
+            let mut request = request.data(ViewerCell::new(viewer)).data(scope.clone());
+            if let Some(address) = caller.address {
+                request = request.data(ClientAddr(address));
+            }
+            let (schema, strict) = if document.introspects() {
+                request = request.data(IntrospectionCost(document.cost.introspection_complexity));
+                (&self.introspective, true)
+            } else if document.is_validated() {
+                (&self.fast, false)
+            } else {
+                (&self.strict, true)
+            };
+            let response = schema.execute(request).await;
+            let request_failed = response.data == Value::Null && !response.errors.is_empty();
+            if strict && !request_failed {
+                document.mark_validated();
+            }
+            Ok(response)
         }
-        for error in &mut response.errors {
-            fill_missing_code(error, request_failed);
-        }
-        let scope = lock(&self.scope).take();
-        let (sql, kv, kv_commands) = scope.map_or((0, 0, 0), |scope| {
-            let (sql, kv) = scope.round_trips();
-            (sql, kv, scope.kv_commands())
-        });
+        .await;
+        let mut response = match answer {
+            Ok(response) => response,
+            Err(error) => Response::from_errors(vec![error]),
+        };
+        finish(&mut response, &self.limits);
+        let (sql, kv) = scope.round_trips();
+        let kv_commands = scope.kv_commands();
         tracing::debug!(
             sql,
             kv,
+            kv_commands,
             errors = response.errors.len(),
             "graphql request served"
         );
@@ -111,126 +214,83 @@ impl Extension for RequestScopeExtension {
         }
         response
     }
+}
 
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        mut request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        let token = request
-            .data
-            .get(&std::any::TypeId::of::<BearerToken>())
-            .and_then(|value| value.downcast_ref::<BearerToken>())
-            .map(|token| token.0.clone());
-        let scope = Arc::new(self.data.scope());
-        *lock(&self.scope) = Some(scope.clone());
+/// What async-graphql's complexity counts inside a document's introspection.
+struct IntrospectionCost(u64);
 
-        // The request budget, first: it is what sheds load. The client is the
-        // token's user when its signature holds (the session is checked
-        // below), else the address.
-        if self.rate_limits.budget_enabled() {
-            let client = match token.as_deref().map(|t| self.auth.keys.verify(t)) {
-                Some(Ok(claims)) => format!("user:{}", claims.sub),
-                _ => match request
-                    .data
-                    .get(&std::any::TypeId::of::<ClientAddr>())
-                    .and_then(|value| value.downcast_ref::<ClientAddr>())
-                {
-                    Some(ClientAddr(address)) => format!("addr:{address}"),
-                    None => "addr:unknown".to_owned(),
-                },
-            };
-            if let Err(limited) = self.rate_limits.spend_request(scope.kv(), &client).await {
-                return Err(
-                    rate_limited("Too many requests; slow down and retry later.", limited)
-                        .into_server_error(async_graphql::Pos::default()),
-                );
-            }
-        }
+/// The complexity limit for documents that introspect: async-graphql's count
+/// minus [`IntrospectionCost`] (see the module docs).
+struct IntrospectionApart {
+    max_complexity: usize,
+}
 
-        // Then parse and measure: a document over the limits is refused
-        // before it touches a store (authentication included). The parsed
-        // document stays in the request, so it is parsed once.
-        let limits = &self.limits;
-        let document = request
-            .parsed_query()
-            .map_err(|error| parse_error(error, limits))?;
-        let cost = check_document(document, limits).map_err(|error| {
-            let code = match error {
-                LimitError::Depth { .. } => ErrorCode::MaxDepthExceeded,
-                LimitError::Selections { .. } => ErrorCode::MaxSelectionsExceeded,
-                LimitError::Introspection(_) => ErrorCode::IntrospectionLimitExceeded,
-            };
-            with_code(ServerError::new(error.message(), None), code)
-        })?;
-        *lock(&self.introspection_complexity) = cost.introspection_complexity;
-
-        let viewer = match token {
-            None => Viewer(None),
-            Some(token) => match authenticate(&self.auth, scope.kv(), &token).await {
-                Ok(principal) => Viewer(Some(principal)),
-                Err(failure) => {
-                    return Err(with_code(
-                        ServerError::new(failure.message(), None),
-                        ErrorCode::Unauthenticated,
-                    ));
-                }
-            },
-        };
-        let request = request.data(ViewerCell::new(viewer)).data(scope);
-        next.run(ctx, request).await
+impl ExtensionFactory for IntrospectionApart {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(IntrospectionApart {
+            max_complexity: self.max_complexity,
+        })
     }
+}
 
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        // Documents are parsed in `prepare_request`; this only runs for one
-        // that was not (and codes its failure the same way).
-        next.run(ctx, query, variables)
-            .await
-            .map_err(|error| parse_error(error, &self.limits))
-    }
-
+#[async_graphql::async_trait::async_trait]
+impl Extension for IntrospectionApart {
     async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next.run(ctx).await.map_err(|errors| {
-            errors
-                .into_iter()
-                .map(|error| {
-                    let code = if error.message.starts_with("The recursion depth") {
-                        ErrorCode::MaxDepthExceeded
-                    } else {
-                        ErrorCode::GraphqlValidationFailed
-                    };
-                    with_code(error, code)
-                })
-                .collect::<Vec<_>>()
-        })?;
-        // async-graphql's count includes introspection, which has its own bounds.
-        let introspection = usize::try_from(*lock(&self.introspection_complexity)).unwrap_or(0);
+        let result = next.run(ctx).await?;
+        let introspection = ctx
+            .data_opt::<IntrospectionCost>()
+            .map_or(0, |cost| usize::try_from(cost.0).unwrap_or(usize::MAX));
         let complexity = result.complexity.saturating_sub(introspection);
-        if complexity > self.limits.max_complexity {
+        if complexity > self.max_complexity {
             return Err(vec![with_code(
-                ServerError::new(
-                    format!(
-                        "The query's complexity is {complexity}; the limit is {}.",
-                        self.limits.max_complexity
-                    ),
-                    None,
-                ),
+                ServerError::new(complexity_message(self.max_complexity), None),
                 ErrorCode::MaxComplexityExceeded,
             )]);
         }
         Ok(result)
     }
+}
+
+fn complexity_message(limit: usize) -> String {
+    format!("The query is more complex than the limit of {limit}.")
+}
+
+/// Codes every error and restores `null` where a field failed.
+fn finish(response: &mut Response, limits: &Limits) {
+    let request_failed = response.data == Value::Null;
+    if !request_failed {
+        null_failed_fields(response);
+    }
+    for error in &mut response.errors {
+        code_request_error(error, limits);
+        fill_missing_code(error, request_failed);
+    }
+}
+
+/// Codes the errors async-graphql itself raises before execution, with
+/// messages that name the configured limits.
+fn code_request_error(error: &mut ServerError, limits: &Limits) {
+    if has_code(error) {
+        return;
+    }
+    let code = match error.message.as_str() {
+        "Query is too complex." => {
+            error.message = complexity_message(limits.max_complexity);
+            ErrorCode::MaxComplexityExceeded
+        }
+        message if message.starts_with("The recursion depth") => {
+            let depth = limits.max_depth;
+            error.message =
+                format!("The query nests more than {depth} levels deep; the limit is {depth}.");
+            ErrorCode::MaxDepthExceeded
+        }
+        _ => return,
+    };
+    *error = with_code(std::mem::replace(error, ServerError::new("", None)), code);
 }
 
 /// Codes a parse failure; the parser's recursion guard is a depth limit to clients.
@@ -248,12 +308,6 @@ fn parse_error(error: ServerError, limits: &Limits) -> ServerError {
     } else {
         with_code(error, ErrorCode::GraphqlParseFailed)
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Puts `null` where a field failed.

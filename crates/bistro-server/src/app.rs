@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{MethodFilter, get, on};
 use bistro_data::DataLayer;
 use bistro_kv::{Kv, KvConfig};
-use bistro_schema::{BistroSchema, SchemaDeps};
+use bistro_schema::{Api, SchemaDeps};
 use bistro_sql::SqlConfig;
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
@@ -35,8 +35,8 @@ pub struct App {
     pub kv: Kv,
     /// Both stores, as the schema (and the seeder) use them.
     pub data: DataLayer,
-    /// The GraphQL schema.
-    pub schema: BistroSchema,
+    /// The GraphQL API: the schema and the request pipeline.
+    pub api: Api,
     /// Proxies whose `X-Forwarded-For` names the client (`http.trusted_proxies`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
 }
@@ -87,7 +87,7 @@ impl App {
         }
         let auth = auth_deps(&config, &kv)?;
         let data = DataLayer::new(db.clone(), kv.clone(), config.data.clone());
-        let schema = bistro_schema::build_schema(SchemaDeps {
+        let api = Api::new(SchemaDeps {
             data: data.clone(),
             limits: config.graphql.clone(),
             auth,
@@ -99,7 +99,7 @@ impl App {
             db,
             kv,
             data,
-            schema,
+            api,
             trusted_proxies,
         })
     }

@@ -19,12 +19,12 @@
 
 use std::time::Duration;
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use bistro_schema::ErrorCode;
+use bistro_schema::{Caller, ErrorCode};
 use serde_json::{Map, Value, json};
 
 use crate::app::AppState;
@@ -156,7 +156,7 @@ pub async fn get(
         };
         params.insert(key, value);
     }
-    let mut request = match build_request(params) {
+    let request = match build_request(params) {
         Ok(request) => request,
         Err(message) => {
             return request_error(
@@ -170,7 +170,8 @@ pub async fn get(
     // GET must not change anything: refuse mutations (and subscriptions)
     // before execution. Documents that do not parse are left to the executor,
     // which reports them with the usual parse error.
-    if let Some(kind) = selected_operation_type(&mut request)
+    if let Ok(document) = state.api.document(&request.query)
+        && let Some(kind) = document.operation_type(request.operation_name.as_deref())
         && kind != OperationType::Query
     {
         let mut response = request_error(
@@ -240,19 +241,21 @@ async fn execute(
     request: async_graphql::Request,
     media: MediaType,
 ) -> Response {
-    let mut request = request.data(bistro_schema::ClientAddr(client.0));
-    match bearer_token(headers) {
-        Ok(None) => {}
-        Ok(Some(token)) => request = request.data(bistro_schema::BearerToken(token)),
+    let token = match bearer_token(headers) {
+        Ok(token) => token,
         Err(()) => {
             return unauthenticated(
                 media,
                 "The Authorization header must be `Bearer <access token>`.",
             );
         }
-    }
+    };
+    let caller = Caller {
+        token,
+        address: Some(client.0),
+    };
     let timeout = state.config.request_timeout();
-    let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
+    let response = match tokio::time::timeout(timeout, state.api.execute(request, caller)).await {
         Ok(response) => response,
         Err(_) => {
             tracing::warn!(
@@ -268,18 +271,6 @@ async fn execute(
         }
     };
     let request_failed = response.data == async_graphql::Value::Null && !response.errors.is_empty();
-    let mut body = match serde_json::to_value(&response) {
-        Ok(Value::Object(body)) => body,
-        _ => {
-            tracing::error!("graphql response did not serialise to an object");
-            return request_error(
-                media,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ErrorCode::Internal,
-                "Internal server error",
-            );
-        }
-    };
     let request_code = |code: ErrorCode| {
         request_failed
             && response.errors.iter().any(|e| {
@@ -289,21 +280,6 @@ async fn execute(
                     .is_some_and(|c| *c == async_graphql::Value::from(code.as_str()))
             })
     };
-    if request_code(ErrorCode::RateLimited) {
-        // Over the request budget: HTTP 429 with the time the window has left.
-        body.remove("data");
-        let retry_after = response
-            .errors
-            .first()
-            .and_then(|e| e.extensions.as_ref())
-            .and_then(|x| x.get("retryAfterSeconds"))
-            .map_or_else(|| "60".to_owned(), ToString::to_string);
-        let mut http = json_response(StatusCode::TOO_MANY_REQUESTS, media, &Value::Object(body));
-        if let Ok(value) = HeaderValue::from_str(&retry_after) {
-            http.headers_mut().insert(header::RETRY_AFTER, value);
-        }
-        return http;
-    }
     if request_code(ErrorCode::Unauthenticated) {
         // The token was refused before execution: an HTTP authentication failure.
         let message = response
@@ -312,9 +288,10 @@ async fn execute(
             .map_or("Unauthenticated.", |e| e.message.as_str());
         return unauthenticated(media, message);
     }
-    let status = if request_failed {
-        // A request error: no execution happened, so there is no `data` entry.
-        body.remove("data");
+    // A request error means nothing was executed: there is no `data` entry.
+    let status = if request_code(ErrorCode::RateLimited) {
+        StatusCode::TOO_MANY_REQUESTS
+    } else if request_failed {
         match media {
             MediaType::GraphqlResponseJson => StatusCode::BAD_REQUEST,
             MediaType::Json => StatusCode::OK,
@@ -322,7 +299,49 @@ async fn execute(
     } else {
         StatusCode::OK
     };
-    json_response(status, media, &Value::Object(body))
+    // Serialised once, straight from the response.
+    let body = ResponseBody {
+        data: (!request_failed).then_some(&response.data),
+        errors: &response.errors,
+        extensions: &response.extensions,
+    };
+    let bytes = match serde_json::to_vec(&body) {
+        Ok(bytes) => bytes,
+        Err(error) => {
+            tracing::error!(%error, "graphql response did not serialise");
+            return request_error(
+                media,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::Internal,
+                "Internal server error",
+            );
+        }
+    };
+    let mut http = bytes_response(status, media, bytes);
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        // Over the request budget: the time its window has left.
+        let retry_after = response
+            .errors
+            .first()
+            .and_then(|e| e.extensions.as_ref())
+            .and_then(|x| x.get("retryAfterSeconds"))
+            .map_or_else(|| "60".to_owned(), ToString::to_string);
+        if let Ok(value) = HeaderValue::from_str(&retry_after) {
+            http.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
+    http
+}
+
+/// A GraphQL response as written: `data` left out for a request error.
+#[derive(serde::Serialize)]
+struct ResponseBody<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a async_graphql::Value>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
 /// Checks the shape of the request parameters and builds the request.
@@ -360,18 +379,6 @@ fn build_request(mut params: Map<String, Value>) -> Result<async_graphql::Reques
 }
 
 /// The type of the operation the request would run, when the document parses and the operation can be chosen.
-fn selected_operation_type(request: &mut async_graphql::Request) -> Option<OperationType> {
-    let name = request.operation_name.clone();
-    let document = request.parsed_query().ok()?;
-    let operation = match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => op,
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str())?,
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => ops.values().next()?,
-        (DocumentOperations::Multiple(_), None) => return None,
-    };
-    Some(operation.node.ty)
-}
-
 /// Picks the response media type from `Accept`.
 #[allow(clippy::result_large_err)] // The error is the ready response; it is built once per refused request.
 fn negotiate(headers: &HeaderMap) -> Result<MediaType, Response> {
@@ -470,7 +477,14 @@ fn request_error(media: MediaType, status: StatusCode, code: ErrorCode, message:
 }
 
 fn json_response(status: StatusCode, media: MediaType, body: &Value) -> Response {
-    let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    bytes_response(
+        status,
+        media,
+        serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec()),
+    )
+}
+
+fn bytes_response(status: StatusCode, media: MediaType, bytes: Vec<u8>) -> Response {
     (
         status,
         [(header::CONTENT_TYPE, media.content_type())],
