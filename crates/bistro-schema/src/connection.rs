@@ -106,6 +106,18 @@ pub fn trim_page<K, T>(mut rows: Vec<T>, window: &PageWindow<K>) -> (Vec<T>, boo
     }
 }
 
+/// [`trim_page`] on a borrowed window: the page's rows, without copying the others.
+pub fn trim_slice<'a, K, T>(rows: &'a [T], window: &PageWindow<K>) -> (&'a [T], bool, bool) {
+    let limit = usize::try_from(window.limit).unwrap_or(usize::MAX);
+    let more = rows.len() > limit;
+    if window.backward {
+        let page = if more { &rows[rows.len() - limit..] } else { rows };
+        (page, window.before.is_some(), more)
+    } else {
+        (&rows[..rows.len().min(limit)], more, window.after.is_some())
+    }
+}
+
 /// Builds the page info of a trimmed page.
 pub fn page_info(cursors: &[String], has_next_page: bool, has_previous_page: bool) -> PageInfo {
     PageInfo {

@@ -190,7 +190,6 @@ pub fn menu_cursor(item: &menu_item::Model) -> String {
 
 /// One menu item in a menu, with its cursor.
 pub struct MenuItemEdge {
-    pub(crate) cursor: String,
     pub(crate) node: MenuItem,
 }
 
@@ -198,8 +197,8 @@ pub struct MenuItemEdge {
 /// One menu item in a menu, with its cursor.
 impl MenuItemEdge {
     /// Opaque position of this edge, for `after`/`before`.
-    async fn cursor(&self) -> &str {
-        &self.cursor
+    async fn cursor(&self) -> String {
+        menu_cursor(&self.node.0)
     }
 
     /// The menu item.
@@ -211,7 +210,8 @@ impl MenuItemEdge {
 /// A page of a restaurant's menu.
 pub struct MenuItemConnection {
     pub(crate) edges: Vec<MenuItemEdge>,
-    pub(crate) page_info: PageInfo,
+    pub(crate) has_next: bool,
+    pub(crate) has_previous: bool,
     /// Restaurant and course filter, for `totalCount`.
     pub(crate) count_key: Option<(i64, Option<String>)>,
 }
@@ -230,8 +230,13 @@ impl MenuItemConnection {
     }
 
     /// Where this page sits in the menu.
-    async fn page_info(&self) -> &PageInfo {
-        &self.page_info
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next,
+            has_previous_page: self.has_previous,
+            start_cursor: self.edges.first().map(|e| menu_cursor(&e.node.0)),
+            end_cursor: self.edges.last().map(|e| menu_cursor(&e.node.0)),
+        }
     }
 
     /// How many items the whole menu (with the same course filter) holds; batched across restaurants.

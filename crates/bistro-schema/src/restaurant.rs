@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::connection::{self, PageArgs, PageInfo, decode_cursor, encode_cursor};
 use crate::error::{Coded, ErrorCode, loaders, scope, soft};
-use crate::menu::{Course, MenuItem, MenuItemConnection, MenuItemEdge, menu_cursor};
+use crate::menu::{Course, MenuItem, MenuItemConnection, MenuItemEdge};
 use crate::money::CurrencyCode;
 use crate::node::{NodeType, global_id};
 use crate::popularity::TrendingItem;
@@ -128,18 +128,18 @@ impl Restaurant {
                 .await
                 .coded()?
                 .unwrap_or_default();
-            let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
+            let (rows, has_next, has_previous) = connection::trim_slice(&rows, &window);
+            // Cursors are made only when asked for (`MenuItemEdge::cursor`).
             let edges: Vec<MenuItemEdge> = rows
-                .into_iter()
+                .iter()
                 .map(|m| MenuItemEdge {
-                    cursor: menu_cursor(&m),
-                    node: MenuItem(m),
+                    node: MenuItem(m.clone()),
                 })
                 .collect();
-            let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
             Ok(MenuItemConnection {
                 edges,
-                page_info: connection::page_info(&cursors, has_next, has_previous),
+                has_next,
+                has_previous,
                 count_key: Some((self.0.id, course)),
             })
         }

@@ -95,6 +95,10 @@ pub async fn connect(url: &str, config: &SqlConfig) -> Result<DatabaseConnection
         .min_connections(0)
         .connect_timeout(config.acquire_timeout)
         .acquire_timeout(config.acquire_timeout)
+        // No ping before every statement (sqlx's default): a broken
+        // connection fails its statement, which reports the store
+        // unavailable like any outage, and the pool replaces it.
+        .test_before_acquire(false)
         .sqlx_logging(false);
     if url.starts_with("sqlite:") {
         let memory = url.contains(":memory:") || url.contains("mode=memory");
