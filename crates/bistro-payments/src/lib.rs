@@ -70,13 +70,23 @@ pub trait PaymentProvider: Send + Sync + fmt::Debug {
     fn authorize(&self, request: AuthorizeRequest) -> BoxFuture<'_, Result<Authorization>>;
 
     /// Takes the authorized amount.
-    fn capture<'a>(&'a self, reference: &'a str, idempotency_key: &'a str)
-    -> BoxFuture<'a, Result<()>>;
+    fn capture<'a>(
+        &'a self,
+        reference: &'a str,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
 
     /// Releases an authorization that was not captured.
-    fn void<'a>(&'a self, reference: &'a str, idempotency_key: &'a str) -> BoxFuture<'a, Result<()>>;
+    fn void<'a>(
+        &'a self,
+        reference: &'a str,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
 
     /// Gives a captured amount back.
-    fn refund<'a>(&'a self, reference: &'a str, idempotency_key: &'a str)
-    -> BoxFuture<'a, Result<()>>;
+    fn refund<'a>(
+        &'a self,
+        reference: &'a str,
+        idempotency_key: &'a str,
+    ) -> BoxFuture<'a, Result<()>>;
 }

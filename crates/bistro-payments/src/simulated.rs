@@ -146,7 +146,8 @@ impl SimulatedProcessor {
 
     fn operate(&self, operation: Operation, reference: &str, key: &str) -> Result<()> {
         let mut ledger = self.lock();
-        if let Some((first_operation, first_reference, result)) = ledger.operations_by_key.get(key) {
+        if let Some((first_operation, first_reference, result)) = ledger.operations_by_key.get(key)
+        {
             return if *first_operation == operation && first_reference == reference {
                 result.clone()
             } else {
@@ -171,9 +172,10 @@ impl SimulatedProcessor {
             }
             Some(_) => Err(failed("invalid_state")),
         };
-        ledger
-            .operations_by_key
-            .insert(key.to_owned(), (operation, reference.to_owned(), result.clone()));
+        ledger.operations_by_key.insert(
+            key.to_owned(),
+            (operation, reference.to_owned(), result.clone()),
+        );
         result
     }
 }
@@ -252,16 +254,28 @@ mod tests {
     async fn authorizations_move_like_a_processor_moves_them() {
         let p = SimulatedProcessor::new(Duration::from_millis(1));
         let a = p.authorize(request("a", "tok_visa", 100)).await.unwrap();
-        assert_eq!(p.refund(&a.reference, "r0").await, Err(failed("invalid_state")));
+        assert_eq!(
+            p.refund(&a.reference, "r0").await,
+            Err(failed("invalid_state"))
+        );
         p.capture(&a.reference, "c1").await.unwrap();
         // The same key repeats the answer; another key finds it captured already.
         p.capture(&a.reference, "c1").await.unwrap();
-        assert_eq!(p.capture(&a.reference, "c2").await, Err(failed("invalid_state")));
-        assert_eq!(p.void(&a.reference, "v1").await, Err(failed("invalid_state")));
+        assert_eq!(
+            p.capture(&a.reference, "c2").await,
+            Err(failed("invalid_state"))
+        );
+        assert_eq!(
+            p.void(&a.reference, "v1").await,
+            Err(failed("invalid_state"))
+        );
         p.refund(&a.reference, "r1").await.unwrap();
         let b = p.authorize(request("b", "tok_visa", 100)).await.unwrap();
         p.void(&b.reference, "v2").await.unwrap();
-        assert_eq!(p.capture(&b.reference, "c3").await, Err(failed("invalid_state")));
+        assert_eq!(
+            p.capture(&b.reference, "c3").await,
+            Err(failed("invalid_state"))
+        );
         assert_eq!(
             p.capture("sim_auth_unknown", "c4").await,
             Err(failed("no_such_authorization"))
