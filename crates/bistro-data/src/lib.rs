@@ -33,7 +33,7 @@ pub use bistro_sql::entity;
 pub use bistro_sql::query::{
     MenuCursor, MenuPageArgs, OrderOwner, PageWindow, RatingAggregate, RestaurantFilter, SearchHit,
 };
-pub use bistro_sql::write::{MenuItemChanges, NewMenuItem, NewUser};
+pub use bistro_sql::write::{MenuItemChanges, NewMenuItem, NewReview, NewUser};
 pub use error::{Error, Result};
 pub use loaders::Loaders;
 

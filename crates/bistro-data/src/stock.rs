@@ -273,3 +273,12 @@ impl Load<StockQuery> for StockLoader {
         Ok(out)
     }
 }
+
+impl crate::Scope {
+    /// After a menu item write committed: resets today's stock counter when
+    /// the daily stock changed, and publishes availability changes.
+    pub async fn menu_item_changed(&self, before: &menu_item::Model, after: &menu_item::Model) {
+        item_changed(&self.kv, before, after).await;
+        self.loaders.stock.clear();
+    }
+}

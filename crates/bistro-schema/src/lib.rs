@@ -14,11 +14,13 @@ mod money;
 mod mutation;
 pub mod node;
 mod order;
+pub mod ordering;
 mod popularity;
 mod query;
 mod rating;
 mod restaurant;
 mod review;
+mod review_write;
 mod user;
 mod user_error;
 
@@ -48,6 +50,8 @@ pub struct SchemaDeps {
     pub auth: AuthDeps,
     /// Abuse limits (the request budget and failed sign-ins).
     pub rate_limits: RateLimits,
+    /// The payment provider checkout and the order lifecycle pay through.
+    pub payments: std::sync::Arc<dyn bistro_data::payments::PaymentProvider>,
 }
 
 /// Builds the schema: types, limits, and the extension that gives each request its scope.
@@ -61,6 +65,7 @@ pub fn build_schema(deps: SchemaDeps) -> BistroSchema {
         .data(limits.clone())
         .data(deps.auth.clone())
         .data(deps.rate_limits.clone())
+        .data(ordering::Payments(deps.payments))
         .extension(request::RequestScope::new(
             deps.data,
             limits.clone(),
@@ -90,6 +95,7 @@ pub fn sdl() -> String {
         data,
         limits: Limits::default(),
         rate_limits: RateLimits::default(),
+        payments: std::sync::Arc::new(bistro_data::payments::SimulatedProcessor::default()),
     })
     .sdl()
 }
