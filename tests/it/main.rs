@@ -5,6 +5,7 @@ mod graphiql;
 mod health;
 mod http;
 mod limits;
+mod ordering;
 mod outage;
 mod production;
 mod rate_limits;

@@ -277,6 +277,51 @@ impl TestApp {
             .expect("outbox worker round")
     }
 
+    /// A new customer account with a signed-in session, made directly in the
+    /// stores (no password hashing: fast enough to make fifty): `(user id, access token)`.
+    pub async fn new_customer(&self, name: &str) -> (i64, String) {
+        let email = format!("{name}-{}@example.com", unique());
+        let user = bistro_sql::write::create_user(
+            &self.app.db,
+            bistro_sql::write::NewUser {
+                email,
+                display_name: name.to_owned(),
+                password_hash: "not-a-password-hash".to_owned(),
+                role: bistro_sql::entity::UserRole::Customer,
+                restaurant_ids: Vec::new(),
+            },
+        )
+        .await
+        .expect("creating a customer");
+        let keys =
+            bistro_auth::TokenKeys::new(TEST_TOKEN_SECRET.as_bytes(), Duration::from_secs(900))
+                .expect("test token keys");
+        let session = bistro_auth::Sessions::new(self.app.kv.clone(), Duration::from_secs(3600))
+            .start(&keys, user.id)
+            .await
+            .expect("starting a session");
+        let (token, _) = keys.issue(
+            user.id,
+            bistro_auth::Role::Customer,
+            Vec::new(),
+            &session.session_id,
+        );
+        (user.id, token)
+    }
+
+    /// Runs the named operation of `tests/operations/` as `token`, asserting
+    /// a 200 without top-level errors; returns `data`.
+    pub async fn run(&self, token: Option<&str>, name: &str, variables: Value) -> Value {
+        let (status, body) = self.graphql_as(token, &operation(name), variables).await;
+        assert_eq!(status, 200, "[{}] {name}: {body:#}", self.pair.name());
+        assert!(
+            body.get("errors").is_none(),
+            "[{}] {name}: unexpected errors: {body:#}",
+            self.pair.name()
+        );
+        body["data"].clone()
+    }
+
     /// The simulated processor's counts (the server runs the built-in provider).
     pub fn payment_stats(&self) -> bistro_payments::SimulatedStats {
         self.app

@@ -35,10 +35,14 @@
 //!    if it is still the cart that was ordered), counts popularity, and
 //!    publishes `PLACED`.
 //!
-//! Any failure after the claim gives the reserved stock back, voids an
-//! authorization the order did not keep, and releases the claim: a key is
-//! spent only by an order, so a customer whose card was declined (or whose
-//! cart changed price) fixes it and retries with the same key.
+//! Any failure after the claim gives the reserved stock back and releases
+//! the claim: a key is spent only by an order, so a customer whose card was
+//! declined (or whose cart changed price) fixes it and retries with the same
+//! key. An authorization no order will use (another attempt's order won the
+//! key) is voided; one made for an order that could not be written (the
+//! database failed) is kept for the retry of the same checkout, which gets
+//! it back from the provider by the same key — voided, it would come back
+//! voided — and lapses at the processor if no retry comes.
 //!
 //! **Layout** `checkout:v1:{user id}:{key}` (string): `pending|{fingerprint}|{claim}`
 //! while a checkout runs, `done|{fingerprint}|{order id}` after. Expires
@@ -441,8 +445,13 @@ impl Scope {
             .collect();
         let give_back = || stock::release(&self.kv, day, priced.restaurant_id, &reserved);
 
-        // The payment, before any transaction.
-        let provider_key = format!("checkout-{}-{}", request.user_id, held.key.key);
+        // The payment, before any transaction. The provider's key names this
+        // checkout exactly (customer, key, input): a retry of it gets the same
+        // authorization back, another card is another authorization.
+        let provider_key = format!(
+            "checkout-{}-{}-{}",
+            request.user_id, held.key.key, fingerprint.input
+        );
         let authorized = provider
             .authorize(AuthorizeRequest {
                 idempotency_key: provider_key.clone(),
@@ -532,8 +541,12 @@ impl Scope {
                 return Ok(CheckoutOutcome::Placed(existing));
             }
             Err(PlaceOrderError::Store(error)) => {
+                // Kept, not voided: the retry of this checkout asks the
+                // provider with the same key and gets this authorization
+                // back; a voided one would come back voided. Unused, it
+                // lapses at the processor.
                 give_back().await;
-                void("the order was not written").await;
+                tracing::warn!(reference = %authorization.reference, "the order was not written; its authorization is kept for the retry");
                 return Err(error.into());
             }
         };

@@ -62,7 +62,11 @@ impl OutgoingMessage {
             .filter(|d| !d.is_empty())
             .unwrap_or("bistro.invalid");
         Self {
-            message_id: format!("{}-{}@{domain}", row.kind.to_lowercase().replace('_', "-"), row.id),
+            message_id: format!(
+                "{}-{}@{domain}",
+                row.kind.to_lowercase().replace('_', "-"),
+                row.id
+            ),
             from: from.to_owned(),
             to: row.recipient.clone(),
             subject: row.subject.clone(),
@@ -169,7 +173,10 @@ impl Delivery {
 
 /// Writes the message aside, then links it to its final name, which fails
 /// if the name exists: the file appears whole, once.
-async fn deliver_to_folder(dir: &Path, message: &OutgoingMessage) -> Result<Delivered, DeliveryError> {
+async fn deliver_to_folder(
+    dir: &Path,
+    message: &OutgoingMessage,
+) -> Result<Delivered, DeliveryError> {
     let transport = |e: std::io::Error| DeliveryError::Transport(format!("{}: {e}", dir.display()));
     let target = dir.join(message.file_name());
     if tokio::fs::try_exists(&target).await.map_err(transport)? {
@@ -189,7 +196,9 @@ async fn deliver_to_folder(dir: &Path, message: &OutgoingMessage) -> Result<Deli
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos())
     ));
-    tokio::fs::write(&partial, &bytes).await.map_err(transport)?;
+    tokio::fs::write(&partial, &bytes)
+        .await
+        .map_err(transport)?;
     let linked = tokio::fs::hard_link(&partial, &target).await;
     let _ = tokio::fs::remove_file(&partial).await;
     match linked {
@@ -216,7 +225,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_message_lands_once_in_the_folder_whatever_the_attempts() {
-        let dir = std::env::temp_dir().join(format!("bistro-mail-{}", uuid::Uuid::new_v4().simple()));
+        let dir =
+            std::env::temp_dir().join(format!("bistro-mail-{}", uuid::Uuid::new_v4().simple()));
         let delivery = Delivery::Mailbox(dir.clone());
         let m = message("order-confirmation-7@bistro.test");
         assert_eq!(delivery.deliver(&m).await.unwrap(), Delivered::Sent);
@@ -233,7 +243,10 @@ mod tests {
             .collect();
         assert_eq!(files.len(), 2);
         let eml = std::fs::read_to_string(dir.join(m.file_name())).unwrap();
-        assert!(eml.contains("Message-ID: <order-confirmation-7@bistro.test>"), "{eml}");
+        assert!(
+            eml.contains("Message-ID: <order-confirmation-7@bistro.test>"),
+            "{eml}"
+        );
         assert!(eml.contains("Subject: Your order 7"), "{eml}");
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -57,7 +57,9 @@ impl Default for MailSettings {
 impl MailSettings {
     /// Wait after the `attempt`-th failed attempt: base × 2^(attempt-1), capped.
     pub fn backoff(&self, attempt: i32) -> Duration {
-        let exponent = u32::try_from(attempt.saturating_sub(1)).unwrap_or(0).min(30);
+        let exponent = u32::try_from(attempt.saturating_sub(1))
+            .unwrap_or(0)
+            .min(30);
         Duration::from_secs(
             self.retry_base_secs
                 .saturating_mul(1u64 << exponent)
@@ -190,8 +192,7 @@ impl Worker {
                     "email delivery failed"
                 );
                 let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
-                outbox::retry_later(&self.db, row.id, &self.owner, next, &error.to_string())
-                    .await?
+                outbox::retry_later(&self.db, row.id, &self.owner, next, &error.to_string()).await?
             }
         };
         if !kept {

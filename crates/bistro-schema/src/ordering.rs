@@ -190,9 +190,11 @@ fn cart_payload(write: CartWrite) -> CartPayload {
 fn cart_error(problem: &CartProblem) -> UserError {
     use UserErrorCode as C;
     match problem {
-        CartProblem::ItemNotFound => {
-            UserError::on("menuItemId", C::ItemUnavailable, "No menu item has this id.")
-        }
+        CartProblem::ItemNotFound => UserError::on(
+            "menuItemId",
+            C::ItemUnavailable,
+            "No menu item has this id.",
+        ),
         CartProblem::ItemUnavailable => UserError::on(
             "menuItemId",
             C::ItemUnavailable,
@@ -417,10 +419,7 @@ impl OrderingMutation {
             let Some(line) = parse_opaque::<u32>("CartLine", &input.line_id) else {
                 return Ok(cart_payload(Err(CartProblem::LineNotFound)));
             };
-            let write = scope(ctx)?
-                .remove_cart_line(user_id, line)
-                .await
-                .coded()?;
+            let write = scope(ctx)?.remove_cart_line(user_id, line).await.coded()?;
             Ok(cart_payload(write))
         }
         .await;
@@ -510,14 +509,8 @@ impl OrderingMutation {
             let Some(order) = visible_order(ctx, &input.order_id).await? else {
                 return Ok(order_not_found());
             };
-            self.transition(
-                ctx,
-                &order,
-                Party::Restaurant,
-                input.to.to_entity(),
-                None,
-            )
-            .await
+            self.transition(ctx, &order, Party::Restaurant, input.to.to_entity(), None)
+                .await
         }
         .await;
         soft(ctx, result)

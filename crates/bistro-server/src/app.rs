@@ -79,7 +79,10 @@ impl App {
                          no real money moves"
                     );
                 }
-                (simulated.clone() as Arc<dyn PaymentProvider>, Some(simulated))
+                (
+                    simulated.clone() as Arc<dyn PaymentProvider>,
+                    Some(simulated),
+                )
             }
         };
         let db = connect_sql(&config).await?;

@@ -311,7 +311,9 @@ impl Config {
             bail!("mail: set mail.mailbox_dir or mail.smtp_url");
         }
         if m.batch_size == 0 || m.lease_secs == 0 || m.max_attempts < 1 || m.retry_base_secs == 0 {
-            bail!("mail: batch_size, lease_secs, max_attempts and retry_base_secs must be positive");
+            bail!(
+                "mail: batch_size, lease_secs, max_attempts and retry_base_secs must be positive"
+            );
         }
         if !m.smtp_url.is_empty()
             && !(m.smtp_url.starts_with("smtp://") || m.smtp_url.starts_with("smtps://"))
