@@ -12,6 +12,7 @@ mod outage;
 mod production;
 mod rate_limits;
 mod read_path;
+mod reviews;
 mod round_trips;
 mod schema_contract;
 mod sign_in;
