@@ -590,11 +590,22 @@ async fn a_retry_after_the_key_value_claim_was_lost_returns_the_same_order() {
             key: "lost-claim".into(),
         };
         // Flushed or expired: the SQL unique constraint decides.
-        assert_eq!(app.app.kv.remove(&[claim.clone()]).await.unwrap(), 1);
+        assert_eq!(
+            app.app
+                .kv
+                .remove(std::slice::from_ref(&claim))
+                .await
+                .unwrap(),
+            1
+        );
         let retry = checkout(&app, &token, pickup("lost-claim", &total, "tok_visa")).await;
         assert_eq!(retry["order"]["id"], order_id, "[{}] {retry}", pair.name());
         // The same cart again is still the same checkout …
-        app.app.kv.remove(&[claim.clone()]).await.unwrap();
+        app.app
+            .kv
+            .remove(std::slice::from_ref(&claim))
+            .await
+            .unwrap();
         add(&app, &token, json!({ "menuItemId": item })).await;
         let same_cart = checkout(&app, &token, pickup("lost-claim", &total, "tok_visa")).await;
         assert_eq!(same_cart["order"]["id"], order_id, "{same_cart}");

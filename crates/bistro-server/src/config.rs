@@ -315,8 +315,9 @@ impl Config {
                 "mail: batch_size, lease_secs, max_attempts and retry_base_secs must be positive"
             );
         }
-        if !m.smtp_url.is_empty()
-            && !(m.smtp_url.starts_with("smtp://") || m.smtp_url.starts_with("smtps://"))
+        if !(m.smtp_url.is_empty()
+            || m.smtp_url.starts_with("smtp://")
+            || m.smtp_url.starts_with("smtps://"))
         {
             bail!("mail.smtp_url must be empty (mailbox folder) or an smtp:// or smtps:// URL");
         }
