@@ -798,8 +798,9 @@ fn confirmation_email(
         let _ = writeln!(body, "Delivery fee: {}", money(fee(request.fulfilment)));
     }
     let _ = writeln!(body, "Total: {}", money(total));
+    // Lines under 76 characters keep the message plain text, unencoded.
     body.push_str(
-        "\nYour card has been authorized for the total; it is charged when the restaurant accepts the order.\n",
+        "\nYour card is authorized for the total; it is charged when the\nrestaurant accepts the order.\n",
     );
     NewEmail {
         recipient: recipient.to_owned(),

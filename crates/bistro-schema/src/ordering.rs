@@ -299,7 +299,10 @@ fn order_not_found() -> OrderPayload {
     }
 }
 
-fn transition_payload(outcome: TransitionOutcome) -> OrderPayload {
+fn transition_payload(
+    outcome: TransitionOutcome,
+    to: bistro_data::entity::OrderStatus,
+) -> OrderPayload {
     use UserErrorCode as C;
     match outcome {
         TransitionOutcome::Moved(order) => OrderPayload {
@@ -313,8 +316,9 @@ fn transition_payload(outcome: TransitionOutcome) -> OrderPayload {
                     "to",
                     C::TransitionNotAllowed,
                     format!(
-                        "An order that is {} cannot move there.",
-                        bistro_data::lifecycle::stored(order.status)
+                        "A {} order cannot move to {}.",
+                        bistro_data::lifecycle::stored(order.status),
+                        bistro_data::lifecycle::stored(to)
                     ),
                 ),
                 TransitionProblem::Payment(_) => UserError::general(
@@ -623,7 +627,7 @@ impl OrderingMutation {
             )
             .await
             .coded()?;
-        Ok(transition_payload(outcome))
+        Ok(transition_payload(outcome, to))
     }
 }
 
