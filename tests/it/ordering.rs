@@ -1034,3 +1034,51 @@ async fn the_orders_list_costs_the_same_round_trips_for_one_order_or_many() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn menu_availability_changes_are_published() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        let (item_id, item) = new_item(&app, 1, "Last Soufflé", 900, Some(1)).await;
+        let staff = app.login(STAFF_1, DEMO_PASSWORD).await["accessToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut events = listening(&app, bistro_data::events::MENU_EVENTS_CHANNEL).await;
+        let set = "mutation($id: ID!, $on: Boolean!) { setMenuItemAvailability(input: { id: $id, available: $on }) { userErrors { code } } }";
+        for on in [false, true] {
+            app.graphql_as(Some(&staff), set, json!({ "id": item, "on": on }))
+                .await;
+            let event = next_event(&mut events).await;
+            assert_eq!(event["menuItemId"], item_id, "[{}] {event}", pair.name());
+            assert_eq!(event["restaurantId"], 1);
+            assert_eq!(
+                (event["reason"].clone(), event["available"].clone()),
+                (json!("AVAILABILITY_SET"), json!(on))
+            );
+        }
+        // The day's last unit sold, then given back by a cancellation.
+        let (_, token, total) = customer_with_cart(&app, &item, 900).await;
+        let placed = checkout(&app, &token, pickup("last-one", &total, "tok_visa")).await;
+        let event = next_event(&mut events).await;
+        assert_eq!(
+            (event["reason"].clone(), event["stockRemaining"].clone()),
+            (json!("SOLD_OUT"), json!(0)),
+            "{event}"
+        );
+        app.graphql_as(
+            Some(&token),
+            "mutation($id: ID!) { cancelOrder(input: { orderId: $id }) { userErrors { code } } }",
+            json!({ "id": placed["order"]["id"] }),
+        )
+        .await;
+        let event = next_event(&mut events).await;
+        assert_eq!(
+            (event["reason"].clone(), event["stockRemaining"].clone()),
+            (json!("RESTOCKED"), json!(1)),
+            "{event}"
+        );
+        assert_eq!(event["version"], 1);
+        app.stop().await;
+    }
+}

@@ -197,7 +197,11 @@ impl Order {
         self.0.table_number
     }
 
-    /// Delivery address, for delivery orders.
+    /// Delivery address, for delivery orders. Like every detail of an order,
+    /// only for its customer, its restaurant's staff and admins (as the order itself).
+    #[graphql(
+        guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
+    )]
     async fn delivery_address(&self) -> Option<&str> {
         self.0.delivery_address.as_deref()
     }
@@ -228,6 +232,9 @@ impl Order {
     }
 
     /// What was bought, at the prices of the day.
+    #[graphql(
+        guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
+    )]
     async fn lines(&self, ctx: &Context<'_>) -> Option<Vec<OrderLine>> {
         let result = async {
             let lines = loaders(ctx)?
@@ -251,6 +258,9 @@ impl Order {
 
     /// Every status change so far, oldest first: `PLACED` at checkout, then
     /// each transition, with when and by whom.
+    #[graphql(
+        guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
+    )]
     async fn events(&self, ctx: &Context<'_>) -> Option<Vec<OrderEvent>> {
         let result = async {
             let events = loaders(ctx)?
@@ -273,6 +283,9 @@ impl Order {
     }
 
     /// The payment: how much, through which provider, where it stands.
+    #[graphql(
+        guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
+    )]
     async fn payment(&self, ctx: &Context<'_>) -> Option<Payment> {
         let result = async {
             Ok(loaders(ctx)?
