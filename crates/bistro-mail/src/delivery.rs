@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use bistro_sql::entity::email_outbox;
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, Message};
+use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 
 /// Why a message was not delivered.
@@ -56,11 +57,7 @@ pub struct OutgoingMessage {
 impl OutgoingMessage {
     /// The message of an outbox row, sent as `from`.
     pub fn from_row(row: &email_outbox::Model, from: &str) -> Self {
-        let domain = from
-            .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('>').trim())
-            .filter(|d| !d.is_empty())
-            .unwrap_or("bistro.invalid");
+        let domain = sender_domain(from).unwrap_or("bistro.invalid");
         Self {
             message_id: format!(
                 "{}-{}@{domain}",
@@ -117,6 +114,13 @@ impl OutgoingMessage {
     }
 }
 
+/// The domain of a sender such as `Bistro <orders@bistro.test>`.
+fn sender_domain(from: &str) -> Option<&str> {
+    from.rsplit_once('@')
+        .map(|(_, d)| d.trim_end_matches('>').trim())
+        .filter(|d| !d.is_empty())
+}
+
 /// Where messages go.
 #[derive(Clone)]
 pub enum Delivery {
@@ -138,13 +142,25 @@ impl std::fmt::Debug for Delivery {
 
 impl Delivery {
     /// SMTP when `smtp_url` is set (`smtp://`, `smtps://`, with credentials
-    /// and `?tls=required` as lettre reads them), else the mailbox folder.
-    pub fn from_settings(mailbox_dir: &Path, smtp_url: &str) -> Result<Self, DeliveryError> {
+    /// and `?tls=required` as lettre reads them), greeting as the domain of
+    /// `from`; else the mailbox folder.
+    pub fn from_settings(
+        mailbox_dir: &Path,
+        smtp_url: &str,
+        from: &str,
+    ) -> Result<Self, DeliveryError> {
         if smtp_url.is_empty() {
             return Ok(Self::Mailbox(mailbox_dir.to_owned()));
         }
         AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
-            .map(|builder| Self::Smtp(builder.build()))
+            .map(|builder| {
+                // Greet as the sender's domain: some servers refuse a bare "localhost".
+                let builder = match sender_domain(from) {
+                    Some(domain) => builder.hello_name(ClientId::Domain(domain.to_owned())),
+                    None => builder,
+                };
+                Self::Smtp(builder.build())
+            })
             .map_err(|e| DeliveryError::Message(format!("mail.smtp_url: {e}")))
     }
 
@@ -249,6 +265,21 @@ mod tests {
         );
         assert!(eml.contains("Subject: Your order 7"), "{eml}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_smtp_url_selects_smtp_and_a_bad_one_is_refused() {
+        let dir = Path::new("unused");
+        let from = "Bistro <orders@bistro.test>";
+        assert_eq!(
+            Delivery::from_settings(dir, "", from).unwrap().kind(),
+            "mailbox"
+        );
+        let smtp = Delivery::from_settings(dir, "smtp://user:secret@localhost:2525", from).unwrap();
+        assert_eq!(smtp.kind(), "smtp");
+        assert!(!format!("{smtp:?}").contains("secret"));
+        assert!(Delivery::from_settings(dir, "smtp://[bad", from).is_err());
+        assert_eq!(sender_domain(from), Some("bistro.test"));
     }
 
     #[test]

@@ -66,6 +66,7 @@ impl App {
         let mail_delivery = bistro_mail::Delivery::from_settings(
             std::path::Path::new(&config.mail.mailbox_dir),
             &config.mail.smtp_url,
+            &config.mail.from,
         )?;
         let (payments, simulated_payments) = match payments {
             Some(payments) => (payments, None),
