@@ -981,7 +981,7 @@ async fn the_orders_list_costs_the_same_round_trips_for_one_order_or_many() {
         let (_, one) = app
             .graphql_as(
                 Some(&token),
-                &bistro_tests::operation("MyOrders"),
+                &bistro_tests::operation("OrdersWithEvents"),
                 json!({ "first": 20 }),
             )
             .await;
@@ -1005,7 +1005,7 @@ async fn the_orders_list_costs_the_same_round_trips_for_one_order_or_many() {
         let (_, many) = app
             .graphql_as(
                 Some(&token),
-                &bistro_tests::operation("MyOrders"),
+                &bistro_tests::operation("OrdersWithEvents"),
                 json!({ "first": 20 }),
             )
             .await;
