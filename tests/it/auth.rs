@@ -610,6 +610,32 @@ async fn the_authorization_matrix() {
             order_of_customer_a_at_restaurant_1(&app).await,
         );
         let item = global_id(NodeType::MenuItem, item_of_restaurant_1(&app).await);
+        // Orders of customer A placed through checkout (their payments are
+        // real authorizations), one per lifecycle mutation of the matrix.
+        let token_a = tokens[1].clone().unwrap();
+        let to_advance = crate::ordering::place_order(&app, &token_a, 1, "PICKUP").await;
+        let to_reject = crate::ordering::place_order(&app, &token_a, 1, "PICKUP").await;
+        let to_cancel = crate::ordering::place_order(&app, &token_a, 1, "PICKUP").await;
+        let review_a = {
+            let customer = user_id(&app, CUSTOMER_A).await;
+            let mut written = None;
+            for restaurant_id in 1..=12 {
+                let new = bistro_sql::write::NewReview {
+                    user_id: customer,
+                    restaurant_id,
+                    rating: 4,
+                    body: "Written for the matrix".into(),
+                };
+                if let Ok(review) = bistro_sql::write::create_review(&app.app.db, new).await {
+                    written = Some(review.id);
+                    break;
+                }
+            }
+            global_id(
+                NodeType::Review,
+                written.expect("a restaurant customer A has not reviewed"),
+            )
+        };
         let restaurant_1 = global_id(NodeType::Restaurant, 1);
         let slug_1 = bistro_sql::query::restaurants_by_ids(&app.app.db, &[1])
             .await
@@ -666,6 +692,76 @@ async fn the_authorization_matrix() {
                 json!({ "slug": slug_1 }),
                 vec!["restaurant", "orders"],
                 [U, F, F, A, F, A],
+            ),
+            (
+                "an order's events",
+                "query($id: ID!) { node(id: $id) { ... on Order { events { from to by } } } }",
+                json!({ "id": order_a }),
+                vec!["node"],
+                [H, A, H, A, H, A],
+            ),
+            (
+                "an order's payment",
+                "query($id: ID!) { node(id: $id) { ... on Order { payment { status reference amount { amount } } } } }",
+                json!({ "id": order_a }),
+                vec!["node"],
+                [H, A, H, A, H, A],
+            ),
+            (
+                "an order's line options",
+                "query($id: ID!) { node(id: $id) { ... on Order { lines { options { group name } } } } }",
+                json!({ "id": to_advance }),
+                vec!["node"],
+                [H, A, H, A, H, A],
+            ),
+            (
+                "advanceOrder",
+                "mutation($id: ID!) { advanceOrder(input: { orderId: $id, to: ACCEPTED }) { order { id status events { to } payment { status } } userErrors { code } } }",
+                json!({ "id": to_advance }),
+                vec!["advanceOrder", "order"],
+                [U, F, H, A, H, A],
+            ),
+            (
+                "rejectOrder",
+                "mutation($id: ID!) { rejectOrder(input: { orderId: $id, reason: \"Closed\" }) { order { id status lines { name } } userErrors { code } } }",
+                json!({ "id": to_reject }),
+                vec!["rejectOrder", "order"],
+                [U, F, H, A, H, A],
+            ),
+            (
+                "cancelOrder",
+                "mutation($id: ID!) { cancelOrder(input: { orderId: $id }) { order { id status deliveryAddress } userErrors { code } } }",
+                json!({ "id": to_cancel }),
+                vec!["cancelOrder", "order"],
+                [U, A, H, F, H, A],
+            ),
+            (
+                "addToCart",
+                "mutation($id: ID!) { addToCart(input: { menuItemId: $id, replaceCart: true }) { cart { itemCount } userErrors { code } } }",
+                json!({ "id": item }),
+                vec!["addToCart"],
+                [U, A, A, A, A, A],
+            ),
+            (
+                "checkout",
+                "mutation { checkout(input: { fulfilment: PICKUP, paymentToken: \"tok_visa\", idempotencyKey: \"matrix\", expectedTotal: \"0.00\" }) { order { id } userErrors { code } } }",
+                json!({}),
+                vec!["checkout"],
+                [U, A, A, A, A, A],
+            ),
+            (
+                "writeReview",
+                "mutation($r: ID!) { writeReview(input: { restaurantId: $r, rating: 5, body: \"Matrix\" }) { review { id } userErrors { code } } }",
+                json!({ "r": restaurant_1 }),
+                vec!["writeReview"],
+                [U, A, A, A, A, A],
+            ),
+            (
+                "updateReview",
+                "mutation($id: ID!) { updateReview(input: { reviewId: $id, rating: 3 }) { review { id } userErrors { code } } }",
+                json!({ "id": review_a }),
+                vec!["updateReview"],
+                [U, A, F, F, F, A],
             ),
             (
                 "createMenuItem",
@@ -1123,6 +1219,28 @@ async fn an_order_one_may_not_see_answers_exactly_like_one_that_does_not_exist()
             );
             assert_eq!(hidden.get("errors"), missing.get("errors"));
             assert_eq!(hidden["data"]["node"], Value::Null);
+            // The same through every mutation that names an order.
+            for mutation in [
+                "mutation($id: ID!) { advanceOrder(input: { orderId: $id, to: ACCEPTED }) { order { id status } userErrors { field code message } } }",
+                "mutation($id: ID!) { rejectOrder(input: { orderId: $id, reason: \"No\" }) { order { id } userErrors { field code message } } }",
+                "mutation($id: ID!) { cancelOrder(input: { orderId: $id }) { order { id } userErrors { field code message } } }",
+            ] {
+                let (_, hidden) = app
+                    .graphql_as(
+                        token.as_deref(),
+                        mutation,
+                        json!({ "id": global_id(NodeType::Order, order_a) }),
+                    )
+                    .await;
+                let (_, missing) = app
+                    .graphql_as(
+                        token.as_deref(),
+                        mutation,
+                        json!({ "id": global_id(NodeType::Order, order_a + 1_000_000) }),
+                    )
+                    .await;
+                assert_eq!(hidden, missing, "[{}] {viewer:?} {mutation}", pair.name());
+            }
         }
         app.stop().await;
     }

@@ -81,10 +81,12 @@ pub struct TestApp {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     cleanup: Cleanup,
+    /// The test's own folder (the SQLite file, the mailbox folder).
+    dir: PathBuf,
 }
 
 enum Cleanup {
-    SqliteDir(PathBuf),
+    SqliteDir,
     PostgresSchema { admin_url: String, schema: String },
 }
 
@@ -148,19 +150,45 @@ impl TestApp {
         }
     }
 
+    /// Like [`Self::spawn_with`], paying through `payments` (a provider the
+    /// test controls, behind the payment-provider trait).
+    pub async fn spawn_with_payments(
+        pair: &StorePair,
+        payments: std::sync::Arc<dyn bistro_payments::PaymentProvider>,
+        tweak: impl FnOnce(&mut Config),
+    ) -> Self {
+        match Self::try_spawn_with(pair, base_config(), tweak, Some(payments)).await {
+            Ok(app) => app,
+            Err(error) => panic!("[{}] could not start the server: {error:#}", pair.name()),
+        }
+    }
+
     async fn try_spawn(
+        pair: &StorePair,
+        config: Config,
+        tweak: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<Self> {
+        Self::try_spawn_with(pair, config, tweak, None).await
+    }
+
+    async fn try_spawn_with(
         pair: &StorePair,
         mut config: Config,
         tweak: impl FnOnce(&mut Config),
+        payments: Option<std::sync::Arc<dyn bistro_payments::PaymentProvider>>,
     ) -> anyhow::Result<Self> {
         let id = unique();
+        let dir = std::env::temp_dir().join(format!("bistro-test-{id}"));
+        std::fs::create_dir_all(&dir)?;
+        config.mail.mailbox_dir = dir.join("mailbox").display().to_string();
+        // Tests drive the outbox worker themselves (`TestApp::deliver_mail`),
+        // so what they assert never waits on a background poll.
+        config.mail.worker = false;
         let cleanup = match pair {
             StorePair::Embedded => {
-                let dir = std::env::temp_dir().join(format!("bistro-test-{id}"));
-                std::fs::create_dir_all(&dir)?;
                 config.database_url = format!("sqlite://{}/bistro.db", dir.display());
                 config.redis_url = String::new();
-                Cleanup::SqliteDir(dir)
+                Cleanup::SqliteDir
             }
             StorePair::Real {
                 database_url,
@@ -191,7 +219,7 @@ impl TestApp {
         {
             ensure_redis_reachable(redis_url).await?;
         }
-        let application = Application::build(config).await?;
+        let application = Application::build_with_payments(config, payments).await?;
         let addr = application.local_addr()?;
         let app = application.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -208,7 +236,99 @@ impl TestApp {
             shutdown: Some(tx),
             server: Some(server),
             cleanup,
+            dir,
         })
+    }
+
+    /// The folder the mailbox delivery writes `.eml` files to.
+    pub fn mailbox_dir(&self) -> PathBuf {
+        PathBuf::from(&self.app.config.mail.mailbox_dir)
+    }
+
+    /// The `.eml` files in the mailbox folder, sorted by name.
+    pub fn mailbox(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.mailbox_dir())
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+
+    /// An outbox worker of this server's configuration, named `name`.
+    pub fn mail_worker(&self, name: &str) -> bistro_mail::Worker {
+        bistro_mail::Worker::new(
+            self.app.db.clone(),
+            self.app.mail_delivery.clone(),
+            self.app.config.mail.clone(),
+            name,
+        )
+    }
+
+    /// Delivers every due email now (one worker round); returns how many it handled.
+    pub async fn deliver_mail(&self) -> usize {
+        self.mail_worker("test-worker")
+            .run_once()
+            .await
+            .expect("outbox worker round")
+    }
+
+    /// A new customer account with a signed-in session, made directly in the
+    /// stores (no password hashing: fast enough to make fifty): `(user id, access token)`.
+    pub async fn new_customer(&self, name: &str) -> (i64, String) {
+        let email = format!("{name}-{}@example.com", unique());
+        let user = bistro_sql::write::create_user(
+            &self.app.db,
+            bistro_sql::write::NewUser {
+                email,
+                display_name: name.to_owned(),
+                password_hash: "not-a-password-hash".to_owned(),
+                role: bistro_sql::entity::UserRole::Customer,
+                restaurant_ids: Vec::new(),
+            },
+        )
+        .await
+        .expect("creating a customer");
+        let keys =
+            bistro_auth::TokenKeys::new(TEST_TOKEN_SECRET.as_bytes(), Duration::from_secs(900))
+                .expect("test token keys");
+        let session = bistro_auth::Sessions::new(self.app.kv.clone(), Duration::from_secs(3600))
+            .start(&keys, user.id)
+            .await
+            .expect("starting a session");
+        let (token, _) = keys.issue(
+            user.id,
+            bistro_auth::Role::Customer,
+            Vec::new(),
+            &session.session_id,
+        );
+        (user.id, token)
+    }
+
+    /// Runs the named operation of `tests/operations/` as `token`, asserting
+    /// a 200 without top-level errors; returns `data`.
+    pub async fn run(&self, token: Option<&str>, name: &str, variables: Value) -> Value {
+        let (status, body) = self.graphql_as(token, &operation(name), variables).await;
+        assert_eq!(status, 200, "[{}] {name}: {body:#}", self.pair.name());
+        assert!(
+            body.get("errors").is_none(),
+            "[{}] {name}: unexpected errors: {body:#}",
+            self.pair.name()
+        );
+        body["data"].clone()
+    }
+
+    /// The simulated processor's counts (the server runs the built-in provider).
+    pub fn payment_stats(&self) -> bistro_payments::SimulatedStats {
+        self.app
+            .simulated_payments
+            .as_ref()
+            .expect("the built-in simulated processor")
+            .stats()
     }
 
     /// `http://127.0.0.1:<port><path>`.
@@ -296,10 +416,9 @@ impl TestApp {
     /// Stops the server and removes its stores.
     pub async fn stop(mut self) {
         self.shutdown_server().await;
+        let _ = std::fs::remove_dir_all(&self.dir);
         match &self.cleanup {
-            Cleanup::SqliteDir(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
+            Cleanup::SqliteDir => {}
             Cleanup::PostgresSchema { admin_url, schema } => {
                 let _ = self.app.kv.purge_prefix().await;
                 if let Ok(admin) = Database::connect(admin_url.as_str()).await {

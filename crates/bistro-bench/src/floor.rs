@@ -115,6 +115,7 @@ async fn capture(
             sessions: bistro_auth::Sessions::new(kv, Duration::from_secs(3600)),
         },
         rate_limits: Default::default(),
+        payments: Arc::new(bistro_data::payments::SimulatedProcessor::default()),
     });
     let body: Value = serde_json::from_str(&prepared.body)?;
     let request = || {

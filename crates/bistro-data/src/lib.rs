@@ -13,6 +13,13 @@ pub mod rating;
 pub mod restaurant;
 pub mod review;
 
+pub mod checkout;
+pub mod events;
+pub mod lifecycle;
+pub mod money;
+pub mod options;
+pub mod stock;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -21,11 +28,12 @@ use bistro_kv::Kv;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
+pub use bistro_payments as payments;
 pub use bistro_sql::entity;
 pub use bistro_sql::query::{
     MenuCursor, MenuPageArgs, OrderOwner, PageWindow, RatingAggregate, RestaurantFilter, SearchHit,
 };
-pub use bistro_sql::write::{MenuItemChanges, NewMenuItem, NewUser};
+pub use bistro_sql::write::{MenuItemChanges, NewMenuItem, NewReview, NewUser};
 pub use error::{Error, Result};
 pub use loaders::Loaders;
 

@@ -12,11 +12,14 @@ use crate::account::{UserLoader, UserNameLoader};
 use crate::batch::Batched;
 use crate::cart::CartLoader;
 use crate::menu::{MenuCountKey, MenuCountLoader, MenuItemLoader, MenuPageKey, MenuPageLoader};
+use crate::options::OptionGroupsLoader;
+use crate::order::{OrderEventsLoader, PaymentLoader};
 use crate::order::{OrderLinesLoader, OrderLoader, OrderPageKey, OrderPageLoader};
 use crate::popularity::PopularityLoader;
 use crate::rating::RatingLoader;
 use crate::restaurant::{RestaurantLoader, Slug};
 use crate::review::{ReviewLoader, ReviewPageKey, ReviewPageLoader};
+use crate::stock::{StockLoader, StockQuery};
 
 /// Every loader of one request. Each answers the keys asked for together
 /// with one SQL statement or one key-value round trip ([`Batched`]).
@@ -51,6 +54,14 @@ pub struct Loaders {
     pub order_page: Batched<OrderPageLoader, OrderPageKey>,
     /// Open carts by user id (key-value).
     pub cart: Batched<CartLoader, i64>,
+    /// Option groups (with their options) by menu item id.
+    pub option_groups: Batched<OptionGroupsLoader, i64>,
+    /// The payment of each order, by order id.
+    pub payment: Batched<PaymentLoader, i64>,
+    /// The events of each order, by order id.
+    pub order_events: Batched<OrderEventsLoader, i64>,
+    /// Today's units left of limited items (key-value, recomputed from SQL when missing).
+    pub stock: Batched<StockLoader, StockQuery>,
 }
 
 impl Loaders {
@@ -94,6 +105,17 @@ impl Loaders {
             order_lines: Batched::new(OrderLinesLoader { db: db() }, batch),
             order_page: Batched::new(OrderPageLoader { db: db() }, batch),
             cart: Batched::new(CartLoader { kv: kv.clone() }, batch),
+            option_groups: Batched::new(OptionGroupsLoader { db: db() }, batch),
+            payment: Batched::new(PaymentLoader { db: db() }, batch),
+            order_events: Batched::new(OrderEventsLoader { db: db() }, batch),
+            stock: Batched::new(
+                StockLoader {
+                    db: db(),
+                    kv: kv.clone(),
+                    day: crate::popularity::today(),
+                },
+                batch,
+            ),
         }
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use bistro_sql::entity::{order, order_line};
+use bistro_sql::entity::{order, order_event, order_line, payment};
 use bistro_sql::query::{self, OrderOwner, PageWindow};
 use sea_orm::DatabaseConnection;
 
@@ -90,5 +90,40 @@ impl Load<OrderPageKey> for OrderPageLoader {
             }
         }
         Ok(out)
+    }
+}
+
+/// The payment of each order (its latest attempt), one statement per batch.
+pub struct PaymentLoader {
+    pub(crate) db: DatabaseConnection,
+}
+
+impl Load<i64> for PaymentLoader {
+    type Value = payment::Model;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+        // Oldest first: the last one per order wins.
+        let rows = bistro_sql::ordering::payments_by_orders(&self.db, keys).await?;
+        Ok(rows.into_iter().map(|p| (p.order_id, p)).collect())
+    }
+}
+
+/// The events (status transitions) of each order, oldest first, one statement per batch.
+pub struct OrderEventsLoader {
+    pub(crate) db: DatabaseConnection,
+}
+
+impl Load<i64> for OrderEventsLoader {
+    type Value = Arc<[order_event::Model]>;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+        let mut events = group_rows(
+            bistro_sql::ordering::events_by_orders(&self.db, keys).await?,
+            |e| e.order_id,
+        );
+        Ok(keys
+            .iter()
+            .map(|id| (*id, events.remove(id).unwrap_or_default().into()))
+            .collect())
     }
 }

@@ -500,6 +500,44 @@ impl Kv {
         call!(self, 1, hdel(&self.key(key), fields))
     }
 
+    /// Deletes `key` only if it holds `expected` (atomically, across every
+    /// client); `true` when it did. The owner of a claim releases it this
+    /// way without deleting a claim someone else made since.
+    pub async fn delete_if(&self, key: &str, expected: &str) -> Result<bool> {
+        call!(self, 1, delete_if(&self.key(key), expected))
+    }
+
+    /// Takes amounts from integer fields of the hash at `key`, all or
+    /// nothing, in one atomic step: each `(field, amount, initial)` names a
+    /// field (distinct), what to take from it, and the value it starts at
+    /// when missing. When every field holds at least its amount, all are
+    /// decreased and `Ok(Ok(new values))` is returned in order; otherwise
+    /// nothing is taken and `Ok(Err(i))` is the index of the first field
+    /// short. Missing fields are created at their initial value either way.
+    /// A hash created by this call expires after `ttl_if_new`.
+    pub async fn htake(
+        &self,
+        key: &str,
+        takes: &[(String, i64, i64)],
+        ttl_if_new: Option<Duration>,
+    ) -> Result<std::result::Result<Vec<i64>, usize>> {
+        if takes.is_empty() {
+            return Ok(Ok(Vec::new()));
+        }
+        call!(self, 1, htake(&self.key(key), takes, ttl_if_new))
+    }
+
+    /// Adds amounts back to integer fields of the hash at `key` that exist,
+    /// in one atomic step; a field (or hash) that is gone meanwhile is left
+    /// alone, since whoever recreates it starts from the truth. Returns each
+    /// field's new value, `None` where it was missing.
+    pub async fn hgive(&self, key: &str, gives: &[(String, i64)]) -> Result<Vec<Option<i64>>> {
+        if gives.is_empty() {
+            return Ok(Vec::new());
+        }
+        call!(self, 1, hgive(&self.key(key), gives))
+    }
+
     /// Publishes `message` on `channel`; returns how many subscribers received it
     /// (across every process subscribed through Redis).
     pub async fn publish(&self, channel: &str, message: &str) -> Result<u64> {

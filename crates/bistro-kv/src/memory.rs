@@ -507,6 +507,82 @@ impl MemoryKv {
         Ok(removed)
     }
 
+    pub(crate) fn delete_if(&self, key: &str, expected: &str) -> Result<bool> {
+        let mut map = self.map();
+        if map.string(key)?.is_none_or(|current| current != expected) {
+            return Ok(false);
+        }
+        map.entries.remove(key);
+        Ok(true)
+    }
+
+    pub(crate) fn htake(
+        &self,
+        key: &str,
+        takes: &[(String, i64, i64)],
+        ttl_if_new: Option<Duration>,
+    ) -> Result<std::result::Result<Vec<i64>, usize>> {
+        let mut map = self.map();
+        let created = map.get(key).is_none();
+        let hash = map.hash(key)?;
+        let mut current = Vec::with_capacity(takes.len());
+        for (field, _, initial) in takes {
+            let value = match hash.get(field) {
+                Some(v) => parse_int(v)
+                    .ok_or_else(|| Error::Store("ERR hash value is not an integer".into()))?,
+                None => {
+                    hash.insert(field.clone(), initial.to_string());
+                    *initial
+                }
+            };
+            current.push(value);
+        }
+        let short = takes
+            .iter()
+            .zip(&current)
+            .position(|((_, amount, _), value)| value < amount);
+        let outcome = match short {
+            Some(index) => Err(index),
+            None => {
+                let mut taken = Vec::with_capacity(takes.len());
+                for ((field, amount, _), value) in takes.iter().zip(current) {
+                    let next = value - amount;
+                    hash.insert(field.clone(), next.to_string());
+                    taken.push(next);
+                }
+                Ok(taken)
+            }
+        };
+        if created && let Some(ttl) = ttl_if_new {
+            map.expire(key, ttl);
+        }
+        Ok(outcome)
+    }
+
+    pub(crate) fn hgive(&self, key: &str, gives: &[(String, i64)]) -> Result<Vec<Option<i64>>> {
+        let mut map = self.map();
+        let hash = match map.get(key).map(|e| &mut e.value) {
+            None => return Ok(vec![None; gives.len()]),
+            Some(Value::Hash(h)) => h,
+            Some(_) => return Err(Error::wrong_type()),
+        };
+        let mut out = Vec::with_capacity(gives.len());
+        for (field, amount) in gives {
+            match hash.get_mut(field) {
+                Some(value) => {
+                    let next = parse_int(value)
+                        .ok_or_else(|| Error::Store("ERR hash value is not an integer".into()))?
+                        .checked_add(*amount)
+                        .ok_or_else(overflow)?;
+                    *value = next.to_string();
+                    out.push(Some(next));
+                }
+                None => out.push(None),
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) fn publish(&self, channel: &str, message: &str) -> Result<u64> {
         Ok(self.channels.deliver(channel, message.to_owned()))
     }

@@ -54,6 +54,60 @@ static ZINCR_WITH_SNAPSHOT: LazyLock<redis::Script> = LazyLock::new(|| {
     )
 });
 
+/// Deletes a string only if it holds the expected value (one atomic step).
+static DELETE_IF: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+          return redis.call('DEL', KEYS[1])",
+    )
+});
+
+/// Takes amounts from hash fields, all or nothing. ARGV: the expiry in ms
+/// for a new hash (0: none), then `field, amount, initial` triples. Replies
+/// `{1, new values…}` when taken, `{0, index of the first short field}` when not.
+static HTAKE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local created = redis.call('EXISTS', KEYS[1]) == 0
+          local count = (#ARGV - 1) / 3
+          local values = {}
+          local short = nil
+          for i = 1, count do
+            local field = ARGV[3 * i - 1]
+            local v = redis.call('HGET', KEYS[1], field)
+            if not v then
+              v = ARGV[3 * i + 1]
+              redis.call('HSET', KEYS[1], field, v)
+            end
+            v = tonumber(v)
+            if short == nil and v < tonumber(ARGV[3 * i]) then short = i - 1 end
+            values[i] = v
+          end
+          if created and tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+          if short ~= nil then return {0, short} end
+          local out = {1}
+          for i = 1, count do
+            out[i + 1] = redis.call('HINCRBY', KEYS[1], ARGV[3 * i - 1], 0 - tonumber(ARGV[3 * i]))
+          end
+          return out",
+    )
+});
+
+/// Adds amounts back to hash fields that exist. ARGV: `field, amount`
+/// pairs. Replies with each new value, or false where the field is missing.
+static HGIVE: LazyLock<redis::Script> = LazyLock::new(|| {
+    redis::Script::new(
+        r"local out = {}
+          for i = 1, #ARGV, 2 do
+            if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
+              out[#out + 1] = redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
+            else
+              out[#out + 1] = false
+            end
+          end
+          return out",
+    )
+});
+
 /// Unreachable, or unable to serve for now (loading, failing over): callers
 /// degrade and the breaker counts it. Anything else the server said is a
 /// store error and proves it is there.
@@ -506,6 +560,57 @@ impl RedisKv {
                 .arg(fields)
                 .query_async(&mut c)
                 .await
+        })
+        .await
+    }
+
+    pub(crate) async fn delete_if(&self, key: &str, expected: &str) -> Result<bool> {
+        self.run(|mut c| async move {
+            DELETE_IF
+                .key(key)
+                .arg(expected)
+                .invoke_async::<i64>(&mut c)
+                .await
+        })
+        .await
+        .map(|deleted| deleted == 1)
+    }
+
+    pub(crate) async fn htake(
+        &self,
+        key: &str,
+        takes: &[(String, i64, i64)],
+        ttl_if_new: Option<Duration>,
+    ) -> Result<std::result::Result<Vec<i64>, usize>> {
+        let ttl = ttl_if_new.map_or(0, millis);
+        let reply: Vec<i64> = self
+            .run(|mut c| async move {
+                let mut invocation = HTAKE.key(key);
+                invocation.arg(ttl);
+                for (field, amount, initial) in takes {
+                    invocation.arg(field).arg(*amount).arg(*initial);
+                }
+                invocation.invoke_async(&mut c).await
+            })
+            .await?;
+        match reply.split_first() {
+            Some((1, values)) => Ok(Ok(values.to_vec())),
+            Some((0, [index])) => Ok(Err(usize::try_from(*index).unwrap_or(0))),
+            _ => Err(Error::Store("unexpected reply to a hash take".into())),
+        }
+    }
+
+    pub(crate) async fn hgive(
+        &self,
+        key: &str,
+        gives: &[(String, i64)],
+    ) -> Result<Vec<Option<i64>>> {
+        self.run(|mut c| async move {
+            let mut invocation = HGIVE.key(key);
+            for (field, amount) in gives {
+                invocation.arg(field).arg(*amount);
+            }
+            invocation.invoke_async(&mut c).await
         })
         .await
     }

@@ -190,6 +190,40 @@ impl crate::Kv {
             .await
     }
 
+    /// Deletes the value at `key` only if it currently is `expected` (atomically).
+    pub async fn remove_if<K: ValueKey>(&self, key: &K, expected: &K::Value) -> Result<bool> {
+        self.delete_if(&key.render(), &expected.encode()).await
+    }
+
+    /// Takes amounts from integer fields of one hash, all or nothing
+    /// ([`Kv::htake`](crate::Kv::htake)): `(field, amount, initial value when missing)`.
+    pub async fn take_fields<K: HashKey<Value = i64>>(
+        &self,
+        key: &K,
+        takes: &[(K::Field, i64, i64)],
+        ttl_if_new: Option<std::time::Duration>,
+    ) -> Result<std::result::Result<Vec<i64>, usize>> {
+        let takes: Vec<(String, i64, i64)> = takes
+            .iter()
+            .map(|(field, amount, initial)| (field.encode(), *amount, *initial))
+            .collect();
+        self.htake(&key.render(), &takes, ttl_if_new).await
+    }
+
+    /// Gives amounts back to the integer fields of one hash that still exist
+    /// ([`Kv::hgive`](crate::Kv::hgive)).
+    pub async fn give_fields<K: HashKey<Value = i64>>(
+        &self,
+        key: &K,
+        gives: &[(K::Field, i64)],
+    ) -> Result<Vec<Option<i64>>> {
+        let gives: Vec<(String, i64)> = gives
+            .iter()
+            .map(|(field, amount)| (field.encode(), *amount))
+            .collect();
+        self.hgive(&key.render(), &gives).await
+    }
+
     /// Deletes keys of one layout; returns how many existed.
     pub async fn remove<K: Key>(&self, keys: &[K]) -> Result<u64> {
         self.del(&render_all(keys)).await

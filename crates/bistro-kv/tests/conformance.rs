@@ -1063,3 +1063,87 @@ async fn rankings_snapshot_atomically_and_read_with_one_command() {
         kv.purge_prefix().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn delete_if_removes_only_the_expected_value() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        kv.set("claim", "mine", None).await.unwrap();
+        assert!(!kv.delete_if("claim", "theirs").await.unwrap(), "{name}");
+        assert_eq!(kv.get("claim").await.unwrap().as_deref(), Some("mine"));
+        assert!(kv.delete_if("claim", "mine").await.unwrap(), "{name}");
+        assert_eq!(kv.get("claim").await.unwrap(), None, "{name}");
+        assert!(!kv.delete_if("claim", "mine").await.unwrap(), "{name}");
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn hash_takes_are_all_or_nothing_and_never_go_below_zero() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        let take = |f: &str, amount: i64, initial: i64| (f.to_owned(), amount, initial);
+        // Missing fields start at their initial value; the new hash gets the expiry.
+        assert_eq!(
+            kv.htake(
+                "stock",
+                &[take("a", 2, 5), take("b", 1, 1)],
+                Some(Duration::from_secs(60))
+            )
+            .await
+            .unwrap(),
+            Ok(vec![3, 0]),
+            "{name}"
+        );
+        assert!(kv.ttl("stock").await.unwrap().is_some(), "{name}");
+        // One field short: nothing is taken, and the index says which.
+        assert_eq!(
+            kv.htake("stock", &[take("a", 1, 99), take("b", 1, 99)], None)
+                .await
+                .unwrap(),
+            Err(1),
+            "{name}"
+        );
+        assert_eq!(
+            kv.hget("stock", "a").await.unwrap().as_deref(),
+            Some("3"),
+            "{name}: the failed take left `a` alone"
+        );
+        // Giving back touches only fields that exist.
+        assert_eq!(
+            kv.hgive("stock", &[("b".to_owned(), 1), ("gone".to_owned(), 4)])
+                .await
+                .unwrap(),
+            vec![Some(1), None],
+            "{name}"
+        );
+        assert_eq!(kv.hget("stock", "gone").await.unwrap(), None, "{name}");
+        assert_eq!(
+            kv.hgive("missing-hash", &[("a".to_owned(), 1)])
+                .await
+                .unwrap(),
+            vec![None],
+            "{name}"
+        );
+        assert_eq!(kv.htake("stock", &[], None).await.unwrap(), Ok(vec![]));
+
+        // Many takers racing for the last units: exactly as many win as there are units.
+        kv.htake("race", &[take("x", 0, 10)], None)
+            .await
+            .unwrap()
+            .unwrap();
+        let attempts = (0..40).map(|_| {
+            let kv = kv.clone();
+            async move { kv.htake("race", &[("x".to_owned(), 1, 10)], None).await }
+        });
+        let results = futures_util::future::join_all(attempts).await;
+        let won = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+        assert_eq!(won, 10, "{name}");
+        assert_eq!(
+            kv.hget("race", "x").await.unwrap().as_deref(),
+            Some("0"),
+            "{name}"
+        );
+        kv.purge_prefix().await.unwrap();
+    }
+}

@@ -1,8 +1,10 @@
 //! `Cart` and `CartLine`: a customer's open cart, as kept by the data layer
-//! (`bistro_data::cart`, in the key-value store).
+//! (`bistro_data::cart`, in the key-value store). Prices are today's SQL
+//! prices, read through the loaders; the cart stores none.
 
-use async_graphql::{Context, Object};
+use async_graphql::{Context, ID, Object};
 use bistro_data::cart::{StoredCart, StoredCartLine};
+use bistro_data::options::OptionGroup;
 
 use crate::error::{Coded, loaders, soft};
 use crate::menu::MenuItem;
@@ -12,6 +14,36 @@ use crate::restaurant::Restaurant;
 /// A customer's open cart.
 pub struct Cart(pub StoredCart);
 
+/// Price of one unit of a line with its options, in minor units, and its
+/// currency; `None` when the item is gone. Options that no longer exist add nothing.
+async fn unit_price(
+    ctx: &Context<'_>,
+    line: &StoredCartLine,
+) -> async_graphql::Result<Option<(i64, String)>> {
+    let loaders = loaders(ctx)?;
+    let (item, groups) = tokio::join!(
+        loaders.menu_item.load_one(line.menu_item_id),
+        loaders.option_groups.load_one(line.menu_item_id)
+    );
+    let Some(item) = item.coded()? else {
+        return Ok(None);
+    };
+    let groups = groups.coded()?.unwrap_or_default();
+    Ok(Some((
+        item.price_amount + option_deltas(&groups, &line.option_ids),
+        item.currency_code,
+    )))
+}
+
+fn option_deltas(groups: &[OptionGroup], option_ids: &[i64]) -> i64 {
+    groups
+        .iter()
+        .flat_map(|g| &g.options)
+        .filter(|o| option_ids.contains(&o.id))
+        .map(|o| o.price_delta_amount)
+        .sum()
+}
+
 #[Object]
 /// A customer's open cart: items of one restaurant, not yet ordered.
 impl Cart {
@@ -20,7 +52,7 @@ impl Cart {
         soft(ctx, Restaurant::try_load(ctx, self.0.restaurant_id).await).flatten()
     }
 
-    /// What is in it.
+    /// What is in it, in the order it was added.
     async fn lines(&self) -> Vec<CartLine> {
         self.0.lines.iter().cloned().map(CartLine).collect()
     }
@@ -30,21 +62,20 @@ impl Cart {
         self.0.lines.iter().map(|line| line.quantity).sum()
     }
 
-    /// Sum of the lines at current prices; null when an item's price cannot be read.
+    /// Sum of the lines at current prices, options included (before any
+    /// delivery fee); null when an item's price cannot be read.
     async fn subtotal(&self, ctx: &Context<'_>) -> Option<Money> {
         let result = async {
-            // Asked for together: one batch (shared with `lines.menuItem`).
-            let items = loaders(ctx)?
-                .menu_item
-                .load_many(self.0.lines.iter().map(|line| line.menu_item_id))
-                .await
-                .coded()?;
+            // Asked for together: one batch per loader (shared with `lines`).
+            let prices =
+                futures_util::future::join_all(self.0.lines.iter().map(|l| unit_price(ctx, l)))
+                    .await;
             let mut total = 0i64;
             let mut currency = None;
-            for line in &self.0.lines {
-                if let Some(item) = items.get(&line.menu_item_id) {
-                    total += item.price_amount * i64::from(line.quantity);
-                    currency = Some(item.currency_code.clone());
+            for (line, price) in self.0.lines.iter().zip(prices) {
+                if let Some((unit, code)) = price? {
+                    total += unit * i64::from(line.quantity);
+                    currency = Some(code);
                 }
             }
             Ok(currency.map(|c| Money::from_minor(total, &c)))
@@ -58,8 +89,13 @@ impl Cart {
 pub struct CartLine(StoredCartLine);
 
 #[Object]
-/// One line of a cart: an item and how many.
+/// One line of a cart: an item, its options, and how many.
 impl CartLine {
+    /// Identifies the line within the cart, for `updateCartLine` and `removeCartLine`.
+    async fn id(&self) -> ID {
+        crate::ordering::cart_line_id(self.0.id)
+    }
+
     /// The item (null if it was removed from the menu).
     async fn menu_item(&self, ctx: &Context<'_>) -> Option<MenuItem> {
         MenuItem::load(ctx, self.0.menu_item_id).await
@@ -69,4 +105,59 @@ impl CartLine {
     async fn quantity(&self) -> i32 {
         self.0.quantity
     }
+
+    /// The options chosen, with what each adds today.
+    async fn options(&self, ctx: &Context<'_>) -> Option<Vec<CartLineOption>> {
+        let result = async {
+            let groups = loaders(ctx)?
+                .option_groups
+                .load_one(self.0.menu_item_id)
+                .await
+                .coded()?
+                .unwrap_or_default();
+            let item = loaders(ctx)?
+                .menu_item
+                .load_one(self.0.menu_item_id)
+                .await
+                .coded()?;
+            let currency = item.map(|i| i.currency_code).unwrap_or_default();
+            Ok(groups
+                .iter()
+                .flat_map(|g| g.options.iter().map(move |o| (g, o)))
+                .filter(|(_, o)| self.0.option_ids.contains(&o.id))
+                .map(|(g, o)| CartLineOption {
+                    id: crate::ordering::option_id(o.id),
+                    group: g.group.name.clone(),
+                    name: o.name.clone(),
+                    price_delta: Money::from_minor(o.price_delta_amount, &currency),
+                })
+                .collect())
+        }
+        .await;
+        soft(ctx, result)
+    }
+
+    /// Price of the line at today's prices: (item price + options) × quantity;
+    /// null when the item is gone.
+    async fn line_total(&self, ctx: &Context<'_>) -> Option<Money> {
+        let result = unit_price(ctx, &self.0).await.map(|price| {
+            price.map(|(unit, currency)| {
+                Money::from_minor(unit * i64::from(self.0.quantity), &currency)
+            })
+        });
+        soft(ctx, result).flatten()
+    }
+}
+
+/// An option chosen on a cart line.
+#[derive(async_graphql::SimpleObject)]
+pub struct CartLineOption {
+    /// The option's id (as in `MenuOption.id`).
+    pub id: ID,
+    /// Its group's name, e.g. "Size".
+    pub group: String,
+    /// Its name, e.g. "Large".
+    pub name: String,
+    /// What it adds to the unit price today.
+    pub price_delta: Money,
 }

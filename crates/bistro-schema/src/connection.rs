@@ -111,7 +111,11 @@ pub fn trim_slice<'a, K, T>(rows: &'a [T], window: &PageWindow<K>) -> (&'a [T], 
     let limit = usize::try_from(window.limit).unwrap_or(usize::MAX);
     let more = rows.len() > limit;
     if window.backward {
-        let page = if more { &rows[rows.len() - limit..] } else { rows };
+        let page = if more {
+            &rows[rows.len() - limit..]
+        } else {
+            rows
+        };
         (page, window.before.is_some(), more)
     } else {
         (&rows[..rows.len().min(limit)], more, window.after.is_some())

@@ -15,11 +15,13 @@ mod money;
 mod mutation;
 pub mod node;
 mod order;
+pub mod ordering;
 mod popularity;
 mod query;
 mod rating;
 mod restaurant;
 mod review;
+mod review_write;
 mod user;
 mod user_error;
 
@@ -48,6 +50,8 @@ pub struct SchemaDeps {
     pub auth: AuthDeps,
     /// Abuse limits (the request budget and failed sign-ins).
     pub rate_limits: RateLimits,
+    /// The payment provider checkout and the order lifecycle pay through.
+    pub payments: std::sync::Arc<dyn bistro_data::payments::PaymentProvider>,
 }
 
 /// The SDL of the schema as committed in `schema.graphql`.
@@ -67,6 +71,7 @@ pub fn sdl() -> String {
         data,
         limits: Limits::default(),
         rate_limits: RateLimits::default(),
+        payments: std::sync::Arc::new(bistro_data::payments::SimulatedProcessor::default()),
     })
     .schema()
     .sdl()

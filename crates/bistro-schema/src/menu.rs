@@ -1,7 +1,9 @@
 //! `MenuItem`, courses and dietary tags, the menu connection, and menu search.
 
-use async_graphql::{Context, Enum, ID, Object};
+use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use bistro_data::entity::menu_item;
+use bistro_data::options::OptionGroup;
+use bistro_data::stock::StockQuery;
 
 use crate::connection::{PageInfo, encode_cursor};
 use crate::error::{Coded, loaders, soft};
@@ -74,6 +76,47 @@ impl MenuItem {
         self.0.daily_stock
     }
 
+    /// Units left today (UTC) when the item is limited; null when unlimited.
+    /// Checkout takes units atomically, so this never goes below zero.
+    async fn stock_remaining(&self, ctx: &Context<'_>) -> Option<i64> {
+        let daily_stock = self.0.daily_stock?;
+        let result = async {
+            loaders(ctx)?
+                .stock
+                .load_one(StockQuery {
+                    restaurant_id: self.0.restaurant_id,
+                    menu_item_id: self.0.id,
+                    daily_stock,
+                })
+                .await
+                .coded()
+        }
+        .await;
+        soft(ctx, result).flatten()
+    }
+
+    /// Choices offered on the item ("Size: Large +1.50"), in menu order.
+    async fn option_groups(&self, ctx: &Context<'_>) -> Option<Vec<MenuOptionGroup>> {
+        let result = async {
+            let groups = loaders(ctx)?
+                .option_groups
+                .load_one(self.0.id)
+                .await
+                .coded()?
+                .unwrap_or_default();
+            Ok(groups
+                .iter()
+                .cloned()
+                .map(|group| MenuOptionGroup {
+                    group,
+                    currency_code: self.0.currency_code.clone(),
+                })
+                .collect())
+        }
+        .await;
+        soft(ctx, result)
+    }
+
     /// The restaurant that serves it.
     async fn restaurant(&self, ctx: &Context<'_>) -> Option<Restaurant> {
         soft(ctx, Restaurant::try_load(ctx, self.0.restaurant_id).await).flatten()
@@ -94,6 +137,70 @@ impl MenuItem {
         }
         .await;
         soft(ctx, result)
+    }
+}
+
+/// A group of choices offered on a menu item, e.g. "Size".
+pub struct MenuOptionGroup {
+    group: OptionGroup,
+    currency_code: String,
+}
+
+#[Object]
+/// A group of choices offered on a menu item, e.g. "Size".
+impl MenuOptionGroup {
+    /// Display name, e.g. "Size".
+    async fn name(&self) -> &str {
+        &self.group.group.name
+    }
+
+    /// Whether at least one option must be chosen.
+    async fn required(&self) -> bool {
+        self.group.group.min_choices > 0
+    }
+
+    /// Fewest options to choose (0: optional).
+    async fn min_choices(&self) -> i32 {
+        self.group.group.min_choices
+    }
+
+    /// Most options to choose.
+    async fn max_choices(&self) -> i32 {
+        self.group.group.max_choices
+    }
+
+    /// The choices, in menu order.
+    async fn options(&self) -> Vec<MenuOption> {
+        self.group
+            .options
+            .iter()
+            .map(|option| MenuOption {
+                id: option.id,
+                name: option.name.clone(),
+                price_delta: Money::from_minor(option.price_delta_amount, &self.currency_code),
+            })
+            .collect()
+    }
+}
+
+/// One choice in an option group, e.g. "Large +1.50".
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct MenuOption {
+    /// Opaque identifier, for `addToCart(input: { optionIds })`.
+    #[graphql(skip)]
+    pub id: i64,
+    /// Display name, e.g. "Large".
+    pub name: String,
+    /// Added to the item's price when chosen (may be zero).
+    pub price_delta: Money,
+}
+
+#[async_graphql::ComplexObject]
+impl MenuOption {
+    /// Opaque identifier, for `addToCart(input: { optionIds })`.
+    async fn id(&self) -> ID {
+        crate::ordering::option_id(self.id)
     }
 }
 

@@ -334,6 +334,8 @@ impl MenuMutation {
             .await
             .coded()?
             .ok_or_else(|| ErrorCode::NotFound.error("No menu item has this id."))?;
+        // Stock counters and live availability follow the change.
+        scope(ctx)?.menu_item_changed(&item, &updated).await;
         Ok(MenuItemPayload {
             menu_item: Some(MenuItem(updated)),
             user_errors: Vec::new(),

@@ -1,10 +1,18 @@
-//! The mutation root: accounts and sessions, and staff menu management.
+//! The mutation root: accounts and sessions, staff menu management, the
+//! cart, checkout and the order lifecycle, and reviews.
 
 use async_graphql::MergedObject;
 
 use crate::account::AccountMutation;
 use crate::menu_admin::MenuMutation;
+use crate::ordering::OrderingMutation;
+use crate::review_write::ReviewMutation;
 
 /// Entry points for changing Bistro's data.
 #[derive(MergedObject, Default)]
-pub struct Mutation(AccountMutation, MenuMutation);
+pub struct Mutation(
+    AccountMutation,
+    MenuMutation,
+    OrderingMutation,
+    ReviewMutation,
+);

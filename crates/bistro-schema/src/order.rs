@@ -2,7 +2,7 @@
 //! its customer, the staff of its restaurant, and admins.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use bistro_data::entity::{self, order, order_line};
+use bistro_data::entity::{self, order, order_event, order_line, payment};
 use bistro_data::{OrderOwner, PageWindow};
 use chrono::{DateTime, Utc};
 
@@ -62,7 +62,22 @@ pub enum OrderStatus {
 }
 
 impl OrderStatus {
-    fn from_entity(status: entity::OrderStatus) -> Self {
+    /// The stored status.
+    pub(crate) fn to_entity(self) -> entity::OrderStatus {
+        use entity::OrderStatus as S;
+        match self {
+            Self::Placed => S::Placed,
+            Self::Accepted => S::Accepted,
+            Self::Preparing => S::Preparing,
+            Self::Ready => S::Ready,
+            Self::OutForDelivery => S::OutForDelivery,
+            Self::Completed => S::Completed,
+            Self::Rejected => S::Rejected,
+            Self::Cancelled => S::Cancelled,
+        }
+    }
+
+    pub(crate) fn from_entity(status: entity::OrderStatus) -> Self {
         use entity::OrderStatus as S;
         match status {
             S::Placed => Self::Placed,
@@ -102,7 +117,9 @@ pub enum PaymentStatus {
     Captured,
     /// Refused by the processor.
     Declined,
-    /// Given back.
+    /// Reserved funds released before capture (the order was rejected or cancelled in time).
+    Voided,
+    /// Given back after capture.
     Refunded,
 }
 
@@ -114,6 +131,7 @@ impl From<entity::PaymentStatus> for PaymentStatus {
             S::Authorized => Self::Authorized,
             S::Captured => Self::Captured,
             S::Declined => Self::Declined,
+            S::Voided => Self::Voided,
             S::Refunded => Self::Refunded,
         }
     }
@@ -128,6 +146,17 @@ pub enum Fulfilment {
     Delivery,
     /// Served at a table.
     DineIn,
+}
+
+impl Fulfilment {
+    /// The stored fulfilment.
+    pub(crate) fn to_entity(self) -> entity::Fulfilment {
+        match self {
+            Self::Pickup => entity::Fulfilment::Pickup,
+            Self::Delivery => entity::Fulfilment::Delivery,
+            Self::DineIn => entity::Fulfilment::DineIn,
+        }
+    }
 }
 
 impl From<entity::Fulfilment> for Fulfilment {
@@ -168,7 +197,11 @@ impl Order {
         self.0.table_number
     }
 
-    /// Delivery address, for delivery orders.
+    /// Delivery address, for delivery orders. Like every detail of an order,
+    /// only for its customer, its restaurant's staff and admins (as the order itself).
+    #[graphql(
+        guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
+    )]
     async fn delivery_address(&self) -> Option<&str> {
         self.0.delivery_address.as_deref()
     }
@@ -199,6 +232,9 @@ impl Order {
     }
 
     /// What was bought, at the prices of the day.
+    #[graphql(
+        guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
+    )]
     async fn lines(&self, ctx: &Context<'_>) -> Option<Vec<OrderLine>> {
         let result = async {
             let lines = loaders(ctx)?
@@ -218,6 +254,126 @@ impl Order {
         }
         .await;
         soft(ctx, result)
+    }
+
+    /// Every status change so far, oldest first: `PLACED` at checkout, then
+    /// each transition, with when and by whom.
+    #[graphql(
+        guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
+    )]
+    async fn events(&self, ctx: &Context<'_>) -> Option<Vec<OrderEvent>> {
+        let result = async {
+            let events = loaders(ctx)?
+                .order_events
+                .load_one(self.0.id)
+                .await
+                .coded()?
+                .unwrap_or_default();
+            Ok(events
+                .iter()
+                .cloned()
+                .map(|event| OrderEvent {
+                    event,
+                    customer_id: self.0.user_id,
+                })
+                .collect())
+        }
+        .await;
+        soft(ctx, result)
+    }
+
+    /// The payment: how much, through which provider, where it stands.
+    #[graphql(
+        guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
+    )]
+    async fn payment(&self, ctx: &Context<'_>) -> Option<Payment> {
+        let result = async {
+            Ok(loaders(ctx)?
+                .payment
+                .load_one(self.0.id)
+                .await
+                .coded()?
+                .map(Payment))
+        }
+        .await;
+        soft(ctx, result).flatten()
+    }
+}
+
+/// Who made a status change.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderActor {
+    /// The customer who placed the order.
+    Customer,
+    /// The restaurant (its staff, or an administrator acting for it).
+    Restaurant,
+    /// Bistro itself.
+    System,
+}
+
+/// One status change of an order.
+pub struct OrderEvent {
+    event: order_event::Model,
+    customer_id: i64,
+}
+
+#[Object]
+/// One status change of an order.
+impl OrderEvent {
+    /// The status it left; null for the first event (the order was placed).
+    async fn from(&self) -> Option<OrderStatus> {
+        self.event.from_status.map(OrderStatus::from_entity)
+    }
+
+    /// The status it reached.
+    async fn to(&self) -> OrderStatus {
+        OrderStatus::from_entity(self.event.to_status)
+    }
+
+    /// When.
+    async fn at(&self) -> DateTime<Utc> {
+        self.event.created_at
+    }
+
+    /// Who made it.
+    async fn by(&self) -> OrderActor {
+        match self.event.actor_user_id {
+            None => OrderActor::System,
+            Some(id) if id == self.customer_id => OrderActor::Customer,
+            Some(_) => OrderActor::Restaurant,
+        }
+    }
+
+    /// Why, when a reason was given (a rejection's).
+    async fn note(&self) -> Option<&str> {
+        self.event.note.as_deref()
+    }
+}
+
+/// An order's payment.
+pub struct Payment(payment::Model);
+
+#[Object]
+/// An order's payment.
+impl Payment {
+    /// Where the money stands.
+    async fn status(&self) -> PaymentStatus {
+        self.0.status.into()
+    }
+
+    /// How much, in the order's currency.
+    async fn amount(&self) -> Money {
+        Money::from_minor(self.0.amount, &self.0.currency_code)
+    }
+
+    /// The payment provider, e.g. "simulated".
+    async fn provider(&self) -> &str {
+        &self.0.provider
+    }
+
+    /// The provider's reference for the charge.
+    async fn reference(&self) -> Option<&str> {
+        self.0.provider_reference.as_deref()
     }
 }
 
@@ -254,6 +410,33 @@ impl OrderLine {
     async fn menu_item(&self, ctx: &Context<'_>) -> Option<MenuItem> {
         MenuItem::load(ctx, self.line.menu_item_id).await
     }
+
+    /// The options chosen, as they were when it was bought.
+    async fn options(&self) -> Vec<OrderLineOption> {
+        serde_json::from_str::<Vec<serde_json::Value>>(&self.line.options)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|o| OrderLineOption {
+                group: o["group"].as_str().unwrap_or_default().to_owned(),
+                name: o["option"].as_str().unwrap_or_default().to_owned(),
+                price_delta: Money::from_minor(
+                    o["priceDelta"].as_i64().unwrap_or_default(),
+                    &self.currency_code,
+                ),
+            })
+            .collect()
+    }
+}
+
+/// An option chosen on an order line, as it was when bought.
+#[derive(SimpleObject)]
+pub struct OrderLineOption {
+    /// The option group's name, e.g. "Size".
+    pub group: String,
+    /// The option's name, e.g. "Large".
+    pub name: String,
+    /// What it added to the unit price.
+    pub price_delta: Money,
 }
 
 /// One order in a list.

@@ -78,7 +78,8 @@ impl Api {
                 .limit_directives(limits.max_directives)
                 .data(limits.clone())
                 .data(deps.auth.clone())
-                .data(deps.rate_limits.clone());
+                .data(deps.rate_limits.clone())
+                .data(crate::ordering::Payments(deps.payments.clone()));
             if complexity {
                 builder = builder.limit_complexity(limits.max_complexity);
             }

@@ -42,6 +42,59 @@ pub enum UserErrorCode {
     PriceTooHigh,
     /// The daily stock is out of range.
     DailyStockInvalid,
+    /// The item cannot be ordered now: it does not exist, is switched off,
+    /// or (at checkout) its options no longer fit it.
+    ItemUnavailable,
+    /// A cart line's quantity would not be 1 to 50.
+    QuantityInvalid,
+    /// The options chosen are not the item's, or too few or too many of a group.
+    OptionsInvalid,
+    /// The cart holds another restaurant's items (add with `replaceCart: true` to start over).
+    CartOtherRestaurant,
+    /// The cart has no line with this id.
+    CartLineNotFound,
+    /// The cart has as many lines as it may hold.
+    CartTooLarge,
+    /// Another request was changing the cart at the same time; try again.
+    CartBusy,
+    /// There is nothing in the cart to check out.
+    CartEmpty,
+    /// Fewer units of an item are left today than the cart holds.
+    OutOfStock,
+    /// The total is not the `expectedTotal` the customer saw; nothing was ordered.
+    PriceChanged,
+    /// The card was declined; nothing was charged.
+    CardDeclined,
+    /// The payment could not be made (a processor error, or it refused a
+    /// capture or refund); nothing was charged or the order did not move.
+    PaymentFailed,
+    /// The fulfilment's details are missing or out of place (a delivery
+    /// needs an address, dining in a table number, pickup neither).
+    InvalidFulfilment,
+    /// The idempotency key is empty, too long, or has characters other than letters, digits, `-` and `_`.
+    IdempotencyKeyInvalid,
+    /// The idempotency key was used for a different checkout (another cart or input).
+    IdempotencyKeyReused,
+    /// A checkout with this idempotency key is still running; retry shortly.
+    CheckoutInProgress,
+    /// No order has this id (or the viewer may not see it: the same answer).
+    OrderNotFound,
+    /// The order's lifecycle does not allow this move from its status.
+    TransitionNotAllowed,
+    /// The order changed while the move was being made; it did not move.
+    OrderChanged,
+    /// The reason is too long or has invisible or control characters.
+    ReasonInvalid,
+    /// A rating is from 1 to 5.
+    RatingInvalid,
+    /// The review text is too long or has invisible or control characters.
+    ReviewBodyInvalid,
+    /// Reviews come after a completed order at the restaurant.
+    ReviewNotAllowed,
+    /// The customer has reviewed this restaurant already.
+    AlreadyReviewed,
+    /// No review has this id.
+    ReviewNotFound,
 }
 
 impl From<PasswordProblem> for UserErrorCode {

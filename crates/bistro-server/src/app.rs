@@ -11,6 +11,7 @@ use axum::response::Response;
 use axum::routing::{MethodFilter, get, on};
 use bistro_data::DataLayer;
 use bistro_kv::{Kv, KvConfig};
+use bistro_payments::{PaymentProvider, SimulatedProcessor};
 use bistro_schema::{Api, SchemaDeps};
 use bistro_sql::SqlConfig;
 use sea_orm::DatabaseConnection;
@@ -39,14 +40,52 @@ pub struct App {
     pub api: Api,
     /// Proxies whose `X-Forwarded-For` names the client (`http.trusted_proxies`).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The payment provider checkout and the order lifecycle use.
+    pub payments: Arc<dyn PaymentProvider>,
+    /// The built-in simulated processor, when it is the provider (its counts, for tests and demos).
+    pub simulated_payments: Option<Arc<SimulatedProcessor>>,
+    /// Where the outbox worker delivers email.
+    pub mail_delivery: bistro_mail::Delivery,
 }
 
 impl App {
     /// Connects both stores, migrates, seeds demo data into an empty database
     /// when configured to, and builds the schema.
     pub async fn connect(config: Config) -> anyhow::Result<Self> {
+        Self::connect_with_payments(config, None).await
+    }
+
+    /// Like [`Self::connect`], paying through `payments` instead of the
+    /// configured provider (tests put a provider of their own behind the trait).
+    pub async fn connect_with_payments(
+        config: Config,
+        payments: Option<Arc<dyn PaymentProvider>>,
+    ) -> anyhow::Result<Self> {
         // Again here, for configurations built in code rather than loaded.
         config.validate()?;
+        let mail_delivery = bistro_mail::Delivery::from_settings(
+            std::path::Path::new(&config.mail.mailbox_dir),
+            &config.mail.smtp_url,
+            &config.mail.from,
+        )?;
+        let (payments, simulated_payments) = match payments {
+            Some(payments) => (payments, None),
+            None => {
+                let simulated = Arc::new(SimulatedProcessor::new(Duration::from_millis(
+                    config.payments.slow_token_delay_ms,
+                )));
+                if config.environment == crate::config::Environment::Production {
+                    tracing::warn!(
+                        "payments go through the simulated card processor (payments.provider): \
+                         no real money moves"
+                    );
+                }
+                (
+                    simulated.clone() as Arc<dyn PaymentProvider>,
+                    Some(simulated),
+                )
+            }
+        };
         let db = connect_sql(&config).await?;
         bistro_sql::migrate(&db)
             .await
@@ -92,6 +131,7 @@ impl App {
             limits: config.graphql.clone(),
             auth,
             rate_limits: config.rate_limit.clone(),
+            payments: payments.clone(),
         });
         let trusted_proxies = crate::client_addr::parse_trusted(&config.http.trusted_proxies)?;
         Ok(Self {
@@ -101,6 +141,9 @@ impl App {
             data,
             api,
             trusted_proxies,
+            payments,
+            simulated_payments,
+            mail_delivery,
         })
     }
 }
@@ -247,8 +290,16 @@ pub struct Application {
 impl Application {
     /// Builds the service and binds its listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_payments(config, None).await
+    }
+
+    /// Like [`Self::build`], paying through `payments` instead of the configured provider.
+    pub async fn build_with_payments(
+        config: Config,
+        payments: Option<Arc<dyn PaymentProvider>>,
+    ) -> anyhow::Result<Self> {
         let addr = config.listen_addr()?;
-        let app = App::connect(config).await?;
+        let app = App::connect_with_payments(config, payments).await?;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
@@ -275,6 +326,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let drain = Duration::from_secs(self.state.config.http.shutdown_timeout_secs);
+        let (stop_worker, worker) = self.start_mail_worker();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let server = axum::serve(
             self.listener,
@@ -288,9 +340,19 @@ impl Application {
         let server = tokio::spawn(async move { server.await });
         // Wait for the server; once shutdown starts, give it `drain` to finish.
         let mut server = server;
-        tokio::select! {
-            result = &mut server => return result.context("server task")?.context("serving HTTP"),
-            _ = stop_rx => {}
+        let served = tokio::select! {
+            result = &mut server => Some(result),
+            _ = stop_rx => None,
+        };
+        let _ = stop_worker.send(true);
+        if let Some(worker) = worker {
+            // A delivery in progress finishes (or its lease lapses for another worker).
+            if tokio::time::timeout(drain, worker).await.is_err() {
+                tracing::warn!("the email outbox worker did not stop in time");
+            }
+        }
+        if let Some(result) = served {
+            return result.context("server task")?.context("serving HTTP");
         }
         match tokio::time::timeout(drain, &mut server).await {
             Ok(result) => result.context("server task")?.context("serving HTTP"),
@@ -303,6 +365,38 @@ impl Application {
                 Ok(())
             }
         }
+    }
+}
+
+impl Application {
+    /// Starts the email outbox worker when `mail.worker` is on; returns the
+    /// switch that stops it and its task.
+    fn start_mail_worker(
+        &self,
+    ) -> (
+        tokio::sync::watch::Sender<bool>,
+        Option<tokio::task::JoinHandle<()>>,
+    ) {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let app = &self.state;
+        if !app.config.mail.worker {
+            return (stop, None);
+        }
+        let owner = format!(
+            "{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_micros()
+        );
+        let worker = bistro_mail::Worker::new(
+            app.db.clone(),
+            app.mail_delivery.clone(),
+            app.config.mail.clone(),
+            owner,
+        );
+        let task = tokio::spawn(worker.run(async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }));
+        (stop, Some(task))
     }
 }
 

@@ -53,6 +53,20 @@ pub struct Config {
     pub sql: SqlSettings,
     /// Tokens and sessions.
     pub auth: AuthSettings,
+    /// The payment provider.
+    pub payments: PaymentSettings,
+    /// Email delivery: the outbox worker, the mailbox folder, SMTP.
+    pub mail: bistro_mail::MailSettings,
+}
+
+/// The payment provider (configuration section `[payments]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentSettings {
+    /// Which provider: `simulated`, the built-in card processor (moves no money).
+    pub provider: String,
+    /// How long the simulated processor takes to approve `tok_slow`, milliseconds.
+    pub slow_token_delay_ms: u64,
 }
 
 /// Tokens and sessions.
@@ -288,6 +302,24 @@ impl Config {
         }
         if self.auth.access_token_ttl_secs == 0 || self.auth.refresh_token_ttl_secs == 0 {
             bail!("auth: token lifetimes must be positive");
+        }
+        if self.payments.provider != "simulated" {
+            bail!("payments.provider must be \"simulated\" (the built-in card processor)");
+        }
+        let m = &self.mail;
+        if m.worker && m.smtp_url.is_empty() && m.mailbox_dir.is_empty() {
+            bail!("mail: set mail.mailbox_dir or mail.smtp_url");
+        }
+        if m.batch_size == 0 || m.lease_secs == 0 || m.max_attempts < 1 || m.retry_base_secs == 0 {
+            bail!(
+                "mail: batch_size, lease_secs, max_attempts and retry_base_secs must be positive"
+            );
+        }
+        if !(m.smtp_url.is_empty()
+            || m.smtp_url.starts_with("smtp://")
+            || m.smtp_url.starts_with("smtps://"))
+        {
+            bail!("mail.smtp_url must be empty (mailbox folder) or an smtp:// or smtps:// URL");
         }
         Ok(())
     }

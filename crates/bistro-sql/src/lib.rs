@@ -2,6 +2,8 @@
 
 pub mod entity;
 pub mod migration;
+pub mod ordering;
+pub mod outbox;
 pub mod query;
 pub mod seed;
 pub mod write;

@@ -562,6 +562,7 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> Result<Seed
             total_amount: Set(subtotal + delivery_fee),
             currency_code: Set((*currency).to_owned()),
             idempotency_key: Set(format!("seed-{}-{id}", options.seed)),
+            checkout_fingerprint: Set(None),
             created_at: Set(created_at),
             updated_at: Set(created_at + Duration::minutes(5)),
         });

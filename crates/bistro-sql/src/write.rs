@@ -229,3 +229,87 @@ pub async fn update_menu_item(
     txn.commit().await?;
     Ok(item)
 }
+
+/// A new review (validated by the caller).
+#[derive(Debug, Clone)]
+pub struct NewReview {
+    /// The reviewer.
+    pub user_id: i64,
+    /// The restaurant reviewed.
+    pub restaurant_id: i64,
+    /// 1 to 5.
+    pub rating: i32,
+    /// What they wrote.
+    pub body: String,
+}
+
+/// Why a review could not be written.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum WriteReviewError {
+    /// The customer has reviewed this restaurant already.
+    #[error("the customer has reviewed this restaurant already")]
+    AlreadyReviewed,
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] Error),
+}
+
+/// Writes a review; one per customer and restaurant (the unique index
+/// decides, also when two writes race).
+pub async fn create_review(
+    db: &DatabaseConnection,
+    new: NewReview,
+) -> std::result::Result<crate::entity::review::Model, WriteReviewError> {
+    let now = Utc::now();
+    let inserted = crate::entity::review::ActiveModel {
+        user_id: Set(new.user_id),
+        restaurant_id: Set(new.restaurant_id),
+        rating: Set(new.rating),
+        body: Set(new.body),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(review) => Ok(review),
+        Err(err) if unique_violation(&err) => Err(WriteReviewError::AlreadyReviewed),
+        Err(err) => Err(Error::from(err).into()),
+    }
+}
+
+/// Changes a review's rating and text; `Ok(None)` when it does not exist.
+pub async fn update_review(
+    db: &DatabaseConnection,
+    id: i64,
+    rating: Option<i32>,
+    body: Option<String>,
+) -> Result<Option<crate::entity::review::Model>> {
+    use crate::entity::review::{Column as C, Entity};
+    let mut update = Entity::update_many()
+        .col_expr(C::UpdatedAt, Expr::value(Utc::now()))
+        .filter(C::Id.eq(id));
+    if let Some(rating) = rating {
+        update = update.col_expr(C::Rating, Expr::value(rating));
+    }
+    if let Some(body) = body {
+        update = update.col_expr(C::Body, Expr::value(body));
+    }
+    let txn = crate::ordering::begin_write(db).await?;
+    if update.exec(&txn).await?.rows_affected == 0 {
+        return Ok(None);
+    }
+    let review = Entity::find_by_id(id).one(&txn).await?;
+    txn.commit().await?;
+    Ok(review)
+}
+
+/// Deletes a review; `false` when it did not exist.
+pub async fn delete_review(db: &DatabaseConnection, id: i64) -> Result<bool> {
+    Ok(crate::entity::review::Entity::delete_by_id(id)
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}

@@ -497,3 +497,203 @@ async fn constraint_violations_are_database_errors() {
         t.drop_all().await;
     }
 }
+
+fn new_order(user_id: i64, key: &str) -> bistro_sql::ordering::NewOrder {
+    use bistro_sql::ordering::{NewEmail, NewOrder, NewOrderLine, NewPayment};
+    NewOrder {
+        user_id,
+        restaurant_id: 1,
+        fulfilment: bistro_sql::entity::Fulfilment::Pickup,
+        table_number: None,
+        delivery_address: None,
+        subtotal_amount: 1200,
+        total_amount: 1200,
+        currency_code: "EUR".into(),
+        idempotency_key: key.into(),
+        checkout_fingerprint: "fp".into(),
+        lines: vec![NewOrderLine {
+            menu_item_id: 1,
+            name: "Soup".into(),
+            quantity: 2,
+            unit_price_amount: 600,
+            options: "[]".into(),
+            line_total_amount: 1200,
+        }],
+        payment: NewPayment {
+            provider: "simulated".into(),
+            reference: format!("auth_{user_id}_{key}"),
+        },
+        confirmation: NewEmail {
+            recipient: "someone@example.com".into(),
+            subject: "Order {order_id}".into(),
+            body: "Thanks for order {order_id}.".into(),
+            kind: "ORDER_CONFIRMATION".into(),
+        },
+        placed_at: chrono::Utc::now(),
+    }
+}
+
+#[tokio::test]
+async fn idempotency_keys_are_unique_per_customer_not_across_customers() {
+    use bistro_sql::ordering::{PlaceOrderError, order_by_idempotency_key, place_order};
+    for t in databases().await {
+        bistro_sql::seed::seed(&t.db, &options(3)).await.unwrap();
+        let first = place_order(&t.db, new_order(1, "key-1")).await.unwrap();
+        // Another customer may use the same key.
+        let other = place_order(&t.db, new_order(2, "key-1")).await.unwrap();
+        assert_ne!(first.id, other.id);
+        // The same customer may not.
+        assert!(matches!(
+            place_order(&t.db, new_order(1, "key-1")).await,
+            Err(PlaceOrderError::DuplicateKey)
+        ));
+        let found = order_by_idempotency_key(&t.db, 1, "key-1")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.id, first.id);
+        assert_eq!(found.checkout_fingerprint.as_deref(), Some("fp"));
+        // Everything was written with the order, the email naming it.
+        let outbox = bistro_sql::outbox::all(&t.db).await.unwrap();
+        assert_eq!(outbox.len(), 2);
+        assert_eq!(outbox[0].subject, format!("Order {}", first.id));
+        let events = bistro_sql::ordering::events_by_orders(&t.db, &[first.id])
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 1);
+        let payments = bistro_sql::ordering::payments_by_orders(&t.db, &[first.id])
+            .await
+            .unwrap();
+        assert_eq!(payments[0].amount, 1200);
+        // Units sold today count it (and the seeded orders of the day).
+        let sold =
+            bistro_sql::ordering::units_sold_on(&t.db, chrono::Utc::now().date_naive(), &[1])
+                .await
+                .unwrap();
+        assert!(sold[&1] >= 4, "{sold:?}");
+        t.drop_all().await;
+    }
+}
+
+#[tokio::test]
+async fn transitions_apply_only_from_the_expected_status() {
+    use bistro_sql::entity::{OrderStatus as S, PaymentStatus as P};
+    use bistro_sql::ordering::{NewTransition, place_order, record_transition};
+    for t in databases().await {
+        bistro_sql::seed::seed(&t.db, &options(3)).await.unwrap();
+        let order = place_order(&t.db, new_order(1, "k")).await.unwrap();
+        let accept = NewTransition {
+            order_id: order.id,
+            from: S::Placed,
+            to: S::Accepted,
+            payment: Some((P::Authorized, P::Captured)),
+            actor_user_id: Some(2),
+            note: None,
+            at: chrono::Utc::now(),
+        };
+        let accepted = record_transition(&t.db, accept.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (accepted.status, accepted.payment_status),
+            (S::Accepted, P::Captured)
+        );
+        // The same transition again finds the order moved on: nothing happens.
+        assert_eq!(record_transition(&t.db, accept).await.unwrap(), None);
+        let events = bistro_sql::ordering::events_by_orders(&t.db, &[order.id])
+            .await
+            .unwrap();
+        assert_eq!(events.len(), 2);
+        let payments = bistro_sql::ordering::payments_by_orders(&t.db, &[order.id])
+            .await
+            .unwrap();
+        assert_eq!(payments[0].status, P::Captured);
+        t.drop_all().await;
+    }
+}
+
+#[tokio::test]
+async fn outbox_claims_never_overlap_and_lapsed_leases_are_claimable_again() {
+    use bistro_sql::ordering::place_order;
+    use bistro_sql::outbox;
+    for t in databases().await {
+        bistro_sql::seed::seed(&t.db, &options(3)).await.unwrap();
+        for i in 0..6 {
+            place_order(&t.db, new_order(1, &format!("k{i}")))
+                .await
+                .unwrap();
+        }
+        let now = chrono::Utc::now() + chrono::Duration::seconds(1);
+        let lease = Duration::from_secs(60);
+        let (a, b) = tokio::join!(
+            outbox::claim_due(&t.db, "a", now, lease, 4),
+            outbox::claim_due(&t.db, "b", now, lease, 4)
+        );
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.len() + b.len(), 6, "every row claimed once");
+        assert!(
+            a.iter()
+                .all(|row| !b.iter().any(|other| other.id == row.id))
+        );
+        assert!(
+            outbox::claim_due(&t.db, "c", now, lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        // Only the lease holder finishes a row.
+        assert!(!outbox::mark_sent(&t.db, a[0].id, "b", now).await.unwrap());
+        assert!(outbox::mark_sent(&t.db, a[0].id, "a", now).await.unwrap());
+        // After the leases lapse, the unfinished rows are claimable again, and count a second attempt.
+        let later = now + chrono::Duration::seconds(61);
+        let again = outbox::claim_due(&t.db, "c", later, lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.len(), 5);
+        assert!(again.iter().all(|row| row.attempts == 2));
+        // A retry waits until it is due.
+        assert!(
+            outbox::retry_later(
+                &t.db,
+                again[0].id,
+                "c",
+                later + chrono::Duration::seconds(30),
+                "refused"
+            )
+            .await
+            .unwrap()
+        );
+        let due = outbox::claim_due(&t.db, "d", later + chrono::Duration::seconds(61), lease, 10)
+            .await
+            .unwrap();
+        assert_eq!(due.len(), 5);
+        t.drop_all().await;
+    }
+}
+
+#[tokio::test]
+async fn option_groups_load_with_their_options_in_one_statement() {
+    for t in databases().await {
+        bistro_sql::seed::seed(&t.db, &options(3)).await.unwrap();
+        let (db, count) = counted(&t.db);
+        let ids: Vec<i64> = (1..=144).collect();
+        let groups = bistro_sql::ordering::option_groups_by_items(&db, &ids)
+            .await
+            .unwrap();
+        assert_eq!(count.load(Ordering::Relaxed), 1);
+        assert!(!groups.is_empty());
+        for item_groups in groups.values() {
+            for group in item_groups {
+                assert!(!group.options.is_empty());
+                assert!(
+                    group
+                        .options
+                        .windows(2)
+                        .all(|w| w[0].position <= w[1].position)
+                );
+            }
+        }
+        t.drop_all().await;
+    }
+}

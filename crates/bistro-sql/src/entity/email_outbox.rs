@@ -21,6 +21,11 @@ pub struct Model {
     pub last_error: Option<String>,
     pub created_at: DateTimeUtc,
     pub sent_at: Option<DateTimeUtc>,
+    /// Until when the worker that claimed the row may deliver it alone; an
+    /// expired lease (its worker died) makes the row claimable again.
+    pub lease_until: Option<DateTimeUtc>,
+    /// Which worker holds the lease.
+    pub lease_owner: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

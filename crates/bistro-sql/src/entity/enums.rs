@@ -129,7 +129,10 @@ pub enum PaymentStatus {
     /// Refused by the processor.
     #[sea_orm(string_value = "DECLINED")]
     Declined,
-    /// Given back.
+    /// Reserved funds released before capture (rejected or cancelled in time).
+    #[sea_orm(string_value = "VOIDED")]
+    Voided,
+    /// Given back after capture.
     #[sea_orm(string_value = "REFUNDED")]
     Refunded,
 }

@@ -21,9 +21,13 @@ pub struct Model {
     pub subtotal_amount: i64,
     pub total_amount: i64,
     pub currency_code: String,
-    /// Client-chosen key that makes checkout idempotent.
-    #[sea_orm(unique)]
+    /// Client-chosen key that makes checkout idempotent; unique per
+    /// customer (`orders_user_idempotency_key`), not across customers.
     pub idempotency_key: String,
+    /// What the checkout that placed the order asked for (a hash of its
+    /// input and cart), so a retry with the same key is told apart from a
+    /// different request reusing it. `None` for orders placed before it was kept.
+    pub checkout_fingerprint: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

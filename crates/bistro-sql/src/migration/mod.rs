@@ -7,6 +7,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_domain;
 mod m20261125_000002_menu_search;
+mod m20261129_000003_ordering;
 
 /// Every migration of the relational store.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_domain::Migration),
             Box::new(m20261125_000002_menu_search::Migration),
+            Box::new(m20261129_000003_ordering::Migration),
         ]
     }
 }

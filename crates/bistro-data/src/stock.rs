@@ -1,0 +1,284 @@
+//! Limited daily stock: units of an item left today, reserved atomically
+//! at checkout.
+//!
+//! **Layout** `stock:v1:{day}:{restaurant id}` (hash): menu item id → units
+//! left that day (UTC). One hash per restaurant and day, so a cart (one
+//! restaurant) is reserved in one atomic step on one key (a Lua script on
+//! Redis: cluster-safe), and the stock of a whole menu page is one
+//! pipelined `HGET` per batch. Only items with a `daily_stock` have a field.
+//!
+//! A field is created when first needed, from SQL: the item's `daily_stock`
+//! minus the units of the day's orders that were not rejected or
+//! cancelled. Checkout takes units (all lines or none, never below zero)
+//! before it authorizes the payment and gives them back if the checkout
+//! fails; a rejected or cancelled order of the day gives its units back;
+//! changing an item's `daily_stock` drops its field, so it is recomputed.
+//! Written by checkout, order transitions and menu edits; read by
+//! `MenuItem.stockRemaining` and checkout. Expires two days after its day.
+//!
+//! When lost (flushed, expired early), fields are recomputed from SQL on
+//! the next use: exact, except that checkouts in flight at the moment of
+//! the loss are not counted until they commit, so those units can be sold
+//! twice.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bistro_kv::Kv;
+use bistro_sql::entity::{menu_item, order};
+use bistro_sql::ordering;
+use chrono::NaiveDate;
+use sea_orm::DatabaseConnection;
+
+use crate::Result;
+use crate::batch::Load;
+use crate::events::{self, AvailabilityReason};
+
+/// How long a day's stock hash outlives the day.
+pub const RETENTION: Duration = Duration::from_secs(2 * 24 * 3600);
+
+bistro_kv::kv_key! {
+    /// One restaurant's limited stock for one day.
+    pub struct StockKey { pub day: NaiveDate, pub restaurant_id: i64 } => hash i64 => i64 = "stock:v1:{day}:{restaurant_id}";
+}
+
+/// Units wanted of one limited item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Want {
+    /// The item.
+    pub menu_item_id: i64,
+    /// Its daily stock.
+    pub daily_stock: i32,
+    /// Units wanted (all lines of the item together).
+    pub quantity: i64,
+}
+
+/// Units left of every item, counted from SQL (one statement).
+async fn remaining_from_sql(
+    db: &DatabaseConnection,
+    day: NaiveDate,
+    items: &[(i64, i32)],
+) -> Result<HashMap<i64, i64>> {
+    let ids: Vec<i64> = items.iter().map(|(id, _)| *id).collect();
+    let sold = ordering::units_sold_on(db, day, &ids).await?;
+    Ok(items
+        .iter()
+        .map(|(id, stock)| {
+            let left = i64::from(*stock) - sold.get(id).copied().unwrap_or(0);
+            (*id, left.max(0))
+        })
+        .collect())
+}
+
+/// Takes `wants` from today's stock of one restaurant, all or nothing.
+/// `Ok(Ok(left))`: taken, with the units left of each item; `Ok(Err(id))`:
+/// nothing taken, `id` has fewer units left than wanted. Publishes
+/// `SOLD_OUT` for the items this took to zero.
+pub async fn reserve(
+    db: &DatabaseConnection,
+    kv: &Kv,
+    day: NaiveDate,
+    restaurant_id: i64,
+    wants: &[Want],
+) -> Result<std::result::Result<Vec<(i64, i64)>, i64>> {
+    if wants.is_empty() {
+        return Ok(Ok(Vec::new()));
+    }
+    let items: Vec<(i64, i32)> = wants
+        .iter()
+        .map(|w| (w.menu_item_id, w.daily_stock))
+        .collect();
+    let initial = remaining_from_sql(db, day, &items).await?;
+    let takes: Vec<(i64, i64, i64)> = wants
+        .iter()
+        .map(|w| {
+            (
+                w.menu_item_id,
+                w.quantity,
+                initial.get(&w.menu_item_id).copied().unwrap_or(0),
+            )
+        })
+        .collect();
+    let key = StockKey { day, restaurant_id };
+    match kv.take_fields(&key, &takes, Some(RETENTION)).await? {
+        Ok(left) => {
+            let left: Vec<(i64, i64)> = wants.iter().map(|w| w.menu_item_id).zip(left).collect();
+            for (id, units) in &left {
+                if *units == 0 {
+                    events::publish_menu_availability(
+                        kv,
+                        *id,
+                        restaurant_id,
+                        AvailabilityReason::SoldOut,
+                        true,
+                        Some(0),
+                    )
+                    .await;
+                }
+            }
+            Ok(Ok(left))
+        }
+        Err(index) => Ok(Err(wants.get(index).map_or(0, |w| w.menu_item_id))),
+    }
+}
+
+/// Gives units back to today's stock of one restaurant (a failed checkout,
+/// a cancelled order). Publishes `RESTOCKED` for items that were sold out.
+/// Logged, not returned, on failure: the stock then stays low until its
+/// field is recomputed (the next day, or after a flush).
+pub async fn release(kv: &Kv, day: NaiveDate, restaurant_id: i64, gives: &[(i64, i64)]) {
+    let key = StockKey { day, restaurant_id };
+    match kv.give_fields(&key, gives).await {
+        Ok(now) => {
+            for ((id, units), left) in gives.iter().zip(now) {
+                if let Some(left) = left
+                    && left == *units
+                    && *units > 0
+                {
+                    events::publish_menu_availability(
+                        kv,
+                        *id,
+                        restaurant_id,
+                        AvailabilityReason::Restocked,
+                        true,
+                        Some(left),
+                    )
+                    .await;
+                }
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, restaurant.id = restaurant_id, "giving stock back failed; it stays low until recomputed");
+        }
+    }
+}
+
+/// Gives a rejected or cancelled order's units back, if it was placed today.
+pub(crate) async fn give_back_order(db: &DatabaseConnection, kv: &Kv, order: &order::Model) {
+    let day = crate::popularity::today();
+    if order.created_at.date_naive() != day {
+        return;
+    }
+    let lines = match bistro_sql::query::order_lines_by_orders(db, &[order.id]).await {
+        Ok(lines) => lines,
+        Err(error) => {
+            tracing::error!(%error, order.id = order.id, "reading a cancelled order's lines failed; its stock is not given back");
+            return;
+        }
+    };
+    let mut units: HashMap<i64, i64> = HashMap::new();
+    for line in lines {
+        *units.entry(line.menu_item_id).or_default() += i64::from(line.quantity);
+    }
+    // Only limited items have fields; giving to a missing field does nothing.
+    let gives: Vec<(i64, i64)> = units.into_iter().collect();
+    release(kv, day, order.restaurant_id, &gives).await;
+}
+
+/// After a menu item changed: a new `daily_stock` drops today's field (it is
+/// recomputed from the new stock), and a change of `available` is published.
+pub async fn item_changed(kv: &Kv, before: &menu_item::Model, after: &menu_item::Model) {
+    let day = crate::popularity::today();
+    if before.daily_stock != after.daily_stock {
+        let key = bistro_kv::typed::Key::render(&StockKey {
+            day,
+            restaurant_id: after.restaurant_id,
+        });
+        if let Err(error) = kv.hdel(&key, &[after.id.to_string()]).await {
+            tracing::error!(%error, menu_item.id = after.id, "dropping a changed stock counter failed; it expires with its day");
+        }
+        if after.daily_stock.unwrap_or(i32::MAX) > before.daily_stock.unwrap_or(i32::MAX)
+            || (before.daily_stock.is_some() && after.daily_stock.is_none())
+        {
+            events::publish_menu_availability(
+                kv,
+                after.id,
+                after.restaurant_id,
+                AvailabilityReason::Restocked,
+                after.available,
+                None,
+            )
+            .await;
+        }
+    }
+    if before.available != after.available {
+        events::publish_menu_availability(
+            kv,
+            after.id,
+            after.restaurant_id,
+            AvailabilityReason::AvailabilitySet,
+            after.available,
+            None,
+        )
+        .await;
+    }
+}
+
+/// What to read the stock of: a limited item of a restaurant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct StockQuery {
+    /// The item's restaurant.
+    pub restaurant_id: i64,
+    /// The item.
+    pub menu_item_id: i64,
+    /// Its daily stock.
+    pub daily_stock: i32,
+}
+
+/// Units left today: one pipelined read of the stock hashes per batch,
+/// then, for items without a field yet, one SQL count.
+pub struct StockLoader {
+    pub(crate) db: DatabaseConnection,
+    pub(crate) kv: Kv,
+    pub(crate) day: NaiveDate,
+}
+
+impl Load<StockQuery> for StockLoader {
+    type Value = i64;
+
+    async fn load(&self, keys: &[StockQuery]) -> Result<HashMap<StockQuery, Self::Value>> {
+        let fields: Vec<(StockKey, i64)> = keys
+            .iter()
+            .map(|k| {
+                (
+                    StockKey {
+                        day: self.day,
+                        restaurant_id: k.restaurant_id,
+                    },
+                    k.menu_item_id,
+                )
+            })
+            .collect();
+        let stored = self.kv.load_fields(&fields).await?;
+        let mut out = HashMap::with_capacity(keys.len());
+        let mut misses = Vec::new();
+        for (key, value) in keys.iter().zip(stored) {
+            match value {
+                Some(left) => {
+                    out.insert(*key, left.max(0));
+                }
+                None => misses.push(*key),
+            }
+        }
+        if !misses.is_empty() {
+            let items: Vec<(i64, i32)> = misses
+                .iter()
+                .map(|k| (k.menu_item_id, k.daily_stock))
+                .collect();
+            let left = remaining_from_sql(&self.db, self.day, &items).await?;
+            for key in misses {
+                out.insert(key, left.get(&key.menu_item_id).copied().unwrap_or(0));
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl crate::Scope {
+    /// After a menu item write committed: resets today's stock counter when
+    /// the daily stock changed, and publishes availability changes.
+    pub async fn menu_item_changed(&self, before: &menu_item::Model, after: &menu_item::Model) {
+        item_changed(&self.kv, before, after).await;
+        self.loaders.stock.clear();
+    }
+}
