@@ -202,11 +202,11 @@ pub struct MenuItemLoader {
 }
 
 impl Load<i64> for MenuItemLoader {
-    type Value = menu_item::Model;
+    type Value = Arc<menu_item::Model>;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
         let rows = query::menu_items_by_ids(&self.db, keys).await?;
-        Ok(rows.into_iter().map(|m| (m.id, m)).collect())
+        Ok(rows.into_iter().map(|m| (m.id, Arc::new(m))).collect())
     }
 }
 
@@ -231,7 +231,7 @@ pub struct MenuPageLoader {
 }
 
 impl Load<MenuPageKey> for MenuPageLoader {
-    type Value = Arc<[menu_item::Model]>;
+    type Value = Arc<[Arc<menu_item::Model>]>;
 
     async fn load(&self, keys: &[MenuPageKey]) -> Result<HashMap<MenuPageKey, Self::Value>> {
         let mut out = HashMap::with_capacity(keys.len());
@@ -257,7 +257,7 @@ impl Load<MenuPageKey> for MenuPageLoader {
                     Ok(pages) => {
                         for (key, page) in shape_keys.into_iter().zip(pages) {
                             if let Some(page) = page.filter(|p| now - p.written_at < ttl) {
-                                out.insert(key.clone(), page.rows.into());
+                                out.insert(key.clone(), shared(page.rows));
                             }
                         }
                     }
@@ -302,7 +302,7 @@ impl Load<MenuPageKey> for MenuPageLoader {
                         restaurant_id,
                         args: args.clone(),
                     },
-                    page.into(),
+                    shared(page),
                 );
             }
         }
@@ -331,6 +331,11 @@ impl Load<MenuPageKey> for MenuPageLoader {
     }
 }
 
+/// Rows as the loaders hand them out: shared, so a field that keeps one copies nothing.
+fn shared(rows: Vec<menu_item::Model>) -> Arc<[Arc<menu_item::Model>]> {
+    rows.into_iter().map(Arc::new).collect()
+}
+
 /// Key of a menu size: restaurant id and optional course (stored form).
 pub type MenuCountKey = (i64, Option<String>);
 
@@ -357,23 +362,36 @@ impl Load<MenuCountKey> for MenuCountLoader {
 impl Scope {
     /// Full-text search over every restaurant's menu (one statement); the
     /// hits prime the menu item loader.
-    pub async fn search_menu(&self, text: &str, offset: u64, limit: u64) -> Result<Vec<SearchHit>> {
-        let hits = query::search_menu_items(&self.db, text, offset, limit).await?;
+    pub async fn search_menu(
+        &self,
+        text: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<(Arc<menu_item::Model>, f64)>> {
+        let hits: Vec<(Arc<menu_item::Model>, f64)> =
+            query::search_menu_items(&self.db, text, offset, limit)
+                .await?
+                .into_iter()
+                .map(|SearchHit { item, rank }| (Arc::new(item), rank))
+                .collect();
         self.loaders
             .menu_item
-            .prime(hits.iter().map(|h| (h.item.id, h.item.clone())));
+            .prime(hits.iter().map(|(item, _)| (item.id, item.clone())));
         Ok(hits)
     }
 
     /// Adds an item to a menu (`None` when the restaurant does not exist),
     /// then forgets the restaurant's cached menu.
-    pub async fn create_menu_item(&self, item: NewMenuItem) -> Result<Option<menu_item::Model>> {
+    pub async fn create_menu_item(
+        &self,
+        item: NewMenuItem,
+    ) -> Result<Option<Arc<menu_item::Model>>> {
         let restaurant_id = item.restaurant_id;
         let created = bistro_sql::write::create_menu_item(&self.db, item).await?;
         if created.is_some() {
             invalidate(&self.kv, restaurant_id).await;
         }
-        Ok(created)
+        Ok(created.map(Arc::new))
     }
 
     /// Changes an item (`None` when it does not exist), then forgets the restaurant's cached menu.
@@ -381,13 +399,13 @@ impl Scope {
         &self,
         id: i64,
         changes: MenuItemChanges,
-    ) -> Result<Option<menu_item::Model>> {
+    ) -> Result<Option<Arc<menu_item::Model>>> {
         let updated = bistro_sql::write::update_menu_item(&self.db, id, changes).await?;
         if let Some(item) = &updated {
             invalidate(&self.kv, item.restaurant_id).await;
             self.loaders.menu_item.clear();
         }
-        Ok(updated)
+        Ok(updated.map(Arc::new))
     }
 }
 

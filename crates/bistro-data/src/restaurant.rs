@@ -1,6 +1,7 @@
 //! Restaurants: by id, by slug, and the restaurant list.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bistro_sql::entity::restaurant;
 use bistro_sql::query::{self, PageWindow, RestaurantFilter};
@@ -19,23 +20,23 @@ pub struct RestaurantLoader {
 }
 
 impl Load<i64> for RestaurantLoader {
-    type Value = restaurant::Model;
+    type Value = Arc<restaurant::Model>;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
         let rows = query::restaurants_by_ids(&self.db, keys).await?;
-        Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+        Ok(rows.into_iter().map(|r| (r.id, Arc::new(r))).collect())
     }
 }
 
 impl Load<Slug> for RestaurantLoader {
-    type Value = restaurant::Model;
+    type Value = Arc<restaurant::Model>;
 
     async fn load(&self, keys: &[Slug]) -> Result<HashMap<Slug, Self::Value>> {
         let slugs: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
         let rows = query::restaurants_by_slugs(&self.db, &slugs).await?;
         Ok(rows
             .into_iter()
-            .map(|r| (Slug(r.slug.clone()), r))
+            .map(|r| (Slug(r.slug.clone()), Arc::new(r)))
             .collect())
     }
 }
@@ -48,8 +49,12 @@ impl Scope {
         &self,
         filter: &RestaurantFilter,
         window: &PageWindow<i64>,
-    ) -> Result<Vec<restaurant::Model>> {
-        let rows = query::restaurants_page(&self.db, filter, window).await?;
+    ) -> Result<Vec<Arc<restaurant::Model>>> {
+        let rows: Vec<Arc<restaurant::Model>> = query::restaurants_page(&self.db, filter, window)
+            .await?
+            .into_iter()
+            .map(Arc::new)
+            .collect();
         self.loaders
             .restaurant
             .prime(rows.iter().map(|r| (r.id, r.clone())));

@@ -31,7 +31,7 @@ async fn unit_price(
     let groups = groups.coded()?.unwrap_or_default();
     Ok(Some((
         item.price_amount + option_deltas(&groups, &line.option_ids),
-        item.currency_code,
+        item.currency_code.clone(),
     )))
 }
 
@@ -120,7 +120,7 @@ impl CartLine {
                 .load_one(self.0.menu_item_id)
                 .await
                 .coded()?;
-            let currency = item.map(|i| i.currency_code).unwrap_or_default();
+            let currency = item.map(|i| i.currency_code.clone()).unwrap_or_default();
             Ok(groups
                 .iter()
                 .flat_map(|g| g.options.iter().map(move |o| (g, o)))

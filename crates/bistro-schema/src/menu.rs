@@ -14,7 +14,7 @@ use crate::restaurant::Restaurant;
 
 /// A dish or drink on a restaurant's menu.
 #[derive(Clone)]
-pub struct MenuItem(pub menu_item::Model);
+pub struct MenuItem(pub std::sync::Arc<menu_item::Model>);
 
 impl MenuItem {
     /// Loads a menu item by database id through the request's loader.

@@ -190,7 +190,10 @@ fn check_stock(stock: Option<i32>, errors: &mut Vec<UserError>) {
 }
 
 /// The item with this id, and the right to change it; NOT_FOUND when there is none.
-async fn editable_item(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<menu_item::Model> {
+async fn editable_item(
+    ctx: &Context<'_>,
+    id: &ID,
+) -> async_graphql::Result<std::sync::Arc<menu_item::Model>> {
     let id = expect_global_id(id, NodeType::MenuItem)?;
     let item = loaders(ctx)?.menu_item.load_one(id).await.coded()?;
     let Some(item) = item else {
@@ -325,7 +328,7 @@ impl MenuMutation {
     async fn apply(
         &self,
         ctx: &Context<'_>,
-        item: menu_item::Model,
+        item: std::sync::Arc<menu_item::Model>,
         changes: MenuItemChanges,
     ) -> async_graphql::Result<MenuItemPayload> {
         // The data layer forgets the restaurant's cached menu once the write commits.

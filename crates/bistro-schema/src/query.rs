@@ -168,8 +168,8 @@ impl Query {
                 .zip(offset + 1..)
                 .map(|(hit, next)| MenuSearchEdge {
                     cursor: encode_cursor('s', &next.to_string()),
-                    node: MenuItem(hit.item),
-                    rank: hit.rank,
+                    node: MenuItem(hit.0),
+                    rank: hit.1,
                 })
                 .collect();
             let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();

@@ -22,7 +22,7 @@ const MAX_TRENDING: i32 = 20;
 
 /// A restaurant that takes orders through Bistro.
 #[derive(Clone)]
-pub struct Restaurant(pub restaurant::Model);
+pub struct Restaurant(pub std::sync::Arc<restaurant::Model>);
 
 impl Restaurant {
     /// Loads a restaurant by database id through the request's loader.
