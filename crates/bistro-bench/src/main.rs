@@ -7,6 +7,7 @@
 //! PostgreSQL + Redis measure the store floor of the page. Then print the
 //! table and append it to `BENCHMARKS.md`.
 
+mod checkout;
 mod floor;
 mod load;
 mod report;
@@ -25,6 +26,9 @@ use crate::server::{Server, ServerSettings};
 use crate::stores::Pair;
 use crate::workloads::Workload;
 
+/// Connections of W3 (checkout), as the workload defines it.
+const W3_CONNECTIONS: u32 = 16;
+
 /// Benchmarks the release server on the standard data set.
 #[derive(Parser, Debug)]
 #[command(name = "bistro-bench")]
@@ -32,8 +36,8 @@ struct Cli {
     /// Store pairs to run: `embedded` (SQLite + in-process), `real` (PostgreSQL + Redis).
     #[arg(long, value_delimiter = ',', default_value = "real,embedded")]
     pairs: Vec<String>,
-    /// Workloads to run (W1, W1-SQL, W2, W5).
-    #[arg(long, value_delimiter = ',', default_value = "W1,W1-SQL,W2,W5")]
+    /// Workloads to run (W1, W1-SQL, W2, W3, W5).
+    #[arg(long, value_delimiter = ',', default_value = "W1,W1-SQL,W2,W3,W5")]
     workloads: Vec<String>,
     /// Seconds each measured run lasts (after a warm-up of a third as long).
     #[arg(long, default_value_t = 10)]
@@ -98,6 +102,7 @@ async fn main() -> anyhow::Result<()> {
         .map(|name| Workload::parse(name))
         .collect::<anyhow::Result<_>>()?;
     let mut rows: Vec<Row> = Vec::new();
+    let mut w3_notes: Vec<String> = Vec::new();
     for pair_name in &cli.pairs {
         let pair = Pair::prepare(
             pair_name,
@@ -129,6 +134,34 @@ async fn main() -> anyhow::Result<()> {
                         workload.name(),
                         setting.name
                     );
+                    if *workload == Workload::W3 {
+                        // The checkout workload: its own client, 16 connections.
+                        let probe = checkout::probe(&server).await?;
+                        let run = checkout::run(&pair, &server, W3_CONNECTIONS, duration).await?;
+                        anyhow::ensure!(
+                            run.orders_added == run.placed,
+                            "W3: {} checkouts placed an order but SQL gained {} orders",
+                            run.placed,
+                            run.orders_added
+                        );
+                        w3_notes.push(format!(
+                            "- {}: W3 at {W3_CONNECTIONS} connections: {} checkouts placed an order, {} did not; SQL gained exactly {} orders. Latency is the whole four-request sequence.",
+                            pair.name(),
+                            run.placed,
+                            run.failed,
+                            run.orders_added
+                        ));
+                        rows.push(Row {
+                            pair: pair.name().to_owned(),
+                            workload: workload.name().to_owned(),
+                            setting: setting.name.to_owned(),
+                            label: label.clone(),
+                            probe,
+                            result: run.result,
+                            floor: None,
+                        });
+                        continue;
+                    }
                     let prepared = workload.prepare(&server).await?;
                     let probe = prepared.probe(&server).await?;
                     let result = load::run(&server, &prepared, cli.connections, duration).await?;
@@ -155,7 +188,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     let table = report::table(&rows, cli.connections);
-    let ratios = report::ratios(&rows);
+    let mut ratios = report::ratios(&rows);
+    for note in &w3_notes {
+        ratios.push_str(note);
+        ratios.push('\n');
+    }
     // The table is this command's output.
     {
         use std::io::Write as _;

@@ -24,6 +24,8 @@ pub enum Workload {
     W1Sql,
     /// A signed-in customer's last 20 orders.
     W2,
+    /// Checkout: three cart additions and a checkout (the harness's own client).
+    W3,
     /// `nodes(ids:)` with 100 mixed ids.
     W5,
 }
@@ -35,8 +37,9 @@ impl Workload {
             "W1" => Self::W1,
             "W1-SQL" | "W1SQL" => Self::W1Sql,
             "W2" => Self::W2,
+            "W3" => Self::W3,
             "W5" => Self::W5,
-            other => anyhow::bail!("unknown workload {other:?} (W1, W1-SQL, W2, W5)"),
+            other => anyhow::bail!("unknown workload {other:?} (W1, W1-SQL, W2, W3, W5)"),
         })
     }
 
@@ -46,6 +49,7 @@ impl Workload {
             Self::W1 => "W1",
             Self::W1Sql => "W1-SQL",
             Self::W2 => "W2",
+            Self::W3 => "W3",
             Self::W5 => "W5",
         }
     }
@@ -69,6 +73,7 @@ impl Workload {
                 sign_in_customers(server).await?,
             ),
             Self::W5 => (NODES, json!({"ids": mixed_ids(server).await?}), Vec::new()),
+            Self::W3 => anyhow::bail!("W3 runs with the harness's own client (checkout.rs)"),
         };
         Ok(Prepared {
             body: json!({ "query": document, "variables": variables }).to_string(),
