@@ -3,6 +3,12 @@
 //! Expiry is lazy (checked on access) plus a sweep on writes, like Redis'
 //! passive expiry; sorted sets order like `ZREVRANGE`; a command on a key of
 //! the wrong kind fails like `WRONGTYPE`.
+//!
+//! Values are shared strings (`Arc<str>`): under the map's one lock a read
+//! only takes a reference, and the copy a caller gets is made after the lock
+//! is released, so a large value (a cart, a cached menu page) never holds
+//! every other request up while it is copied. Writes build their value
+//! before taking the lock.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -14,10 +20,13 @@ use crate::{Channels, Error, Result, Subscription, lock};
 
 #[derive(Debug, Clone)]
 enum Value {
-    Str(String),
-    Hash(BTreeMap<String, String>),
+    Str(Text),
+    Hash(BTreeMap<String, Text>),
     ZSet(HashMap<String, f64>),
 }
+
+/// A stored string, shared so reads copy it outside the lock.
+type Text = Arc<str>;
 
 #[derive(Debug, Clone)]
 struct Entry {
@@ -53,7 +62,7 @@ impl Map<'_> {
         self.entries.get_mut(key)
     }
 
-    fn string(&mut self, key: &str) -> Result<Option<&mut String>> {
+    fn string(&mut self, key: &str) -> Result<Option<&mut Text>> {
         match self.get(key).map(|e| &mut e.value) {
             None => Ok(None),
             Some(Value::Str(s)) => Ok(Some(s)),
@@ -62,7 +71,7 @@ impl Map<'_> {
     }
 
     /// The hash at `key`, created empty (without expiry) when missing.
-    fn hash(&mut self, key: &str) -> Result<&mut BTreeMap<String, String>> {
+    fn hash(&mut self, key: &str) -> Result<&mut BTreeMap<String, Text>> {
         self.get(key);
         let now = self.now;
         let entry = self.entries.entry(key.to_owned()).or_insert_with(|| Entry {
@@ -112,7 +121,7 @@ impl Map<'_> {
         }
     }
 
-    fn put(&mut self, key: &str, value: String, ttl: Option<Duration>) {
+    fn put(&mut self, key: &str, value: Text, ttl: Option<Duration>) {
         let expires_at = ttl.map(|ttl| deadline(self.now, ttl));
         self.entries.insert(
             key.to_owned(),
@@ -209,20 +218,27 @@ impl MemoryKv {
     }
 
     pub(crate) fn get(&self, key: &str) -> Result<Option<String>> {
-        Ok(self.map().string(key)?.cloned())
+        let value = self.map().string(key)?.cloned();
+        Ok(value.map(|v| v.to_string()))
     }
 
     pub(crate) fn mget(&self, keys: &[String]) -> Result<Vec<Option<String>>> {
-        let mut map = self.map();
-        // MGET answers nil for keys of another kind instead of failing.
-        Ok(keys
-            .iter()
-            .map(|k| map.string(k).ok().flatten().cloned())
+        let values: Vec<Option<Text>> = {
+            let mut map = self.map();
+            // MGET answers nil for keys of another kind instead of failing.
+            keys.iter()
+                .map(|k| map.string(k).ok().flatten().cloned())
+                .collect()
+        };
+        Ok(values
+            .into_iter()
+            .map(|v| v.map(|v| v.to_string()))
             .collect())
     }
 
     pub(crate) fn set(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<()> {
-        self.map().put(key, value.to_owned(), ttl);
+        let value = Text::from(value);
+        self.map().put(key, value, ttl);
         Ok(())
     }
 
@@ -231,19 +247,24 @@ impl MemoryKv {
         entries: &[(String, String)],
         ttl: Option<Duration>,
     ) -> Result<()> {
+        let values: Vec<Text> = entries
+            .iter()
+            .map(|(_, v)| Text::from(v.as_str()))
+            .collect();
         let mut map = self.map();
-        for (key, value) in entries {
-            map.put(key, value.clone(), ttl);
+        for ((key, _), value) in entries.iter().zip(values) {
+            map.put(key, value, ttl);
         }
         Ok(())
     }
 
     pub(crate) fn set_nx(&self, key: &str, value: &str, ttl: Option<Duration>) -> Result<bool> {
+        let value = Text::from(value);
         let mut map = self.map();
         if map.get(key).is_some() {
             return Ok(false);
         }
-        map.put(key, value.to_owned(), ttl);
+        map.put(key, value, ttl);
         Ok(true)
     }
 
@@ -254,11 +275,15 @@ impl MemoryKv {
         new: &str,
         ttl: Option<Duration>,
     ) -> Result<bool> {
+        let new = Text::from(new);
         let mut map = self.map();
-        if map.string(key)?.is_none_or(|current| current != expected) {
+        if map
+            .string(key)?
+            .is_none_or(|current| **current != *expected)
+        {
             return Ok(false);
         }
-        map.put(key, new.to_owned(), ttl);
+        map.put(key, new, ttl);
         Ok(true)
     }
 
@@ -312,11 +337,11 @@ impl MemoryKv {
                     .ok_or_else(not_an_integer)?
                     .checked_add(delta)
                     .ok_or_else(overflow)?;
-                *current = next.to_string();
+                *current = Text::from(next.to_string());
                 Ok(next)
             }
             None => {
-                map.put(key, delta.to_string(), ttl_if_new);
+                map.put(key, Text::from(delta.to_string()), ttl_if_new);
                 Ok(delta)
             }
         }
@@ -388,28 +413,36 @@ impl MemoryKv {
     }
 
     pub(crate) fn hset(&self, key: &str, field: &str, value: &str) -> Result<()> {
-        self.map()
-            .hash(key)?
-            .insert(field.to_owned(), value.to_owned());
+        let value = Text::from(value);
+        self.map().hash(key)?.insert(field.to_owned(), value);
         Ok(())
     }
 
     pub(crate) fn hget(&self, key: &str, field: &str) -> Result<Option<String>> {
-        let mut map = self.map();
-        match map.get(key).map(|e| &e.value) {
-            None => Ok(None),
-            Some(Value::Hash(h)) => Ok(h.get(field).cloned()),
-            Some(_) => Err(Error::wrong_type()),
-        }
+        let value = {
+            let mut map = self.map();
+            match map.get(key).map(|e| &e.value) {
+                None => None,
+                Some(Value::Hash(h)) => h.get(field).cloned(),
+                Some(_) => return Err(Error::wrong_type()),
+            }
+        };
+        Ok(value.map(|v| v.to_string()))
     }
 
     pub(crate) fn hmget(&self, key: &str, fields: &[String]) -> Result<Vec<Option<String>>> {
-        let mut map = self.map();
-        match map.get(key).map(|e| &e.value) {
-            None => Ok(vec![None; fields.len()]),
-            Some(Value::Hash(h)) => Ok(fields.iter().map(|f| h.get(f).cloned()).collect()),
-            Some(_) => Err(Error::wrong_type()),
-        }
+        let values: Vec<Option<Text>> = {
+            let mut map = self.map();
+            match map.get(key).map(|e| &e.value) {
+                None => vec![None; fields.len()],
+                Some(Value::Hash(h)) => fields.iter().map(|f| h.get(f).cloned()).collect(),
+                Some(_) => return Err(Error::wrong_type()),
+            }
+        };
+        Ok(values
+            .into_iter()
+            .map(|v| v.map(|v| v.to_string()))
+            .collect())
     }
 
     pub(crate) fn zincr_by_with_snapshot(
@@ -428,7 +461,8 @@ impl MemoryKv {
             Some(Value::ZSet(z)) => snapshot_of(&ranked(z)),
             _ => String::new(),
         };
-        map.hash(snapshot)?.insert(field.to_owned(), ranking);
+        map.hash(snapshot)?
+            .insert(field.to_owned(), Text::from(ranking));
         if let Some(ttl) = ttl {
             map.expire(key, ttl);
             map.expire(snapshot, ttl);
@@ -453,13 +487,17 @@ impl MemoryKv {
         entries: &[(String, String, String)],
         ttl: Option<Duration>,
     ) -> Result<()> {
+        let values: Vec<Text> = entries
+            .iter()
+            .map(|(_, _, v)| Text::from(v.as_str()))
+            .collect();
         let mut map = self.map();
         // Like the Redis pipeline: every command runs, the first error is reported.
         let mut first_error = None;
-        for (key, field, value) in entries {
+        for ((key, field, _), value) in entries.iter().zip(values) {
             match map.hash(key) {
                 Ok(hash) => {
-                    hash.insert(field.clone(), value.clone());
+                    hash.insert(field.clone(), value);
                 }
                 Err(err) => {
                     first_error.get_or_insert(err);
@@ -473,12 +511,18 @@ impl MemoryKv {
     }
 
     pub(crate) fn hgetall(&self, key: &str) -> Result<Vec<(String, String)>> {
-        let mut map = self.map();
-        match map.get(key).map(|e| &e.value) {
-            None => Ok(Vec::new()),
-            Some(Value::Hash(h)) => Ok(h.iter().map(|(k, v)| (k.clone(), v.clone())).collect()),
-            Some(_) => Err(Error::wrong_type()),
-        }
+        let entries: Vec<(String, Text)> = {
+            let mut map = self.map();
+            match map.get(key).map(|e| &e.value) {
+                None => Vec::new(),
+                Some(Value::Hash(h)) => h.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                Some(_) => return Err(Error::wrong_type()),
+            }
+        };
+        Ok(entries
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect())
     }
 
     pub(crate) fn hgetall_many(&self, keys: &[String]) -> Result<Vec<Vec<(String, String)>>> {
@@ -492,7 +536,7 @@ impl MemoryKv {
             parse_int(v).ok_or_else(|| Error::Store("ERR hash value is not an integer".into()))
         })?;
         let next = current.checked_add(delta).ok_or_else(overflow)?;
-        hash.insert(field.to_owned(), next.to_string());
+        hash.insert(field.to_owned(), Text::from(next.to_string()));
         Ok(next)
     }
 
@@ -509,7 +553,10 @@ impl MemoryKv {
 
     pub(crate) fn delete_if(&self, key: &str, expected: &str) -> Result<bool> {
         let mut map = self.map();
-        if map.string(key)?.is_none_or(|current| current != expected) {
+        if map
+            .string(key)?
+            .is_none_or(|current| **current != *expected)
+        {
             return Ok(false);
         }
         map.entries.remove(key);
@@ -531,7 +578,7 @@ impl MemoryKv {
                 Some(v) => parse_int(v)
                     .ok_or_else(|| Error::Store("ERR hash value is not an integer".into()))?,
                 None => {
-                    hash.insert(field.clone(), initial.to_string());
+                    hash.insert(field.clone(), Text::from(initial.to_string()));
                     *initial
                 }
             };
@@ -547,7 +594,7 @@ impl MemoryKv {
                 let mut taken = Vec::with_capacity(takes.len());
                 for ((field, amount, _), value) in takes.iter().zip(current) {
                     let next = value - amount;
-                    hash.insert(field.clone(), next.to_string());
+                    hash.insert(field.clone(), Text::from(next.to_string()));
                     taken.push(next);
                 }
                 Ok(taken)
@@ -574,7 +621,7 @@ impl MemoryKv {
                         .ok_or_else(|| Error::Store("ERR hash value is not an integer".into()))?
                         .checked_add(*amount)
                         .ok_or_else(overflow)?;
-                    *value = next.to_string();
+                    *value = Text::from(next.to_string());
                     out.push(Some(next));
                 }
                 None => out.push(None),
