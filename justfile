@@ -29,10 +29,11 @@ schema:
 seed size="small":
     cargo run --release -- seed --size {{size}}
 
-# Round trips per request of the benchmark query shapes, on both store pairs when
-# the services are up (throughput and latency: the load harness, BENCHMARKS.md).
-bench:
-    BISTRO_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BISTRO_TEST_REDIS_URL=redis://127.0.0.1:6379 cargo test -p bistro-tests round_trips -- --nocapture
+# The benchmark harness: seeds the standard data set, runs the workloads on
+# both store pairs against the release server, appends to BENCHMARKS.md.
+# Extra arguments go to the harness: `just bench --pairs real --seconds 20`.
+bench *args:
+    cargo run --release -p bistro-bench -- {{args}}
 
 # PostgreSQL, Redis and Bistro in containers.
 up:
