@@ -38,15 +38,17 @@
 //!
 //! # Resolution
 //!
-//! Each representation goes through [`node::resolve_as`], the path of
-//! `node(id:)`: the request's loaders (all representations of one type are
-//! one batch, so one SQL statement per entity type per request) and the same
-//! authorization (an `Order` only for its customer, its restaurant's staff
-//! and admins). A representation that names nothing the viewer may see is
+//! Each distinct entity the representations name goes once through
+//! [`node::resolve_as`], the path of `node(id:)`: the request's loaders (all
+//! representations of one type are one batch, so one SQL statement per
+//! entity type per request, duplicates included) and the same authorization
+//! (an `Order` only for its customer, its restaurant's staff and admins).
+//! A representation that names nothing the viewer may see is
 //! `null` with a `NOT_FOUND` error at its index, the same answer for an order
 //! that does not exist and one the viewer may not see; a malformed one is
 //! `null` with `BAD_USER_INPUT` at its index. The list itself never fails.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use async_graphql::parser::types::{
@@ -65,7 +67,7 @@ use crate::order::Order;
 use crate::restaurant::Restaurant;
 use crate::review::Review;
 use crate::user::User;
-use crate::{Mutation, Query};
+use crate::{BistroSchema, Mutation, Query};
 
 /// The root fields only routers select: a request that selects one of them
 /// must carry the router's shared secret when one is configured.
@@ -85,7 +87,7 @@ pub struct Service {
 
 /// Every type a router can fetch by key through `_entities`: the types that
 /// implement `Node`, each keyed by its global `id`.
-#[derive(Union)]
+#[derive(Union, Clone)]
 #[graphql(name = "_Entity")]
 pub enum Entity {
     Restaurant(Restaurant),
@@ -116,31 +118,50 @@ pub fn service() -> Service {
 
 /// `_entities`: the entities `representations` name, in their order; `null`
 /// with an error at its index for each one that cannot be answered.
+///
+/// Representations are read first, then each distinct entity is resolved
+/// once: a router may name the same order twice, and every distinct key of a
+/// type joins that type's one batch.
 pub async fn entities(ctx: &Context<'_>, representations: &[Any]) -> Vec<Option<Entity>> {
+    let keys: Vec<async_graphql::Result<(NodeType, i64)>> = representations
+        .iter()
+        .map(|representation| entity_key(&representation.0))
+        .collect();
+    let mut distinct: Vec<(NodeType, i64)> = Vec::new();
+    let mut position: HashMap<(NodeType, i64), usize> = HashMap::new();
+    for key in keys.iter().flatten() {
+        position.entry(*key).or_insert_with(|| {
+            distinct.push(*key);
+            distinct.len() - 1
+        });
+    }
     let resolved = join_all(
-        representations
+        distinct
             .iter()
-            .map(|representation| resolve(ctx, &representation.0)),
+            .map(|&(ty, id)| async move { resolve(ctx, ty, id).await }),
     )
     .await;
-    resolved
-        .into_iter()
+    keys.into_iter()
         .enumerate()
-        .map(|(index, result)| match result {
-            Ok(entity) => Some(entity),
-            Err(error) => {
-                // The field's own path (its alias, if any), then the index.
-                let mut error = ctx.set_error_path(error.into_server_error(ctx.item.pos));
-                error.path.push(PathSegment::Index(index));
-                ctx.add_error(error);
-                None
+        .map(|(index, key)| {
+            let answer = key.and_then(|key| resolved[position[&key]].clone());
+            match answer {
+                Ok(entity) => Some(entity),
+                Err(error) => {
+                    // The field's own path (its alias, if any), then the index.
+                    let mut error = ctx.set_error_path(error.into_server_error(ctx.item.pos));
+                    error.path.push(PathSegment::Index(index));
+                    ctx.add_error(error);
+                    None
+                }
             }
         })
         .collect()
 }
 
-/// One representation: `{ "__typename": "<entity type>", "id": "<global id>" }`.
-async fn resolve(ctx: &Context<'_>, representation: &Value) -> async_graphql::Result<Entity> {
+/// The entity a representation names: `{ "__typename": "<entity type>",
+/// "id": "<global id>" }` (other fields are ignored).
+fn entity_key(representation: &Value) -> async_graphql::Result<(NodeType, i64)> {
     let bad = |message: String| ErrorCode::BadUserInput.error(message);
     let Value::Object(fields) = representation else {
         return Err(bad(
@@ -160,13 +181,17 @@ async fn resolve(ctx: &Context<'_>, representation: &Value) -> async_graphql::Re
             "A {typename} representation needs its `id`, a string."
         )));
     };
-    let id = expect_global_id(&ID(id.clone()), ty)?;
+    Ok((ty, expect_global_id(&ID(id.clone()), ty)?))
+}
+
+/// The entity of type `ty` with database id `id`, as `node(id:)` finds it.
+async fn resolve(ctx: &Context<'_>, ty: NodeType, id: i64) -> async_graphql::Result<Entity> {
     node::resolve_as(ctx, ty, id)
         .await?
         .map(Entity::from)
         // The same words whether it does not exist or the viewer may not see
         // it: a difference would tell an outsider which order ids exist.
-        .ok_or_else(|| ErrorCode::NotFound.error(format!("No {typename} has this id.")))
+        .ok_or_else(|| ErrorCode::NotFound.error(format!("No {} has this id.", ty.name())))
 }
 
 /// The subgraph SDL: what `_service { sdl }` serves, `bistro schema
@@ -174,12 +199,15 @@ async fn resolve(ctx: &Context<'_>, representation: &Value) -> async_graphql::Re
 pub fn subgraph_sdl() -> &'static str {
     static SDL: LazyLock<String> = LazyLock::new(|| {
         // The SDL depends on the types alone, not on limits or stores.
-        let schema = Schema::build(Query, Mutation::default(), EmptySubscription).finish();
-        with_keys(
-            &schema.sdl_with_options(SDLExportOptions::new().federation().compose_directive()),
-        )
+        subgraph_sdl_of(&Schema::build(Query, Mutation::default(), EmptySubscription).finish())
     });
     &SDL
+}
+
+/// The subgraph SDL of `schema`: async-graphql's federation export (what
+/// its own `_service` would serve) with the entity keys added.
+pub fn subgraph_sdl_of(schema: &BistroSchema) -> String {
+    with_keys(&schema.sdl_with_options(SDLExportOptions::new().federation().compose_directive()))
 }
 
 /// Adds `@key(fields: "id")` to the definition of each entity type.

@@ -32,7 +32,7 @@ pub enum Node {
 }
 
 /// The entity types a global id can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NodeType {
     Restaurant,
     MenuItem,
