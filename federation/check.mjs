@@ -80,6 +80,13 @@ function compose() {
       'the payment reference stays @inaccessible in the supergraph',
     );
   }
+  // The rover example composes with the library tested here.
+  const { version } = JSON.parse(readFileSync(join(here, 'node_modules/@apollo/composition/package.json'), 'utf8'));
+  const example = readFileSync(join(here, 'supergraph.yaml'), 'utf8');
+  check(
+    example.includes(`federation_version: "=${version}"`),
+    `supergraph.yaml composes with federation ${version}, the version tested here`,
+  );
   return sdl;
 }
 
