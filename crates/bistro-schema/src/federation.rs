@@ -32,9 +32,9 @@
 //! another subgraph may resolve too), `@inaccessible` (the payment
 //! processor's bookkeeping), and none of the `_…` plumbing a router adds
 //! itself. Its `@key`s come only from entity resolvers, so [`subgraph_sdl`]
-//! adds `@key(fields: "id")` to each entity type's definition; the suite
-//! parses the result and checks every key, and composes it with Apollo's own
-//! composition library (`federation/`).
+//! adds `@key(fields: "id")` to each entity type's definition. The suite
+//! parses the result and checks every directive; `federation/run.sh`
+//! composes it with Apollo's own composition library.
 //!
 //! # Resolution
 //!
