@@ -112,6 +112,11 @@ async function startBistro() {
   });
   const child = spawn(bin, ['serve'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
   cleanups.push(() => child.kill('SIGTERM'));
+  // However this process ends (a crash, a closed stdout, ^C), the server ends with it.
+  process.on('exit', () => child.kill('SIGTERM'));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+    process.on(signal, () => process.exit(130));
+  }
   const log = [];
   const addr = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`bistro did not start in 180 s:\n${log.join('\n')}`)), 180_000);
