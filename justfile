@@ -17,13 +17,18 @@ test:
 test-all:
     BISTRO_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BISTRO_TEST_REDIS_URL=redis://127.0.0.1:6379 cargo test --workspace
 
-# What CI runs: format, lints, both store pairs.
+# What CI runs: format, lints, both store pairs, the federation checks.
 ci:
     bash .ci/run
 
-# Regenerate schema.graphql from the code.
+# Regenerate schema.graphql and schema.federation.graphql from the code.
 schema:
     cargo run --quiet -- schema > schema.graphql
+    cargo run --quiet -- schema --federation > schema.federation.graphql
+
+# Compose with Apollo's libraries and query through @apollo/gateway (Node 20+).
+federation:
+    bash federation/run.sh
 
 # Seed a data set into an empty database: `just seed standard`.
 seed size="small":

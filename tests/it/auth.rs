@@ -506,8 +506,11 @@ enum Expect {
     Unauthenticated,
     /// Null without an error, as if it did not exist (orders outsiders may not see).
     Hidden,
+    /// Null with `NOT_FOUND`, word for word the answer for an id that does
+    /// not exist (`_entities`, where an unknown id is an error of its index).
+    NotFound,
 }
-use Expect::{Allowed as A, Forbidden as F, Hidden as H, Unauthenticated as U};
+use Expect::{Allowed as A, Forbidden as F, Hidden as H, NotFound as N, Unauthenticated as U};
 
 /// One row of the matrix: what, the document, its variables, the guarded
 /// field's path in `data`, and the expectation for each viewer.
@@ -687,6 +690,55 @@ async fn the_authorization_matrix() {
                 [H, A, H, F, H, A],
             ),
             (
+                "an order, as an entity",
+                "query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { status total { amount } } } }",
+                json!({ "r": [{ "__typename": "Order", "id": order_a }] }),
+                vec!["_entities", "0"],
+                [N, A, N, A, N, A],
+            ),
+            (
+                "an order's lines, as an entity",
+                "query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { lines { name } } } }",
+                json!({ "r": [{ "__typename": "Order", "id": order_a }] }),
+                vec!["_entities", "0"],
+                [N, A, N, A, N, A],
+            ),
+            (
+                "an order's payment, as an entity",
+                "query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { payment { status amount { amount } } } } }",
+                json!({ "r": [{ "__typename": "Order", "id": order_a }] }),
+                vec!["_entities", "0"],
+                [N, A, N, A, N, A],
+            ),
+            (
+                "an order's customer's email, as an entity",
+                "query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { customer { email } } } }",
+                json!({ "r": [{ "__typename": "Order", "id": order_a }] }),
+                vec!["_entities", "0", "customer", "email"],
+                [N, A, N, F, N, A],
+            ),
+            (
+                "a user's email, as an entity",
+                "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { email } } }",
+                json!({ "r": [{ "__typename": "User", "id": customer_a }] }),
+                vec!["_entities", "0", "email"],
+                [U, A, F, F, F, A],
+            ),
+            (
+                "a user's orders, as an entity",
+                "query($r: [_Any!]!) { _entities(representations: $r) { ... on User { orders(first: 5) { edges { node { id } } } } } }",
+                json!({ "r": [{ "__typename": "User", "id": customer_a }] }),
+                vec!["_entities", "0", "orders"],
+                [U, A, F, F, F, A],
+            ),
+            (
+                "a restaurant's orders, as an entity",
+                "query($r: [_Any!]!) { _entities(representations: $r) { ... on Restaurant { orders(first: 5) { edges { node { id } } } } } }",
+                json!({ "r": [{ "__typename": "Restaurant", "id": restaurant_1 }] }),
+                vec!["_entities", "0", "orders"],
+                [U, F, F, A, F, A],
+            ),
+            (
                 "a restaurant's orders",
                 "query($slug: String!) { restaurant(slug: $slug) { orders(first: 5) { edges { node { id } } } } }",
                 json!({ "slug": slug_1 }),
@@ -794,13 +846,17 @@ async fn the_authorization_matrix() {
                     .await;
                 let mut value = &body["data"];
                 for key in path {
-                    value = &value[*key];
+                    value = match key.parse::<usize>() {
+                        Ok(index) => &value[index],
+                        Err(_) => &value[*key],
+                    };
                 }
                 let got = match (error_codes(&body).first().map(String::as_str), value) {
                     (None, v) if !v.is_null() => A,
                     (None, Value::Null) => H,
                     (Some("FORBIDDEN"), Value::Null) => F,
                     (Some("UNAUTHENTICATED"), Value::Null) => U,
+                    (Some("NOT_FOUND"), Value::Null) => N,
                     _ => {
                         failures.push(format!("{what} as {viewer}: unexpected {status} {body}"));
                         continue;
@@ -1219,6 +1275,22 @@ async fn an_order_one_may_not_see_answers_exactly_like_one_that_does_not_exist()
             );
             assert_eq!(hidden.get("errors"), missing.get("errors"));
             assert_eq!(hidden["data"]["node"], Value::Null);
+            // The same through `_entities`, where both are an error of their index.
+            let entities = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Order { id status } } }";
+            let representation = |id: i64| json!({ "r": [{ "__typename": "Order", "id": global_id(NodeType::Order, id) }] });
+            let (_, hidden) = app
+                .graphql_as(token.as_deref(), entities, representation(order_a))
+                .await;
+            let (_, missing) = app
+                .graphql_as(
+                    token.as_deref(),
+                    entities,
+                    representation(order_a + 1_000_000),
+                )
+                .await;
+            assert_eq!(hidden, missing, "[{}] {viewer:?} _entities", pair.name());
+            assert_eq!(hidden["data"]["_entities"], json!([null]));
+            assert_eq!(error_codes(&hidden), ["NOT_FOUND"]);
             // The same through every mutation that names an order.
             for mutation in [
                 "mutation($id: ID!) { advanceOrder(input: { orderId: $id, to: ACCEPTED }) { order { id status } userErrors { field code message } } }",

@@ -1,6 +1,7 @@
 //! Bistro's end-to-end suite: one binary, one module per feature. See `tests/README.md`.
 
 mod auth;
+mod federation;
 mod graphiql;
 mod health;
 mod http;

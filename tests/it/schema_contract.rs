@@ -1,5 +1,6 @@
 //! `schema.graphql` is a contract: generated from the code, committed, and
 //! equal to what the server serves. Every type, field and argument is described.
+//! `schema.federation.graphql`, the subgraph SDL routers compose, likewise.
 
 use std::path::PathBuf;
 
@@ -12,6 +13,12 @@ fn committed_path() -> PathBuf {
         .join("schema.graphql")
 }
 
+fn committed_federation_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join("schema.federation.graphql")
+}
+
 #[test]
 fn schema_graphql_is_up_to_date() {
     let generated = bistro_schema::sdl();
@@ -22,6 +29,39 @@ fn schema_graphql_is_up_to_date() {
         std::fs::write(&path, &generated).expect("writing schema.graphql");
         panic!("schema.graphql was not up to date; it has been regenerated: review and commit it");
     }
+}
+
+#[test]
+fn schema_federation_graphql_is_up_to_date() {
+    let generated = bistro_schema::federation_sdl();
+    let path = committed_federation_path();
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed != generated {
+        // Rewrite it so one local run fixes the drift; CI still fails on it.
+        std::fs::write(&path, &generated).expect("writing schema.federation.graphql");
+        panic!(
+            "schema.federation.graphql was not up to date; it has been regenerated: review and commit it"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_server_serves_the_committed_subgraph_sdl() {
+    let app = TestApp::spawn(&StorePair::Embedded).await;
+    let committed =
+        std::fs::read_to_string(committed_federation_path()).expect("schema.federation.graphql");
+    let data = app.data("{ _service { sdl } }", json!({})).await;
+    assert_eq!(
+        data["_service"]["sdl"].as_str(),
+        Some(committed.as_str()),
+        "the running subgraph SDL differs from schema.federation.graphql"
+    );
+    // The schema the server runs gives the same SDL as the one that printed it.
+    assert_eq!(
+        bistro_schema::federation::subgraph_sdl_of(app.app.api.schema()),
+        committed
+    );
+    app.stop().await;
 }
 
 #[tokio::test]

@@ -77,8 +77,11 @@ pub fn decode_cursor(kind: char, cursor: &str) -> Option<String> {
     Some(payload.to_owned())
 }
 
+// `@shareable` in the subgraph SDL: every subgraph with Relay connections
+// defines the same `PageInfo`.
 /// Where the current page sits in its list.
 #[derive(SimpleObject, Debug, Clone, Default)]
+#[graphql(shareable)]
 pub struct PageInfo {
     /// Whether more items follow this page (when paging forward with `first`).
     pub has_next_page: bool,

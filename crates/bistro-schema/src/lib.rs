@@ -4,6 +4,7 @@ pub mod auth;
 mod cart;
 pub mod documents;
 pub mod error;
+pub mod federation;
 pub mod limits;
 pub mod request;
 
@@ -75,4 +76,10 @@ pub fn sdl() -> String {
     })
     .schema()
     .sdl()
+}
+
+/// The subgraph SDL for Apollo Federation v2, as committed in
+/// `schema.federation.graphql` and served by `_service { sdl }`.
+pub fn federation_sdl() -> String {
+    federation::subgraph_sdl().to_owned()
 }

@@ -45,8 +45,11 @@ impl ScalarType for CurrencyCode {
     }
 }
 
+// `@shareable` in the subgraph SDL: a value type other subgraphs of a
+// supergraph may define and resolve too (a delivery fee, say).
 /// An amount of money in one currency.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+#[graphql(shareable)]
 pub struct Money {
     /// The amount in the currency's major unit, exact, as a decimal string (for example "12.50").
     pub amount: Decimal,

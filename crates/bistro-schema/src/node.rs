@@ -32,7 +32,7 @@ pub enum Node {
 }
 
 /// The entity types a global id can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum NodeType {
     Restaurant,
     MenuItem,
@@ -42,7 +42,17 @@ pub enum NodeType {
 }
 
 impl NodeType {
-    pub(crate) fn name(self) -> &'static str {
+    /// Every entity type, in the order the schema lists them.
+    pub const ALL: [Self; 5] = [
+        Self::Restaurant,
+        Self::MenuItem,
+        Self::Review,
+        Self::User,
+        Self::Order,
+    ];
+
+    /// The GraphQL type name.
+    pub fn name(self) -> &'static str {
         match self {
             Self::Restaurant => "Restaurant",
             Self::MenuItem => "MenuItem",
@@ -50,6 +60,11 @@ impl NodeType {
             Self::User => "User",
             Self::Order => "Order",
         }
+    }
+
+    /// The entity type of a GraphQL type name; `None` for any other type.
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|ty| ty.name() == name)
     }
 }
 
@@ -62,15 +77,7 @@ pub fn global_id(ty: NodeType, id: i64) -> ID {
 pub fn parse_global_id(id: &str) -> Option<(NodeType, i64)> {
     let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
     let (ty, id) = raw.split_once(':')?;
-    let ty = match ty {
-        "Restaurant" => NodeType::Restaurant,
-        "MenuItem" => NodeType::MenuItem,
-        "Review" => NodeType::Review,
-        "User" => NodeType::User,
-        "Order" => NodeType::Order,
-        _ => return None,
-    };
-    Some((ty, id.parse().ok()?))
+    Some((NodeType::from_name(ty)?, id.parse().ok()?))
 }
 
 /// Reads a global id of one expected type, as an argument.
@@ -86,6 +93,18 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option
     let Some((ty, id)) = parse_global_id(id) else {
         return Err(ErrorCode::BadUserInput.error("Not a valid node id."));
     };
+    resolve_as(ctx, ty, id).await
+}
+
+/// Resolves the entity of type `ty` with database id `id` through the
+/// loaders, with the authorization of `node(id:)`; `Ok(None)` when nothing
+/// has that id or the viewer may not see it (the two are one answer).
+/// `_entities` resolves its representations through here too.
+pub async fn resolve_as(
+    ctx: &Context<'_>,
+    ty: NodeType,
+    id: i64,
+) -> async_graphql::Result<Option<Node>> {
     Ok(match ty {
         NodeType::Restaurant => Restaurant::try_load(ctx, id).await?.map(Node::Restaurant),
         NodeType::MenuItem => MenuItem::try_load(ctx, id).await?.map(Node::MenuItem),

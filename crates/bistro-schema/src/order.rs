@@ -366,12 +366,17 @@ impl Payment {
         Money::from_minor(self.0.amount, &self.0.currency_code)
     }
 
+    // `@inaccessible` in the subgraph SDL, like `reference`: the payment
+    // processor's bookkeeping, for Bistro's own clients (staff reconciling
+    // charges), not part of a supergraph's contract.
     /// The payment provider, e.g. "simulated".
+    #[graphql(inaccessible)]
     async fn provider(&self) -> &str {
         &self.0.provider
     }
 
     /// The provider's reference for the charge.
+    #[graphql(inaccessible)]
     async fn reference(&self) -> Option<&str> {
         self.0.provider_reference.as_deref()
     }

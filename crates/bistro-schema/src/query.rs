@@ -6,6 +6,7 @@ use futures_util::future::join_all;
 
 use crate::connection::{self, PageArgs, decode_cursor, encode_cursor};
 use crate::error::{Coded, ErrorCode, loaders, scope, soft};
+use crate::federation;
 use crate::limits::OWN_STATEMENT_COST;
 use crate::menu::{MenuItem, MenuSearchConnection, MenuSearchEdge};
 use crate::node::{self, Node};
@@ -180,5 +181,32 @@ impl Query {
         }
         .await;
         soft(ctx, result)
+    }
+
+    /// For Apollo Federation routers: the entities `representations` name,
+    /// in their order. An entry is null, with an error at its index, when its
+    /// id is malformed (`BAD_USER_INPUT`) or names nothing the viewer may see
+    /// (`NOT_FOUND`: an order outsiders may not see is answered like one that
+    /// does not exist). Batched: one statement per entity type.
+    #[graphql(
+        name = "_entities",
+        complexity = "representations.len() * child_complexity"
+    )]
+    async fn entities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Entity references as a router sends them: `{ \"__typename\": \"Order\", \"id\": \"…\" }`, with the type `Restaurant`, `MenuItem`, `Review`, `User` or `Order` and its global id."
+        )]
+        representations: Vec<async_graphql::Any>,
+    ) -> Vec<Option<federation::Entity>> {
+        federation::entities(ctx, &representations).await
+    }
+
+    /// For Apollo Federation routers: this service as a subgraph, with its
+    /// schema and Federation v2 directives.
+    #[graphql(name = "_service")]
+    async fn service(&self) -> federation::Service {
+        federation::service()
     }
 }

@@ -57,7 +57,49 @@ pub struct Config {
     pub payments: PaymentSettings,
     /// Email delivery: the outbox worker, the mailbox folder, SMTP.
     pub mail: bistro_mail::MailSettings,
+    /// Serving as an Apollo Federation subgraph: the router's shared secret.
+    pub federation: FederationSettings,
 }
+
+/// Serving as an Apollo Federation subgraph (configuration section `[federation]`).
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationSettings {
+    /// Secret the federation router sends with its requests. Set: requests
+    /// that select `_service` or `_entities` must carry it in
+    /// `router_secret_header`, else they get 401; every other request is
+    /// unaffected. Empty (the default): no secret is asked for.
+    pub router_secret: String,
+    /// The header that carries the secret.
+    pub router_secret_header: String,
+}
+
+impl FederationSettings {
+    /// The shared secret, when one is configured.
+    pub fn router_secret(&self) -> Option<&str> {
+        Some(self.router_secret.as_str()).filter(|secret| !secret.is_empty())
+    }
+}
+
+impl std::fmt::Debug for FederationSettings {
+    // The secret never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FederationSettings")
+            .field(
+                "router_secret",
+                &if self.router_secret.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
+            .field("router_secret_header", &self.router_secret_header)
+            .finish()
+    }
+}
+
+/// Shortest router secret accepted, in bytes.
+pub const MIN_ROUTER_SECRET_BYTES: usize = 32;
 
 /// The payment provider (configuration section `[payments]`).
 #[derive(Debug, Clone, Deserialize)]
@@ -306,6 +348,22 @@ impl Config {
         if self.payments.provider != "simulated" {
             bail!("payments.provider must be \"simulated\" (the built-in card processor)");
         }
+        let federation = &self.federation;
+        if axum::http::HeaderName::from_bytes(federation.router_secret_header.as_bytes()).is_err() {
+            bail!(
+                "federation.router_secret_header {:?} is not an HTTP header name",
+                federation.router_secret_header
+            );
+        }
+        if federation
+            .router_secret()
+            .is_some_and(|secret| secret.len() < MIN_ROUTER_SECRET_BYTES)
+        {
+            bail!(
+                "federation.router_secret must be at least {MIN_ROUTER_SECRET_BYTES} bytes \
+                 (`openssl rand -base64 48`), or empty for none"
+            );
+        }
         let m = &self.mail;
         if m.worker && m.smtp_url.is_empty() && m.mailbox_dir.is_empty() {
             bail!("mail: set mail.mailbox_dir or mail.smtp_url");
@@ -531,6 +589,35 @@ mod tests {
             Config::default()
                 .refuse_demo_data_in_production("bistro seed")
                 .is_ok()
+        );
+    }
+
+    #[test]
+    fn the_router_secret_is_off_by_default_checked_when_set_and_never_printed() {
+        let config = Config::load(None, env(&[])).unwrap();
+        assert_eq!(config.federation.router_secret(), None);
+        assert_eq!(
+            config.federation.router_secret_header,
+            "Router-Authorization"
+        );
+        let secret = "a-router-secret-of-at-least-32-bytes-0123456789";
+        let config = Config::load(
+            None,
+            env(&[
+                ("BISTRO_FEDERATION__ROUTER_SECRET", secret),
+                ("BISTRO_FEDERATION__ROUTER_SECRET_HEADER", "X-Router-Secret"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.federation.router_secret(), Some(secret));
+        assert!(!format!("{config:?}").contains(secret));
+        assert!(Config::load(None, env(&[("BISTRO_FEDERATION__ROUTER_SECRET", "short")])).is_err());
+        assert!(
+            Config::load(
+                None,
+                env(&[("BISTRO_FEDERATION__ROUTER_SECRET_HEADER", "not a header")])
+            )
+            .is_err()
         );
     }
 

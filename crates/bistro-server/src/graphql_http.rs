@@ -16,6 +16,11 @@
 //! - A well-formed request whose document fails to parse or validate is 200
 //!   under `application/json` and 400 under `application/graphql-response+json`;
 //!   either way the response has no `data` entry.
+//! - With `federation.router_secret` set, a request that selects `_service`
+//!   or `_entities` (the fields only a federation router uses) must carry the
+//!   secret in `federation.router_secret_header`, else it is a 401 with
+//!   `UNAUTHENTICATED` and nothing runs ([`check_router_secret`]); requests
+//!   that do not select them never look at the header.
 
 use std::time::Duration;
 
@@ -234,6 +239,72 @@ fn unauthenticated(media: MediaType, message: &str) -> Response {
     response
 }
 
+/// Refuses a request that selects a router field (`_service`, `_entities`)
+/// without the router's shared secret, when one is configured.
+///
+/// The document comes from the API's document cache (execution finds it
+/// there again); one that does not parse, or exceeds a limit, is left to
+/// execution, which refuses it with its own error and runs nothing.
+#[allow(clippy::result_large_err)] // The error is the ready response; it is built once per refused request.
+fn check_router_secret(
+    state: &AppState,
+    client: ClientIp,
+    headers: &HeaderMap,
+    request: &async_graphql::Request,
+    media: MediaType,
+) -> Result<(), Response> {
+    let federation = &state.config.federation;
+    let Some(secret) = federation.router_secret() else {
+        return Ok(());
+    };
+    let Ok(document) = state.api.document(&request.query) else {
+        return Ok(());
+    };
+    if !bistro_schema::federation::selects_router_fields(&document.document) {
+        return Ok(());
+    }
+    let header = federation.router_secret_header.as_str();
+    if headers
+        .get(header)
+        .is_some_and(|presented| same_secret(presented.as_bytes(), secret.as_bytes()))
+    {
+        return Ok(());
+    }
+    // Worth an operator's look: a router without (or with a stale) secret,
+    // or someone probing the subgraph directly.
+    tracing::warn!(
+        client.address = %client.0,
+        header,
+        "a request for _service or _entities without the router secret was refused"
+    );
+    let mut response = request_error(
+        media,
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::Unauthenticated,
+        &format!(
+            "`_service` and `_entities` are for the federation router: send its shared secret in the `{header}` header."
+        ),
+    );
+    // A 401 names how to authenticate (RFC 9110 §11.6.1): the secret's header.
+    if let Ok(challenge) = HeaderValue::from_str(&format!("Router-Secret header=\"{header}\"")) {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    Err(response)
+}
+
+/// Compares a presented secret with the configured one in time that does
+/// not depend on where they differ (only on their lengths).
+fn same_secret(presented: &[u8], secret: &[u8]) -> bool {
+    presented.len() == secret.len()
+        && presented
+            .iter()
+            .zip(secret)
+            .fold(0u8, |difference, (a, b)| difference | (a ^ b))
+            == 0
+}
+
 async fn execute(
     state: &AppState,
     client: ClientIp,
@@ -241,6 +312,9 @@ async fn execute(
     request: async_graphql::Request,
     media: MediaType,
 ) -> Response {
+    if let Err(response) = check_router_secret(state, client, headers, &request, media) {
+        return response;
+    }
     let token = match bearer_token(headers) {
         Ok(token) => token,
         Err(()) => {
@@ -533,6 +607,14 @@ mod tests {
             accept("application/json;q=0"),
             Err(StatusCode::NOT_ACCEPTABLE)
         );
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(same_secret(b"0123456789", b"0123456789"));
+        assert!(!same_secret(b"0123456788", b"0123456789"));
+        assert!(!same_secret(b"012345678", b"0123456789"));
+        assert!(!same_secret(b"", b"0123456789"));
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! The `bistro` command: serve the API (default), migrate, seed, print the schema.
+//! The `bistro` command: serve the API (default), migrate, seed, print the schema
+//! (or the Apollo Federation subgraph schema).
 
 use std::path::PathBuf;
 
@@ -41,7 +42,12 @@ enum Command {
         seed: u64,
     },
     /// Print the GraphQL schema (SDL), as committed in schema.graphql.
-    Schema,
+    Schema {
+        /// Print the Apollo Federation v2 subgraph SDL instead (schema.federation.graphql):
+        /// what routers compose, with its @link, @key, @shareable and @inaccessible directives.
+        #[arg(long)]
+        federation: bool,
+    },
     /// Manage accounts.
     User {
         #[command(subcommand)]
@@ -82,10 +88,15 @@ enum RoleArg {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or(Command::Serve);
-    if let Command::Schema = command {
+    if let Command::Schema { federation } = command {
         // The SDL is this command's output, for redirecting into a file.
         use std::io::Write as _;
-        std::io::stdout().write_all(bistro_schema::sdl().as_bytes())?;
+        let sdl = if federation {
+            bistro_schema::federation_sdl()
+        } else {
+            bistro_schema::sdl()
+        };
+        std::io::stdout().write_all(sdl.as_bytes())?;
         return Ok(());
     }
     let mut config = Config::from_env(cli.config.as_deref())?;
@@ -166,7 +177,7 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Schema => Ok(()),
+        Command::Schema { .. } => Ok(()),
     }
 }
 
