@@ -32,6 +32,10 @@ type BatchFuture<K, V> = Shared<BoxFuture<'static, Result<Arc<HashMap<K, V>>>>>;
 type OpenBatch<K, V> = (Arc<Mutex<Vec<K>>>, BatchFuture<K, V>);
 
 struct BatchState<K, V> {
+    /// How many times the request asked for a key, new or not: the open
+    /// batch waits until a yield brings no ask at all (a repeated key means
+    /// the request's resolvers are still walking, and new keys may follow).
+    asks: u64,
     /// The loads of this request (in flight or done), by key.
     flights: HashMap<K, Flight<V>>,
     /// The batch still collecting keys, if any.
@@ -57,6 +61,55 @@ pub struct Batched<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> {
     state: Arc<Mutex<BatchState<K, L::Value>>>,
 }
 
+/// Completes once the task that polls it has been scheduled again: one full
+/// round of the request's resolvers.
+///
+/// `tokio::task::yield_now` is not enough here: the batch future is shared,
+/// so within one poll of the request's task it may be polled once per
+/// waiting field, and each poll would count as a yield. Here the wake that
+/// tokio defers to the end of the task's poll sets a flag, and only then
+/// does the future complete, however often it is polled meanwhile.
+async fn next_round() {
+    struct Round {
+        woken: std::sync::atomic::AtomicBool,
+        waker: Mutex<Option<std::task::Waker>>,
+    }
+    impl std::task::Wake for Round {
+        fn wake(self: Arc<Self>) {
+            self.wake_by_ref();
+        }
+        fn wake_by_ref(self: &Arc<Self>) {
+            self.woken.store(true, std::sync::atomic::Ordering::Release);
+            if let Some(waker) = lock(&self.waker).take() {
+                waker.wake();
+            }
+        }
+    }
+    let round = Arc::new(Round {
+        woken: std::sync::atomic::AtomicBool::new(false),
+        waker: Mutex::new(None),
+    });
+    let mut deferred = Box::pin(tokio::task::yield_now());
+    let mut registered = false;
+    std::future::poll_fn(|cx| {
+        *lock(&round.waker) = Some(cx.waker().clone());
+        if round.woken.load(std::sync::atomic::Ordering::Acquire) {
+            return std::task::Poll::Ready(());
+        }
+        if !registered {
+            registered = true;
+            // Its first poll asks tokio to wake `round` when this poll of
+            // the task is over.
+            let waker = std::task::Waker::from(round.clone());
+            let _ = deferred
+                .as_mut()
+                .poll(&mut std::task::Context::from_waker(&waker));
+        }
+        std::task::Poll::Pending
+    })
+    .await;
+}
+
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
@@ -70,6 +123,7 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
             loader: Arc::new(loader),
             max_batch_size: max_batch_size.max(1),
             state: Arc::new(Mutex::new(BatchState {
+                asks: 0,
                 flights: HashMap::new(),
                 open: None,
             })),
@@ -80,6 +134,7 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
     pub async fn load_one(&self, key: K) -> Result<Option<L::Value>> {
         let flight = {
             let mut state = lock(&self.state);
+            state.asks += 1;
             if let Some(flight) = state.flights.get(&key) {
                 flight.clone()
             } else {
@@ -131,11 +186,12 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
         let max = self.max_batch_size;
         async move {
             // Let the request's other resolvers add their keys: yield until
-            // a yield brings no new key.
-            let mut seen = 0;
+            // a yield brings no ask, new key or repeated.
+            let asks = || state.upgrade().map_or(0, |state| lock(&state).asks);
+            let mut seen = asks();
             loop {
-                tokio::task::yield_now().await;
-                let now = lock(&keys).len();
+                next_round().await;
+                let now = asks();
                 if now == seen {
                     break;
                 }
@@ -264,6 +320,33 @@ mod tests {
             0,
             "nothing outlives the request"
         );
+    }
+
+    #[tokio::test]
+    async fn repeated_keys_do_not_close_the_batch_early() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let loader = Arc::new(Batched::new(
+            Doubler {
+                calls: calls.clone(),
+            },
+            1000,
+        ));
+        // (yields before asking, key): new keys, then a round of repeated
+        // keys only, then new keys again, as a list's resolvers polled in
+        // slices (FuturesUnordered polls 32 at a time) ask for them.
+        let asks = [(0, 1), (0, 2), (0, 1), (1, 1), (1, 2), (2, 3), (3, 4)];
+        let futures = asks.iter().map(|(yields, key)| {
+            let loader = loader.clone();
+            async move {
+                for _ in 0..*yields {
+                    tokio::task::yield_now().await;
+                }
+                loader.load_one(*key).await
+            }
+        });
+        let values = futures_util::future::join_all(futures).await;
+        assert!(values.iter().all(|v| v.as_ref().is_ok_and(Option::is_some)));
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "one batch for every key");
     }
 
     #[tokio::test]
