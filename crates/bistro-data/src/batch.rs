@@ -68,7 +68,11 @@ pub struct Batched<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> {
 /// so within one poll of the request's task it may be polled once per
 /// waiting field, and each poll would count as a yield. Here the wake that
 /// tokio defers to the end of the task's poll sets a flag, and only then
-/// does the future complete, however often it is polled meanwhile.
+/// does the future complete, however often it is polled meanwhile. Outside
+/// a scheduler's own loop (a multi-thread runtime's `block_on`) tokio wakes
+/// at once instead of deferring: the wait then lasts a poll, and batches may
+/// split into more statements, never into wrong answers. The server runs
+/// every request in a task, where the wait is exact.
 async fn next_round() {
     struct Round {
         woken: std::sync::atomic::AtomicBool,
