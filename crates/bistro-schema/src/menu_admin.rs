@@ -255,7 +255,7 @@ impl MenuMutation {
                 .coded()?
                 .ok_or_else(|| ErrorCode::NotFound.error("No restaurant has this id."))?;
             Ok(MenuItemPayload {
-                menu_item: Some(MenuItem(item)),
+                menu_item: Some(MenuItem::new(item)),
                 user_errors: Vec::new(),
             })
         }
@@ -340,7 +340,7 @@ impl MenuMutation {
         // Stock counters and live availability follow the change.
         scope(ctx)?.menu_item_changed(&item, &updated).await;
         Ok(MenuItemPayload {
-            menu_item: Some(MenuItem(updated)),
+            menu_item: Some(MenuItem::new(updated)),
             user_errors: Vec::new(),
         })
     }

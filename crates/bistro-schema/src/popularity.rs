@@ -3,6 +3,8 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 
+use crate::error::Coded;
+
 /// How a menu item is doing today, from the restaurant's live ranking.
 #[derive(SimpleObject, Debug, Clone, Copy)]
 pub struct Popularity {
@@ -17,6 +19,10 @@ pub struct TrendingItem {
     pub(crate) menu_item_id: i64,
     pub(crate) orders_today: u64,
     pub(crate) rank: u64,
+    /// The item, when the list loaded it for all its entries.
+    pub(crate) item: Option<
+        Result<Option<std::sync::Arc<bistro_data::entity::menu_item::Model>>, bistro_data::Error>,
+    >,
 }
 
 /// A restaurant's item that is selling today, ranked by units ordered.
@@ -24,7 +30,12 @@ pub struct TrendingItem {
 impl TrendingItem {
     /// The menu item.
     async fn item(&self, ctx: &Context<'_>) -> Option<crate::menu::MenuItem> {
-        crate::menu::MenuItem::load(ctx, self.menu_item_id).await
+        match &self.item {
+            Some(prefetched) => crate::error::soft(ctx, prefetched.clone().coded())
+                .flatten()
+                .map(crate::menu::MenuItem::new),
+            None => crate::menu::MenuItem::load(ctx, self.menu_item_id).await,
+        }
     }
 
     /// Units ordered today (UTC).

@@ -169,7 +169,7 @@ impl Query {
                 .zip(offset + 1..)
                 .map(|(hit, next)| MenuSearchEdge {
                     cursor: encode_cursor('s', &next.to_string()),
-                    node: MenuItem(hit.0),
+                    node: MenuItem::new(hit.0),
                     rank: hit.1,
                 })
                 .collect();

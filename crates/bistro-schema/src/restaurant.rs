@@ -122,18 +122,35 @@ impl Restaurant {
                     window: window.clone(),
                 },
             };
-            let rows = loaders(ctx)?
-                .menu_page
-                .load_one(key)
-                .await
-                .coded()?
-                .unwrap_or_default();
+            let loaders = loaders(ctx)?;
+            // When the page's items ask for their popularity, the
+            // restaurant's ranking is loaded once, here, alongside the page
+            // (both batched across restaurants): 200 items each waiting on
+            // the loader cost far more than one wait per restaurant.
+            let look_ahead = ctx.look_ahead();
+            let wants_popularity = look_ahead
+                .field("edges")
+                .field("node")
+                .field("popularity")
+                .exists()
+                || look_ahead.field("nodes").field("popularity").exists();
+            let (rows, ranking) = if wants_popularity {
+                let (rows, ranking) = futures_util::join!(
+                    loaders.menu_page.load_one(key),
+                    loaders.popularity.load_one(self.0.id)
+                );
+                (rows, Some(ranking.map(Option::unwrap_or_default)))
+            } else {
+                (loaders.menu_page.load_one(key).await, None)
+            };
+            let rows = rows.coded()?.unwrap_or_default();
             let (rows, has_next, has_previous) = connection::trim_slice(&rows, &window);
+            let prefetched = crate::menu::Prefetched { ranking };
             // Cursors are made only when asked for (`MenuItemEdge::cursor`).
             let edges: Vec<MenuItemEdge> = rows
                 .iter()
                 .map(|m| MenuItemEdge {
-                    node: MenuItem(m.clone()),
+                    node: MenuItem(m.clone(), prefetched.clone()),
                 })
                 .collect();
             Ok(MenuItemConnection {
@@ -261,18 +278,39 @@ impl Restaurant {
                 return Err(ErrorCode::BadUserInput
                     .error(format!("`limit` must be between 0 and {MAX_TRENDING}.")));
             }
-            let ranking = loaders(ctx)?
+            let loaders = loaders(ctx)?;
+            let ranking = loaders
                 .popularity
                 .load_one(self.0.id)
                 .await
                 .coded()?
                 .unwrap_or_default();
-            Ok(ranking
-                .top(usize::try_from(limit).unwrap_or(0))
+            let top: Vec<(i64, u64, u64)> =
+                ranking.top(usize::try_from(limit).unwrap_or(0)).collect();
+            // The items, when asked for, are loaded here once for the list
+            // (batched across restaurants) rather than by each entry.
+            let items = if ctx.look_ahead().field("item").exists() {
+                Some(
+                    loaders
+                        .menu_item
+                        .load_many(top.iter().map(|(id, _, _)| *id))
+                        .await,
+                )
+            } else {
+                None
+            };
+            Ok(top
+                .into_iter()
                 .map(|(menu_item_id, orders_today, rank)| TrendingItem {
                     menu_item_id,
                     orders_today,
                     rank,
+                    item: items.as_ref().map(|items| {
+                        items
+                            .as_ref()
+                            .map(|items| items.get(&menu_item_id).cloned())
+                            .map_err(Clone::clone)
+                    }),
                 })
                 .collect())
         }
