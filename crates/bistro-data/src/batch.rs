@@ -168,11 +168,52 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
         &self,
         keys: impl IntoIterator<Item = K>,
     ) -> Result<HashMap<K, L::Value>> {
-        let keys: Vec<K> = keys.into_iter().collect();
-        let values =
-            futures_util::future::join_all(keys.iter().cloned().map(|k| self.load_one(k))).await;
-        let mut out = HashMap::with_capacity(keys.len());
-        for (key, value) in keys.into_iter().zip(values) {
+        // Keys new to the request join the open batch together and wait on
+        // that batch once; keys already asked for wait on their own flight.
+        let mut known: Vec<(K, Flight<L::Value>)> = Vec::new();
+        let mut fresh: Vec<K> = Vec::new();
+        let batch = {
+            let mut state = lock(&self.state);
+            let mut batch = None;
+            for key in keys {
+                state.asks += 1;
+                if let Some(flight) = state.flights.get(&key) {
+                    known.push((key, flight.clone()));
+                    continue;
+                }
+                let (batch_keys, batch_future) = match &state.open {
+                    Some((batch_keys, batch_future)) => (batch_keys.clone(), batch_future.clone()),
+                    None => {
+                        let batch_keys = Arc::new(Mutex::new(Vec::new()));
+                        let batch_future = self.open_batch(batch_keys.clone());
+                        state.open = Some((batch_keys.clone(), batch_future.clone()));
+                        (batch_keys, batch_future)
+                    }
+                };
+                lock(&batch_keys).push(key.clone());
+                let wanted = key.clone();
+                let from_batch = batch_future.clone();
+                let flight =
+                    async move { from_batch.await.map(|values| values.get(&wanted).cloned()) }
+                        .boxed()
+                        .shared();
+                state.flights.insert(key.clone(), flight);
+                fresh.push(key);
+                batch = Some(batch_future);
+            }
+            batch
+        };
+        let mut out = HashMap::with_capacity(known.len() + fresh.len());
+        if let Some(batch) = batch {
+            let values = batch.await?;
+            for key in fresh {
+                if let Some(value) = values.get(&key) {
+                    out.insert(key, value.clone());
+                }
+            }
+        }
+        let values = futures_util::future::join_all(known.iter().map(|(_, f)| f.clone())).await;
+        for ((key, _), value) in known.into_iter().zip(values) {
             if let Some(value) = value? {
                 out.insert(key, value);
             }
@@ -351,6 +392,24 @@ mod tests {
         let values = futures_util::future::join_all(futures).await;
         assert!(values.iter().all(|v| v.as_ref().is_ok_and(Option::is_some)));
         assert_eq!(calls.load(Ordering::SeqCst), 1, "one batch for every key");
+    }
+
+    #[tokio::test]
+    async fn many_keys_wait_on_their_batch_once_and_known_keys_on_their_flight() {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let loader = Batched::new(
+            Doubler {
+                calls: calls.clone(),
+            },
+            1000,
+        );
+        loader.prime([(1, 100)]);
+        let (many, one) = tokio::join!(loader.load_many([1, 2, 3, 3, -4]), loader.load_one(2));
+        let many = many.unwrap();
+        assert_eq!(many.len(), 3, "{many:?}");
+        assert_eq!((many[&1], many[&2], many[&3]), (100, 4, 6));
+        assert_eq!(one.unwrap(), Some(4));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]

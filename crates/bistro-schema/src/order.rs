@@ -27,16 +27,19 @@ impl Order {
     /// a restaurant takes).
     pub async fn try_load(ctx: &Context<'_>, id: i64) -> async_graphql::Result<Option<Self>> {
         let loaders = loaders(ctx)?;
-        let Some(order) = loaders.order.load_one(id).await.coded()? else {
-            return Ok(None);
-        };
-        let visible = viewer(ctx)
+        let order = loaders.order.load_one(id).await.coded()?;
+        Ok(order.and_then(|order| Self::if_visible(ctx, order)))
+    }
+
+    /// The order, if the viewer may see it (`None` otherwise, like an unknown id).
+    pub(crate) fn if_visible(ctx: &Context<'_>, order: order::Model) -> Option<Self> {
+        viewer(ctx)
             .check(Rule::Order {
                 customer_id: order.user_id,
                 restaurant_id: order.restaurant_id,
             })
-            .is_ok();
-        Ok(visible.then_some(Self(order)))
+            .is_ok()
+            .then_some(Self(order))
     }
 }
 

@@ -2,7 +2,6 @@
 
 use async_graphql::{Context, ID, Object};
 use bistro_data::{PageWindow, RestaurantFilter};
-use futures_util::future::join_all;
 
 use crate::connection::{self, PageArgs, decode_cursor, encode_cursor};
 use crate::error::{Coded, ErrorCode, loaders, scope, soft};
@@ -124,7 +123,7 @@ impl Query {
                 Err(ErrorCode::BadUserInput.error(format!("At most {max} ids at once."))),
             );
         }
-        let resolved = join_all(ids.iter().map(|id| node::resolve(ctx, id))).await;
+        let resolved = node::resolve_many(ctx, &ids).await;
         Some(
             resolved
                 .into_iter()
