@@ -630,14 +630,17 @@ impl Subscription {
 
     /// Resolves once the store delivers this channel's messages: at once in
     /// process; on Redis when the server has confirmed the subscription,
-    /// which waits for Redis to be reachable.
-    pub async fn live(&self) {
-        let Some((channel, confirmed)) = &self.confirmed else {
-            return;
-        };
-        let mut confirmed = confirmed.clone();
-        // An error means the supervisor is gone with the store: nothing to wait for.
-        let _ = confirmed.wait_for(|c| c.contains(channel)).await;
+    /// which waits for Redis to be reachable. The future owns what it needs,
+    /// so the subscription can be read meanwhile.
+    pub fn live(&self) -> impl Future<Output = ()> + Send + 'static {
+        let confirmed = self.confirmed.clone();
+        async move {
+            let Some((channel, mut confirmed)) = confirmed else {
+                return;
+            };
+            // An error means the supervisor is gone with the store: nothing to wait for.
+            let _ = confirmed.wait_for(|c| c.contains(&channel)).await;
+        }
     }
 }
 
