@@ -57,6 +57,8 @@ pub struct Config {
     pub payments: PaymentSettings,
     /// Email delivery: the outbox worker, the mailbox folder, SMTP.
     pub mail: bistro_mail::MailSettings,
+    /// Live connections (GraphQL over WebSocket): timeouts, queues, limits.
+    pub live: bistro_schema::LiveSettings,
 }
 
 /// The payment provider (configuration section `[payments]`).
