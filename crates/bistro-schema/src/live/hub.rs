@@ -99,22 +99,10 @@ impl SharedEvent {
         }
     }
 
+    /// An event over disconnected stores, for unit tests.
     #[cfg(test)]
-    pub(crate) fn for_tests() -> Self {
-        Self::new(
-            EventBody::Menu(MenuAvailabilityEvent {
-                version: 1,
-                menu_item_id: 1,
-                restaurant_id: 1,
-                reason: bistro_data::events::AvailabilityReason::SoldOut,
-                available: true,
-                stock_remaining: Some(0),
-                at: "2026-11-29T18:30:00.123Z".into(),
-            }),
-            DataLayer::disconnected().scope(),
-            1,
-            Arc::default(),
-        )
+    pub(crate) fn for_tests(body: EventBody) -> Self {
+        Self::new(body, DataLayer::disconnected().scope(), 1, Arc::default())
     }
 }
 
@@ -401,25 +389,43 @@ impl HubInner {
     }
 
     /// After a gap on the sessions channel: checks every connection's
-    /// session again (one round trip) and closes those that ended.
+    /// session again (one round trip) and closes those that ended. The bus
+    /// has just come back, and the store's command connection may still be
+    /// reconnecting: a few tries, a little apart.
     async fn recheck_sessions(&self) {
-        let session_ids: Vec<String> = lock(&self.sessions).keys().cloned().collect();
-        match self.auth.sessions.still_active(&session_ids).await {
-            Ok(active) => {
-                for (session_id, active) in session_ids.iter().zip(active) {
-                    if !active {
-                        self.end_session(session_id);
+        let mut delay = std::time::Duration::from_millis(100);
+        let mut tries = 0;
+        loop {
+            let session_ids: Vec<String> = lock(&self.sessions).keys().cloned().collect();
+            match self.auth.sessions.still_active(&session_ids).await {
+                Ok(active) => {
+                    for (session_id, active) in session_ids.iter().zip(active) {
+                        if !active {
+                            self.end_session(session_id);
+                        }
                     }
+                    return;
+                }
+                Err(error) if tries == RECHECK_TRIES => {
+                    tracing::warn!(
+                        %error,
+                        "could not re-check live connections' sessions after a gap; \
+                         they close when their token expires"
+                    );
+                    return;
+                }
+                Err(_) => {
+                    tries += 1;
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
                 }
             }
-            Err(error) => tracing::warn!(
-                %error,
-                "could not re-check live connections' sessions after a gap; \
-                 they close when their token expires"
-            ),
         }
     }
 }
+
+/// Tries of the session re-check after a gap (100 ms apart, doubling: 3 s in all).
+const RECHECK_TRIES: u32 = 5;
 
 /// The router: one task per replica, from the bus to the subscriptions.
 async fn route(hub: Weak<HubInner>, kv: bistro_kv::Kv, mut stop: oneshot::Receiver<()>) {
@@ -506,6 +512,90 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A menu event of restaurant 1, for unit tests.
+#[cfg(test)]
+pub(crate) fn menu_event() -> EventBody {
+    EventBody::Menu(MenuAvailabilityEvent {
+        version: 1,
+        menu_item_id: 1,
+        restaurant_id: 1,
+        reason: bistro_data::events::AvailabilityReason::SoldOut,
+        available: true,
+        stock_remaining: Some(0),
+        at: "2026-11-29T18:30:00.123Z".into(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt as _;
+
+    use super::*;
+
+    fn hub(queue_capacity: usize) -> LiveHub {
+        let data = DataLayer::disconnected();
+        let auth = AuthDeps {
+            keys: bistro_auth::TokenKeys::generate(std::time::Duration::from_secs(60)),
+            sessions: bistro_auth::Sessions::new(
+                data.kv().clone(),
+                std::time::Duration::from_secs(60),
+            ),
+        };
+        LiveHub::new(data, auth, queue_capacity)
+    }
+
+    /// What a subscription has waiting, without waiting: `E` an event, `M` missed.
+    fn waiting(stream: &mut InboxStream) -> String {
+        let mut out = String::new();
+        while let Some(Some(entry)) = stream.next().now_or_never() {
+            out.push(match entry {
+                Entry::Event(_) => 'E',
+                Entry::Missed => 'M',
+            });
+        }
+        out
+    }
+
+    #[test]
+    fn a_slow_subscriber_loses_its_oldest_events_is_told_and_holds_no_one_back() {
+        let hub = hub(2);
+        let mut slow = hub.subscribe(Topic::Menu(1));
+        let mut reading = hub.subscribe(Topic::Menu(1));
+        let mut elsewhere = hub.subscribe(Topic::Menu(2));
+        for _ in 0..5 {
+            hub.inner.route(menu_event());
+            assert_eq!(waiting(&mut reading), "E", "a reader gets every event");
+        }
+        assert_eq!(waiting(&mut slow), "MEE", "told first, then the newest two");
+        assert_eq!(waiting(&mut elsewhere), "", "another restaurant hears nothing");
+        let stats = hub.stats();
+        assert_eq!((stats.events_received, stats.overflowed), (5, 3));
+        assert_eq!(stats.subscriptions, 3);
+        drop((slow, reading, elsewhere));
+        assert_eq!(hub.stats().subscriptions, 0, "dropped streams leave the hub");
+    }
+
+    #[test]
+    fn a_gap_reaches_every_subscription_of_its_channel_once() {
+        let hub = hub(8);
+        let mut menu = hub.subscribe(Topic::Menu(1));
+        let mut order = hub.subscribe(Topic::Order(9));
+        hub.inner.route(menu_event());
+        hub.inner.gap(Channel::Menu);
+        hub.inner.gap(Channel::Menu);
+        assert_eq!(waiting(&mut menu), "EM");
+        assert_eq!(waiting(&mut order), "", "the orders channel had no gap");
+    }
+
+    #[test]
+    fn an_event_nobody_follows_costs_nothing() {
+        let hub = hub(8);
+        hub.inner.route(menu_event());
+        let stats = hub.stats();
+        assert_eq!((stats.events_received, stats.events_concerning), (1, 0));
+    }
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {

@@ -182,7 +182,7 @@ mod tests {
     }
 
     fn event() -> Entry {
-        Entry::Event(Arc::new(SharedEvent::for_tests()))
+        Entry::Event(Arc::new(SharedEvent::for_tests(crate::live::hub::menu_event())))
     }
 
     #[test]

@@ -625,6 +625,50 @@ fn payment_status(stored: &str) -> Option<PaymentStatus> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::Principal;
+
+    fn order_event(customer_id: i64, restaurant_id: i64) -> Entry {
+        Entry::Event(Arc::new(SharedEvent::for_tests(EventBody::Order(
+            OrderTransitionEvent {
+                version: 1,
+                order_id: 5,
+                restaurant_id,
+                customer_id,
+                from: None,
+                to: "PLACED".into(),
+                payment_status: "AUTHORIZED".into(),
+                at: "2026-11-29T18:30:00.123Z".into(),
+                actor: bistro_data::events::EventActor::customer(customer_id),
+            },
+        ))))
+    }
+
+    fn viewer(user_id: i64, role: bistro_auth::Role, restaurants: &[i64]) -> Viewer {
+        Viewer(Some(Principal {
+            user_id,
+            role,
+            restaurants: restaurants.to_vec(),
+            session_id: "s".into(),
+        }))
+    }
+
+    #[test]
+    fn every_event_is_checked_against_the_viewer_before_it_is_sent() {
+        use bistro_auth::Role;
+        let customer = viewer(7, Role::Customer, &[]);
+        let staff = viewer(2, Role::Staff, &[3]);
+        let other_staff = viewer(4, Role::Staff, &[9]);
+        let any = |_: &OrderTransitionEvent| true;
+        assert!(order_message(&customer, order_event(7, 3), any).is_some());
+        assert!(order_message(&customer, order_event(8, 3), any).is_none());
+        assert!(order_message(&staff, order_event(8, 3), any).is_some());
+        assert!(order_message(&other_staff, order_event(8, 3), any).is_none());
+        assert!(order_message(&Viewer(None), order_event(7, 3), any).is_none());
+        // A gap tells no one anything about anybody's order.
+        assert!(order_message(&other_staff, Entry::Missed, any).is_some());
+        // And an event the viewer may see, but this subscription does not follow.
+        assert!(order_message(&customer, order_event(7, 3), |e| e.order_id == 6).is_none());
+    }
 
     #[test]
     fn every_stored_status_reads_back() {
