@@ -16,3 +16,4 @@ mod reviews;
 mod round_trips;
 mod schema_contract;
 mod sign_in;
+mod subscriptions;

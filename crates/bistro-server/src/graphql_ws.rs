@@ -466,12 +466,23 @@ async fn close(socket: &mut WebSocket, code: u16, reason: &str) -> Result<(), ax
         .await
 }
 
-/// Whether a first response is a request error: nothing was executed
-/// (a parse, limit or validation failure, a refused budget or token).
+/// Whether a first response is a request error: nothing was executed (a
+/// parse, limit or validation failure, a refused budget or token), or the
+/// operation's variables do not fit it (async-graphql finds those when the
+/// root field reads its arguments, so they carry its path; the schema
+/// codes them `GRAPHQL_VALIDATION_FAILED`, as HTTP answers them).
 fn is_request_error(response: &Response) -> bool {
+    let validation = async_graphql::Value::from(ErrorCode::GraphqlValidationFailed.as_str());
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
-        && response.errors.iter().all(|error| error.path.is_empty())
+        && response.errors.iter().all(|error| {
+            error.path.is_empty()
+                || error
+                    .extensions
+                    .as_ref()
+                    .and_then(|extensions| extensions.get("code"))
+                    == Some(&validation)
+        })
 }
 
 /// A message from the client, in either protocol.
