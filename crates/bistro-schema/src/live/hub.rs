@@ -569,12 +569,20 @@ mod tests {
             assert_eq!(waiting(&mut reading), "E", "a reader gets every event");
         }
         assert_eq!(waiting(&mut slow), "MEE", "told first, then the newest two");
-        assert_eq!(waiting(&mut elsewhere), "", "another restaurant hears nothing");
+        assert_eq!(
+            waiting(&mut elsewhere),
+            "",
+            "another restaurant hears nothing"
+        );
         let stats = hub.stats();
         assert_eq!((stats.events_received, stats.overflowed), (5, 3));
         assert_eq!(stats.subscriptions, 3);
         drop((slow, reading, elsewhere));
-        assert_eq!(hub.stats().subscriptions, 0, "dropped streams leave the hub");
+        assert_eq!(
+            hub.stats().subscriptions,
+            0,
+            "dropped streams leave the hub"
+        );
     }
 
     #[test]
@@ -599,7 +607,8 @@ mod tests {
 }
 
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
-    lock.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    lock.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {

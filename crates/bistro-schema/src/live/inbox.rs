@@ -182,7 +182,9 @@ mod tests {
     }
 
     fn event() -> Entry {
-        Entry::Event(Arc::new(SharedEvent::for_tests(crate::live::hub::menu_event())))
+        Entry::Event(Arc::new(SharedEvent::for_tests(
+            crate::live::hub::menu_event(),
+        )))
     }
 
     #[test]
