@@ -21,7 +21,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::{graphiql, graphql_http, graphql_ws, health, seed};
+use crate::{graphiql, graphql_http, graphql_ws, health, seed, storefront};
 
 /// Shared by every request handler.
 pub type AppState = Arc<App>;
@@ -250,6 +250,18 @@ pub fn router(state: AppState) -> Router {
         router = router
             .route("/graphiql", get(graphiql::page))
             .route("/graphiql/assets/{*path}", get(graphiql::asset));
+    }
+    if state.config.http.storefront {
+        // The page at `/` and under each of its client-side routes; its
+        // assets. Nothing else falls back to the page (`storefront.rs`).
+        router = router
+            .route("/", get(storefront::page))
+            .route("/assets/{*path}", get(storefront::asset));
+        for first in storefront::ROUTES {
+            router = router
+                .route(&format!("/{first}"), get(storefront::page))
+                .route(&format!("/{first}/{{*rest}}"), get(storefront::page));
+        }
     }
     // The GraphQL handler answers its own timeout with a GraphQL error; this
     // outer bound (a little longer) catches anything else that hangs.

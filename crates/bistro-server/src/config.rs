@@ -135,6 +135,8 @@ pub struct HttpConfig {
     /// development, off in production.
     #[serde(default)]
     pub graphiql: bool,
+    /// Whether the storefront is served at `/` (and its routes and assets).
+    pub storefront: bool,
     /// How long shutdown waits for in-flight requests, in seconds.
     pub shutdown_timeout_secs: u64,
     /// Proxies (addresses or networks) whose `X-Forwarded-For` names the

@@ -9,6 +9,7 @@ pub mod graphql_http;
 pub mod graphql_ws;
 pub mod health;
 pub mod seed;
+pub mod storefront;
 pub mod telemetry;
 
 pub use app::{App, Application};
