@@ -102,7 +102,7 @@ export const signUp: Page = async (_params, query) => {
     [
       field('displayName', 'Your name', { type: 'text', autocomplete: 'name', required: true, maxlength: 120 }, 'Shown with your reviews.'),
       field('email', 'Email', { type: 'email', autocomplete: 'email', required: true }),
-      field('password', 'Password', { type: 'password', autocomplete: 'new-password', required: true, minlength: 10 }, 'At least 10 characters; not a common password.'),
+      field('password', 'Password', { type: 'password', autocomplete: 'new-password', required: true }, 'At least 10 characters; not a common password.'),
     ],
     async (values) => {
       const result = await request(RegisterDocument, {

@@ -32,6 +32,8 @@ export const cart: Page = async () => {
   if (!session.isSignedIn()) return signInFirst('Your cart', '/cart');
   const data = await request(CartDocument, {});
   setViewer(data.me);
+  // The session ended while the page was asked for.
+  if (!data.me) return signInFirst('Your cart', '/cart');
   const root = h('section', null);
   const error = h('div', { class: 'error', role: 'alert' });
 

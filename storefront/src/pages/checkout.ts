@@ -41,6 +41,8 @@ export const checkout: Page = async () => {
   if (!session.isSignedIn()) return signInFirst('Checkout', '/checkout');
   const data = await request(CartDocument, {});
   setViewer(data.me);
+  // The session ended while the page was asked for.
+  if (!data.me) return signInFirst('Checkout', '/checkout');
   let cart = data.me?.cart;
   if (!cart || cart.lines.length === 0) {
     return {

@@ -44,6 +44,8 @@ export const myOrders: Page = async () => {
   if (!session.isSignedIn()) return signInFirst('My orders', '/orders');
   const data = await request(MyOrdersDocument, {});
   setViewer(data.me);
+  // The session ended while the page was asked for.
+  if (!data.me) return signInFirst('My orders', '/orders');
   const orders = (data.me?.orders?.edges ?? []).map((e) => e.node);
   const list = h('ul', { class: 'cards', 'aria-label': 'Orders' });
   const card = (order: OrderFieldsFragment) =>
@@ -79,6 +81,7 @@ export const orderDetail: Page = async (params, query) => {
   const id = params.id ?? '';
   const data = await request(OrderDetailDocument, { id, ...signedIn() });
   setViewer(data.me);
+  if (!data.me) return signInFirst('Your order', location.pathname);
   const first = data.node && 'status' in data.node ? (data.node as OrderFieldsFragment) : null;
   if (!first) {
     return { title: 'Order not found', node: h('section', null, h('h1', null, 'Order not found'), h('p', null, h('a', { href: '/orders' }, 'See your orders'))) };

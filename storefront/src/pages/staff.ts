@@ -61,6 +61,8 @@ export const staff: Page = async (_params, query) => {
   if (!session.isSignedIn()) return signInFirst('Order board', '/staff');
   const data = await request(StaffBoardDocument, {});
   setViewer(data.me);
+  // The session ended while the page was asked for.
+  if (!data.me) return signInFirst('Order board', '/staff');
   const places = data.me?.worksFor ?? [];
   if (!places.length) {
     return {
