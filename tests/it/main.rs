@@ -16,4 +16,5 @@ mod reviews;
 mod round_trips;
 mod schema_contract;
 mod sign_in;
+mod storefront;
 mod subscriptions;
