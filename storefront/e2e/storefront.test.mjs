@@ -40,6 +40,38 @@ async function accessible(page, what) {
   assert.deepEqual(bad, [], `${what}: serious or critical accessibility violations`);
 }
 
+/**
+ * Presses Tab through the page from the top: every visible control (link,
+ * enabled button, field, disclosure) must receive focus.
+ */
+async function keyboardReachable(page, what) {
+  const controls = await page.evaluate(() => {
+    const all = [...document.querySelectorAll('a[href], button:not([disabled]), input:not([disabled]), select, textarea, summary')];
+    // A radio group is one stop of the Tab key (arrow keys move within it):
+    // its radios share one probe.
+    all.forEach((el, i) =>
+      el.setAttribute('data-tab-probe', el.type === 'radio' ? `radio:${el.name}` : String(i)),
+    );
+    return [...new Set(all.filter((el) => el.getClientRects().length > 0).map((el) => el.getAttribute('data-tab-probe')))];
+  });
+  const reached = new Set();
+  await page.evaluate(() => {
+    document.activeElement?.blur();
+    window.scrollTo(0, 0);
+  });
+  for (let i = 0; i < controls.length * 2 + 5 && reached.size < controls.length; i += 1) {
+    await page.keyboard.press('Tab');
+    const probe = await page.evaluate(() => document.activeElement?.getAttribute('data-tab-probe'));
+    if (probe) reached.add(probe);
+  }
+  const missed = await page.evaluate(
+    (ids) => ids.map((id) => document.querySelector(`[data-tab-probe="${id}"]`)?.outerHTML.slice(0, 100)),
+    controls.filter((c) => !reached.has(c)),
+  );
+  assert.deepEqual(missed, [], `${what}: controls the Tab key does not reach`);
+  console.log(`  keyboard [${what}] ${controls.length} controls, each reached with Tab`);
+}
+
 /** Marks the document, so a later check can tell the page was not reloaded. */
 async function mark(page) {
   await page.evaluate(() => {
@@ -61,12 +93,20 @@ async function signIn(page, base, email, password) {
 }
 
 /** Adds the first orderable main of the restaurant page, with the option `option`. */
-async function addMainWithOption(page, option) {
+async function addMainWithOption(page, option, inDialog = async () => {}) {
   const item = page.locator('[aria-labelledby="course-MAIN"] li.item:not(.unavailable)').first();
   const name = (await item.locator('h3').textContent()).trim();
-  await item.getByRole('button', { name: `Add ${name} to cart` }).click();
+  // From the keyboard: the dialog opens with the focus inside, Escape closes it.
+  await item.getByRole('button', { name: `Add ${name} to cart` }).focus();
+  await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog');
   await dialog.waitFor();
+  assert.equal(await page.evaluate(() => document.activeElement?.closest('dialog') !== null), true, 'focus in the dialog');
+  await page.keyboard.press('Escape');
+  await page.waitForFunction(() => !document.querySelector('dialog[open]'));
+  await page.keyboard.press('Enter');
+  await dialog.waitFor();
+  await inDialog();
   await dialog.getByLabel(new RegExp(`^${option}`)).check();
   await dialog.getByRole('button', { name: 'Add to cart' }).click();
   await page.waitForFunction(() => !document.querySelector('dialog[open]'));
@@ -106,6 +146,10 @@ for (const pair of storePairs()) {
       const { context } = await person();
       const page = await context.newPage();
       const requests = [];
+      const encodings = [];
+      page.on('response', (r) => {
+        if (r.url().includes('/assets/')) encodings.push(r.headers()['content-encoding']);
+      });
       page.on('request', (r) => {
         if (!r.url().startsWith('data:')) requests.push(`${r.resourceType()} ${r.method()} ${new URL(r.url()).pathname}`);
       });
@@ -116,6 +160,7 @@ for (const pair of storePairs()) {
       console.log(`  first page requests: ${requests.join(' | ')}`);
       assert.deepEqual(kinds, ['document', 'fetch', 'script', 'stylesheet'], requests.join('\n'));
       assert.ok(requests.includes('fetch POST /graphql'));
+      assert.deepEqual(encodings, ['br', 'br'], 'Chromium gets the brotli copies');
       // Interactive: the cuisine filter works.
       const cuisine = page.getByRole('navigation', { name: 'Cuisines' }).getByRole('link').nth(1);
       const label = (await cuisine.textContent()).replace(/ \(\d+\)$/, '');
@@ -159,20 +204,12 @@ for (const pair of storePairs()) {
         mkdirSync(screenshotDir, { recursive: true });
         await page.screenshot({ path: join(screenshotDir, 'storefront.png') });
       }
-      // Every control is reachable with the keyboard, in order.
-      const controls = await page.evaluate(() =>
-        [...document.querySelectorAll('a[href], button:not([disabled]), input, select, textarea, summary')]
-          .filter((el) => el.getClientRects().length > 0)
-          .map((el) => el.outerHTML.slice(0, 80)),
-      );
-      const reached = new Set();
-      await page.locator('body').focus();
-      for (let i = 0; i < controls.length + 5; i += 1) {
-        await page.keyboard.press('Tab');
-        reached.add(await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 80)));
-      }
-      const missed = controls.filter((c) => !reached.has(c));
-      assert.deepEqual(missed, [], 'controls Tab does not reach');
+      await keyboardReachable(page, 'restaurant menu');
+      // Adding from the keyboard, signed out, leads to signing in first.
+      await page.locator('[aria-labelledby="course-MAIN"] li.item:not(.unavailable) button').first().focus();
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
+      assert.match(page.url(), /\/sign-in\?next=%2Frestaurants%2F/);
       await page.close();
     });
 
@@ -257,7 +294,7 @@ for (const pair of storePairs()) {
       await shop.getByRole('link', { name: 'Restaurants' }).click();
       await shop.getByRole('link', { name: RESTAURANT }).click();
       await shop.getByRole('heading', { level: 1, name: RESTAURANT }).waitFor();
-      const dish = await addMainWithOption(shop, 'Extra cheese');
+      const dish = await addMainWithOption(shop, 'Extra cheese', async () => accessible(shop, 'add-to-cart dialog'));
       assert.equal(await cartCount(shop), 1);
       await shop.getByRole('link', { name: /^Cart/ }).click();
       await shop.getByRole('heading', { level: 1, name: 'Your cart' }).waitFor();
@@ -273,6 +310,7 @@ for (const pair of storePairs()) {
       await shop.getByRole('button', { name: 'Place order' }).click();
       await shop.getByRole('alert').getByText('Your card was declined.', { exact: false }).waitFor();
       await accessible(shop, 'checkout, declined');
+      await keyboardReachable(shop, 'checkout');
       assert.equal(await cartCount(shop), 1);
       await shop.getByRole('link', { name: /^Cart/ }).click();
       await lines.getByText(dish).waitFor();
@@ -303,8 +341,9 @@ for (const pair of storePairs()) {
       // It arrives on the board by itself.
       await tickets.first().waitFor();
       await notReloaded(board);
-      await accessible(board, 'staff board');
       if (screenshotDir) await board.screenshot({ path: join(screenshotDir, 'staff-board.png') });
+      await accessible(board, 'staff board');
+      await keyboardReachable(board, 'staff board');
       await tickets.first().getByRole('button', { name: /^Accept: / }).click();
       await board.locator('[data-column="ACCEPTED"] li.ticket', { hasText: 'Grace Hopper' }).waitFor();
 
