@@ -354,7 +354,10 @@ impl Sessions {
 
     /// Which of `session_ids` are still active, in order (one round trip;
     /// none for an empty list): `true` where the session exists.
-    pub async fn still_active(&self, session_ids: &[String]) -> Result<Vec<bool>, bistro_kv::Error> {
+    pub async fn still_active(
+        &self,
+        session_ids: &[String],
+    ) -> Result<Vec<bool>, bistro_kv::Error> {
         let keys: Vec<SessionKey> = session_ids.iter().map(|id| session_key(id)).collect();
         if keys.is_empty() {
             return Ok(Vec::new());

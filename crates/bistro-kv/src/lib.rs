@@ -753,7 +753,8 @@ impl Channels {
 
     /// Records that `channel` is no longer subscribed.
     fn unconfirm(&self, channel: &str) {
-        self.confirmed.send_if_modified(|confirmed| confirmed.remove(channel));
+        self.confirmed
+            .send_if_modified(|confirmed| confirmed.remove(channel));
     }
 
     /// Records that the connection, and every subscription on it, is gone.

@@ -705,7 +705,11 @@ async fn a_live_subscription_hears_what_is_published_next() {
         // No retry loop: once live, the first publish is heard.
         assert_eq!(kv.publish("confirmed", "one").await.unwrap(), 1, "{name}");
         let got = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await;
-        assert_eq!(got.unwrap(), Some(Delivery::Message("one".into())), "{name}");
+        assert_eq!(
+            got.unwrap(),
+            Some(Delivery::Message("one".into())),
+            "{name}"
+        );
         kv.purge_prefix().await.unwrap();
     }
 }

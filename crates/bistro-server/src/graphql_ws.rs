@@ -111,7 +111,9 @@ pub async fn upgrade(
             let _ = close(&mut socket, 4406, "Subprotocol not acceptable").await;
             return;
         };
-        Connection::new(socket, state, protocol, client.0).run().await;
+        Connection::new(socket, state, protocol, client.0)
+            .run()
+            .await;
     })
 }
 
@@ -129,6 +131,10 @@ impl Closed {
 }
 
 /// What an operation's stream yields to the loop.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per message, moved once into the loop; a box would cost an allocation per message"
+)]
 enum OperationEvent {
     /// A response; `first` for the operation's first.
     Response { response: Response, first: bool },
@@ -324,12 +330,15 @@ impl Connection {
                         }
                     }
                 }
-                let request = crate::graphql_http::build_request(payload)
-                    .map_err(|message| Closed::with(4400, format!("Invalid message received: {message}")))?;
+                let request = crate::graphql_http::build_request(payload).map_err(|message| {
+                    Closed::with(4400, format!("Invalid message received: {message}"))
+                })?;
                 let max = self.state.config.live.max_operations;
                 if self.operations.len() >= max {
                     let mut error = ServerError::new(
-                        format!("This connection already runs {max} operations; complete one first."),
+                        format!(
+                            "This connection already runs {max} operations; complete one first."
+                        ),
                         None,
                     );
                     error
@@ -644,16 +653,27 @@ mod tests {
 
     #[test]
     fn malformed_messages_are_told_apart_from_good_ones() {
-        let bad = |protocol, text: &str| {
-            matches!(parse(protocol, text), Err(Closed(Some((4400, _)))))
-        };
+        let bad =
+            |protocol, text: &str| matches!(parse(protocol, text), Err(Closed(Some((4400, _)))));
         assert!(bad(Protocol::Transport, "not json"));
-        assert!(bad(Protocol::Transport, r#"{"type":"subscribe","payload":{}}"#));
-        assert!(bad(Protocol::Transport, r#"{"type":"start","id":"1","payload":{}}"#));
-        assert!(bad(Protocol::Transport, r#"{"type":"connection_init","payload":3}"#));
+        assert!(bad(
+            Protocol::Transport,
+            r#"{"type":"subscribe","payload":{}}"#
+        ));
+        assert!(bad(
+            Protocol::Transport,
+            r#"{"type":"start","id":"1","payload":{}}"#
+        ));
+        assert!(bad(
+            Protocol::Transport,
+            r#"{"type":"connection_init","payload":3}"#
+        ));
         assert!(bad(Protocol::Legacy, r#"{"type":"ping"}"#));
         assert!(matches!(
-            parse(Protocol::Transport, r#"{"type":"subscribe","id":"1","payload":{"query":"{a}"}}"#),
+            parse(
+                Protocol::Transport,
+                r#"{"type":"subscribe","id":"1","payload":{"query":"{a}"}}"#
+            ),
             Ok(ClientMessage::Subscribe { .. })
         ));
         assert!(matches!(
