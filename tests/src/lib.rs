@@ -89,7 +89,10 @@ pub struct TestApp {
 
 enum Cleanup {
     SqliteDir,
-    PostgresSchema { admin_url: String, schema: String },
+    PostgresSchema {
+        admin_url: String,
+        schema: String,
+    },
     /// A second server on another's stores: they are the first one's to remove.
     Replica,
 }

@@ -22,13 +22,15 @@ impl OwnRedis {
         let port = free_port();
         let mut redis = Self { port, child: None };
         if !redis.launch().await {
-            let required =
-                std::env::var_os("CI").is_some() || std::env::var_os(crate::REDIS_URL_VAR).is_some();
+            let required = std::env::var_os("CI").is_some()
+                || std::env::var_os(crate::REDIS_URL_VAR).is_some();
             assert!(
                 !required,
                 "redis-server is not installed; the outage tests need it"
             );
-            eprintln!("SKIPPED: redis-server is not on PATH; install it to run the Redis outage tests");
+            eprintln!(
+                "SKIPPED: redis-server is not on PATH; install it to run the Redis outage tests"
+            );
             return None;
         }
         Some(redis)

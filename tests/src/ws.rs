@@ -50,13 +50,11 @@ impl WsClient {
                 HeaderValue::from_str(protocol).expect("a header value"),
             );
         }
-        let (socket, response) = tokio::time::timeout(
-            PATIENCE,
-            tokio_tungstenite::connect_async(request),
-        )
-        .await
-        .expect("connected in time")
-        .expect("the upgrade succeeds");
+        let (socket, response) =
+            tokio::time::timeout(PATIENCE, tokio_tungstenite::connect_async(request))
+                .await
+                .expect("connected in time")
+                .expect("the upgrade succeeds");
         if let Some(protocol) = protocol {
             assert_eq!(
                 response
