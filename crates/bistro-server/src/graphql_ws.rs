@@ -131,6 +131,10 @@ impl Closed {
 }
 
 /// What an operation's stream yields to the loop.
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one value per message, moved once into the loop; a box would cost an allocation per message"
+)]
 enum OperationEvent {
     /// A response; `first` for the operation's first.
     Response { response: Response, first: bool },

@@ -72,7 +72,7 @@ impl Inbox {
     pub(crate) fn push(&self, entry: Entry) -> Pushed {
         let pushed = {
             let mut state = lock(&self.state);
-            let pushed = match entry {
+            match entry {
                 Entry::Missed => {
                     if !state.entries.back().is_some_and(Entry::is_missed) {
                         state.entries.push_back(Entry::Missed);
@@ -102,8 +102,7 @@ impl Inbox {
                         Pushed::Queued
                     }
                 }
-            };
-            pushed
+            }
         };
         self.waker.wake();
         pushed
