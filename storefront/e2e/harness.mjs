@@ -49,7 +49,7 @@ function psql(adminUrl, sql) {
  * Starts the server on fresh stores of `pair`: a temporary SQLite file, or a
  * new PostgreSQL database and a new Redis key prefix (both removed by `stop`).
  */
-export async function startServer(binary, pair) {
+export async function startServer(binary, pair, extraEnv = {}) {
   const id = randomBytes(6).toString('hex');
   const dir = mkdtempSync(join(tmpdir(), 'bistro-e2e-'));
   // The server's configuration is only what is set here (no BISTRO_* of the caller's).
@@ -62,6 +62,7 @@ export async function startServer(binary, pair) {
     BISTRO_AUTH__TOKEN_SECRET: TOKEN_SECRET,
     BISTRO_MAIL__MAILBOX_DIR: join(dir, 'mailbox'),
     RUST_LOG: process.env.RUST_LOG ?? 'info',
+    ...extraEnv,
   };
   let cleanup = () => {};
   if (pair.databaseUrl) {

@@ -382,5 +382,59 @@ for (const pair of storePairs()) {
       await shop.close();
       await board.close();
     });
+
+    test('live updates outlast the access token: the socket closed with 4403 comes back with a refreshed one', async () => {
+      // A server whose access tokens live three seconds: the socket is
+      // closed (4403) as each expires, and the page signs it in again.
+      const brief = await startServer(binary, pair, { BISTRO_AUTH__ACCESS_TOKEN_TTL_SECS: '3' });
+      try {
+        const customer = await person();
+        const shop = await customer.context.newPage();
+        await shop.goto(`${brief.base}/sign-up`);
+        await settled(shop);
+        await shop.getByLabel('Your name').fill('Hedy Lamarr');
+        await shop.getByLabel('Email').fill(`hedy-${Date.now()}@example.com`);
+        await shop.getByLabel('Password', { exact: true }).fill('frequency hopping spread');
+        await shop.getByRole('button', { name: 'Create account' }).click();
+        await shop.getByRole('button', { name: 'Sign out Hedy Lamarr' }).waitFor();
+        await shop.getByRole('link', { name: RESTAURANT }).click();
+        await addMainWithOption(shop, 'Extra cheese');
+        await shop.getByRole('link', { name: /^Cart/ }).click();
+        await shop.getByRole('link', { name: 'Go to checkout' }).click();
+        await shop.getByRole('button', { name: 'Place order' }).click();
+        await shop.locator('[data-order-status="PLACED"]').waitFor();
+        await shop.locator('[data-live="on"]').waitFor();
+        await mark(shop);
+        const before = await shop.evaluate(() => JSON.parse(localStorage.getItem('bistro.session')).refreshToken);
+        // The token expires: the server closes the socket, the page reconnects
+        // with a refreshed session.
+        await shop.locator('[data-live="off"]').waitFor();
+        await shop.locator('[data-live="on"]').waitFor();
+        const after = await shop.evaluate(() => JSON.parse(localStorage.getItem('bistro.session')).refreshToken);
+        assert.notEqual(after, before, 'the session was refreshed for the new connection');
+
+        const login = await shop.request.post(`${brief.base}/graphql`, {
+          data: {
+            query: 'mutation($i: LoginInput!) { login(input: $i) { session { accessToken } } }',
+            variables: { i: { email: STAFF_EMAIL, password: DEMO_PASSWORD } },
+          },
+        });
+        const staffToken = (await login.json()).data.login.session.accessToken;
+        const orderId = decodeURIComponent(new URL(shop.url()).pathname.split('/').pop());
+        const advance = await shop.request.post(`${brief.base}/graphql`, {
+          headers: { authorization: `Bearer ${staffToken}` },
+          data: {
+            query: 'mutation($i: AdvanceOrderInput!) { advanceOrder(input: $i) { userErrors { code } } }',
+            variables: { i: { orderId, to: 'ACCEPTED' } },
+          },
+        });
+        assert.deepEqual((await advance.json()).data.advanceOrder.userErrors, []);
+        await shop.locator('[data-order-status="ACCEPTED"]').waitFor();
+        await notReloaded(shop);
+        await shop.close();
+      } finally {
+        await brief.stop();
+      }
+    });
   });
 }

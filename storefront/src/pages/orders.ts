@@ -116,7 +116,12 @@ export const orderDetail: Page = async (params, query) => {
     if (result.cancelOrder?.order) render(result.cancelOrder.order);
   };
   render(first);
-  const stop = follow(
+  const connection = h('p', { class: 'meta live', 'data-live': 'connecting', role: 'status' });
+  const stopStatus = live.onStatus((connected) => {
+    connection.dataset.live = connected ? 'on' : 'off';
+    connection.textContent = connected ? 'Live: this page follows your order.' : 'Reconnecting live updates…';
+  });
+  const stopFollowing = follow(
     [first],
     (order) => {
       render(order);
@@ -128,5 +133,9 @@ export const orderDetail: Page = async (params, query) => {
       });
     },
   );
-  return { title: placed ? 'Order placed' : 'Your order', node: root, dispose: stop };
+  const stop = () => {
+    stopFollowing();
+    stopStatus();
+  };
+  return { title: placed ? 'Order placed' : 'Your order', node: h('div', null, root, connection), dispose: stop };
 };
