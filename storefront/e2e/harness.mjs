@@ -92,9 +92,12 @@ export async function startServer(binary, pair, extraEnv = {}) {
     env.BISTRO_REDIS_URL = '';
   }
   const child = spawn(binary, ['serve'], { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // However the test run ends, the server ends with it.
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   const log = [];
   const lines = [createInterface({ input: child.stdout }), createInterface({ input: child.stderr })];
-  const address = await new Promise((resolvePromise, reject) => {
+  const started = new Promise((resolvePromise, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not start:\n${log.join('\n')}`)), 60_000);
     child.on('exit', (code) => reject(new Error(`the server exited with ${code}:\n${log.join('\n')}`)));
     const read = (line) => {
@@ -111,11 +114,22 @@ export async function startServer(binary, pair, extraEnv = {}) {
     };
     for (const input of lines) input.on('line', read);
   });
+  let address;
+  try {
+    address = await started;
+  } catch (error) {
+    // A server that never said where it listens is stopped, and its stores removed.
+    child.kill('SIGKILL');
+    cleanup();
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   const base = `http://${address}`;
   return {
     base,
     log,
     async stop() {
+      process.removeListener('exit', killOnExit);
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
