@@ -17,9 +17,17 @@ test:
 test-all:
     BISTRO_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres BISTRO_TEST_REDIS_URL=redis://127.0.0.1:6379 cargo test --workspace
 
-# What CI runs: format, lints, both store pairs, the federation checks.
+# What CI runs: format, lints, the storefront's bundle, both store pairs, the federation checks, the browser tests.
 ci:
     bash .ci/run
+
+# Build the storefront into crates/bistro-server/assets/storefront (types, type check, bundle).
+storefront:
+    cd storefront && npm ci --no-audit --no-fund && npm run build
+
+# The storefront's browser tests on both store pairs (Chromium at /usr/bin/chromium).
+e2e:
+    cd storefront && npm run e2e
 
 # Regenerate schema.graphql and schema.federation.graphql from the code.
 schema:

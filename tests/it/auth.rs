@@ -608,6 +608,7 @@ async fn the_authorization_matrix() {
             });
         }
         let customer_a = global_id(NodeType::User, user_id(&app, CUSTOMER_A).await);
+        let staff_1 = global_id(NodeType::User, user_id(&app, STAFF_1).await);
         let order_a = global_id(
             NodeType::Order,
             order_of_customer_a_at_restaurant_1(&app).await,
@@ -667,6 +668,13 @@ async fn the_authorization_matrix() {
                 json!({ "id": customer_a }),
                 vec!["node", "orders"],
                 [U, A, F, F, F, A],
+            ),
+            (
+                "a user's workplaces",
+                "query($id: ID!) { node(id: $id) { ... on User { worksFor { id } } } }",
+                json!({ "id": staff_1 }),
+                vec!["node", "worksFor"],
+                [U, F, F, A, F, A],
             ),
             (
                 "an order",

@@ -480,6 +480,37 @@ async fn with_a_router_secret_only_requests_that_carry_it_reach_service_and_enti
             (status, error_codes(&body)),
             (400, vec!["GRAPHQL_PARSE_FAILED".to_owned()])
         );
+
+        // The WebSocket is no way around the secret, and is otherwise unaffected.
+        let mut ws = app.ws().await;
+        ws.init_as(Some(&customer)).await;
+        ws.subscribe("sdl", "{ _service { sdl } }", json!({})).await;
+        let refused = ws.message().await;
+        assert_eq!(
+            (&refused["type"], &refused["id"]),
+            (&json!("error"), &json!("sdl")),
+            "{refused:#}"
+        );
+        assert_eq!(
+            refused["payload"][0]["extensions"]["code"],
+            "UNAUTHENTICATED"
+        );
+        ws.subscribe("me", "{ me { email } }", json!({})).await;
+        assert_eq!(
+            ws.next("me").await["data"],
+            json!({ "me": { "email": "customer@bistro.test" } })
+        );
+        let complete = ws.message().await;
+        assert_eq!(complete, json!({ "id": "me", "type": "complete" }));
+        let restaurant_id = global_id(NodeType::Restaurant, 1).0;
+        ws.subscribe(
+            "menu",
+            "subscription($id: ID!) { menuItemAvailability(restaurantId: $id) { __typename } }",
+            json!({ "id": restaurant_id }),
+        )
+        .await;
+        // A refused operation would have answered before the pong.
+        ws.round_trip().await;
         app.stop().await;
     }
 }

@@ -17,3 +17,5 @@ mod reviews;
 mod round_trips;
 mod schema_contract;
 mod sign_in;
+mod storefront;
+mod subscriptions;

@@ -7,88 +7,12 @@
 //! installed (it is on every machine this project builds on) and fails in CI
 //! if it is missing; the PostgreSQL test needs `BISTRO_TEST_DATABASE_URL`.
 
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use bistro_tests::proxy::ChaosProxy;
+use bistro_tests::redis::OwnRedis;
 use bistro_tests::{StorePair, TestApp, error_codes, operation, real_pair, round_trips};
 use serde_json::{Value, json};
-use tokio::process::{Child, Command};
-
-/// A redis-server of our own, on a port we choose, that the test can stop and start.
-struct OwnRedis {
-    port: u16,
-    child: Option<Child>,
-}
-
-impl OwnRedis {
-    async fn start() -> Option<Self> {
-        let port = free_port();
-        let mut redis = Self { port, child: None };
-        if !redis.launch().await {
-            let required = std::env::var_os("CI").is_some()
-                || std::env::var_os(bistro_tests::REDIS_URL_VAR).is_some();
-            assert!(
-                !required,
-                "redis-server is not installed; the outage test needs it"
-            );
-            eprintln!(
-                "SKIPPED: redis-server is not on PATH; install it to run the Redis outage test"
-            );
-            return None;
-        }
-        Some(redis)
-    }
-
-    async fn launch(&mut self) -> bool {
-        let spawned = Command::new("redis-server")
-            .args([
-                "--port",
-                &self.port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .kill_on_drop(true)
-            .spawn();
-        let Ok(child) = spawned else { return false };
-        self.child = Some(child);
-        // Ready when it accepts connections.
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok()
-            {
-                return true;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("redis-server on port {} did not start", self.port);
-    }
-
-    async fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            child.kill().await.expect("stopping redis-server");
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 async fn wait_until_ready(app: &TestApp, ready: bool) {
     let want = if ready { 200 } else { 503 };

@@ -56,11 +56,6 @@ async fn the_server_serves_the_committed_subgraph_sdl() {
         Some(committed.as_str()),
         "the running subgraph SDL differs from schema.federation.graphql"
     );
-    // The schema the server runs gives the same SDL as the one that printed it.
-    assert_eq!(
-        bistro_schema::federation::subgraph_sdl_of(app.app.api.schema()),
-        committed
-    );
     app.stop().await;
 }
 

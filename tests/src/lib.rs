@@ -2,6 +2,8 @@
 
 pub mod logs;
 pub mod proxy;
+pub mod redis;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -87,7 +89,12 @@ pub struct TestApp {
 
 enum Cleanup {
     SqliteDir,
-    PostgresSchema { admin_url: String, schema: String },
+    PostgresSchema {
+        admin_url: String,
+        schema: String,
+    },
+    /// A second server on another's stores: they are the first one's to remove.
+    Replica,
 }
 
 /// A unique name for this test's stores.
@@ -240,6 +247,108 @@ impl TestApp {
         })
     }
 
+    /// A second server process on this one's stores: the same PostgreSQL
+    /// schema and the same Redis key prefix, with a port of its own — two
+    /// replicas of one service. Only on PostgreSQL + Redis: the in-process
+    /// store belongs to one server. Stop it before the first one.
+    pub async fn spawn_replica(&self) -> Self {
+        assert!(
+            matches!(self.pair, StorePair::Real { .. }),
+            "replicas share PostgreSQL and Redis; the in-process store belongs to one server"
+        );
+        let mut config = self.app.config.clone();
+        config.listen = "127.0.0.1:0".to_owned();
+        let application = Application::build(config)
+            .await
+            .unwrap_or_else(|e| panic!("starting a replica: {e:#}"));
+        let addr = application.local_addr().expect("replica address");
+        let app = application.state().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(application.run_until(async move {
+            let _ = rx.await;
+        }));
+        Self {
+            addr,
+            app,
+            pair: self.pair.clone(),
+            client: self.client.clone(),
+            shutdown: Some(tx),
+            server: Some(server),
+            cleanup: Cleanup::Replica,
+            dir: std::env::temp_dir().join(format!("bistro-test-replica-{}", unique())),
+        }
+    }
+
+    /// Waits (ten seconds at most) until the server's live hub hears every
+    /// event published from now on: the event bus confirmed its subscriptions.
+    pub async fn live_ready(&self) {
+        tokio::time::timeout(Duration::from_secs(10), self.app.api.live().ready())
+            .await
+            .unwrap_or_else(|_| panic!("[{}] the live hub never became ready", self.pair.name()));
+    }
+
+    /// `ws://127.0.0.1:<port>/graphql/ws`.
+    pub fn ws_url(&self) -> String {
+        format!("ws://{}/graphql/ws", self.addr)
+    }
+
+    /// A WebSocket to `/graphql/ws` speaking `graphql-transport-ws`, not yet initialised.
+    pub async fn ws(&self) -> ws::WsClient {
+        self.live_ready().await;
+        ws::WsClient::connect(&self.ws_url(), Some(ws::TRANSPORT_WS)).await
+    }
+
+    /// A new user of `role` (staff of `restaurants`) with a signed-in
+    /// session, made directly in the stores: `(user id, access token)`.
+    pub async fn new_user(
+        &self,
+        name: &str,
+        role: bistro_sql::entity::UserRole,
+        restaurants: &[i64],
+    ) -> (i64, String) {
+        let email = format!("{name}-{}@example.com", unique());
+        let user = bistro_sql::write::create_user(
+            &self.app.db,
+            bistro_sql::write::NewUser {
+                email,
+                display_name: name.to_owned(),
+                password_hash: "not-a-password-hash".to_owned(),
+                role,
+                restaurant_ids: restaurants.to_vec(),
+            },
+        )
+        .await
+        .expect("creating a user");
+        let auth_role = match role {
+            bistro_sql::entity::UserRole::Customer => bistro_auth::Role::Customer,
+            bistro_sql::entity::UserRole::Staff => bistro_auth::Role::Staff,
+            bistro_sql::entity::UserRole::Admin => bistro_auth::Role::Admin,
+        };
+        let token = self
+            .session_token(user.id, auth_role, restaurants, Duration::from_secs(900))
+            .await;
+        (user.id, token)
+    }
+
+    /// A fresh session of `user_id` and an access token of it valid for
+    /// `ttl` (tests make short-lived ones), signed with [`TEST_TOKEN_SECRET`].
+    pub async fn session_token(
+        &self,
+        user_id: i64,
+        role: bistro_auth::Role,
+        restaurants: &[i64],
+        ttl: Duration,
+    ) -> String {
+        let keys = bistro_auth::TokenKeys::new(TEST_TOKEN_SECRET.as_bytes(), ttl)
+            .expect("test token keys");
+        let session = bistro_auth::Sessions::new(self.app.kv.clone(), Duration::from_secs(3600))
+            .start(&keys, user_id)
+            .await
+            .expect("starting a session");
+        keys.issue(user_id, role, restaurants.to_vec(), &session.session_id)
+            .0
+    }
+
     /// The folder the mailbox delivery writes `.eml` files to.
     pub fn mailbox_dir(&self) -> PathBuf {
         PathBuf::from(&self.app.config.mail.mailbox_dir)
@@ -280,33 +389,8 @@ impl TestApp {
     /// A new customer account with a signed-in session, made directly in the
     /// stores (no password hashing: fast enough to make fifty): `(user id, access token)`.
     pub async fn new_customer(&self, name: &str) -> (i64, String) {
-        let email = format!("{name}-{}@example.com", unique());
-        let user = bistro_sql::write::create_user(
-            &self.app.db,
-            bistro_sql::write::NewUser {
-                email,
-                display_name: name.to_owned(),
-                password_hash: "not-a-password-hash".to_owned(),
-                role: bistro_sql::entity::UserRole::Customer,
-                restaurant_ids: Vec::new(),
-            },
-        )
-        .await
-        .expect("creating a customer");
-        let keys =
-            bistro_auth::TokenKeys::new(TEST_TOKEN_SECRET.as_bytes(), Duration::from_secs(900))
-                .expect("test token keys");
-        let session = bistro_auth::Sessions::new(self.app.kv.clone(), Duration::from_secs(3600))
-            .start(&keys, user.id)
+        self.new_user(name, bistro_sql::entity::UserRole::Customer, &[])
             .await
-            .expect("starting a session");
-        let (token, _) = keys.issue(
-            user.id,
-            bistro_auth::Role::Customer,
-            Vec::new(),
-            &session.session_id,
-        );
-        (user.id, token)
     }
 
     /// Runs the named operation of `tests/operations/` as `token`, asserting
@@ -418,7 +502,7 @@ impl TestApp {
         self.shutdown_server().await;
         let _ = std::fs::remove_dir_all(&self.dir);
         match &self.cleanup {
-            Cleanup::SqliteDir => {}
+            Cleanup::SqliteDir | Cleanup::Replica => {}
             Cleanup::PostgresSchema { admin_url, schema } => {
                 let _ = self.app.kv.purge_prefix().await;
                 if let Ok(admin) = Database::connect(admin_url.as_str()).await {

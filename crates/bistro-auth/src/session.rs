@@ -26,6 +26,13 @@
 //! so of two refreshes racing with one token exactly one wins, on any
 //! number of replicas; the other sees a replay.
 //!
+//! Every end of a session (logout, a replayed refresh token, an account
+//! gone) is announced on [`SESSION_EVENTS_CHANNEL`] after the session is
+//! deleted, so each replica closes the live connections (WebSockets) the
+//! session holds. The announcement names the session id, which is no
+//! secret (above); a failed publish is logged and ends the session anyway
+//! (its connections then close when their access token expires).
+//!
 //! Session ids and tokens are never logged.
 
 use bistro_kv::typed::Codec;
@@ -39,6 +46,22 @@ use hmac::Mac as _;
 
 use crate::random_string;
 use crate::token::{RefreshMac, TokenKeys};
+
+/// The channel (under the key-value prefix) on which every end of a session is
+/// announced: `{ "version": 1, "sessionId": "…", "at": "2026-11-29T18:30:00.123Z" }`.
+pub const SESSION_EVENTS_CHANNEL: &str = "events:sessions:v1";
+
+/// A session ended, as published on [`SESSION_EVENTS_CHANNEL`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEndedEvent {
+    /// Payload format version: 1.
+    pub version: u32,
+    /// The session that ended.
+    pub session_id: String,
+    /// When (RFC 3339, UTC).
+    pub at: String,
+}
 
 /// Bytes of the generation at the start of a token's secret.
 const GENERATION_BYTES: usize = 8;
@@ -277,6 +300,7 @@ impl Sessions {
                 return Err(RotationError::Invalid);
             }
             tracing::warn!(user = user_id, "refresh token reuse: session revoked");
+            self.announce_end(presented.session_id).await;
             return Err(RotationError::Reused);
         }
         Ok(Rotation {
@@ -302,7 +326,50 @@ impl Sessions {
         if !valid_id(session_id) {
             return Ok(false);
         }
-        Ok(self.kv.remove(&[session_key(session_id)]).await? > 0)
+        let ended = self.kv.remove(&[session_key(session_id)]).await? > 0;
+        if ended {
+            self.announce_end(session_id).await;
+        }
+        Ok(ended)
+    }
+
+    /// Publishes that `session_id` ended (one round trip), so its live
+    /// connections close on every replica.
+    async fn announce_end(&self, session_id: &str) {
+        let event = SessionEndedEvent {
+            version: 1,
+            session_id: session_id.to_owned(),
+            at: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        };
+        let Ok(payload) = serde_json::to_string(&event) else {
+            return;
+        };
+        if let Err(error) = self.kv.publish(SESSION_EVENTS_CHANNEL, &payload).await {
+            tracing::warn!(
+                %error,
+                "session end not announced; its live connections close when their token expires"
+            );
+        }
+    }
+
+    /// Which of `session_ids` are still active, in order (one round trip;
+    /// none for an empty list): `true` where the session exists.
+    pub async fn still_active(
+        &self,
+        session_ids: &[String],
+    ) -> Result<Vec<bool>, bistro_kv::Error> {
+        let keys: Vec<SessionKey> = session_ids.iter().map(|id| session_key(id)).collect();
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .kv
+            .load_many(&keys)
+            .await?
+            .into_iter()
+            .zip(session_ids)
+            .map(|(state, id)| valid_id(id) && state.is_some())
+            .collect())
     }
 
     /// The user whose session this is, while it is active (one round trip).

@@ -290,3 +290,59 @@ async fn session_ids_and_tokens_never_reach_the_log() {
         kv.purge_prefix().await.unwrap();
     }
 }
+
+/// The next session-end announcement on `events`, as its session id.
+async fn announced(events: &mut bistro_kv::Subscription) -> String {
+    use futures_util::StreamExt as _;
+    let delivery = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await
+        .expect("announced within 5 s")
+        .expect("subscription open");
+    let bistro_kv::Delivery::Message(message) = delivery else {
+        panic!("a gap instead of the announcement");
+    };
+    let event: bistro_auth::session::SessionEndedEvent = serde_json::from_str(&message).unwrap();
+    assert_eq!(event.version, 1);
+    event.session_id
+}
+
+#[tokio::test]
+async fn every_end_of_a_session_is_announced_for_its_live_connections() {
+    use bistro_auth::session::SESSION_EVENTS_CHANNEL;
+    for kv in stores().await {
+        let name = kv.backend_name();
+        let sessions = Sessions::new(kv.clone(), Duration::from_secs(60));
+        let mut events = kv.subscribe(SESSION_EVENTS_CHANNEL).await.unwrap();
+        events.live().await;
+
+        // Logout.
+        let a = sessions.start(&keys(), 1).await.unwrap();
+        assert!(sessions.end(&keys(), &a.refresh_token).await.unwrap());
+        assert_eq!(announced(&mut events).await, a.session_id, "{name}");
+
+        // A replayed refresh token revokes the session.
+        let b = sessions.start(&keys(), 2).await.unwrap();
+        sessions.rotate(&keys(), &b.refresh_token).await.unwrap();
+        assert!(matches!(
+            sessions.rotate(&keys(), &b.refresh_token).await,
+            Err(RotationError::Reused)
+        ));
+        assert_eq!(announced(&mut events).await, b.session_id, "{name}");
+
+        // What was already over is not announced again: the next
+        // announcement is the next session to end.
+        assert!(!sessions.revoke(&a.session_id).await.unwrap());
+        let c = sessions.start(&keys(), 3).await.unwrap();
+        assert!(sessions.revoke(&c.session_id).await.unwrap());
+        assert_eq!(announced(&mut events).await, c.session_id, "{name}");
+
+        let d = sessions.start(&keys(), 4).await.unwrap();
+        let ids = [a.session_id, d.session_id, "not a session id".to_owned()];
+        assert_eq!(
+            sessions.still_active(&ids).await.unwrap(),
+            [false, true, false],
+            "{name}"
+        );
+        kv.purge_prefix().await.unwrap();
+    }
+}

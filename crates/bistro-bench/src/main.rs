@@ -6,9 +6,15 @@
 //! read the server's CPU time and peak memory from `/proc`, and on
 //! PostgreSQL + Redis measure the store floor of the page. Then print the
 //! table and append it to `BENCHMARKS.md`.
+//!
+//! `bistro-bench live` runs W4 (subscriptions over WebSocket) and
+//! `bistro-bench socket-memory` measures the server's memory across rounds
+//! of sockets dropped abruptly (`live.rs`), each on its own copy of the data
+//! set, since they write to it.
 
 mod checkout;
 mod floor;
+mod live;
 mod load;
 mod report;
 mod server;
@@ -19,7 +25,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 use crate::report::Row;
 use crate::server::{Server, ServerSettings};
@@ -33,8 +39,16 @@ const W3_CONNECTIONS: u32 = 16;
 #[derive(Parser, Debug)]
 #[command(name = "bistro-bench")]
 struct Cli {
+    /// W4 or the socket-memory measurement instead of the HTTP workloads.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Store pairs to run: `embedded` (SQLite + in-process), `real` (PostgreSQL + Redis).
-    #[arg(long, value_delimiter = ',', default_value = "real,embedded")]
+    #[arg(
+        long,
+        global = true,
+        value_delimiter = ',',
+        default_value = "real,embedded"
+    )]
     pairs: Vec<String>,
     /// Workloads to run (W1, W1-SQL, W2, W3, W5).
     #[arg(long, value_delimiter = ',', default_value = "W1,W1-SQL,W2,W3,W5")]
@@ -48,6 +62,7 @@ struct Cli {
     /// PostgreSQL server for the real pair (a database `bistro_bench` is made in it).
     #[arg(
         long,
+        global = true,
         env = "BISTRO_BENCH_DATABASE_URL",
         default_value = "postgres://postgres@127.0.0.1:5432/postgres"
     )]
@@ -55,33 +70,64 @@ struct Cli {
     /// Redis for the real pair (keys under `bistro-bench:`).
     #[arg(
         long,
+        global = true,
         env = "BISTRO_BENCH_REDIS_URL",
         default_value = "redis://127.0.0.1:6379"
     )]
     redis_url: String,
     /// Seed again even when the data set is already there.
-    #[arg(long)]
+    #[arg(long, global = true)]
     reseed: bool,
     /// Server binaries to measure, as `label=path`; repeat to compare builds
     /// in one run (rows alternate between them). Default: build and use
     /// target/release/bistro.
-    #[arg(long = "server-bin")]
+    #[arg(long = "server-bin", global = true)]
     server_bins: Vec<String>,
     /// Skip the comparison runs (caches on for W1-SQL, batching off for W1).
     #[arg(long)]
     no_ratios: bool,
     /// Where to append the results.
-    #[arg(long, default_value = "BENCHMARKS.md")]
+    #[arg(long, global = true, default_value = "BENCHMARKS.md")]
     out: PathBuf,
     /// Server log level (`RUST_LOG` of the server).
-    #[arg(long, default_value = "warn")]
+    #[arg(long, global = true, default_value = "warn")]
     server_log: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// W4: subscribers over WebSocket (nine in ten to a menu, one in ten to
+    /// their order), events raised at a fixed rate; latency and deliveries.
+    Live {
+        /// Subscriber counts to run, one server start each.
+        #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+        subscribers: Vec<usize>,
+        /// Events raised per second.
+        #[arg(long, default_value_t = 20)]
+        rate: u32,
+        /// Seconds events are raised for.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+    },
+    /// The server's resident memory across rounds of sockets opened, fed
+    /// and dropped without a closing handshake, after a warm-up round.
+    SocketMemory {
+        /// Sockets per round.
+        #[arg(long, default_value_t = 1000)]
+        sockets: usize,
+        /// Measured rounds (after the warm-up).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let command_line = std::env::args().collect::<Vec<_>>().join(" ");
+    if let Some(command) = &cli.command {
+        return live_command(&cli, command, &command_line).await;
+    }
     load::ensure_wrk().await?;
     let bins: Vec<(String, PathBuf)> = if cli.server_bins.is_empty() {
         vec![(String::new(), server::build_release().await?)]
@@ -110,6 +156,7 @@ async fn main() -> anyhow::Result<()> {
             &cli.redis_url,
             &bin,
             cli.reseed,
+            stores::READS,
         )
         .await
         .with_context(|| format!("preparing the {pair_name} store pair"))?;
@@ -199,6 +246,75 @@ async fn main() -> anyhow::Result<()> {
         std::io::stdout().write_all(format!("{table}\n{ratios}").as_bytes())?;
     }
     report::append(&cli.out, &command_line, &table, &ratios, cli.connections).await?;
+    eprintln!("bench: results appended to {}", cli.out.display());
+    Ok(())
+}
+
+/// `live` and `socket-memory`: on W4's own copy of the data set.
+async fn live_command(cli: &Cli, command: &Command, command_line: &str) -> anyhow::Result<()> {
+    let bin = match cli.server_bins.first() {
+        Some(spec) => PathBuf::from(spec.split_once('=').map_or(spec.as_str(), |(_, path)| path)),
+        None => server::build_release().await?,
+    };
+    let mut pairs = Vec::new();
+    for pair_name in &cli.pairs {
+        let pair = Pair::prepare(
+            pair_name,
+            &cli.database_url,
+            &cli.redis_url,
+            &bin,
+            cli.reseed,
+            stores::LIVE,
+        )
+        .await
+        .with_context(|| format!("preparing the {pair_name} store pair"))?;
+        eprintln!("bench: {} ready ({})", pair.name(), pair.describe());
+        pairs.push(pair);
+    }
+    let (title, body) = match command {
+        Command::Live {
+            subscribers,
+            rate,
+            seconds,
+        } => {
+            let mut rows = Vec::new();
+            for pair in &pairs {
+                for n in subscribers {
+                    let server =
+                        Server::start(&bin, pair, &ServerSettings::cached(), &cli.server_log)
+                            .await?;
+                    eprintln!("bench: W4 on {} with {n} subscribers", pair.name());
+                    let result = live::w4(&server, *n, *rate, Duration::from_secs(*seconds))
+                        .await
+                        .with_context(|| format!("W4 with {n} subscribers on {}", pair.name()))?;
+                    server.stop().await;
+                    rows.push((pair.name().to_owned(), result));
+                }
+            }
+            (
+                "W4, live updates",
+                report::live_table(&rows, *rate, *seconds),
+            )
+        }
+        Command::SocketMemory { sockets, rounds } => {
+            let mut rows = Vec::new();
+            for pair in &pairs {
+                let server =
+                    Server::start(&bin, pair, &ServerSettings::cached(), &cli.server_log).await?;
+                let result = live::socket_memory(&server, *sockets, *rounds)
+                    .await
+                    .with_context(|| format!("socket memory on {}", pair.name()))?;
+                server.stop().await;
+                rows.push((pair.name().to_owned(), result));
+            }
+            ("Socket memory", report::memory_table(&rows))
+        }
+    };
+    {
+        use std::io::Write as _;
+        std::io::stdout().write_all(body.as_bytes())?;
+    }
+    report::append_section(&cli.out, command_line, title, &body).await?;
     eprintln!("bench: results appended to {}", cli.out.display());
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::process::{Child, Command};
 
-use crate::stores::{KV_PREFIX, Pair};
+use crate::stores::Pair;
 use crate::workloads::Workload;
 
 /// The secret the benchmark server signs tokens with.
@@ -116,7 +116,7 @@ impl Server {
             .env("BISTRO_LISTEN", format!("127.0.0.1:{port}"))
             .env("BISTRO_DATABASE_URL", pair.database_url())
             .env("BISTRO_REDIS_URL", pair.redis_url())
-            .env("BISTRO_KV__KEY_PREFIX", KV_PREFIX)
+            .env("BISTRO_KV__KEY_PREFIX", pair.kv_prefix())
             .env("BISTRO_ENVIRONMENT", "development")
             .env("BISTRO_SEED_DEMO_DATA", "false")
             .env("BISTRO_HTTP__GRAPHIQL", "false")
@@ -197,6 +197,23 @@ impl Server {
             .find_map(|l| l.strip_prefix("VmHWM:"))
             .and_then(|v| v.split_whitespace().next())
             .context("no VmHWM")?
+            .parse()?;
+        Ok(kib / 1024.0)
+    }
+
+    /// File descriptors the process holds now (its sockets among them).
+    pub fn open_fds(&self) -> anyhow::Result<usize> {
+        Ok(std::fs::read_dir(format!("/proc/{}/fd", self.pid))?.count())
+    }
+
+    /// Resident memory now, MiB.
+    pub fn rss_mib(&self) -> anyhow::Result<f64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid))?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .context("no VmRSS")?
             .parse()?;
         Ok(kib / 1024.0)
     }

@@ -1,6 +1,7 @@
 //! Accounts: users by id, public display names, sign-in lookups, and new accounts.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use bistro_sql::entity::user;
 use bistro_sql::query;
@@ -34,6 +35,27 @@ impl Load<i64> for UserNameLoader {
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
         Ok(query::user_display_names(&self.db, keys).await?)
+    }
+}
+
+/// The restaurants each user works for (staff), by user id, in restaurant
+/// id order; empty for everyone else.
+pub struct StaffRestaurantsLoader {
+    pub(crate) db: DatabaseConnection,
+}
+
+impl Load<i64> for StaffRestaurantsLoader {
+    type Value = Arc<[i64]>;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+        let mut by_user: HashMap<i64, Vec<i64>> = HashMap::new();
+        for (user_id, restaurant_id) in query::staff_restaurants_by_users(&self.db, keys).await? {
+            by_user.entry(user_id).or_default().push(restaurant_id);
+        }
+        Ok(keys
+            .iter()
+            .map(|id| (*id, by_user.remove(id).unwrap_or_default().into()))
+            .collect())
     }
 }
 

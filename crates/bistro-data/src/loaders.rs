@@ -8,7 +8,7 @@ use bistro_kv::Kv;
 use sea_orm::DatabaseConnection;
 
 use crate::Settings;
-use crate::account::{UserLoader, UserNameLoader};
+use crate::account::{StaffRestaurantsLoader, UserLoader, UserNameLoader};
 use crate::batch::Batched;
 use crate::cart::CartLoader;
 use crate::menu::{MenuCountKey, MenuCountLoader, MenuItemLoader, MenuPageKey, MenuPageLoader};
@@ -46,6 +46,8 @@ pub struct Loaders {
     pub popularity: Batched<PopularityLoader, i64>,
     /// Whole user rows by id.
     pub user: Batched<UserLoader, i64>,
+    /// The restaurants each staff member works for, by user id.
+    pub staff_restaurants: Batched<StaffRestaurantsLoader, i64>,
     /// Orders by id.
     pub order: Batched<OrderLoader, i64>,
     /// The lines of each order.
@@ -101,6 +103,7 @@ impl Loaders {
                 batch,
             ),
             user: Batched::new(UserLoader { db: db() }, batch),
+            staff_restaurants: Batched::new(StaffRestaurantsLoader { db: db() }, batch),
             order: Batched::new(OrderLoader { db: db() }, batch),
             order_lines: Batched::new(OrderLinesLoader { db: db() }, batch),
             order_page: Batched::new(OrderPageLoader { db: db() }, batch),

@@ -65,4 +65,9 @@ impl Scope {
     pub async fn count_restaurants(&self, filter: &RestaurantFilter) -> Result<u64> {
         Ok(query::count_restaurants(&self.db, filter).await?)
     }
+
+    /// Every cuisine with its number of restaurants, by name (one statement).
+    pub async fn cuisines(&self) -> Result<Vec<(String, u64)>> {
+        Ok(query::cuisines(&self.db).await?)
+    }
 }

@@ -544,11 +544,16 @@ impl Kv {
         call!(self, 1, publish(&self.key(channel), message))
     }
 
-    /// Messages published on `channel` from now on.
+    /// What is published on `channel` from now on, as [`Delivery`] items.
     ///
     /// Delivery is at most once: messages published while a Redis connection
-    /// is being re-established are lost, and a subscriber that falls far
-    /// behind skips what it missed.
+    /// is being re-established are lost, and a subscriber that falls more
+    /// than the in-process buffer behind skips what it missed. Either way the
+    /// subscriber is told: a [`Delivery::Gap`] takes the place of what was
+    /// lost, so it can re-read what it follows.
+    ///
+    /// Returns at once; on Redis the subscription takes effect when the
+    /// store confirms it ([`Subscription::live`] waits for that).
     pub async fn subscribe(&self, channel: &str) -> Result<Subscription> {
         let channel = self.key(channel);
         match &self.backend {
@@ -576,56 +581,123 @@ impl Kv {
     }
 }
 
-/// A stream of messages on one channel. Dropping it unsubscribes (the
-/// channel is released once its last subscriber in this process is gone).
+/// What a [`Subscription`] yields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// A message published on the channel.
+    Message(String),
+    /// Messages may have been lost here: the pub/sub connection to Redis
+    /// dropped and has just been re-established (whatever was published
+    /// meanwhile is gone), or this subscriber fell more than the in-process
+    /// buffer behind. Several gaps in a row are told once.
+    Gap,
+}
+
+impl Delivery {
+    /// The message, unless this is a gap.
+    pub fn message(&self) -> Option<&str> {
+        match self {
+            Self::Message(message) => Some(message),
+            Self::Gap => None,
+        }
+    }
+}
+
+/// A stream of what is published on one channel. Dropping it unsubscribes
+/// (the channel is released once its last subscriber in this process is gone).
 pub struct Subscription {
-    stream: tokio_stream::wrappers::BroadcastStream<String>,
+    stream: tokio_stream::wrappers::BroadcastStream<Delivery>,
+    /// Whether the last item yielded was a gap (gaps in a row are told once).
+    after_gap: bool,
+    /// The channel's confirmation, on Redis.
+    confirmed: Option<(String, tokio::sync::watch::Receiver<Confirmed>)>,
     _guard: Box<dyn Send + Sync>,
 }
 
 impl Subscription {
     fn new(
-        receiver: tokio::sync::broadcast::Receiver<String>,
+        receiver: tokio::sync::broadcast::Receiver<Delivery>,
+        confirmed: Option<(String, tokio::sync::watch::Receiver<Confirmed>)>,
         guard: Box<dyn Send + Sync>,
     ) -> Self {
         Self {
             stream: tokio_stream::wrappers::BroadcastStream::new(receiver),
+            after_gap: false,
+            confirmed,
             _guard: guard,
+        }
+    }
+
+    /// Resolves once the store delivers this channel's messages: at once in
+    /// process; on Redis when the server has confirmed the subscription,
+    /// which waits for Redis to be reachable. The future owns what it needs,
+    /// so the subscription can be read meanwhile.
+    pub fn live(&self) -> impl Future<Output = ()> + Send + 'static {
+        let confirmed = self.confirmed.clone();
+        async move {
+            let Some((channel, mut confirmed)) = confirmed else {
+                return;
+            };
+            // An error means the supervisor is gone with the store: nothing to wait for.
+            let _ = confirmed.wait_for(|c| c.contains(&channel)).await;
         }
     }
 }
 
 impl Stream for Subscription {
-    type Item = String;
+    type Item = Delivery;
 
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<String>> {
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Delivery>> {
         loop {
-            match Pin::new(&mut self.stream).poll_next(cx) {
-                Poll::Ready(Some(Ok(message))) => return Poll::Ready(Some(message)),
+            let delivery = match Pin::new(&mut self.stream).poll_next(cx) {
+                Poll::Ready(Some(Ok(delivery))) => delivery,
                 Poll::Ready(Some(Err(lagged))) => {
                     tracing::warn!(%lagged, "slow subscriber skipped messages");
+                    Delivery::Gap
                 }
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
+            };
+            let gap = delivery == Delivery::Gap;
+            if gap && std::mem::replace(&mut self.after_gap, true) {
+                // Told already: nothing arrived since the last gap.
+                continue;
             }
+            self.after_gap = gap;
+            return Poll::Ready(Some(delivery));
         }
     }
 }
 
+/// Channels the store has confirmed on the current pub/sub connection.
+type Confirmed = std::collections::HashSet<String>;
+
 /// Channels of one process: one broadcast sender per channel name, shared by
 /// every subscriber, removed when the last one leaves.
-#[derive(Default)]
 struct Channels {
-    senders:
-        std::sync::Mutex<std::collections::HashMap<String, tokio::sync::broadcast::Sender<String>>>,
+    senders: std::sync::Mutex<
+        std::collections::HashMap<String, tokio::sync::broadcast::Sender<Delivery>>,
+    >,
+    /// What the store has confirmed (Redis; the in-process store needs no confirming).
+    confirmed: tokio::sync::watch::Sender<Confirmed>,
 }
 
-/// Capacity of each channel's in-process buffer: a subscriber further behind skips.
+impl Default for Channels {
+    fn default() -> Self {
+        Self {
+            senders: std::sync::Mutex::default(),
+            confirmed: tokio::sync::watch::Sender::new(Confirmed::new()),
+        }
+    }
+}
+
+/// Capacity of each channel's in-process buffer: a subscriber further behind
+/// skips, and is told with a [`Delivery::Gap`].
 const CHANNEL_CAPACITY: usize = 1024;
 
 impl Channels {
     /// A receiver on `channel`, and whether the channel is new to this process.
-    fn join(&self, channel: &str) -> (tokio::sync::broadcast::Receiver<String>, bool) {
+    fn join(&self, channel: &str) -> (tokio::sync::broadcast::Receiver<Delivery>, bool) {
         let mut senders = lock(&self.senders);
         if let Some(sender) = senders.get(channel) {
             return (sender.subscribe(), false);
@@ -652,8 +724,15 @@ impl Channels {
     fn deliver(&self, channel: &str, message: String) -> u64 {
         lock(&self.senders)
             .get(channel)
-            .and_then(|sender| sender.send(message).ok())
+            .and_then(|sender| sender.send(Delivery::Message(message)).ok())
             .map_or(0, |n| n as u64)
+    }
+
+    /// Tells every subscriber of every channel that messages were lost.
+    fn gap_everywhere(&self) {
+        for sender in lock(&self.senders).values() {
+            let _ = sender.send(Delivery::Gap);
+        }
     }
 
     /// Whether anyone in this process still listens on `channel`.
@@ -663,6 +742,33 @@ impl Channels {
 
     fn names(&self) -> Vec<String> {
         lock(&self.senders).keys().cloned().collect()
+    }
+
+    /// Records that the store confirmed `channels` on the current connection.
+    fn confirm<'a>(&self, channels: impl IntoIterator<Item = &'a String>) {
+        self.confirmed.send_modify(|confirmed| {
+            confirmed.extend(channels.into_iter().cloned());
+        });
+    }
+
+    /// Records that `channel` is no longer subscribed.
+    fn unconfirm(&self, channel: &str) {
+        self.confirmed
+            .send_if_modified(|confirmed| confirmed.remove(channel));
+    }
+
+    /// Records that the connection, and every subscription on it, is gone.
+    fn unconfirm_all(&self) {
+        self.confirmed.send_if_modified(|confirmed| {
+            let changed = !confirmed.is_empty();
+            confirmed.clear();
+            changed
+        });
+    }
+
+    /// The confirmation of `channel`, for a [`Subscription`] to wait on.
+    fn confirmation(&self, channel: &str) -> (String, tokio::sync::watch::Receiver<Confirmed>) {
+        (channel.to_owned(), self.confirmed.subscribe())
     }
 }
 

@@ -636,8 +636,10 @@ impl MemoryKv {
 
     pub(crate) fn subscribe(&self, channel: &str) -> Subscription {
         let (receiver, _) = self.channels.join(channel);
+        // In process, a subscription is live at once: nothing to confirm.
         Subscription::new(
             receiver,
+            None,
             Box::new(Leave {
                 channels: self.channels.clone(),
                 channel: channel.to_owned(),

@@ -639,6 +639,7 @@ impl RedisKv {
         }
         Ok(Subscription::new(
             receiver,
+            Some(self.channels.confirmation(channel)),
             Box::new(Leave {
                 channels: self.channels.clone(),
                 control: control.clone(),
@@ -715,6 +716,11 @@ const HEALTH_CHECK_EVERY: Duration = Duration::from_secs(10);
 /// Keeps the process's one pub/sub connection alive: connects, subscribes to
 /// every channel someone listens to, forwards messages to the in-process
 /// channels, and starts over with backoff when the connection fails.
+///
+/// An outage is logged twice, whatever the number of channels, subscribers
+/// or reconnect attempts: once when the connection is lost, once when it is
+/// back, and then every subscriber is sent a [`Delivery::Gap`](crate::Delivery)
+/// (what was published meanwhile is lost: Redis pub/sub keeps nothing).
 async fn supervise(
     client: Client,
     channels: Arc<Channels>,
@@ -725,20 +731,37 @@ async fn supervise(
     // commands are, a little more generously since they are rare.
     let op_timeout = config.connect_timeout + config.response_timeout * 2;
     let mut backoff = MIN_BACKOFF;
+    let mut link = Link::default();
     loop {
-        if let Err(reason) = serve(
+        let stop = match serve(
             &client,
             &channels,
             &config,
             &mut control,
             op_timeout,
             &mut backoff,
+            &mut link,
         )
         .await
         {
-            match reason {
-                Stop::Dropped => return,
-                Stop::Failed(reason) => {
+            Ok(never) => match never {},
+            Err(stop) => stop,
+        };
+        channels.unconfirm_all();
+        if link.up {
+            link.up = false;
+            link.lost_at = Some(std::time::Instant::now());
+        }
+        match stop {
+            Stop::Dropped => return,
+            Stop::Failed(reason) => {
+                if link.lost_at.is_some() && !link.lost_logged {
+                    link.lost_logged = true;
+                    tracing::warn!(
+                        %reason,
+                        "pub/sub connection lost; live events are missed until it is back"
+                    );
+                } else {
                     tracing::debug!(%reason, retry_in = ?backoff, "pub/sub connection failed");
                 }
             }
@@ -750,13 +773,25 @@ async fn supervise(
     }
 }
 
+/// The pub/sub connection's history, for telling subscribers about outages.
+#[derive(Default)]
+struct Link {
+    /// Connected and subscribed now.
+    up: bool,
+    /// When a connection that was up was lost (cleared once back).
+    lost_at: Option<std::time::Instant>,
+    /// Whether this outage has been logged.
+    lost_logged: bool,
+}
+
 enum Stop {
     /// Every handle on the store is gone: nobody can subscribe any more.
     Dropped,
     Failed(String),
 }
 
-/// One connection's life: returns when it fails or the store is dropped.
+/// One connection's life: returns (as its error) why it ended: it failed,
+/// or the store was dropped.
 async fn serve(
     client: &Client,
     channels: &Channels,
@@ -764,7 +799,8 @@ async fn serve(
     control: &mut mpsc::UnboundedReceiver<Control>,
     op_timeout: Duration,
     backoff: &mut Duration,
-) -> std::result::Result<(), Stop> {
+    link: &mut Link,
+) -> std::result::Result<std::convert::Infallible, Stop> {
     let pubsub = bounded(
         config.connect_timeout + config.response_timeout,
         client.get_async_pubsub(),
@@ -777,8 +813,23 @@ async fn serve(
     if !wanted.is_empty() {
         bounded(op_timeout, sink.subscribe(&wanted)).await?;
     }
+    channels.confirm(&wanted);
     *backoff = MIN_BACKOFF;
-    tracing::debug!(channels = wanted.len(), "pub/sub connected");
+    link.up = true;
+    if let Some(lost_at) = link.lost_at.take() {
+        link.lost_logged = false;
+        // Subscribed again before the gap is told, so a subscriber that
+        // re-reads on the gap cannot miss what is published after it.
+        channels.gap_everywhere();
+        tracing::warn!(
+            down_ms = lost_at.elapsed().as_millis() as u64,
+            channels = wanted.len(),
+            "pub/sub connection back; what was published while it was down is lost, \
+             and subscribers are told they may have missed messages"
+        );
+    } else {
+        tracing::debug!(channels = wanted.len(), "pub/sub connected");
+    }
     let period = HEALTH_CHECK_EVERY;
     let mut health = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     health.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -786,7 +837,6 @@ async fn serve(
         tokio::select! {
             message = stream.next() => {
                 let Some(message) = message else {
-                    tracing::warn!("pub/sub connection lost; reconnecting");
                     return Err(Stop::Failed("connection closed".into()));
                 };
                 let channel = message.get_channel_name().to_owned();
@@ -804,10 +854,12 @@ async fn serve(
                 Some(Control::Subscribe(channel)) => {
                     if channels.is_wanted(&channel) {
                         bounded(op_timeout, sink.subscribe(&channel)).await?;
+                        channels.confirm([&channel]);
                     }
                 }
                 Some(Control::Unsubscribe(channel)) => {
                     if !channels.is_wanted(&channel) {
+                        channels.unconfirm(&channel);
                         bounded(op_timeout, sink.unsubscribe(&channel)).await?;
                     }
                 }

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bistro_kv::{Error, Kv, KvConfig, KvCounter};
+use bistro_kv::{Delivery, Error, Kv, KvConfig, KvCounter};
 use futures_util::StreamExt;
 
 async fn backends() -> Vec<Kv> {
@@ -622,21 +622,21 @@ async fn publish_reaches_every_subscriber() {
             let got = tokio::time::timeout(Duration::from_secs(5), async {
                 loop {
                     let message = sub.next().await.expect("stream open");
-                    if message != "ready?" {
+                    if message != Delivery::Message("ready?".into()) {
                         return message;
                     }
                 }
             })
             .await
             .expect("message delivered");
-            assert_eq!(got, "hello", "{name}");
+            assert_eq!(got, Delivery::Message("hello".into()), "{name}");
         }
         // Another channel heard nothing.
         publish_when_listened(&kv, "other", "ping", 1).await;
         let first = tokio::time::timeout(Duration::from_secs(5), other.next())
             .await
             .unwrap();
-        assert_eq!(first.as_deref(), Some("ping"), "{name}");
+        assert_eq!(first, Some(Delivery::Message("ping".into())), "{name}");
 
         // Prefixes separate channels too.
         let elsewhere = kv.with_prefix("elsewhere:");
@@ -654,7 +654,62 @@ async fn publish_reaches_every_subscriber() {
         let got = tokio::time::timeout(Duration::from_secs(5), again.next())
             .await
             .expect("message delivered");
-        assert_eq!(got.as_deref(), Some("back"), "{name}");
+        assert_eq!(got, Some(Delivery::Message("back".into())), "{name}");
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_subscriber_that_falls_behind_is_told_once_with_a_gap() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        let mut slow = kv.subscribe("busy").await.unwrap();
+        slow.live().await;
+        publish_when_listened(&kv, "busy", "0", 1).await;
+        // More than the in-process buffer holds, unread.
+        for n in 1..=1100 {
+            kv.publish("busy", &n.to_string()).await.unwrap();
+        }
+        kv.publish("busy", "last").await.unwrap();
+        let mut seen = Vec::new();
+        loop {
+            let delivery = tokio::time::timeout(Duration::from_secs(5), slow.next())
+                .await
+                .expect("delivered")
+                .expect("stream open");
+            let last = delivery == Delivery::Message("last".into());
+            seen.push(delivery);
+            if last {
+                break;
+            }
+        }
+        assert_eq!(seen[0], Delivery::Gap, "{name}: the gap comes first");
+        assert_eq!(
+            seen.iter().filter(|d| **d == Delivery::Gap).count(),
+            1,
+            "{name}: told once"
+        );
+        assert!(seen.len() < 1100, "{name}: the oldest were skipped");
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_live_subscription_hears_what_is_published_next() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        let mut subscription = kv.subscribe("confirmed").await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), subscription.live())
+            .await
+            .expect("confirmed");
+        // No retry loop: once live, the first publish is heard.
+        assert_eq!(kv.publish("confirmed", "one").await.unwrap(), 1, "{name}");
+        let got = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await;
+        assert_eq!(
+            got.unwrap(),
+            Some(Delivery::Message("one".into())),
+            "{name}"
+        );
         kv.purge_prefix().await.unwrap();
     }
 }
@@ -882,7 +937,7 @@ async fn redis_comes_back_by_itself_commands_and_subscriptions() {
     let mut subscription = kv.subscribe("events").await.unwrap();
     publish_when_listened(&direct, "events", "first", 1).await;
     let got = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await;
-    assert_eq!(got.unwrap().as_deref(), Some("first"));
+    assert_eq!(got.unwrap(), Some(Delivery::Message("first".into())));
 
     proxy.down().await;
     // Down: fails (fast), whatever the breaker's state.
@@ -911,8 +966,11 @@ async fn redis_comes_back_by_itself_commands_and_subscriptions() {
         assert!(Instant::now() < deadline, "not subscribed again");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    // The outage is told first (once), then what is published after it.
     let got = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await;
-    assert_eq!(got.unwrap().as_deref(), Some("again"));
+    assert_eq!(got.unwrap(), Some(Delivery::Gap));
+    let got = tokio::time::timeout(Duration::from_secs(5), subscription.next()).await;
+    assert_eq!(got.unwrap(), Some(Delivery::Message("again".into())));
     drop(subscription);
     direct.purge_prefix().await.unwrap();
     proxy.down().await;

@@ -9,6 +9,7 @@ use bistro_data::options::OptionGroup;
 use crate::error::{Coded, loaders, soft};
 use crate::menu::MenuItem;
 use crate::money::Money;
+use crate::order::Fulfilment;
 use crate::restaurant::Restaurant;
 
 /// A customer's open cart.
@@ -65,23 +66,48 @@ impl Cart {
     /// Sum of the lines at current prices, options included (before any
     /// delivery fee); null when an item's price cannot be read.
     async fn subtotal(&self, ctx: &Context<'_>) -> Option<Money> {
-        let result = async {
-            // Asked for together: one batch per loader (shared with `lines`).
-            let prices =
-                futures_util::future::join_all(self.0.lines.iter().map(|l| unit_price(ctx, l)))
-                    .await;
-            let mut total = 0i64;
-            let mut currency = None;
-            for (line, price) in self.0.lines.iter().zip(prices) {
-                if let Some((unit, code)) = price? {
-                    total += unit * i64::from(line.quantity);
-                    currency = Some(code);
-                }
+        let result = self.subtotal_minor(ctx).await;
+        soft(ctx, result)
+            .flatten()
+            .map(|(minor, currency)| Money::from_minor(minor, &currency))
+    }
+
+    /// What checkout charges for this cart with this fulfilment: the
+    /// subtotal plus the fulfilment's fee (a delivery adds one), computed as
+    /// checkout computes it. A checkout page shows it and sends it back as
+    /// `expectedTotal`. Null when an item's price cannot be read.
+    async fn total(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "How the order would reach the customer.")] fulfilment: Fulfilment,
+    ) -> Option<Money> {
+        let result = self.subtotal_minor(ctx).await;
+        soft(ctx, result).flatten().map(|(minor, currency)| {
+            let fee = bistro_data::checkout::fee(fulfilment.to_entity());
+            Money::from_minor(minor + fee, &currency)
+        })
+    }
+}
+
+impl Cart {
+    /// Sum of the lines at today's prices, in minor units, and its
+    /// currency; `None` when no line's item can be priced.
+    async fn subtotal_minor(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<(i64, String)>> {
+        // Asked for together: one batch per loader (shared with `lines`).
+        let prices =
+            futures_util::future::join_all(self.0.lines.iter().map(|l| unit_price(ctx, l))).await;
+        let mut total = 0i64;
+        let mut currency = None;
+        for (line, price) in self.0.lines.iter().zip(prices) {
+            if let Some((unit, code)) = price? {
+                total += unit * i64::from(line.quantity);
+                currency = Some(code);
             }
-            Ok(currency.map(|c| Money::from_minor(total, &c)))
         }
-        .await;
-        soft(ctx, result).flatten()
+        Ok(currency.map(|c| (total, c)))
     }
 }
 

@@ -23,6 +23,7 @@ use bistro_data::{Loaders, Scope};
 /// | `MAX_COMPLEXITY_EXCEEDED` | the document asks for more than allowed |
 /// | `MAX_SELECTIONS_EXCEEDED` | the document selects more fields than allowed (fragments expanded) |
 /// | `INTROSPECTION_LIMIT_EXCEEDED` | the document's introspection goes beyond its own bounds |
+/// | `MAX_OPERATIONS_EXCEEDED` | a WebSocket already runs as many operations as allowed (`live.max_operations`) |
 /// | `BAD_USER_INPUT` | an argument value is out of range or malformed |
 /// | `NOT_FOUND` | the thing asked for does not exist |
 /// | `UNAUTHENTICATED` | a valid identity is needed |
@@ -44,6 +45,7 @@ pub enum ErrorCode {
     MaxComplexityExceeded,
     MaxSelectionsExceeded,
     IntrospectionLimitExceeded,
+    MaxOperationsExceeded,
     BadUserInput,
     NotFound,
     Unauthenticated,
@@ -69,6 +71,7 @@ impl ErrorCode {
             Self::MaxComplexityExceeded => "MAX_COMPLEXITY_EXCEEDED",
             Self::MaxSelectionsExceeded => "MAX_SELECTIONS_EXCEEDED",
             Self::IntrospectionLimitExceeded => "INTROSPECTION_LIMIT_EXCEEDED",
+            Self::MaxOperationsExceeded => "MAX_OPERATIONS_EXCEEDED",
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
             Self::Unauthenticated => "UNAUTHENTICATED",

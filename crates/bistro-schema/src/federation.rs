@@ -56,7 +56,8 @@ use async_graphql::parser::types::{
 };
 use async_graphql::registry::SDLExportOptions;
 use async_graphql::{
-    Any, Context, EmptySubscription, ID, PathSegment, Schema, SimpleObject, Union, Value,
+    Any, Context, EmptySubscription, ID, PathSegment, Schema, SimpleObject, SubscriptionType,
+    Union, Value,
 };
 use futures_util::future::join_all;
 
@@ -67,7 +68,7 @@ use crate::order::Order;
 use crate::restaurant::Restaurant;
 use crate::review::Review;
 use crate::user::User;
-use crate::{BistroSchema, Mutation, Query};
+use crate::{Mutation, Query};
 
 /// The root fields only routers select: a request that selects one of them
 /// must carry the router's shared secret when one is configured.
@@ -198,7 +199,9 @@ async fn resolve(ctx: &Context<'_>, ty: NodeType, id: i64) -> async_graphql::Res
 /// --federation` prints and `schema.federation.graphql` holds.
 pub fn subgraph_sdl() -> &'static str {
     static SDL: LazyLock<String> = LazyLock::new(|| {
-        // The SDL depends on the types alone, not on limits or stores.
+        // The SDL depends on the types alone, not on limits or stores. Live
+        // updates stay out of the supergraph: clients subscribe at Bistro's
+        // own `/graphql/ws`, which authenticates them itself.
         subgraph_sdl_of(&Schema::build(Query, Mutation::default(), EmptySubscription).finish())
     });
     &SDL
@@ -206,7 +209,9 @@ pub fn subgraph_sdl() -> &'static str {
 
 /// The subgraph SDL of `schema`: async-graphql's federation export (what
 /// its own `_service` would serve) with the entity keys added.
-pub fn subgraph_sdl_of(schema: &BistroSchema) -> String {
+pub fn subgraph_sdl_of<S: SubscriptionType + 'static>(
+    schema: &Schema<Query, Mutation, S>,
+) -> String {
     with_keys(&schema.sdl_with_options(SDLExportOptions::new().federation().compose_directive()))
 }
 

@@ -6,6 +6,7 @@ pub mod documents;
 pub mod error;
 pub mod federation;
 pub mod limits;
+pub mod live;
 pub mod request;
 
 mod account;
@@ -26,19 +27,20 @@ mod review_write;
 mod user;
 mod user_error;
 
-use async_graphql::{EmptySubscription, Schema};
+use async_graphql::Schema;
 use bistro_data::DataLayer;
 use bistro_data::rate_limit::RateLimits;
 
 pub use auth::{AuthDeps, ClientAddr};
 pub use error::ErrorCode;
 pub use limits::Limits;
+pub use live::{LiveConnection, LiveHub, LiveSettings, LiveStats, Subscription};
 pub use mutation::Mutation;
 pub use query::Query;
 pub use request::{Api, Caller};
 
 /// The schema type served by Bistro.
-pub type BistroSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type BistroSchema = Schema<Query, Mutation, Subscription>;
 
 /// What the schema needs from the outside world.
 #[derive(Clone)]

@@ -10,7 +10,7 @@ use crate::limits::OWN_STATEMENT_COST;
 use crate::menu::{MenuItem, MenuSearchConnection, MenuSearchEdge};
 use crate::node::{self, Node};
 use crate::restaurant::{
-    Restaurant, RestaurantConnection, RestaurantEdge, page_cost, restaurant_cursor,
+    Cuisine, Restaurant, RestaurantConnection, RestaurantEdge, page_cost, restaurant_cursor,
 };
 use bistro_data::restaurant::Slug;
 
@@ -70,6 +70,13 @@ impl Query {
         }
         .await;
         soft(ctx, result)
+    }
+
+    /// Every cuisine the restaurants cook, by name, with how many cook it:
+    /// the choices for `restaurants(cuisine:)`.
+    #[graphql(complexity = "OWN_STATEMENT_COST + child_complexity")]
+    async fn cuisines(&self, ctx: &Context<'_>) -> Option<Vec<Cuisine>> {
+        soft(ctx, crate::restaurant::cuisines(ctx).await)
     }
 
     /// One restaurant by its slug; null when there is none.

@@ -26,22 +26,25 @@
 //!   async-graphql's count minus what it counted inside introspection (an
 //!   extension on this build alone does the subtraction: introspection has
 //!   its own bounds, and tools' standard query must not count against data).
+//!
+//! Subscriptions go through the same builds (`live::Api::subscribe`).
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
 use async_graphql::{
-    EmptySubscription, Name, Request, Response, Schema, ServerError, ValidationMode,
-    ValidationResult, Value,
+    Name, Request, Response, Schema, ServerError, ValidationMode, ValidationResult, Value,
 };
 use bistro_data::DataLayer;
 use bistro_data::rate_limit::RateLimits;
+use bistro_kv::Kv;
 
 use crate::auth::{AuthDeps, ClientAddr, Viewer, ViewerCell, authenticate};
 use crate::documents::{Document, DocumentCache};
 use crate::error::{ErrorCode, rate_limited};
 use crate::limits::{LimitError, Limits, check_document};
+use crate::live::{LiveHub, LiveSettings, Subscription};
 use crate::{BistroSchema, Mutation, Query, SchemaDeps};
 
 /// Who sent a request, as the transport knows them.
@@ -55,14 +58,16 @@ pub struct Caller {
 
 /// The GraphQL API: the schema and everything a request goes through.
 pub struct Api {
-    strict: BistroSchema,
+    pub(crate) strict: BistroSchema,
     fast: BistroSchema,
-    introspective: BistroSchema,
+    pub(crate) introspective: BistroSchema,
     documents: DocumentCache,
-    data: DataLayer,
-    limits: Arc<Limits>,
-    auth: AuthDeps,
-    rate_limits: Arc<RateLimits>,
+    pub(crate) data: DataLayer,
+    pub(crate) limits: Arc<Limits>,
+    pub(crate) auth: AuthDeps,
+    pub(crate) rate_limits: Arc<RateLimits>,
+    /// The replica's fan-out of live events to subscriptions.
+    pub(crate) live: LiveHub,
 }
 
 impl Api {
@@ -70,7 +75,7 @@ impl Api {
     pub fn new(deps: SchemaDeps) -> Self {
         let limits = Arc::new(deps.limits);
         let build = |mode: ValidationMode, complexity: bool, introspection_ext: bool| {
-            let mut builder = Schema::build(Query, Mutation::default(), EmptySubscription)
+            let mut builder = Schema::build(Query, Mutation::default(), Subscription)
                 .validation_mode(mode)
                 // Depth is measured by `limits::check_document` (introspection
                 // apart); this guards the parser's and validator's stacks.
@@ -98,11 +103,27 @@ impl Api {
             fast: build(ValidationMode::Fast, true, false),
             introspective: build(ValidationMode::Strict, false, true),
             documents: DocumentCache::default(),
+            live: LiveHub::new(
+                deps.data.clone(),
+                deps.auth.clone(),
+                LiveSettings::default().queue_capacity,
+            ),
             data: deps.data,
             auth: deps.auth,
             rate_limits: Arc::new(deps.rate_limits),
             limits,
         }
+    }
+
+    /// The same API with live connections configured by `settings` (before
+    /// the live hub is started).
+    pub fn with_live_settings(mut self, settings: &LiveSettings) -> Self {
+        self.live = LiveHub::new(
+            self.data.clone(),
+            self.auth.clone(),
+            settings.queue_capacity,
+        );
+        self
     }
 
     /// The schema (for its SDL, and for serving subscriptions).
@@ -138,24 +159,8 @@ impl Api {
     pub async fn execute(&self, mut request: Request, caller: Caller) -> Response {
         let scope = Arc::new(self.data.scope());
         let answer = async {
-            // The request budget, first: it is what sheds load. The client is
-            // the token's user when its signature holds (the session is
-            // checked below), else the address.
-            if self.rate_limits.budget_enabled() {
-                let client = match caller.token.as_deref().map(|t| self.auth.keys.verify(t)) {
-                    Some(Ok(claims)) => format!("user:{}", claims.sub),
-                    _ => caller
-                        .address
-                        .map_or_else(|| "addr:unknown".to_owned(), |a| format!("addr:{a}")),
-                };
-                if let Err(limited) = self.rate_limits.spend_request(scope.kv(), &client).await {
-                    return Err(rate_limited(
-                        "Too many requests; slow down and retry later.",
-                        limited,
-                    )
-                    .into_server_error(async_graphql::Pos::default()));
-                }
-            }
+            // The request budget, first: it is what sheds load.
+            spend_budget(&self.rate_limits, &self.auth, scope.kv(), &caller).await?;
             let document = self.document(&request.query)?;
             let viewer = match &caller.token {
                 None => Viewer(None),
@@ -217,8 +222,35 @@ impl Api {
     }
 }
 
+/// Spends one request of the caller's budget (one key-value round trip, when
+/// the budget is on). The client is the token's user when its signature
+/// holds (the session is checked later), else the address.
+pub(crate) async fn spend_budget(
+    rate_limits: &RateLimits,
+    auth: &AuthDeps,
+    kv: &Kv,
+    caller: &Caller,
+) -> Result<(), ServerError> {
+    if !rate_limits.budget_enabled() {
+        return Ok(());
+    }
+    let client = match caller.token.as_deref().map(|t| auth.keys.verify(t)) {
+        Some(Ok(claims)) => format!("user:{}", claims.sub),
+        _ => caller
+            .address
+            .map_or_else(|| "addr:unknown".to_owned(), |a| format!("addr:{a}")),
+    };
+    rate_limits
+        .spend_request(kv, &client)
+        .await
+        .map_err(|limited| {
+            rate_limited("Too many requests; slow down and retry later.", limited)
+                .into_server_error(async_graphql::Pos::default())
+        })
+}
+
 /// What async-graphql's complexity counts inside a document's introspection.
-struct IntrospectionCost(u64);
+pub(crate) struct IntrospectionCost(pub(crate) u64);
 
 /// The complexity limit for documents that introspect: async-graphql's count
 /// minus [`IntrospectionCost`] (see the module docs).
@@ -261,7 +293,7 @@ fn complexity_message(limit: usize) -> String {
 }
 
 /// Codes every error and restores `null` where a field failed.
-fn finish(response: &mut Response, limits: &Limits) {
+pub(crate) fn finish(response: &mut Response, limits: &Limits) {
     let request_failed = response.data == Value::Null;
     if !request_failed {
         null_failed_fields(response);

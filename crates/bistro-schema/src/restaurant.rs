@@ -417,6 +417,28 @@ impl RestaurantConnection {
     }
 }
 
+/// A kind of cooking, with how many restaurants offer it.
+#[derive(SimpleObject, Debug, Clone)]
+pub struct Cuisine {
+    /// Lower-case name, as `Restaurant.cuisine` gives it and
+    /// `restaurants(cuisine:)` takes it, e.g. "italian".
+    pub name: String,
+    /// How many restaurants cook it.
+    pub restaurant_count: i32,
+}
+
+/// Every cuisine, by name (one statement).
+pub async fn cuisines(ctx: &Context<'_>) -> async_graphql::Result<Vec<Cuisine>> {
+    let rows = scope(ctx)?.cuisines().await.coded()?;
+    Ok(rows
+        .into_iter()
+        .map(|(name, count)| Cuisine {
+            name,
+            restaurant_count: i32::try_from(count).unwrap_or(i32::MAX),
+        })
+        .collect())
+}
+
 /// Cursor of a restaurant in the id-ordered list.
 pub fn restaurant_cursor(id: i64) -> String {
     encode_cursor('r', &id.to_string())

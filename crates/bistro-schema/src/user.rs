@@ -9,7 +9,7 @@ use crate::connection::PageArgs;
 use crate::error::{Coded, loaders};
 use crate::node::{NodeType, global_id};
 use crate::order::{OrderConnection, OrderStatus, order_page};
-use crate::restaurant::page_cost;
+use crate::restaurant::{Restaurant, page_cost};
 
 /// An account: a customer, a restaurant's staff member, or an administrator.
 #[derive(Clone)]
@@ -79,6 +79,34 @@ impl User {
             .await
             .coded()?
             .map(crate::cart::Cart))
+    }
+
+    /// The restaurants the account works for, in id order: a staff
+    /// member's workplaces, whose orders and menus they manage; empty for
+    /// customers and administrators (who manage every restaurant). Only
+    /// the account itself and admins may read it.
+    #[graphql(guard = "Can(Rule::Account { user_id: self.0.id })")]
+    async fn works_for(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Restaurant>>> {
+        if self.0.role != UserRole::Staff {
+            return Ok(Some(Vec::new()));
+        }
+        let loaders = loaders(ctx)?;
+        let ids = loaders
+            .staff_restaurants
+            .load_one(self.0.id)
+            .await
+            .coded()?
+            .unwrap_or_default();
+        let mut restaurants = loaders
+            .restaurant
+            .load_many(ids.iter().copied())
+            .await
+            .coded()?;
+        Ok(Some(
+            ids.iter()
+                .filter_map(|id| restaurants.remove(id).map(Restaurant))
+                .collect(),
+        ))
     }
 
     /// The account's orders, newest first. Only the account itself and admins may read them.

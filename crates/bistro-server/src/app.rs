@@ -21,7 +21,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::{graphiql, graphql_http, health, seed};
+use crate::{graphiql, graphql_http, graphql_ws, health, seed, storefront};
 
 /// Shared by every request handler.
 pub type AppState = Arc<App>;
@@ -46,6 +46,9 @@ pub struct App {
     pub simulated_payments: Option<Arc<SimulatedProcessor>>,
     /// Where the outbox worker delivers email.
     pub mail_delivery: bistro_mail::Delivery,
+    /// Set when the server starts shutting down: live connections close
+    /// with 1001, so their clients reconnect (to another replica).
+    pub closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl App {
@@ -132,7 +135,11 @@ impl App {
             auth,
             rate_limits: config.rate_limit.clone(),
             payments: payments.clone(),
-        });
+        })
+        .with_live_settings(&config.live);
+        // Listening on the event bus from the start, so the first subscriber
+        // hears what is published next.
+        api.live().start();
         let trusted_proxies = crate::client_addr::parse_trusted(&config.http.trusted_proxies)?;
         Ok(Self {
             config,
@@ -144,6 +151,7 @@ impl App {
             payments,
             simulated_payments,
             mail_delivery,
+            closing: tokio::sync::watch::Sender::new(false),
         })
     }
 }
@@ -235,12 +243,25 @@ pub fn router(state: AppState) -> Router {
         .fallback(graphql_http::method_not_allowed);
     let mut router = Router::new()
         .route("/graphql", graphql_route)
+        .route("/graphql/ws", get(graphql_ws::upgrade))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready));
     if state.config.http.graphiql {
         router = router
             .route("/graphiql", get(graphiql::page))
             .route("/graphiql/assets/{*path}", get(graphiql::asset));
+    }
+    if state.config.http.storefront {
+        // The page at `/` and under each of its client-side routes; its
+        // assets. Nothing else falls back to the page (`storefront.rs`).
+        router = router
+            .route("/", get(storefront::page))
+            .route("/assets/{*path}", get(storefront::asset));
+        for first in storefront::ROUTES {
+            router = router
+                .route(&format!("/{first}"), get(storefront::page))
+                .route(&format!("/{first}/{{*rest}}"), get(storefront::page));
+        }
     }
     // The GraphQL handler answers its own timeout with a GraphQL error; this
     // outer bound (a little longer) catches anything else that hangs.
@@ -328,6 +349,7 @@ impl Application {
         let drain = Duration::from_secs(self.state.config.http.shutdown_timeout_secs);
         let (stop_worker, worker) = self.start_mail_worker();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let closing = self.state.closing.clone();
         let server = axum::serve(
             self.listener,
             // The peer address is the client's, unless a trusted proxy says otherwise.
@@ -335,6 +357,8 @@ impl Application {
         )
         .with_graceful_shutdown(async move {
             shutdown.await;
+            // Upgraded connections are not the server's to drain: tell them.
+            closing.send_replace(true);
             let _ = stop_tx.send(());
         });
         let server = tokio::spawn(async move { server.await });

@@ -59,6 +59,8 @@ pub struct Config {
     pub mail: bistro_mail::MailSettings,
     /// Serving as an Apollo Federation subgraph: the router's shared secret.
     pub federation: FederationSettings,
+    /// Live connections (GraphQL over WebSocket): timeouts, queues, limits.
+    pub live: bistro_schema::LiveSettings,
 }
 
 /// Serving as an Apollo Federation subgraph (configuration section `[federation]`).
@@ -175,6 +177,8 @@ pub struct HttpConfig {
     /// development, off in production.
     #[serde(default)]
     pub graphiql: bool,
+    /// Whether the storefront is served at `/` (and its routes and assets).
+    pub storefront: bool,
     /// How long shutdown waits for in-flight requests, in seconds.
     pub shutdown_timeout_secs: u64,
     /// Proxies (addresses or networks) whose `X-Forwarded-For` names the

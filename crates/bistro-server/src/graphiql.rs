@@ -124,7 +124,7 @@ fn content_security_policy(host: Option<&str>) -> String {
 /// Whether a `Host` header is a plain `host[:port]`: a name or IPv4 address,
 /// or an IPv6 address in brackets, then an optional port. Nothing that could
 /// end a CSP source (space, `;`, `,`, quotes) gets through.
-fn is_plain_host(host: &str) -> bool {
+pub(crate) fn is_plain_host(host: &str) -> bool {
     let is_port =
         |port: &str| (1..=5).contains(&port.len()) && port.bytes().all(|b| b.is_ascii_digit());
     if let Some(bracketed) = host.strip_prefix('[') {

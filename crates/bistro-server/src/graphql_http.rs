@@ -419,7 +419,9 @@ struct ResponseBody<'a> {
 }
 
 /// Checks the shape of the request parameters and builds the request.
-fn build_request(mut params: Map<String, Value>) -> Result<async_graphql::Request, String> {
+pub(crate) fn build_request(
+    mut params: Map<String, Value>,
+) -> Result<async_graphql::Request, String> {
     let query = match params.remove("query") {
         Some(Value::String(query)) => query,
         Some(_) => return Err("`query` must be a string.".to_owned()),

@@ -6,8 +6,10 @@ pub mod client_addr;
 pub mod config;
 pub mod graphiql;
 pub mod graphql_http;
+pub mod graphql_ws;
 pub mod health;
 pub mod seed;
+pub mod storefront;
 pub mod telemetry;
 
 pub use app::{App, Application};

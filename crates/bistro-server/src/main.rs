@@ -184,11 +184,15 @@ async fn main() -> anyhow::Result<()> {
 async fn serve(config: Config) -> anyhow::Result<()> {
     let development = config.environment == Environment::Development;
     let graphiql = config.http.graphiql;
+    let storefront = config.http.storefront;
     let application = app::Application::build(config).await?;
     let addr = application.local_addr()?;
     tracing::info!(%addr, "Bistro is listening");
     if graphiql {
         tracing::info!("GraphiQL: http://{addr}/graphiql");
+    }
+    if storefront {
+        tracing::info!("Storefront: http://{addr}/");
     }
     tracing::info!("GraphQL endpoint: http://{addr}/graphql");
     if development {

@@ -121,6 +121,28 @@ pub async fn count_restaurants(db: &DatabaseConnection, filter: &RestaurantFilte
         .await?)
 }
 
+/// Every cuisine with its number of restaurants, by name (one `GROUP BY`).
+pub async fn cuisines(db: &DatabaseConnection) -> Result<Vec<(String, u64)>> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        cuisine: String,
+        restaurants: i64,
+    }
+    let rows = restaurant::Entity::find()
+        .select_only()
+        .column(restaurant::Column::Cuisine)
+        .column_as(restaurant::Column::Id.count(), "restaurants")
+        .group_by(restaurant::Column::Cuisine)
+        .order_by_asc(restaurant::Column::Cuisine)
+        .into_model::<Row>()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.cuisine, u64::try_from(r.restaurants).unwrap_or(0)))
+        .collect())
+}
+
 /// Menu items with the given ids.
 pub async fn menu_items_by_ids(
     db: &DatabaseConnection,
@@ -186,6 +208,23 @@ pub async fn staff_restaurant_ids(db: &DatabaseConnection, user_id: i64) -> Resu
         .await?
         .into_iter()
         .map(|row| row.restaurant_id)
+        .collect())
+}
+
+/// The restaurants each of many users works for: `(user id, restaurant id)`
+/// pairs, by user then restaurant (one statement).
+pub async fn staff_restaurants_by_users(
+    db: &DatabaseConnection,
+    user_ids: &[i64],
+) -> Result<Vec<(i64, i64)>> {
+    Ok(restaurant_staff::Entity::find()
+        .filter(restaurant_staff::Column::UserId.is_in(user_ids.iter().copied()))
+        .order_by_asc(restaurant_staff::Column::UserId)
+        .order_by_asc(restaurant_staff::Column::RestaurantId)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|row| (row.user_id, row.restaurant_id))
         .collect())
 }
 

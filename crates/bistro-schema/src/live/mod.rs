@@ -1,0 +1,683 @@
+//! Live updates: the `Subscription` root, what its messages carry, and how
+//! one event reaches every subscriber of a replica for a fixed cost.
+//!
+//! The transport (WebSocket, `graphql-transport-ws`) is the server's; this
+//! module gives it two calls: [`Api::connect`] authenticates a connection's
+//! token once and registers it with the replica's [`LiveHub`] (so a logout
+//! anywhere closes it), and [`Api::subscribe`] runs one subscription
+//! operation as a stream of responses.
+//!
+//! **Per event, a fixed cost.** The hub decodes each event once and queues
+//! it, shared, for every subscription of its topic. Each message's fields
+//! are answered from the event's payload where it carries them (`to`,
+//! `paymentStatus`, `available`, `stockRemaining`, …: no round trip); the
+//! rest (`order`, `menuItem` and everything below them) is loaded through
+//! the same loaders as queries, but those of the *event's* scope
+//! ([`hub::SharedEvent`]), which every subscriber of this replica shares. So
+//! each loader loads each key at most once per event per replica: a
+//! thousand subscribers selecting `order { total lines { name } }` cost what
+//! one does, and different selections cost the loaders their union reaches.
+//!
+//! The event's scope reaches the resolvers as *execute data*: [`Live`] wraps
+//! each message and resolves it with a context whose execute data holds the
+//! event's `Arc<Scope>`, which async-graphql looks up before request data.
+//! No extension is registered for it (an extension would slow every field
+//! of every query).
+//!
+//! **Authorization, per event, in memory.** A subscription checks its
+//! arguments when it starts (`orderUpdated`: the order must be one the
+//! viewer may see, else `NOT_FOUND`, like a query; `restaurantOrders`:
+//! staff of the restaurant, else `FORBIDDEN`), and every event again
+//! through [`Viewer::check`] with the event's customer and restaurant,
+//! before anything is loaded: an event the viewer may not see is skipped.
+//!
+//! **Missed updates.** A message of kind `MISSED_UPDATES` (every other field
+//! null) says events may have been lost just before it: the event bus came
+//! back after an outage, or the client read too slowly and the oldest
+//! events of its queue were dropped ([`inbox`]). A client refetches what it
+//! shows when it gets one.
+
+mod hub;
+mod inbox;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_graphql::futures_util::stream::BoxStream;
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
+use async_graphql::{
+    Context, ContextSelectionSet, Enum, ID, Object, OutputType, Positioned, Request, Response,
+    ServerResult, Value,
+};
+use bistro_data::events::{AvailabilityReason, MenuAvailabilityEvent, OrderTransitionEvent};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt as _;
+use serde::Deserialize;
+
+pub use hub::{LiveHub, LiveStats};
+
+use self::hub::{EventBody, SessionRegistration, SharedEvent, Topic};
+use self::inbox::Entry;
+use crate::auth::{AuthFailure, ClientAddr, Rule, Viewer, ViewerCell, authenticate, viewer};
+use crate::error::{ErrorCode, data};
+use crate::menu::MenuItem;
+use crate::node::{NodeType, expect_global_id, global_id};
+use crate::order::{Order, OrderActor, OrderStatus, PaymentStatus};
+use crate::request::{Api, Caller, IntrospectionCost, finish, spend_budget};
+use crate::restaurant::Restaurant;
+
+/// How live connections behave (configuration section `[live]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LiveSettings {
+    /// Longest a WebSocket may stay open without `connection_init` (then closed with 4408).
+    pub connection_init_timeout_ms: u64,
+    /// How often the server pings a WebSocket; one that answered nothing
+    /// for two intervals is taken for gone and closed.
+    pub keepalive_secs: u64,
+    /// Events one subscription may have waiting for a slow client; past it
+    /// the oldest is dropped and the client is sent `MISSED_UPDATES`.
+    pub queue_capacity: usize,
+    /// Operations one WebSocket may run at once.
+    pub max_operations: usize,
+}
+
+impl Default for LiveSettings {
+    fn default() -> Self {
+        Self {
+            connection_init_timeout_ms: 3_000,
+            keepalive_secs: 15,
+            queue_capacity: 64,
+            max_operations: 100,
+        }
+    }
+}
+
+impl LiveSettings {
+    /// [`Self::connection_init_timeout_ms`] as a duration.
+    pub fn connection_init_timeout(&self) -> Duration {
+        Duration::from_millis(self.connection_init_timeout_ms)
+    }
+
+    /// [`Self::keepalive_secs`] as a duration (at least a second).
+    pub fn keepalive(&self) -> Duration {
+        Duration::from_secs(self.keepalive_secs.max(1))
+    }
+}
+
+/// A live connection's standing: who it is, until when.
+pub struct LiveConnection {
+    viewer: Viewer,
+    caller: Caller,
+    expires_at: Option<SystemTime>,
+    registration: Option<SessionRegistration>,
+}
+
+impl LiveConnection {
+    /// Who the connection is, as its queries and mutations present themselves.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// Whether a user signed in (else the connection is anonymous).
+    pub fn is_signed_in(&self) -> bool {
+        self.viewer.0.is_some()
+    }
+
+    /// How long until its access token expires (`None`: anonymous, never).
+    pub fn expires_in(&self) -> Option<Duration> {
+        self.expires_at.map(|at| {
+            at.duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        })
+    }
+
+    /// Resolves when the connection's session has ended (logout on any
+    /// replica); never for an anonymous connection.
+    pub async fn session_ended(&self) {
+        match &self.registration {
+            Some(registration) => registration.ended().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+impl Api {
+    /// The replica's live hub.
+    pub fn live(&self) -> &LiveHub {
+        &self.live
+    }
+
+    /// Authenticates a live connection by the token of its `connection_init`
+    /// (none: anonymous), once: one key-value read of the session. A token
+    /// past its expiry is refused even within the leeway requests get, since
+    /// the connection would be closed at once.
+    pub async fn connect(
+        &self,
+        token: Option<String>,
+        address: Option<IpAddr>,
+    ) -> Result<LiveConnection, AuthFailure> {
+        let Some(token) = token else {
+            return Ok(LiveConnection {
+                viewer: Viewer(None),
+                caller: Caller {
+                    token: None,
+                    address,
+                },
+                expires_at: None,
+                registration: None,
+            });
+        };
+        let scope = self.data.scope();
+        let principal = authenticate(&self.auth, scope.kv(), &token).await?;
+        let expires_at = self
+            .auth
+            .keys
+            .verify(&token)
+            .ok()
+            .and_then(|claims| u64::try_from(claims.exp).ok())
+            .map(|exp| UNIX_EPOCH + Duration::from_secs(exp))
+            .ok_or(AuthFailure::Invalid)?;
+        if expires_at <= SystemTime::now() {
+            return Err(AuthFailure::Expired);
+        }
+        let registration = self.live.register_connection(&principal.session_id);
+        Ok(LiveConnection {
+            viewer: Viewer(Some(principal)),
+            caller: Caller {
+                token: Some(token),
+                address,
+            },
+            expires_at: Some(expires_at),
+            registration: Some(registration),
+        })
+    }
+
+    /// Runs a subscription operation for `connection`: its responses, coded
+    /// as HTTP responses are. A document that fails to parse, to measure or
+    /// to validate yields one response with errors and no `data` (a request
+    /// error) and ends; a subscription refused when it starts yields one
+    /// with `data: null` and the error at its path, and ends.
+    ///
+    /// Queries and mutations sent over a live connection go through
+    /// [`Api::execute`] with [`LiveConnection::caller`].
+    pub fn subscribe(
+        &self,
+        connection: &LiveConnection,
+        mut request: Request,
+    ) -> BoxStream<'static, Response> {
+        let limits = self.limits.clone();
+        let finish_each = move |mut response: Response| {
+            finish(&mut response, &limits);
+            response
+        };
+        let document = match self.document(&request.query) {
+            Ok(document) => document,
+            Err(error) => {
+                return futures_util::stream::once(std::future::ready(finish_each(
+                    Response::from_errors(vec![error]),
+                )))
+                .boxed();
+            }
+        };
+        request.set_parsed_query(document.document.clone());
+        let scope = Arc::new(self.data.scope());
+        let mut request = request
+            .data(ViewerCell::new(connection.viewer.clone()))
+            .data(scope.clone())
+            .data(self.live.clone());
+        if let Some(address) = connection.caller.address {
+            request = request.data(ClientAddr(address));
+        }
+        // Validated in full every time: a subscription starts rarely, and
+        // its events never run validation again.
+        let schema = if document.introspects() {
+            request = request.data(IntrospectionCost(document.cost.introspection_complexity));
+            self.introspective.clone()
+        } else {
+            self.strict.clone()
+        };
+        let rate_limits = self.rate_limits.clone();
+        let auth = self.auth.clone();
+        let caller = connection.caller.clone();
+        futures_util::stream::once(async move {
+            if let Err(error) = spend_budget(&rate_limits, &auth, scope.kv(), &caller).await {
+                return futures_util::stream::once(std::future::ready(Response::from_errors(
+                    vec![error],
+                )))
+                .boxed();
+            }
+            schema.execute_stream(request)
+        })
+        .flatten()
+        .map(finish_each)
+        .boxed()
+    }
+}
+
+/// Live updates, over a WebSocket at `/graphql/ws` (`graphql-transport-ws`).
+#[derive(Default)]
+pub struct Subscription;
+
+#[async_graphql::Subscription]
+/// Live updates, over a WebSocket at `/graphql/ws` (`graphql-transport-ws`;
+/// the access token goes in `connection_init`'s payload). A message of kind
+/// `MISSED_UPDATES` says updates may have been lost just before it: refetch.
+impl Subscription {
+    /// Every status change of one order, from now on: for its customer and
+    /// its restaurant's staff (and admins). An order the viewer may not see
+    /// is `NOT_FOUND`, like one that does not exist.
+    async fn order_updated(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The order to follow.")] order_id: ID,
+    ) -> async_graphql::Result<BoxStream<'static, Live<OrderUpdate>>> {
+        let viewer = viewer(ctx);
+        viewer.check(Rule::SignedIn)?;
+        let order_id = expect_global_id(&order_id, NodeType::Order)?;
+        // Listening before looking, so no change between the two is missed.
+        let inbox = data::<LiveHub>(ctx)?.subscribe(Topic::Order(order_id));
+        if Order::try_load(ctx, order_id).await?.is_none() {
+            return Err(ErrorCode::NotFound.error("No order with this id."));
+        }
+        Ok(inbox
+            .filter_map(move |entry| {
+                std::future::ready(order_message(&viewer, entry, |event| {
+                    event.order_id == order_id
+                }))
+            })
+            .boxed())
+    }
+
+    /// New orders and every status change of a restaurant's orders, from
+    /// now on: for the restaurant's staff (and admins).
+    async fn restaurant_orders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The restaurant whose orders to follow.")] restaurant_id: ID,
+    ) -> async_graphql::Result<BoxStream<'static, Live<OrderUpdate>>> {
+        let viewer = viewer(ctx);
+        let restaurant_id = expect_global_id(&restaurant_id, NodeType::Restaurant)?;
+        viewer.check(Rule::StaffOf { restaurant_id })?;
+        let inbox = data::<LiveHub>(ctx)?.subscribe(Topic::RestaurantOrders(restaurant_id));
+        if Restaurant::try_load(ctx, restaurant_id).await?.is_none() {
+            return Err(ErrorCode::NotFound.error("No restaurant with this id."));
+        }
+        Ok(inbox
+            .filter_map(move |entry| {
+                std::future::ready(order_message(&viewer, entry, |event| {
+                    event.restaurant_id == restaurant_id
+                }))
+            })
+            .boxed())
+    }
+
+    /// A restaurant's menu items becoming orderable or not (switched on or
+    /// off, sold out, restocked), from now on: for anyone.
+    async fn menu_item_availability(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The restaurant whose menu to follow.")] restaurant_id: ID,
+    ) -> async_graphql::Result<BoxStream<'static, Live<MenuItemAvailabilityUpdate>>> {
+        let restaurant_id = expect_global_id(&restaurant_id, NodeType::Restaurant)?;
+        let inbox = data::<LiveHub>(ctx)?.subscribe(Topic::Menu(restaurant_id));
+        if Restaurant::try_load(ctx, restaurant_id).await?.is_none() {
+            return Err(ErrorCode::NotFound.error("No restaurant with this id."));
+        }
+        Ok(inbox
+            .filter_map(move |entry| {
+                std::future::ready(match entry {
+                    Entry::Missed => Some(Live::missed(MenuItemAvailabilityUpdate(None))),
+                    Entry::Event(event) => match &event.body {
+                        // Public: nothing to check but the restaurant.
+                        EventBody::Menu(menu) if menu.restaurant_id == restaurant_id => Some(
+                            Live::event(MenuItemAvailabilityUpdate(Some(event.clone())), event),
+                        ),
+                        _ => None,
+                    },
+                })
+            })
+            .boxed())
+    }
+}
+
+/// The message an order subscription sends for `entry`, if any: an event the
+/// viewer may see (checked again for every event) that `concerns` this
+/// subscription, or a gap.
+fn order_message(
+    viewer: &Viewer,
+    entry: Entry,
+    concerns: impl Fn(&OrderTransitionEvent) -> bool,
+) -> Option<Live<OrderUpdate>> {
+    match entry {
+        Entry::Missed => Some(Live::missed(OrderUpdate(None))),
+        Entry::Event(event) => match &event.body {
+            EventBody::Order(order)
+                if concerns(order)
+                    && viewer
+                        .check(Rule::Order {
+                            customer_id: order.customer_id,
+                            restaurant_id: order.restaurant_id,
+                        })
+                        .is_ok() =>
+            {
+                Some(Live::event(OrderUpdate(Some(event.clone())), event))
+            }
+            _ => None,
+        },
+    }
+}
+
+/// One message of a subscription, resolved within its event's scope.
+///
+/// An output type that stands for `T` (same GraphQL type) and resolves it
+/// with the event's data as execute data, where async-graphql looks first:
+/// every loader reached from this message is the event's, shared by all
+/// subscribers of this replica.
+pub struct Live<T> {
+    value: T,
+    event: Option<Arc<SharedEvent>>,
+}
+
+impl<T> Live<T> {
+    fn event(value: T, event: Arc<SharedEvent>) -> Self {
+        Self {
+            value,
+            event: Some(event),
+        }
+    }
+
+    fn missed(value: T) -> Self {
+        Self { value, event: None }
+    }
+}
+
+impl<T: OutputType> OutputType for Live<T> {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        T::qualified_type_name()
+    }
+
+    fn introspection_type_name(&self) -> std::borrow::Cow<'static, str> {
+        self.value.introspection_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        match &self.event {
+            Some(event) => {
+                let mut ctx = ctx.clone();
+                ctx.execute_data = Some(&event.data);
+                self.value.resolve(&ctx, field).await
+            }
+            None => self.value.resolve(ctx, field).await,
+        }
+    }
+}
+
+/// What a live message says.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LiveUpdateKind {
+    /// Something changed; the other fields say what.
+    Change,
+    /// Updates may have been missed just before this message (the server's
+    /// event bus came back after an outage, or this client read too slowly
+    /// and its oldest updates were dropped): refetch what you show. Every
+    /// other field of the message is null.
+    MissedUpdates,
+}
+
+/// A change of an order's status, as `orderUpdated` and `restaurantOrders` send it.
+pub struct OrderUpdate(Option<Arc<SharedEvent>>);
+
+impl OrderUpdate {
+    fn event(&self) -> Option<&OrderTransitionEvent> {
+        match &self.0.as_deref()?.body {
+            EventBody::Order(event) => Some(event),
+            EventBody::Menu(_) => None,
+        }
+    }
+}
+
+#[Object]
+/// A change of an order's status, as `orderUpdated` and `restaurantOrders`
+/// send it. Everything but `order` comes with the event itself; `order` is
+/// read when the message is sent (once per event on each server, for all
+/// its subscribers).
+impl OrderUpdate {
+    /// `CHANGE`, or `MISSED_UPDATES` (then every other field is null: refetch).
+    async fn kind(&self) -> LiveUpdateKind {
+        if self.0.is_some() {
+            LiveUpdateKind::Change
+        } else {
+            LiveUpdateKind::MissedUpdates
+        }
+    }
+
+    /// The order's id.
+    async fn order_id(&self) -> Option<ID> {
+        self.event()
+            .map(|event| global_id(NodeType::Order, event.order_id))
+    }
+
+    /// The status it left; null when the order was just placed.
+    async fn from(&self) -> Option<OrderStatus> {
+        self.event()?.from.as_deref().and_then(order_status)
+    }
+
+    /// The status it reached (`PLACED` for a new order).
+    async fn to(&self) -> Option<OrderStatus> {
+        order_status(&self.event()?.to)
+    }
+
+    /// Its payment's status after the change.
+    async fn payment_status(&self) -> Option<PaymentStatus> {
+        payment_status(&self.event()?.payment_status)
+    }
+
+    /// When the change was made.
+    async fn at(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.event()?.at)
+            .ok()
+            .map(|at| at.with_timezone(&Utc))
+    }
+
+    /// Who made it.
+    async fn by(&self) -> Option<OrderActor> {
+        Some(match self.event()?.actor.kind.as_str() {
+            "CUSTOMER" => OrderActor::Customer,
+            "RESTAURANT" => OrderActor::Restaurant,
+            _ => OrderActor::System,
+        })
+    }
+
+    /// The order as it is when this message is sent (it may already be past
+    /// `to` if another change followed at once).
+    async fn order(&self, ctx: &Context<'_>) -> Option<Order> {
+        let order_id = self.event()?.order_id;
+        crate::error::soft(ctx, Order::try_load(ctx, order_id).await).flatten()
+    }
+}
+
+/// Why a menu item became orderable or not.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvailabilityChangeReason {
+    /// Staff switched the item on or off.
+    AvailabilitySet,
+    /// The day's limited stock ran out.
+    SoldOut,
+    /// Units of the day's stock came back (a cancelled order, a larger daily stock).
+    Restocked,
+}
+
+/// A menu item became orderable or not, as `menuItemAvailability` sends it.
+pub struct MenuItemAvailabilityUpdate(Option<Arc<SharedEvent>>);
+
+impl MenuItemAvailabilityUpdate {
+    fn event(&self) -> Option<&MenuAvailabilityEvent> {
+        match &self.0.as_deref()?.body {
+            EventBody::Menu(event) => Some(event),
+            EventBody::Order(_) => None,
+        }
+    }
+}
+
+#[Object]
+/// A menu item became orderable or not, as `menuItemAvailability` sends it.
+/// Everything but `menuItem` comes with the event itself; `menuItem` is read
+/// when the message is sent (once per event on each server, for all its
+/// subscribers).
+impl MenuItemAvailabilityUpdate {
+    /// `CHANGE`, or `MISSED_UPDATES` (then every other field is null: refetch).
+    async fn kind(&self) -> LiveUpdateKind {
+        if self.0.is_some() {
+            LiveUpdateKind::Change
+        } else {
+            LiveUpdateKind::MissedUpdates
+        }
+    }
+
+    /// The menu item's id.
+    async fn menu_item_id(&self) -> Option<ID> {
+        self.event()
+            .map(|event| global_id(NodeType::MenuItem, event.menu_item_id))
+    }
+
+    /// Why it changed.
+    async fn reason(&self) -> Option<AvailabilityChangeReason> {
+        Some(match self.event()?.reason {
+            AvailabilityReason::AvailabilitySet => AvailabilityChangeReason::AvailabilitySet,
+            AvailabilityReason::SoldOut => AvailabilityChangeReason::SoldOut,
+            AvailabilityReason::Restocked => AvailabilityChangeReason::Restocked,
+        })
+    }
+
+    /// Whether the restaurant offers it (its `available` flag).
+    async fn available(&self) -> Option<bool> {
+        Some(self.event()?.available)
+    }
+
+    /// Today's units left of a limited item; null when unlimited (or for `MISSED_UPDATES`).
+    async fn stock_remaining(&self) -> Option<i64> {
+        self.event()?.stock_remaining
+    }
+
+    /// Whether it can be ordered now: available, and not sold out today.
+    async fn orderable(&self) -> Option<bool> {
+        let event = self.event()?;
+        Some(event.available && event.stock_remaining != Some(0))
+    }
+
+    /// When it changed.
+    async fn at(&self) -> Option<DateTime<Utc>> {
+        DateTime::parse_from_rfc3339(&self.event()?.at)
+            .ok()
+            .map(|at| at.with_timezone(&Utc))
+    }
+
+    /// The menu item as it is when this message is sent.
+    async fn menu_item(&self, ctx: &Context<'_>) -> Option<MenuItem> {
+        let menu_item_id = self.event()?.menu_item_id;
+        MenuItem::load(ctx, menu_item_id).await
+    }
+}
+
+/// An order status from its stored (and wire) form.
+fn order_status(stored: &str) -> Option<OrderStatus> {
+    Some(match stored {
+        "PLACED" => OrderStatus::Placed,
+        "ACCEPTED" => OrderStatus::Accepted,
+        "PREPARING" => OrderStatus::Preparing,
+        "READY" => OrderStatus::Ready,
+        "OUT_FOR_DELIVERY" => OrderStatus::OutForDelivery,
+        "COMPLETED" => OrderStatus::Completed,
+        "REJECTED" => OrderStatus::Rejected,
+        "CANCELLED" => OrderStatus::Cancelled,
+        _ => return None,
+    })
+}
+
+/// A payment status from its stored (and wire) form.
+fn payment_status(stored: &str) -> Option<PaymentStatus> {
+    Some(match stored {
+        "PENDING" => PaymentStatus::Pending,
+        "AUTHORIZED" => PaymentStatus::Authorized,
+        "CAPTURED" => PaymentStatus::Captured,
+        "DECLINED" => PaymentStatus::Declined,
+        "VOIDED" => PaymentStatus::Voided,
+        "REFUNDED" => PaymentStatus::Refunded,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Principal;
+
+    fn order_event(customer_id: i64, restaurant_id: i64) -> Entry {
+        Entry::Event(Arc::new(SharedEvent::for_tests(EventBody::Order(
+            OrderTransitionEvent {
+                version: 1,
+                order_id: 5,
+                restaurant_id,
+                customer_id,
+                from: None,
+                to: "PLACED".into(),
+                payment_status: "AUTHORIZED".into(),
+                at: "2026-11-29T18:30:00.123Z".into(),
+                actor: bistro_data::events::EventActor::customer(customer_id),
+            },
+        ))))
+    }
+
+    fn viewer(user_id: i64, role: bistro_auth::Role, restaurants: &[i64]) -> Viewer {
+        Viewer(Some(Principal {
+            user_id,
+            role,
+            restaurants: restaurants.to_vec(),
+            session_id: "s".into(),
+        }))
+    }
+
+    #[test]
+    fn every_event_is_checked_against_the_viewer_before_it_is_sent() {
+        use bistro_auth::Role;
+        let customer = viewer(7, Role::Customer, &[]);
+        let staff = viewer(2, Role::Staff, &[3]);
+        let other_staff = viewer(4, Role::Staff, &[9]);
+        let any = |_: &OrderTransitionEvent| true;
+        assert!(order_message(&customer, order_event(7, 3), any).is_some());
+        assert!(order_message(&customer, order_event(8, 3), any).is_none());
+        assert!(order_message(&staff, order_event(8, 3), any).is_some());
+        assert!(order_message(&other_staff, order_event(8, 3), any).is_none());
+        assert!(order_message(&Viewer(None), order_event(7, 3), any).is_none());
+        // A gap tells no one anything about anybody's order.
+        assert!(order_message(&other_staff, Entry::Missed, any).is_some());
+        // And an event the viewer may see, but this subscription does not follow.
+        assert!(order_message(&customer, order_event(7, 3), |e| e.order_id == 6).is_none());
+    }
+
+    #[test]
+    fn every_stored_status_reads_back() {
+        use async_graphql::resolver_utils::EnumType;
+        for item in OrderStatus::items() {
+            assert_eq!(order_status(item.name), Some(item.value), "{}", item.name);
+        }
+        for item in PaymentStatus::items() {
+            assert_eq!(payment_status(item.name), Some(item.value), "{}", item.name);
+        }
+    }
+}
