@@ -620,6 +620,10 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> Result<Seed
         reset_sequences(&txn).await?;
     }
     txn.commit().await?;
+    // A bulk load leaves the planner's statistics behind (PostgreSQL's
+    // autovacuum may be off or not have run yet): without them it plans the
+    // option-group join of every checkout as a sequential scan.
+    db.execute_unprepared("ANALYZE").await?;
     bar.finish_and_clear();
     Ok(summary)
 }
