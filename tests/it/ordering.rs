@@ -1070,3 +1070,65 @@ async fn menu_availability_changes_are_published() {
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn a_checkout_costs_the_same_statements_for_one_line_or_three() {
+    // W3's sequence: three cart additions and the checkout. An addition
+    // loads its item with the cart's items, their option groups and the
+    // restaurant in one batch each, which its answer then finds loaded; the
+    // checkout answers with the rows it wrote instead of reading them back.
+    for pair in store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        let (_, token) = app.new_customer("three lines").await;
+        let mut items = Vec::new();
+        for name in ["Soup", "Bread", "Tart"] {
+            items.push(new_item(&app, 1, name, 500, None).await.1);
+        }
+        let mut statements = Vec::new();
+        let mut last = Value::Null;
+        for (i, item) in items.iter().enumerate() {
+            let (_, body) = app
+                .graphql_as(
+                    Some(&token),
+                    &bistro_tests::operation("AddToCart"),
+                    json!({ "input": { "menuItemId": item, "quantity": 1, "replaceCart": i == 0 } }),
+                )
+                .await;
+            assert_eq!(body["data"]["addToCart"]["userErrors"], json!([]), "{body}");
+            assert_eq!(
+                body["data"]["addToCart"]["cart"]["lines"]
+                    .as_array()
+                    .unwrap()
+                    .len(),
+                i + 1
+            );
+            statements.push(round_trips(&body).0);
+            last = body;
+        }
+        // The item, its option groups, the restaurant: one statement each,
+        // however many lines the cart already has.
+        assert_eq!(statements, vec![3, 3, 3], "[{}]", pair.name());
+        let total = last["data"]["addToCart"]["cart"]["subtotal"]["amount"].clone();
+        let (_, body) = app
+            .graphql_as(
+                Some(&token),
+                &bistro_tests::operation("Checkout"),
+                json!({ "input": {
+                    "fulfilment": "PICKUP", "paymentToken": "tok_visa",
+                    "idempotencyKey": "three-lines", "expectedTotal": total
+                } }),
+            )
+            .await;
+        let order = &body["data"]["checkout"]["order"];
+        assert_eq!(order["lines"].as_array().unwrap().len(), 3, "{body}");
+        assert_eq!(order["lines"][2]["name"], "Tart");
+        assert_eq!(order["payment"]["status"], "AUTHORIZED");
+        assert_eq!(order["events"][0]["to"], "PLACED");
+        assert_eq!(order["paymentStatus"], "AUTHORIZED");
+        // The earlier order with this key, the customer, the items, their
+        // option groups, the restaurant; then the transaction's five inserts
+        // (order, lines, payment, event, email). Nothing is read back.
+        assert_eq!(round_trips(&body).0, 10, "[{}] {body}", pair.name());
+        app.stop().await;
+    }
+}

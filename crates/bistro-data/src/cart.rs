@@ -138,24 +138,44 @@ impl Scope {
         if !(1..=MAX_LINE_QUANTITY).contains(&quantity) {
             return Ok(Err(CartProblem::QuantityOutOfRange));
         }
-        let Some(item) = self.loaders.menu_item.load_one(menu_item_id).await? else {
+        // The answer lists the whole cart: read it first, then load the new
+        // item with the cart's items (and their option groups, and the
+        // cart's restaurant) in one batch each, which the answer then finds
+        // loaded. The write starts from this read.
+        let key = bistro_kv::typed::Key::render(&CartKey { user_id });
+        let raw = self.kv.get(&key).await?;
+        let current = raw.as_deref().and_then(StoredCart::decode);
+        let mut ids = vec![menu_item_id];
+        ids.extend(
+            current
+                .iter()
+                .flat_map(|c| c.lines.iter().map(|l| l.menu_item_id)),
+        );
+        let (items, groups, restaurant) = tokio::join!(
+            self.loaders.menu_item.load_many(ids.iter().copied()),
+            self.loaders.option_groups.load_many(ids.iter().copied()),
+            async {
+                match &current {
+                    Some(cart) => self.loaders.restaurant.load_one(cart.restaurant_id).await,
+                    None => Ok(None),
+                }
+            },
+        );
+        let (mut items, mut groups) = (items?, groups?);
+        restaurant?;
+        let Some(item) = items.remove(&menu_item_id) else {
             return Ok(Err(CartProblem::ItemNotFound));
         };
         if !item.available {
             return Ok(Err(CartProblem::ItemUnavailable));
         }
-        let groups = self
-            .loaders
-            .option_groups
-            .load_one(menu_item_id)
-            .await?
-            .unwrap_or_default();
+        let groups = groups.remove(&menu_item_id).unwrap_or_default();
         option_ids.sort_unstable();
         option_ids.dedup();
         if let Err(problem) = options::validate(&groups, &option_ids) {
             return Ok(Err(CartProblem::Options(problem)));
         }
-        self.change_cart(user_id, |cart| {
+        self.change_cart_from(user_id, raw, |cart| {
             let mut cart = match cart {
                 Some(cart) if cart.restaurant_id == item.restaurant_id => cart,
                 Some(_) if !replace_cart => return Err(CartProblem::OtherRestaurant),
@@ -244,8 +264,22 @@ impl Scope {
         change: impl Fn(Option<StoredCart>) -> CartWrite,
     ) -> Result<CartWrite> {
         let key = bistro_kv::typed::Key::render(&CartKey { user_id });
-        for _ in 0..WRITE_ATTEMPTS {
-            let raw = self.kv.get(&key).await?;
+        let raw = self.kv.get(&key).await?;
+        self.change_cart_from(user_id, raw, change).await
+    }
+
+    /// [`Self::change_cart`] from a cart already read (`raw`, as stored).
+    async fn change_cart_from(
+        &self,
+        user_id: i64,
+        mut raw: Option<String>,
+        change: impl Fn(Option<StoredCart>) -> CartWrite,
+    ) -> Result<CartWrite> {
+        let key = bistro_kv::typed::Key::render(&CartKey { user_id });
+        for attempt in 0..WRITE_ATTEMPTS {
+            if attempt > 0 {
+                raw = self.kv.get(&key).await?;
+            }
             let current = raw.as_deref().and_then(StoredCart::decode);
             let next = match change(current) {
                 Ok(next) => next,

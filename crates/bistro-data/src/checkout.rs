@@ -520,7 +520,18 @@ impl Scope {
             placed_at: Utc::now(),
         };
         let placed = match ordering::place_order(&self.db, new).await {
-            Ok(placed) => placed,
+            Ok(written) => {
+                // The answer reads the order's lines, payment and events:
+                // hand them the rows just written instead of reading them back.
+                let id = written.order.id;
+                self.loaders.order_lines.prime([(id, written.lines.into())]);
+                self.loaders.payment.prime([(id, written.payment)]);
+                self.loaders
+                    .order_events
+                    .prime([(id, vec![written.event].into())]);
+                self.loaders.order.prime([(id, written.order.clone())]);
+                written.order
+            }
             Err(PlaceOrderError::DuplicateKey) => {
                 // A concurrent attempt that lost its claim committed first.
                 give_back().await;

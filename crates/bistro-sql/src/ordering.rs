@@ -112,6 +112,20 @@ pub struct NewOrder {
     pub placed_at: DateTime<Utc>,
 }
 
+/// A new order as written, with its lines, payment and first event: what
+/// the checkout answers with, so it need not read them back.
+#[derive(Debug, Clone)]
+pub struct PlacedOrder {
+    /// The order.
+    pub order: order::Model,
+    /// Its lines, in the cart's order.
+    pub lines: Vec<order_line::Model>,
+    /// Its authorized payment.
+    pub payment: payment::Model,
+    /// Its first event (`PLACED`).
+    pub event: order_event::Model,
+}
+
 /// Why an order was not placed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum PlaceOrderError {
@@ -140,7 +154,7 @@ impl From<DbErr> for PlaceOrderError {
 pub async fn place_order(
     db: &DatabaseConnection,
     new: NewOrder,
-) -> std::result::Result<order::Model, PlaceOrderError> {
+) -> std::result::Result<PlacedOrder, PlaceOrderError> {
     let txn = begin_write(db).await?;
     let now = new.placed_at;
     let placed = order::ActiveModel {
@@ -162,19 +176,21 @@ pub async fn place_order(
     }
     .insert(&txn)
     .await?;
-    order_line::Entity::insert_many(new.lines.into_iter().map(|line| order_line::ActiveModel {
-        order_id: Set(placed.id),
-        menu_item_id: Set(line.menu_item_id),
-        name: Set(line.name),
-        quantity: Set(line.quantity),
-        unit_price_amount: Set(line.unit_price_amount),
-        options: Set(line.options),
-        line_total_amount: Set(line.line_total_amount),
-        ..Default::default()
+    let lines = order_line::Entity::insert_many(new.lines.into_iter().map(|line| {
+        order_line::ActiveModel {
+            order_id: Set(placed.id),
+            menu_item_id: Set(line.menu_item_id),
+            name: Set(line.name),
+            quantity: Set(line.quantity),
+            unit_price_amount: Set(line.unit_price_amount),
+            options: Set(line.options),
+            line_total_amount: Set(line.line_total_amount),
+            ..Default::default()
+        }
     }))
-    .exec_without_returning(&txn)
+    .exec_with_returning(&txn)
     .await?;
-    payment::ActiveModel {
+    let payment = payment::ActiveModel {
         order_id: Set(placed.id),
         provider: Set(new.payment.provider),
         provider_reference: Set(Some(new.payment.reference)),
@@ -188,7 +204,7 @@ pub async fn place_order(
     }
     .insert(&txn)
     .await?;
-    order_event::ActiveModel {
+    let event = order_event::ActiveModel {
         order_id: Set(placed.id),
         from_status: Set(None),
         to_status: Set(OrderStatus::Placed),
@@ -224,7 +240,12 @@ pub async fn place_order(
     .insert(&txn)
     .await?;
     txn.commit().await?;
-    Ok(placed)
+    Ok(PlacedOrder {
+        order: placed,
+        lines,
+        payment,
+        event,
+    })
 }
 
 /// The customer's order placed with this idempotency key.

@@ -538,9 +538,13 @@ async fn idempotency_keys_are_unique_per_customer_not_across_customers() {
     use bistro_sql::ordering::{PlaceOrderError, order_by_idempotency_key, place_order};
     for t in databases().await {
         bistro_sql::seed::seed(&t.db, &options(3)).await.unwrap();
-        let first = place_order(&t.db, new_order(1, "key-1")).await.unwrap();
+        let placed = place_order(&t.db, new_order(1, "key-1")).await.unwrap();
+        let first = placed.order.clone();
         // Another customer may use the same key.
-        let other = place_order(&t.db, new_order(2, "key-1")).await.unwrap();
+        let other = place_order(&t.db, new_order(2, "key-1"))
+            .await
+            .unwrap()
+            .order;
         assert_ne!(first.id, other.id);
         // The same customer may not.
         assert!(matches!(
@@ -565,6 +569,13 @@ async fn idempotency_keys_are_unique_per_customer_not_across_customers() {
             .await
             .unwrap();
         assert_eq!(payments[0].amount, 1200);
+        // What place_order hands back is what was written.
+        assert_eq!(events, vec![placed.event]);
+        assert_eq!(payments, vec![placed.payment]);
+        let lines = bistro_sql::query::order_lines_by_orders(&t.db, &[first.id])
+            .await
+            .unwrap();
+        assert_eq!(lines, placed.lines);
         // Units sold today count it (and the seeded orders of the day).
         let sold =
             bistro_sql::ordering::units_sold_on(&t.db, chrono::Utc::now().date_naive(), &[1])
@@ -581,7 +592,7 @@ async fn transitions_apply_only_from_the_expected_status() {
     use bistro_sql::ordering::{NewTransition, place_order, record_transition};
     for t in databases().await {
         bistro_sql::seed::seed(&t.db, &options(3)).await.unwrap();
-        let order = place_order(&t.db, new_order(1, "k")).await.unwrap();
+        let order = place_order(&t.db, new_order(1, "k")).await.unwrap().order;
         let accept = NewTransition {
             order_id: order.id,
             from: S::Placed,
