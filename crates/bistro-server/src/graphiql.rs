@@ -88,17 +88,40 @@ pub async fn page(headers: HeaderMap) -> Response {
         .and_then(|value| value.to_str().ok());
     let mut response = serve("index.html", PAGE_CACHE_CONTROL);
     if response.status() == StatusCode::OK {
-        let policy = HeaderValue::from_str(&content_security_policy(host))
-            .unwrap_or_else(|_| HeaderValue::from_static(BASE_POLICY));
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_SECURITY_POLICY, policy);
-        headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-        headers.insert(
-            header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
-        );
+        page_headers(response.headers_mut(), BASE_POLICY, host, "no-referrer");
     }
     response
+}
+
+/// The headers of a page this server renders (GraphiQL, the storefront):
+/// its policy with the page's own WebSocket origin, no framing, and its
+/// referrer policy.
+pub(crate) fn page_headers(
+    headers: &mut HeaderMap,
+    base_policy: &'static str,
+    host: Option<&str>,
+    referrer_policy: &'static str,
+) {
+    let policy = HeaderValue::from_str(&policy_with_websocket(base_policy, host))
+        .unwrap_or_else(|_| HeaderValue::from_static(base_policy));
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static(referrer_policy),
+    );
+}
+
+/// `base` with `ws://host wss://host` added to `connect-src` when `host` is
+/// a plain `host[:port]` ([`is_plain_host`]), else `base` as it is.
+pub(crate) fn policy_with_websocket(base: &str, host: Option<&str>) -> String {
+    match host.filter(|host| is_plain_host(host)) {
+        Some(host) => base.replace(
+            "connect-src 'self'",
+            &format!("connect-src 'self' ws://{host} wss://{host}"),
+        ),
+        None => base.to_owned(),
+    }
 }
 
 /// The page's policy, without the WebSocket origin (module docs). The
@@ -111,14 +134,9 @@ const BASE_POLICY: &str = "default-src 'none'; script-src 'self'; \
 /// The page's policy for a request to `host`: [`BASE_POLICY`] with the
 /// page's own WebSocket origin added to `connect-src` when `host` is a plain
 /// `host[:port]`.
+#[cfg(test)]
 fn content_security_policy(host: Option<&str>) -> String {
-    match host.filter(|host| is_plain_host(host)) {
-        Some(host) => BASE_POLICY.replace(
-            "connect-src 'self'",
-            &format!("connect-src 'self' ws://{host} wss://{host}"),
-        ),
-        None => BASE_POLICY.to_owned(),
-    }
+    policy_with_websocket(BASE_POLICY, host)
 }
 
 /// Whether a `Host` header is a plain `host[:port]`: a name or IPv4 address,

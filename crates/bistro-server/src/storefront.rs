@@ -73,15 +73,7 @@ pub async fn page(headers: HeaderMap) -> Response {
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok());
-    let policy = HeaderValue::from_str(&content_security_policy(host))
-        .unwrap_or_else(|_| HeaderValue::from_static(BASE_POLICY));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
-    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
+    crate::graphiql::page_headers(response.headers_mut(), BASE_POLICY, host, "same-origin");
     response
 }
 
@@ -99,14 +91,9 @@ pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Response {
 /// The page's policy for a request to `host`: [`BASE_POLICY`] with the
 /// page's own WebSocket origin added to `connect-src` when `host` is a plain
 /// `host[:port]` (checked as GraphiQL's is).
+#[cfg(test)]
 fn content_security_policy(host: Option<&str>) -> String {
-    match host.filter(|host| crate::graphiql::is_plain_host(host)) {
-        Some(host) => BASE_POLICY.replace(
-            "connect-src 'self'",
-            &format!("connect-src 'self' ws://{host} wss://{host}"),
-        ),
-        None => BASE_POLICY.to_owned(),
-    }
+    crate::graphiql::policy_with_websocket(BASE_POLICY, host)
 }
 
 /// A file name without directories or traversal: what the build writes under `assets/`.
