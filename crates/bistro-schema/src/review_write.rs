@@ -95,6 +95,17 @@ fn failed(errors: Vec<UserError>) -> ReviewPayload {
     }
 }
 
+/// The payload of a review write: the review, or why it was refused.
+fn written_payload(written: Result<review::Model, ReviewProblem>) -> ReviewPayload {
+    match written {
+        Ok(review) => ReviewPayload {
+            review: Some(Review(review)),
+            user_errors: Vec::new(),
+        },
+        Err(why) => failed(vec![problem(why)]),
+    }
+}
+
 fn problem(problem: ReviewProblem) -> UserError {
     match problem {
         ReviewProblem::NoCompletedOrder => UserError::on(
@@ -166,13 +177,7 @@ impl ReviewMutation {
                 })
                 .await
                 .coded()?;
-            Ok(match written {
-                Ok(review) => ReviewPayload {
-                    review: Some(Review(review)),
-                    user_errors: Vec::new(),
-                },
-                Err(why) => failed(vec![problem(why)]),
-            })
+            Ok(written_payload(written))
         }
         .await;
         soft(ctx, result)
@@ -199,13 +204,7 @@ impl ReviewMutation {
                 .update_review(review.id, input.rating, body)
                 .await
                 .coded()?;
-            Ok(match updated {
-                Ok(review) => ReviewPayload {
-                    review: Some(Review(review)),
-                    user_errors: Vec::new(),
-                },
-                Err(why) => failed(vec![problem(why)]),
-            })
+            Ok(written_payload(updated))
         }
         .await;
         soft(ctx, result)
