@@ -134,10 +134,7 @@ async fn main() -> anyhow::Result<()> {
     } else {
         cli.server_bins
             .iter()
-            .map(|spec| match spec.split_once('=') {
-                Some((label, path)) => (label.to_owned(), PathBuf::from(path)),
-                None => (String::new(), PathBuf::from(spec)),
-            })
+            .map(|spec| server_bin(spec))
             .collect()
     };
     let bin = bins[0].1.clone();
@@ -245,15 +242,23 @@ async fn main() -> anyhow::Result<()> {
         use std::io::Write as _;
         std::io::stdout().write_all(format!("{table}\n{ratios}").as_bytes())?;
     }
-    report::append(&cli.out, &command_line, &table, &ratios, cli.connections).await?;
+    report::append(&cli.out, &command_line, &table, &ratios).await?;
     eprintln!("bench: results appended to {}", cli.out.display());
     Ok(())
+}
+
+/// A `--server-bin` value, `label=path` or a bare path (no label).
+fn server_bin(spec: &str) -> (String, PathBuf) {
+    match spec.split_once('=') {
+        Some((label, path)) => (label.to_owned(), PathBuf::from(path)),
+        None => (String::new(), PathBuf::from(spec)),
+    }
 }
 
 /// `live` and `socket-memory`: on W4's own copy of the data set.
 async fn live_command(cli: &Cli, command: &Command, command_line: &str) -> anyhow::Result<()> {
     let bin = match cli.server_bins.first() {
-        Some(spec) => PathBuf::from(spec.split_once('=').map_or(spec.as_str(), |(_, path)| path)),
+        Some(spec) => server_bin(spec).1,
         None => server::build_release().await?,
     };
     let mut pairs = Vec::new();

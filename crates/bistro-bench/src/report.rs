@@ -248,6 +248,25 @@ pub async fn append_section(
     title: &str,
     body: &str,
 ) -> anyhow::Result<()> {
+    append_run(
+        path,
+        &format!("{title}, "),
+        command,
+        ", W4's own copy",
+        body,
+    )
+    .await
+}
+
+/// Appends one run to `path` (made with its heading if missing): a heading
+/// with the time and commit, the command, the machine, the data set, `body`.
+async fn append_run(
+    path: &Path,
+    heading: &str,
+    command: &str,
+    data_set: &str,
+    body: &str,
+) -> anyhow::Result<()> {
     let mut text = std::fs::read_to_string(path).unwrap_or_else(|_| {
         "# Benchmarks\n\nEvery run of `bistro-bench` (`just bench`) appends its results here, newest last. \
          Absolute numbers on a shared 2-core machine are noisy: compare within one run.\n"
@@ -255,7 +274,7 @@ pub async fn append_section(
     });
     let _ = write!(
         text,
-        "\n## {title}, {} — commit {}\n\n- command: `{}`\n- machine: {}\n- data set: standard (1,000 restaurants, 30,000 items, 5,000 users, 50,000 orders), W4's own copy\n\n{}",
+        "\n## {heading}{} — commit {}\n\n- command: `{}`\n- machine: {}\n- data set: standard (1,000 restaurants, 30,000 items, 5,000 users, 50,000 orders){data_set}\n\n{}",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         commit().await,
         command,
@@ -312,28 +331,6 @@ async fn commit() -> String {
 }
 
 /// Appends this run to `path`.
-pub async fn append(
-    path: &Path,
-    command: &str,
-    table: &str,
-    ratios: &str,
-    _connections: u32,
-) -> anyhow::Result<()> {
-    let mut text = std::fs::read_to_string(path).unwrap_or_else(|_| {
-        "# Benchmarks\n\nEvery run of `bistro-bench` (`just bench`) appends its results here, newest last. \
-         Absolute numbers on a shared 2-core machine are noisy: compare within one run.\n"
-            .to_owned()
-    });
-    let _ = write!(
-        text,
-        "\n## {} — commit {}\n\n- command: `{}`\n- machine: {}\n- data set: standard (1,000 restaurants, 30,000 items, 5,000 users, 50,000 orders)\n\n{}\n{}",
-        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        commit().await,
-        command,
-        machine(),
-        table,
-        ratios
-    );
-    std::fs::write(path, text)?;
-    Ok(())
+pub async fn append(path: &Path, command: &str, table: &str, ratios: &str) -> anyhow::Result<()> {
+    append_run(path, "", command, "", &format!("{table}\n{ratios}")).await
 }
