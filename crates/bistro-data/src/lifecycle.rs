@@ -329,7 +329,11 @@ impl Scope {
                 .unwrap_or(current);
             return Ok(TransitionOutcome::Refused(now, TransitionProblem::Conflict));
         };
+        // The order, its payment and its events changed: what this request
+        // read of them before (an earlier mutation of the same document) is stale.
         self.loaders.order.clear();
+        self.loaders.payment.clear();
+        self.loaders.order_events.clear();
         let actor = match requester.party {
             Party::Customer => EventActor::customer(requester.user_id),
             Party::Restaurant => EventActor::restaurant(requester.user_id),
