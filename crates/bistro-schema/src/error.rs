@@ -57,6 +57,17 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// A request-level error (no location) carrying this code, as the
+    /// pipeline and the WebSocket transport answer with.
+    pub fn server_error(self, message: impl Into<String>) -> async_graphql::ServerError {
+        let mut error = async_graphql::ServerError::new(message, None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", self.as_str());
+        error
+    }
+
     /// The wire form, as it appears in `extensions.code`.
     pub fn as_str(self) -> &'static str {
         match self {

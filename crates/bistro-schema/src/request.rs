@@ -148,7 +148,7 @@ impl Api {
                 LimitError::Selections { .. } => ErrorCode::MaxSelectionsExceeded,
                 LimitError::Introspection(_) => ErrorCode::IntrospectionLimitExceeded,
             };
-            with_code(ServerError::new(error.message(), None), code)
+            code.server_error(error.message())
         })?;
         let document = Arc::new(Document::new(parsed, cost));
         self.documents.insert(text, document.clone());
@@ -167,10 +167,7 @@ impl Api {
                 Some(token) => match authenticate(&self.auth, scope.kv(), token).await {
                     Ok(principal) => Viewer(Some(principal)),
                     Err(failure) => {
-                        return Err(with_code(
-                            ServerError::new(failure.message(), None),
-                            ErrorCode::Unauthenticated,
-                        ));
+                        return Err(ErrorCode::Unauthenticated.server_error(failure.message()));
                     }
                 },
             };
@@ -279,10 +276,10 @@ impl Extension for IntrospectionApart {
             .map_or(0, |cost| usize::try_from(cost.0).unwrap_or(usize::MAX));
         let complexity = result.complexity.saturating_sub(introspection);
         if complexity > self.max_complexity {
-            return Err(vec![with_code(
-                ServerError::new(complexity_message(self.max_complexity), None),
-                ErrorCode::MaxComplexityExceeded,
-            )]);
+            return Err(vec![
+                ErrorCode::MaxComplexityExceeded
+                    .server_error(complexity_message(self.max_complexity)),
+            ]);
         }
         Ok(result)
     }

@@ -200,7 +200,7 @@ fn serve(path: &str, cache_control: &'static str) -> Response {
 }
 
 /// The `Content-Type` for a file name, by extension.
-fn content_type(path: &str) -> &'static str {
+pub(crate) fn content_type(path: &str) -> &'static str {
     match path.rsplit_once('.').map(|(_, ext)| ext) {
         Some("html") => "text/html; charset=utf-8",
         Some("js") => "text/javascript; charset=utf-8",

@@ -215,13 +215,15 @@ fn bearer_token(headers: &HeaderMap) -> Result<Option<String>, ()> {
         return Ok(None);
     };
     let value = value.to_str().map_err(|_| ())?;
-    let (scheme, token) = value.trim().split_once(' ').ok_or(())?;
+    parse_bearer(value).map(Some).ok_or(())
+}
+
+/// The token of `Bearer <token>` (scheme in any case), as HTTP's
+/// `Authorization` header and a WebSocket's `connection_init` carry it.
+pub(crate) fn parse_bearer(value: &str) -> Option<String> {
+    let (scheme, token) = value.trim().split_once(' ')?;
     let token = token.trim();
-    if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() {
-        Ok(Some(token.to_owned()))
-    } else {
-        Err(())
-    }
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
 }
 
 /// 401 with the challenge RFC 6750 asks for.

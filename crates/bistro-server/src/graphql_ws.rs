@@ -335,16 +335,9 @@ impl Connection {
                 })?;
                 let max = self.state.config.live.max_operations;
                 if self.operations.len() >= max {
-                    let mut error = ServerError::new(
-                        format!(
-                            "This connection already runs {max} operations; complete one first."
-                        ),
-                        None,
-                    );
-                    error
-                        .extensions
-                        .get_or_insert_with(Default::default)
-                        .set("code", ErrorCode::MaxOperationsExceeded.as_str());
+                    let error = ErrorCode::MaxOperationsExceeded.server_error(format!(
+                        "This connection already runs {max} operations; complete one first."
+                    ));
                     return self.send_error(&id, &[error]).await;
                 }
                 let stream = self.operation(connection, request);
@@ -373,14 +366,9 @@ impl Connection {
                 client.address = %self.address,
                 "a WebSocket operation for _service or _entities was refused: the router secret is set"
             );
-            let mut error = ServerError::new(
+            let error = ErrorCode::Unauthenticated.server_error(
                 "`_service` and `_entities` are for the federation router, over HTTP with its shared secret.",
-                None,
             );
-            error
-                .extensions
-                .get_or_insert_with(Default::default)
-                .set("code", ErrorCode::Unauthenticated.as_str());
             return futures_util::stream::iter([
                 OperationEvent::Response {
                     response: Response::from_errors(vec![error]),
@@ -400,17 +388,9 @@ impl Connection {
                     let timeout = state.config.request_timeout();
                     match tokio::time::timeout(timeout, state.api.execute(request, caller)).await {
                         Ok(response) => response,
-                        Err(_) => {
-                            let mut error = ServerError::new(
-                                format!("The request took longer than {} ms.", timeout.as_millis()),
-                                None,
-                            );
-                            error
-                                .extensions
-                                .get_or_insert_with(Default::default)
-                                .set("code", ErrorCode::Timeout.as_str());
-                            Response::from_errors(vec![error])
-                        }
+                        Err(_) => Response::from_errors(vec![ErrorCode::Timeout.server_error(
+                            format!("The request took longer than {} ms.", timeout.as_millis()),
+                        )]),
                     }
                 })
                 .boxed()
@@ -584,12 +564,9 @@ fn token(payload: Option<&Map<String, Value>>) -> Result<Option<String>, &'stati
         .iter()
         .find(|(key, _)| key.eq_ignore_ascii_case("authorization"))
     {
-        let bearer = value.as_str().and_then(|value| {
-            let (scheme, token) = value.trim().split_once(' ')?;
-            let token = token.trim();
-            (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then(|| token.to_owned())
-        });
-        return bearer
+        return value
+            .as_str()
+            .and_then(crate::graphql_http::parse_bearer)
             .map(Some)
             .ok_or("Authorization must be `Bearer <access token>`.");
     }

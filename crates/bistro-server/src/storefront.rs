@@ -226,7 +226,7 @@ fn serve(name: &str, request: &HeaderMap, cache_control: &'static str) -> Respon
     }
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(name)),
+        HeaderValue::from_static(crate::graphiql::content_type(name)),
     );
     if let Some(coding) = encoding.header() {
         headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
@@ -248,16 +248,6 @@ fn if_none_match(list: &str, etag: &str) -> bool {
             .split(',')
             .map(|tag| tag.trim().trim_start_matches("W/"))
             .any(|tag| tag == etag)
-}
-
-/// The `Content-Type` of a stored file, by the extension of its name as built.
-fn content_type(name: &str) -> &'static str {
-    match name.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript; charset=utf-8",
-        Some("css") => "text/css; charset=utf-8",
-        _ => "application/octet-stream",
-    }
 }
 
 #[cfg(test)]
