@@ -201,6 +201,15 @@ impl AuthFailure {
 /// logged-out token then works until it expires, which is short, rather
 /// than every signed-in request failing.
 pub async fn authenticate(deps: &AuthDeps, kv: &Kv, token: &str) -> Result<Principal, AuthFailure> {
+    Ok(authenticate_until(deps, kv, token).await?.0)
+}
+
+/// [`authenticate`], with the token's expiry (`exp`, seconds since the epoch).
+pub(crate) async fn authenticate_until(
+    deps: &AuthDeps,
+    kv: &Kv,
+    token: &str,
+) -> Result<(Principal, i64), AuthFailure> {
     let claims = deps.keys.verify(token).map_err(|e| match e {
         TokenError::Expired => AuthFailure::Expired,
         TokenError::Invalid => AuthFailure::Invalid,
@@ -215,12 +224,15 @@ pub async fn authenticate(deps: &AuthDeps, kv: &Kv, token: &str) -> Result<Princ
             tracing::warn!(%error, "session store unreachable; trusting the access token's signature");
         }
     }
-    Ok(Principal {
-        user_id,
-        role: claims.role,
-        restaurants: claims.restaurants,
-        session_id: claims.sid,
-    })
+    Ok((
+        Principal {
+            user_id,
+            role: claims.role,
+            restaurants: claims.restaurants,
+            session_id: claims.sid,
+        },
+        claims.exp,
+    ))
 }
 
 #[cfg(test)]

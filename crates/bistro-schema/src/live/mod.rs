@@ -60,7 +60,7 @@ pub use hub::{LiveHub, LiveStats};
 
 use self::hub::{EventBody, SessionRegistration, SharedEvent, Topic};
 use self::inbox::Entry;
-use crate::auth::{AuthFailure, ClientAddr, Rule, Viewer, ViewerCell, authenticate, viewer};
+use crate::auth::{AuthFailure, ClientAddr, Rule, Viewer, ViewerCell, authenticate_until, viewer};
 use crate::error::{ErrorCode, data};
 use crate::menu::MenuItem;
 use crate::node::{NodeType, expect_global_id, global_id};
@@ -171,15 +171,10 @@ impl Api {
             });
         };
         let scope = self.data.scope();
-        let principal = authenticate(&self.auth, scope.kv(), &token).await?;
-        let expires_at = self
-            .auth
-            .keys
-            .verify(&token)
-            .ok()
-            .and_then(|claims| u64::try_from(claims.exp).ok())
+        let (principal, exp) = authenticate_until(&self.auth, scope.kv(), &token).await?;
+        let expires_at = u64::try_from(exp)
             .map(|exp| UNIX_EPOCH + Duration::from_secs(exp))
-            .ok_or(AuthFailure::Invalid)?;
+            .map_err(|_| AuthFailure::Invalid)?;
         if expires_at <= SystemTime::now() {
             return Err(AuthFailure::Expired);
         }
