@@ -329,17 +329,18 @@ impl HubInner {
 
     fn route(&self, body: EventBody) {
         self.stats.received.fetch_add(1, Ordering::Relaxed);
-        let topics: &[Topic] = &match &body {
+        // At most two topics: no allocation for the many events nobody follows.
+        let topics: [Option<Topic>; 2] = match &body {
             EventBody::Order(event) => [
-                Topic::Order(event.order_id),
-                Topic::RestaurantOrders(event.restaurant_id),
-            ]
-            .to_vec(),
-            EventBody::Menu(event) => [Topic::Menu(event.restaurant_id)].to_vec(),
+                Some(Topic::Order(event.order_id)),
+                Some(Topic::RestaurantOrders(event.restaurant_id)),
+            ],
+            EventBody::Menu(event) => [Some(Topic::Menu(event.restaurant_id)), None],
         };
         let table = read(&self.topics);
         let subscribers: usize = topics
             .iter()
+            .flatten()
             .filter_map(|topic| table.get(topic))
             .map(HashMap::len)
             .sum();
@@ -353,12 +354,15 @@ impl HubInner {
             subscribers,
             self.stats.clone(),
         ));
+        self.stats
+            .queued
+            .fetch_add(subscribers as u64, Ordering::Relaxed);
         for inbox in topics
             .iter()
+            .flatten()
             .filter_map(|topic| table.get(topic))
             .flat_map(HashMap::values)
         {
-            self.stats.queued.fetch_add(1, Ordering::Relaxed);
             if inbox.push(Entry::Event(event.clone())) == Pushed::Overflowed {
                 self.stats.overflowed.fetch_add(1, Ordering::Relaxed);
             }
