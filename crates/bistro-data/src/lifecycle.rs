@@ -340,16 +340,13 @@ impl Scope {
         };
         events::publish_order_transition(&self.kv, &moved, Some(current.status), actor, at).await;
         if matches!(to, OrderStatus::Rejected | OrderStatus::Cancelled) {
-            stock::give_back_order(&self.db, &self.kv, &moved).await;
+            stock::give_back_order(&self.loaders, &self.kv, &moved).await;
         }
         Ok(TransitionOutcome::Moved(moved))
     }
 }
 
-/// The stored (upper-case) form of a status.
-pub fn stored<E: sea_orm::ActiveEnum<Value = String>>(value: E) -> String {
-    value.to_value()
-}
+pub use bistro_sql::ordering::stored;
 
 #[cfg(test)]
 mod tests {

@@ -154,20 +154,21 @@ pub async fn release(kv: &Kv, day: NaiveDate, restaurant_id: i64, gives: &[(i64,
 }
 
 /// Gives a rejected or cancelled order's units back, if it was placed today.
-pub(crate) async fn give_back_order(db: &DatabaseConnection, kv: &Kv, order: &order::Model) {
+/// Its lines come through the request's loader, where the answer finds them.
+pub(crate) async fn give_back_order(loaders: &crate::Loaders, kv: &Kv, order: &order::Model) {
     let day = crate::popularity::today();
     if order.created_at.date_naive() != day {
         return;
     }
-    let lines = match bistro_sql::query::order_lines_by_orders(db, &[order.id]).await {
-        Ok(lines) => lines,
+    let lines = match loaders.order_lines.load_one(order.id).await {
+        Ok(lines) => lines.unwrap_or_default(),
         Err(error) => {
             tracing::error!(%error, order.id = order.id, "reading a cancelled order's lines failed; its stock is not given back");
             return;
         }
     };
     let mut units: HashMap<i64, i64> = HashMap::new();
-    for line in lines {
+    for line in lines.iter() {
         *units.entry(line.menu_item_id).or_default() += i64::from(line.quantity);
     }
     // Only limited items have fields; giving to a missing field does nothing.

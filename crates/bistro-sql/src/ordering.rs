@@ -25,8 +25,8 @@ use crate::entity::{
 };
 use crate::{Error, Result};
 
-/// The stored form of an enumeration, for filters.
-fn stored<E: sea_orm::ActiveEnum<Value = String>>(value: E) -> String {
+/// The stored (upper-case) form of an enumeration, as filters compare it.
+pub fn stored<E: sea_orm::ActiveEnum<Value = String>>(value: E) -> String {
     value.to_value()
 }
 
