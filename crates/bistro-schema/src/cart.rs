@@ -96,15 +96,24 @@ impl Cart {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<(i64, String)>> {
-        // Asked for together: one batch per loader (shared with `lines`).
-        let prices =
-            futures_util::future::join_all(self.0.lines.iter().map(|l| unit_price(ctx, l))).await;
+        // Every line's item and option groups in one ask per loader (one
+        // batch each, shared with `lines`).
+        let loaders = loaders(ctx)?;
+        let ids = || self.0.lines.iter().map(|l| l.menu_item_id);
+        let (items, groups) = tokio::join!(
+            loaders.menu_item.load_many(ids()),
+            loaders.option_groups.load_many(ids())
+        );
+        let (items, groups) = (items.coded()?, groups.coded()?);
         let mut total = 0i64;
         let mut currency = None;
-        for (line, price) in self.0.lines.iter().zip(prices) {
-            if let Some((unit, code)) = price? {
-                total += unit * i64::from(line.quantity);
-                currency = Some(code);
+        for line in &self.0.lines {
+            if let Some(item) = items.get(&line.menu_item_id) {
+                let deltas = groups
+                    .get(&line.menu_item_id)
+                    .map_or(0, |groups| option_deltas(groups, &line.option_ids));
+                total += (item.price_amount + deltas) * i64::from(line.quantity);
+                currency = Some(item.currency_code.clone());
             }
         }
         Ok(currency.map(|c| (total, c)))
@@ -135,17 +144,13 @@ impl CartLine {
     /// The options chosen, with what each adds today.
     async fn options(&self, ctx: &Context<'_>) -> Option<Vec<CartLineOption>> {
         let result = async {
-            let groups = loaders(ctx)?
-                .option_groups
-                .load_one(self.0.menu_item_id)
-                .await
-                .coded()?
-                .unwrap_or_default();
-            let item = loaders(ctx)?
-                .menu_item
-                .load_one(self.0.menu_item_id)
-                .await
-                .coded()?;
+            let loaders = loaders(ctx)?;
+            let (groups, item) = tokio::join!(
+                loaders.option_groups.load_one(self.0.menu_item_id),
+                loaders.menu_item.load_one(self.0.menu_item_id)
+            );
+            let groups = groups.coded()?.unwrap_or_default();
+            let item = item.coded()?;
             let currency = item.map(|i| i.currency_code.clone()).unwrap_or_default();
             Ok(groups
                 .iter()
