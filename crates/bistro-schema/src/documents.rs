@@ -24,16 +24,26 @@ pub struct Document {
     pub cost: DocumentCost,
     /// Whether it passed every validation rule once.
     validated: AtomicBool,
+    /// Whether it selects `_service` or `_entities` (the router secret's
+    /// fields), found once with the cost rather than at every request.
+    router_fields: bool,
 }
 
 impl Document {
     /// A document just parsed and measured.
     pub fn new(document: ExecutableDocument, cost: DocumentCost) -> Self {
+        let router_fields = crate::federation::selects_router_fields(&document);
         Self {
             document,
             cost,
             validated: AtomicBool::new(false),
+            router_fields,
         }
+    }
+
+    /// Whether it selects `_service` or `_entities`.
+    pub fn selects_router_fields(&self) -> bool {
+        self.router_fields
     }
 
     /// Whether it introspects (`__schema`, `__type`).

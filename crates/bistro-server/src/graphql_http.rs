@@ -262,7 +262,7 @@ fn check_router_secret(
     let Ok(document) = state.api.document(&request.query) else {
         return Ok(());
     };
-    if !bistro_schema::federation::selects_router_fields(&document.document) {
+    if !document.selects_router_fields() {
         return Ok(());
     }
     let header = federation.router_secret_header.as_str();

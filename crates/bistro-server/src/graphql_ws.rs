@@ -358,9 +358,9 @@ impl Connection {
         // The router secret guards `_service` and `_entities` on every
         // transport; routers send them over HTTP only, where the header is.
         if self.state.config.federation.router_secret().is_some()
-            && document.as_ref().is_some_and(|document| {
-                bistro_schema::federation::selects_router_fields(&document.document)
-            })
+            && document
+                .as_ref()
+                .is_some_and(|document| document.selects_router_fields())
         {
             tracing::warn!(
                 client.address = %self.address,
