@@ -38,9 +38,9 @@
 //!
 //! # Resolution
 //!
-//! Each distinct entity the representations name goes once through
-//! [`node::resolve_as`], the path of `node(id:)`: the request's loaders (all
-//! representations of one type are one batch, so one SQL statement per
+//! The distinct entities the representations name go once through
+//! [`node::resolve_keys`], the path of `nodes(ids:)`: the request's loaders (all
+//! representations of one type are one `load_many`, so one SQL statement per
 //! entity type per request, duplicates included) and the same authorization
 //! (an `Order` only for its customer, its restaurant's staff and admins).
 //! A representation that names nothing the viewer may see is
@@ -59,7 +59,6 @@ use async_graphql::{
     Any, Context, EmptySubscription, ID, PathSegment, Schema, SimpleObject, SubscriptionType,
     Union, Value,
 };
-use futures_util::future::join_all;
 
 use crate::error::ErrorCode;
 use crate::menu::MenuItem;
@@ -136,12 +135,19 @@ pub async fn entities(ctx: &Context<'_>, representations: &[Any]) -> Vec<Option<
             distinct.len() - 1
         });
     }
-    let resolved = join_all(
-        distinct
-            .iter()
-            .map(|&(ty, id)| async move { resolve(ctx, ty, id).await }),
-    )
-    .await;
+    let wanted: Vec<Option<(NodeType, i64)>> = distinct.iter().copied().map(Some).collect();
+    let resolved: Vec<async_graphql::Result<Entity>> = node::resolve_keys(ctx, &wanted)
+        .await
+        .into_iter()
+        .zip(&distinct)
+        .map(|(answer, &(ty, _))| {
+            // The same words whether it does not exist or the viewer may not
+            // see it: a difference would tell an outsider which order ids exist.
+            answer?
+                .map(Entity::from)
+                .ok_or_else(|| ErrorCode::NotFound.error(format!("No {} has this id.", ty.name())))
+        })
+        .collect();
     keys.into_iter()
         .enumerate()
         .map(|(index, key)| {
@@ -183,16 +189,6 @@ fn entity_key(representation: &Value) -> async_graphql::Result<(NodeType, i64)> 
         )));
     };
     Ok((ty, expect_global_id(&ID(id.clone()), ty)?))
-}
-
-/// The entity of type `ty` with database id `id`, as `node(id:)` finds it.
-async fn resolve(ctx: &Context<'_>, ty: NodeType, id: i64) -> async_graphql::Result<Entity> {
-    node::resolve_as(ctx, ty, id)
-        .await?
-        .map(Entity::from)
-        // The same words whether it does not exist or the viewer may not see
-        // it: a difference would tell an outsider which order ids exist.
-        .ok_or_else(|| ErrorCode::NotFound.error(format!("No {} has this id.", ty.name())))
 }
 
 /// The subgraph SDL: what `_service { sdl }` serves, `bistro schema

@@ -104,9 +104,19 @@ pub async fn resolve_many(
     ids: &[ID],
 ) -> Vec<async_graphql::Result<Option<Node>>> {
     let parsed: Vec<Option<(NodeType, i64)>> = ids.iter().map(|id| parse_global_id(id)).collect();
+    resolve_keys(ctx, &parsed).await
+}
+
+/// [`resolve_many`] for ids already parsed (`None`: not a node id), in
+/// their order: each entity type's keys in one `load_many`, with the
+/// authorization of `node(id:)`. `_entities` resolves through here too.
+pub async fn resolve_keys(
+    ctx: &Context<'_>,
+    parsed: &[Option<(NodeType, i64)>],
+) -> Vec<async_graphql::Result<Option<Node>>> {
     let loaders = match crate::error::loaders(ctx) {
         Ok(loaders) => loaders,
-        Err(error) => return ids.iter().map(|_| Err(error.clone())).collect(),
+        Err(error) => return parsed.iter().map(|_| Err(error.clone())).collect(),
     };
     let of = |ty: NodeType| {
         parsed
@@ -155,7 +165,6 @@ pub async fn resolve_many(
 /// Resolves the entity of type `ty` with database id `id` through the
 /// loaders, with the authorization of `node(id:)`; `Ok(None)` when nothing
 /// has that id or the viewer may not see it (the two are one answer).
-/// `_entities` resolves its representations through here too.
 pub async fn resolve_as(
     ctx: &Context<'_>,
     ty: NodeType,
