@@ -81,7 +81,7 @@ pub fn decode_cursor(kind: char, cursor: &str) -> Option<String> {
 // defines the same `PageInfo`.
 /// Where the current page sits in its list.
 #[derive(SimpleObject, Debug, Clone, Default)]
-#[graphql(shareable)]
+#[graphql(shareable, serial)]
 pub struct PageInfo {
     /// Whether more items follow this page (when paging forward with `first`).
     pub has_next_page: bool,

@@ -321,7 +321,7 @@ pub struct MenuItemEdge {
     pub(crate) node: MenuItem,
 }
 
-#[Object]
+#[Object(serial)]
 /// One menu item in a menu, with its cursor.
 impl MenuItemEdge {
     /// Opaque position of this edge, for `after`/`before`.

@@ -49,7 +49,7 @@ impl ScalarType for CurrencyCode {
 // supergraph may define and resolve too (a delivery fee, say).
 /// An amount of money in one currency.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
-#[graphql(shareable)]
+#[graphql(shareable, serial)]
 pub struct Money {
     /// The amount in the currency's major unit, exact, as a decimal string (for example "12.50").
     pub amount: Decimal,

@@ -7,6 +7,7 @@ use crate::error::Coded;
 
 /// How a menu item is doing today, from the restaurant's live ranking.
 #[derive(SimpleObject, Debug, Clone, Copy)]
+#[graphql(serial)]
 pub struct Popularity {
     /// Units of this item ordered today (UTC), 0 if none.
     pub orders_today: u64,
@@ -26,7 +27,7 @@ pub struct TrendingItem {
 }
 
 /// A restaurant's item that is selling today, ranked by units ordered.
-#[Object]
+#[Object(serial)]
 impl TrendingItem {
     /// The menu item.
     async fn item(&self, ctx: &Context<'_>) -> Option<crate::menu::MenuItem> {

@@ -6,6 +6,7 @@ use bistro_data::RatingAggregate;
 
 /// What a restaurant's reviewers think, on average.
 #[derive(SimpleObject, Debug, Clone, Copy)]
+#[graphql(serial)]
 pub struct RatingSummary {
     /// Mean rating from 1 to 5, rounded to two decimals; null when there are no reviews yet.
     pub average: Option<f64>,

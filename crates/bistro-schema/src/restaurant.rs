@@ -356,7 +356,7 @@ pub struct RestaurantEdge {
     pub(crate) node: Restaurant,
 }
 
-#[Object]
+#[Object(serial)]
 /// One restaurant in a list, with its cursor.
 impl RestaurantEdge {
     /// Opaque position of this edge, for `after`/`before`.
