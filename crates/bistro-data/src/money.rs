@@ -52,20 +52,25 @@ pub fn to_minor(amount: &str, currency_code: &str) -> Option<i64> {
 
 /// The exact decimal form of minor units (`1250` EUR → `"12.50"`).
 pub fn format_minor(minor: i64, currency_code: &str) -> String {
-    let exponent = minor_unit_exponent(currency_code);
-    let sign = if minor < 0 { "-" } else { "" };
-    let abs = minor.unsigned_abs();
-    if exponent == 0 {
-        format!("{sign}{abs}")
-    } else {
-        let scale = 10u64.pow(exponent);
-        format!(
-            "{sign}{}.{:0width$}",
-            abs / scale,
-            abs % scale,
-            width = exponent as usize
-        )
+    // By hand rather than with `format!`: one of these per price on every
+    // menu page, and `fmt` costs several times the digits themselves.
+    let exponent = minor_unit_exponent(currency_code) as usize;
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(minor.unsigned_abs());
+    let mut out = String::with_capacity(digits.len() + exponent + 3);
+    if minor < 0 {
+        out.push('-');
     }
+    if exponent == 0 {
+        out.push_str(digits);
+        return out;
+    }
+    let (whole, fraction) = digits.split_at(digits.len().saturating_sub(exponent));
+    out.push_str(if whole.is_empty() { "0" } else { whole });
+    out.push('.');
+    out.extend(std::iter::repeat_n('0', exponent - fraction.len()));
+    out.push_str(fraction);
+    out
 }
 
 #[cfg(test)]
@@ -79,6 +84,10 @@ mod tests {
         assert_eq!(format_minor(-199, "USD"), "-1.99");
         assert_eq!(format_minor(1200, "JPY"), "1200");
         assert_eq!(format_minor(1234, "KWD"), "1.234");
+        assert_eq!(format_minor(0, "EUR"), "0.00");
+        assert_eq!(format_minor(-5, "KWD"), "-0.005");
+        assert_eq!(format_minor(-7, "JPY"), "-7");
+        assert_eq!(format_minor(i64::MIN, "EUR"), "-92233720368547758.08");
     }
 
     #[test]
