@@ -81,6 +81,8 @@ pub struct DataLayer {
     db: DatabaseConnection,
     kv: Kv,
     settings: Arc<Settings>,
+    /// Menu pages decoded from the shared cache, shared by every request.
+    decoded_pages: Arc<menu::DecodedPages>,
     /// Where scopes copy the text of every statement they run, when set
     /// (the benchmark harness replays them to measure the store alone).
     statement_log: Option<StatementLog>,
@@ -96,6 +98,7 @@ impl DataLayer {
             db,
             kv,
             settings: Arc::new(settings),
+            decoded_pages: Arc::default(),
             statement_log: None,
         }
     }
@@ -147,7 +150,7 @@ impl DataLayer {
             }
         });
         let kv = self.kv.counted(round_trips.kv.clone());
-        let loaders = Loaders::new(&db, &kv, &self.settings);
+        let loaders = Loaders::new(&db, &kv, &self.settings, &self.decoded_pages);
         Scope {
             db,
             kv,

@@ -11,7 +11,9 @@ use crate::Settings;
 use crate::account::{StaffRestaurantsLoader, UserLoader, UserNameLoader};
 use crate::batch::Batched;
 use crate::cart::CartLoader;
-use crate::menu::{MenuCountKey, MenuCountLoader, MenuItemLoader, MenuPageKey, MenuPageLoader};
+use crate::menu::{
+    DecodedPages, MenuCountKey, MenuCountLoader, MenuItemLoader, MenuPageKey, MenuPageLoader,
+};
 use crate::options::OptionGroupsLoader;
 use crate::order::{OrderEventsLoader, PaymentLoader};
 use crate::order::{OrderLinesLoader, OrderLoader, OrderPageKey, OrderPageLoader};
@@ -68,7 +70,12 @@ pub struct Loaders {
 
 impl Loaders {
     /// Fresh loaders over one request's store handles.
-    pub(crate) fn new(db: &DatabaseConnection, kv: &Kv, settings: &Arc<Settings>) -> Self {
+    pub(crate) fn new(
+        db: &DatabaseConnection,
+        kv: &Kv,
+        settings: &Arc<Settings>,
+        decoded_pages: &Arc<DecodedPages>,
+    ) -> Self {
         let batch = settings.max_batch_size;
         let db = || db.clone();
         Self {
@@ -82,6 +89,7 @@ impl Loaders {
                     db: db(),
                     kv: kv.clone(),
                     settings: settings.clone(),
+                    decoded: decoded_pages.clone(),
                 },
                 batch,
             ),

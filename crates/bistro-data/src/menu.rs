@@ -228,6 +228,95 @@ pub struct MenuPageLoader {
     pub(crate) db: DatabaseConnection,
     pub(crate) kv: Kv,
     pub(crate) settings: Arc<Settings>,
+    pub(crate) decoded: Arc<DecodedPages>,
+}
+
+/// The menu pages this process decoded from the shared cache, each with the
+/// exact stored text it came from.
+///
+/// Every request still reads its pages from the cache (one `HMGET`): the
+/// stored text stays the only truth, so a write made through any replica is
+/// seen at once and nothing here needs invalidating. What it saves is the
+/// decoding, most of what a cached page costs to read: when the text read is
+/// the text decoded last time, the rows decoded then are handed out again.
+/// The lock is held to look up or store a page, never while text is compared,
+/// copied or decoded. Bounded by the stored text it keeps (at most
+/// [`DECODED_PAGES_BYTES`]); when full, it forgets everything and starts again.
+#[derive(Default)]
+pub struct DecodedPages {
+    state: std::sync::Mutex<DecodedState>,
+}
+
+/// Most bytes of stored text [`DecodedPages`] keeps (the decoded rows take
+/// about as much again).
+pub const DECODED_PAGES_BYTES: usize = 4 << 20;
+
+#[derive(Default)]
+struct DecodedState {
+    by_shape: HashMap<PageShape, HashMap<i64, DecodedPage>>,
+    bytes: usize,
+}
+
+#[derive(Clone)]
+struct DecodedPage {
+    text: Arc<str>,
+    written_at: i64,
+    rows: Arc<[Arc<menu_item::Model>]>,
+}
+
+impl DecodedPages {
+    fn state(&self) -> std::sync::MutexGuard<'_, DecodedState> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The page stored as `text`: when it was written, and its rows.
+    /// `None` when the text is not a page (treated as missing).
+    fn decode(
+        &self,
+        shape: &PageShape,
+        restaurant_id: i64,
+        text: &str,
+    ) -> Option<(i64, Arc<[Arc<menu_item::Model>]>)> {
+        let known = self
+            .state()
+            .by_shape
+            .get(shape)
+            .and_then(|pages| pages.get(&restaurant_id))
+            .cloned();
+        if let Some(known) = known.filter(|known| *known.text == *text) {
+            return Some((known.written_at, known.rows));
+        }
+        let page = CachedPage::decode(text)?;
+        let decoded = DecodedPage {
+            text: Arc::from(text),
+            written_at: page.written_at,
+            rows: shared(page.rows),
+        };
+        let answer = (decoded.written_at, decoded.rows.clone());
+        let mut state = self.state();
+        if state.bytes + text.len() > DECODED_PAGES_BYTES {
+            state.by_shape.clear();
+            state.bytes = 0;
+        }
+        state.bytes += text.len();
+        let replaced = state
+            .by_shape
+            .entry(shape.clone())
+            .or_default()
+            .insert(restaurant_id, decoded);
+        if let Some(replaced) = replaced {
+            state.bytes -= replaced.text.len();
+        }
+        Some(answer)
+    }
+
+    /// How many pages it holds and the bytes of their stored text (for tests).
+    pub fn held(&self) -> (usize, usize) {
+        let state = self.state();
+        (state.by_shape.values().map(HashMap::len).sum(), state.bytes)
+    }
 }
 
 impl Load<MenuPageKey> for MenuPageLoader {
@@ -248,16 +337,23 @@ impl Load<MenuPageKey> for MenuPageLoader {
                 }
             }
             for (shape, shape_keys) in by_shape {
-                let restaurants: Vec<i64> = shape_keys.iter().map(|k| k.restaurant_id).collect();
-                match self
-                    .kv
-                    .load_hash_fields(&MenuPagesKey { shape }, &restaurants)
-                    .await
-                {
-                    Ok(pages) => {
-                        for (key, page) in shape_keys.into_iter().zip(pages) {
-                            if let Some(page) = page.filter(|p| now - p.written_at < ttl) {
-                                out.insert(key.clone(), shared(page.rows));
+                let fields: Vec<String> = shape_keys
+                    .iter()
+                    .map(|k| k.restaurant_id.encode())
+                    .collect();
+                let key = MenuPagesKey {
+                    shape: shape.clone(),
+                };
+                match self.kv.hmget(&key.render(), &fields).await {
+                    Ok(texts) => {
+                        for (key, text) in shape_keys.into_iter().zip(texts) {
+                            let page = text.and_then(|text| {
+                                self.decoded.decode(&shape, key.restaurant_id, &text)
+                            });
+                            if let Some((written_at, rows)) = page
+                                && now - written_at < ttl
+                            {
+                                out.insert(key.clone(), rows);
                             }
                         }
                     }
@@ -439,5 +535,74 @@ mod tests {
         assert_eq!(decoded.rows, vec![row]);
         assert!(CachedPage::decode("[{}]").is_none());
         assert!(CachedPage::decode("x|[]").is_none());
+    }
+
+    fn row(id: i64, name: &str) -> menu_item::Model {
+        menu_item::Model {
+            id,
+            restaurant_id: 2,
+            name: name.into(),
+            description: String::new(),
+            price_amount: 450,
+            currency_code: "EUR".into(),
+            course: Course::Main,
+            dietary: String::new(),
+            available: true,
+            daily_stock: None,
+            position: 1,
+            created_at: from_millis(0),
+            updated_at: from_millis(0),
+        }
+    }
+
+    #[test]
+    fn a_page_read_again_unchanged_is_not_decoded_again_and_a_changed_one_is() {
+        let pages = DecodedPages::default();
+        let shape = PageShape("ALL:10:first".into());
+        let first = CachedPage {
+            written_at: 1,
+            rows: vec![row(1, "Soup")],
+        }
+        .encode();
+        let (written_at, rows) = pages.decode(&shape, 2, &first).unwrap();
+        assert_eq!((written_at, rows[0].name.as_str()), (1, "Soup"));
+        let (_, again) = pages.decode(&shape, 2, &first.clone()).unwrap();
+        assert!(Arc::ptr_eq(&rows, &again), "same text, same rows");
+        assert_eq!(pages.held(), (1, first.len()));
+
+        // Another replica rewrote the page: the new text is what counts.
+        let second = CachedPage {
+            written_at: 1,
+            rows: vec![row(1, "Stew")],
+        }
+        .encode();
+        let (_, changed) = pages.decode(&shape, 2, &second).unwrap();
+        assert_eq!(changed[0].name, "Stew");
+        assert_eq!(pages.held(), (1, second.len()));
+
+        // The same text under another restaurant or shape is its own page.
+        pages.decode(&shape, 3, &second).unwrap();
+        pages
+            .decode(&PageShape("MAIN:10:first".into()), 2, &second)
+            .unwrap();
+        assert_eq!(pages.held(), (3, 3 * second.len()));
+        assert!(pages.decode(&shape, 4, "not a page").is_none());
+        assert_eq!(pages.held().0, 3);
+    }
+
+    #[test]
+    fn decoded_pages_stay_within_their_byte_bound() {
+        let pages = DecodedPages::default();
+        let shape = PageShape("ALL:100:first".into());
+        let text = CachedPage {
+            written_at: 1,
+            rows: (0..100).map(|id| row(id, &"x".repeat(200))).collect(),
+        }
+        .encode();
+        for restaurant_id in 0..1_000 {
+            pages.decode(&shape, restaurant_id, &text).unwrap();
+            assert!(pages.held().1 <= DECODED_PAGES_BYTES);
+        }
+        assert!(pages.held().0 < 1_000);
     }
 }
