@@ -275,21 +275,19 @@ async fn menu_pages_match_a_per_restaurant_query() {
         .await
         .unwrap();
         for id in ids {
-            let expected: Vec<i64> = menu_item::Entity::find()
+            let expected_rows = menu_item::Entity::find()
                 .filter(menu_item::Column::RestaurantId.eq(id))
                 .order_by_asc(menu_item::Column::Position)
                 .order_by_asc(menu_item::Column::Id)
                 .all(&t.db)
                 .await
-                .unwrap()
-                .into_iter()
-                .map(|m| m.id)
-                .collect();
-            let got: Vec<i64> = rows
-                .iter()
-                .filter(|m| m.restaurant_id == id)
-                .map(|m| m.id)
-                .collect();
+                .unwrap();
+            // Whole rows, not only ids: pages are decoded by position on PostgreSQL.
+            let got_rows: Vec<&menu_item::Model> =
+                rows.iter().filter(|m| m.restaurant_id == id).collect();
+            assert_eq!(got_rows, expected_rows.iter().take(5).collect::<Vec<_>>());
+            let expected: Vec<i64> = expected_rows.iter().map(|m| m.id).collect();
+            let got: Vec<i64> = got_rows.iter().map(|m| m.id).collect();
             // limit + 1 rows: the extra one tells the caller a next page exists.
             assert_eq!(got, expected[..5]);
 
@@ -326,6 +324,22 @@ async fn menu_pages_match_a_per_restaurant_query() {
         let mains = query::menu_counts(&t.db, &ids, Some("MAIN")).await.unwrap();
         assert!(ids.iter().all(|id| mains[id] == 5));
         t.drop_all().await;
+    }
+}
+
+#[tokio::test]
+async fn menu_items_by_id_are_the_rows_sea_orm_reads() {
+    for t in databases().await {
+        bistro_sql::seed::seed(&t.db, &options(3)).await.unwrap();
+        let mut expected = menu_item::Entity::find().all(&t.db).await.unwrap();
+        expected.sort_by_key(|m| m.id);
+        // Limited and unlimited items, so both sides of the one nullable column are read.
+        assert!(expected.iter().any(|m| m.daily_stock.is_some()));
+        assert!(expected.iter().any(|m| m.daily_stock.is_none()));
+        let ids: Vec<i64> = expected.iter().map(|m| m.id).collect();
+        let mut got = query::menu_items_by_ids(&t.db, &ids).await.unwrap();
+        got.sort_by_key(|m| m.id);
+        assert_eq!(got, expected, "{:?}", t.db.get_database_backend());
     }
 }
 
