@@ -172,18 +172,22 @@ async fn menu_item_rows(
     use sea_orm::sqlx::{Column as _, Row as _};
     let rows = db.query_all_raw(statement).await?;
     let checked = |row| menu_item::Model::from_query_result(row, "");
-    let positional = rows.first().and_then(|first| first.try_as_pg_row()).is_some_and(|first| {
-        let columns = first.columns();
-        <menu_item::Column as sea_orm::Iterable>::iter()
-            .enumerate()
-            .all(|(i, column)| columns.get(i).is_some_and(|c| c.name() == column.as_str()))
-    });
+    let positional = rows
+        .first()
+        .and_then(|first| first.try_as_pg_row())
+        .is_some_and(|first| {
+            let columns = first.columns();
+            <menu_item::Column as sea_orm::Iterable>::iter()
+                .enumerate()
+                .all(|(i, column)| columns.get(i).is_some_and(|c| c.name() == column.as_str()))
+        });
     let mut out = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
         match row.try_as_pg_row() {
-            Some(pg) if positional && i > 0 => out.push(menu_item_by_position(pg).map_err(
-                |e| sea_orm::DbErr::Type(format!("menu_items row: {e}")),
-            )?),
+            Some(pg) if positional && i > 0 => out.push(
+                menu_item_by_position(pg)
+                    .map_err(|e| sea_orm::DbErr::Type(format!("menu_items row: {e}")))?,
+            ),
             _ => out.push(checked(row)?),
         }
     }
