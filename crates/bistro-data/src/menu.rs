@@ -312,8 +312,9 @@ impl DecodedPages {
         Some(answer)
     }
 
-    /// How many pages it holds and the bytes of their stored text (for tests).
-    pub fn held(&self) -> (usize, usize) {
+    /// How many pages it holds and the bytes of their stored text.
+    #[cfg(test)]
+    fn held(&self) -> (usize, usize) {
         let state = self.state();
         (state.by_shape.values().map(HashMap::len).sum(), state.bytes)
     }
@@ -337,14 +338,11 @@ impl Load<MenuPageKey> for MenuPageLoader {
                 }
             }
             for (shape, shape_keys) in by_shape {
-                let fields: Vec<String> = shape_keys
-                    .iter()
-                    .map(|k| k.restaurant_id.encode())
-                    .collect();
+                let restaurants: Vec<i64> = shape_keys.iter().map(|k| k.restaurant_id).collect();
                 let key = MenuPagesKey {
                     shape: shape.clone(),
                 };
-                match self.kv.hmget(&key.render(), &fields).await {
+                match self.kv.load_hash_texts(&key, &restaurants).await {
                     Ok(texts) => {
                         for (key, text) in shape_keys.into_iter().zip(texts) {
                             let page = text.and_then(|text| {

@@ -248,9 +248,19 @@ impl crate::Kv {
         key: &K,
         fields: &[K::Field],
     ) -> Result<Vec<Option<K::Value>>> {
-        let fields: Vec<String> = fields.iter().map(Codec::encode).collect();
-        let raw = self.hmget(&key.render(), &fields).await?;
+        let raw = self.load_hash_texts(key, fields).await?;
         Ok(raw.into_iter().map(decode_opt).collect())
+    }
+
+    /// Fields of one hash as stored, not decoded, in order (one `HMGET`):
+    /// for a caller that decodes them its own way.
+    pub async fn load_hash_texts<K: HashKey>(
+        &self,
+        key: &K,
+        fields: &[K::Field],
+    ) -> Result<Vec<Option<String>>> {
+        let fields: Vec<String> = fields.iter().map(Codec::encode).collect();
+        self.hmget(&key.render(), &fields).await
     }
 
     /// Adds `delta` to a member's score and, atomically, writes the set's

@@ -171,7 +171,6 @@ async fn menu_item_rows(
 ) -> Result<Vec<menu_item::Model>> {
     use sea_orm::sqlx::{Column as _, Row as _};
     let rows = db.query_all_raw(statement).await?;
-    let checked = |row| menu_item::Model::from_query_result(row, "");
     let positional = rows
         .first()
         .and_then(|first| first.try_as_pg_row())
@@ -183,13 +182,11 @@ async fn menu_item_rows(
         });
     let mut out = Vec::with_capacity(rows.len());
     for (i, row) in rows.iter().enumerate() {
-        match row.try_as_pg_row() {
-            Some(pg) if positional && i > 0 => out.push(
-                menu_item_by_position(pg)
-                    .map_err(|e| sea_orm::DbErr::Type(format!("menu_items row: {e}")))?,
-            ),
-            _ => out.push(checked(row)?),
-        }
+        out.push(match row.try_as_pg_row() {
+            Some(pg) if positional && i > 0 => menu_item_by_position(pg)
+                .map_err(|e| sea_orm::DbErr::Type(format!("menu_items row: {e}")))?,
+            _ => menu_item::Model::from_query_result(row, "")?,
+        });
     }
     Ok(out)
 }
