@@ -38,6 +38,11 @@ schema:
 federation:
     bash federation/run.sh
 
+# Persisted documents with the real clients: Apollo Client's APQ link, Apollo's
+# manifest generator and persisted-query-lists, curl (Node 20+).
+clients:
+    bash clients/run.sh
+
 # Seed a data set into an empty database: `just seed standard`.
 seed size="small":
     cargo run --release -- seed --size {{size}}

@@ -12,7 +12,11 @@
 //    forwarding `Authorization` and sending the secret as a router does;
 // 4. what the gateway sent Bistro for `_service` and `_entities` is, byte for
 //    byte, what tests/operations/Gateway*.graphql hold (the Rust suite runs
-//    those files on both store pairs).
+//    those files on both store pairs);
+// 5. the cap on `_entities` (`graphql.max_representations`, set here as a
+//    deployment would): a gateway's batch of that many representations is
+//    one `_entities` call that Bistro answers, one more is refused with
+//    MAX_REPRESENTATIONS_EXCEEDED, which reaches the gateway's client.
 //
 // Run by run.sh (which installs the packages and builds the binary).
 
@@ -36,6 +40,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const SECRET_HEADER = 'router-authorization';
 const DEMO_PASSWORD = 'bistro-demo';
+// `graphql.max_representations`, its default, set explicitly for the server started here.
+const MAX_REPRESENTATIONS = 1000;
 
 const cleanups = [];
 let failed = false;
@@ -108,6 +114,7 @@ async function startBistro() {
     BISTRO_MAIL__WORKER: 'false',
     BISTRO_MAIL__MAILBOX_DIR: join(dir, 'mailbox'),
     BISTRO_FEDERATION__ROUTER_SECRET: secret,
+    BISTRO_GRAPHQL__MAX_REPRESENTATIONS: String(MAX_REPRESENTATIONS),
     RUST_LOG: 'info,sqlx=warn,sea_orm=warn',
   });
   const child = spawn(bin, ['serve'], { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -183,7 +190,7 @@ async function signIn(url, email) {
 }
 
 // 3. The gateway.
-async function startGateway(subgraphs, bistroSecret, sent) {
+async function startGateway(subgraphs, bistroSecret, sent, sizes) {
   const gateway = new ApolloGateway({
     supergraphSdl: new IntrospectAndCompose({ subgraphs }),
     buildService: ({ name, url }) =>
@@ -196,6 +203,7 @@ async function startGateway(subgraphs, bistroSecret, sent) {
           if (name === 'bistro') {
             request.http.headers.set(SECRET_HEADER, bistroSecret);
             sent.push(request.query);
+            sizes.push(request.variables?.representations?.length ?? 0);
           }
         },
       }),
@@ -296,6 +304,37 @@ async function queryThroughTheGateway(gatewayUrl, customer, courier) {
   );
 }
 
+const DELIVERIES_OF_ORDERS = `query DeliveriesOfOrders($orderIds: [ID!]!) {
+  deliveries(orderIds: $orderIds) {
+    nodes { status order { status } }
+  }
+}`;
+
+// 5. The cap on `_entities`, through the gateway.
+async function checkRepresentationsCap(gatewayUrl, customer, sizes) {
+  section(`_entities takes a gateway's batch of up to ${MAX_REPRESENTATIONS} representations`);
+  const auth = { authorization: `Bearer ${customer.accessToken}` };
+  // Distinct order ids (none of them the customer's: Bistro answers each
+  // with NOT_FOUND at its index), so the batch is as large as the list.
+  const orderIds = (n) => Array.from({ length: n }, (_, i) => Buffer.from(`Order:${900_000_000 + i}`).toString('base64url'));
+  const codes = (body) => new Set((body.errors ?? []).map((e) => e.extensions?.code));
+  for (const [n, fits] of [
+    [MAX_REPRESENTATIONS, true],
+    [MAX_REPRESENTATIONS + 1, false],
+  ]) {
+    sizes.length = 0;
+    const r = await post(gatewayUrl, DELIVERIES_OF_ORDERS, { variables: { orderIds: orderIds(n) }, headers: auth });
+    const seen = codes(r.body);
+    console.log(`${n} orders: _entities calls of ${JSON.stringify(sizes)} representations; error codes ${JSON.stringify([...seen])}`);
+    check(sizes.length === 1 && sizes[0] === n, `the gateway sends the ${n} references in one _entities call`, sizes);
+    if (fits) {
+      check(!seen.has('MAX_REPRESENTATIONS_EXCEEDED') && seen.has('NOT_FOUND'), `${n} representations are answered (each unknown order NOT_FOUND)`, [...seen]);
+    } else {
+      check(seen.has('MAX_REPRESENTATIONS_EXCEEDED'), `${n} are refused with MAX_REPRESENTATIONS_EXCEEDED, which reaches the client`, r.body.errors?.slice(0, 3));
+    }
+  }
+}
+
 // 4. What the gateway sent, against tests/operations.
 function checkOperations(sent) {
   section('what the gateway sent Bistro for _service and _entities');
@@ -331,6 +370,7 @@ async function main() {
   const companion = await startCompanion(courier.id);
   cleanups.unshift(companion.stop);
   const sent = [];
+  const sizes = [];
   const gatewayUrl = await startGateway(
     [
       { name: 'bistro', url: bistro.url },
@@ -338,8 +378,10 @@ async function main() {
     ],
     bistro.secret,
     sent,
+    sizes,
   );
   await queryThroughTheGateway(gatewayUrl, customer, courier);
+  await checkRepresentationsCap(gatewayUrl, customer, sizes);
   checkOperations(sent);
 }
 

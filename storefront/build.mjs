@@ -5,6 +5,10 @@
 //   assets/app-<hash>.js       the whole script (esbuild bundle, minified)
 //   assets/app-<hash>.css      the whole style sheet
 //   *.gz, *.br                 each of them compressed (gzip 9, brotli 11)
+//   persisted-documents.json   the manifest of every operation the page
+//                              sends (GraphQL Code Generator's, sha256):
+//                              the server trusts it and is never asked
+//                              for it (it is not served)
 //
 // The output depends only on the sources and the pinned tools: CI builds
 // again and fails when the committed files differ. Run `npm run build` (it
@@ -87,11 +91,18 @@ for (const [name, bytes] of [...files].sort(([a], [b]) => a.localeCompare(b))) {
   rows.push({ name, raw: bytes.length, gzip: gz.length, brotli: br.length });
 }
 
+// The manifest of the documents this bundle sends by hash, beside it, so the
+// server that embeds the bundle knows every one of them.
+const manifest = readFileSync(join(here, 'src', 'generated', 'persisted-documents.json'));
+writeFileSync(join(out, 'persisted-documents.json'), manifest);
+rows.push({ name: 'persisted-documents.json', raw: manifest.length });
+
 const sum = createHash('sha256');
 for (const [name, bytes] of [...files].sort(([a], [b]) => a.localeCompare(b))) sum.update(name).update(bytes);
 const width = Math.max(...rows.map((r) => r.name.length));
 console.log(`storefront built into ${out}`);
 for (const r of rows) {
-  console.log(`  ${r.name.padEnd(width)}  ${String(r.raw).padStart(7)} B raw  ${String(r.gzip).padStart(6)} B gzip  ${String(r.brotli).padStart(6)} B brotli`);
+  const compressed = r.gzip === undefined ? '  (not served)' : `  ${String(r.gzip).padStart(6)} B gzip  ${String(r.brotli).padStart(6)} B brotli`;
+  console.log(`  ${r.name.padEnd(width)}  ${String(r.raw).padStart(7)} B raw${compressed}`);
 }
 console.log(`  content sha256 ${sum.digest('hex').slice(0, 16)}`);

@@ -19,6 +19,23 @@ export const DEMO_PASSWORD = 'bistro-demo';
 export const STAFF_EMAIL = 'staff@bistro.test';
 const TOKEN_SECRET = 'bistro-e2e-signing-secret-0123456789abcdef';
 
+/**
+ * Sends one of the storefront's own operations (its name, as in
+ * src/operations/) by its documentId, as the page does: the servers these
+ * tests start run only the documents of the storefront's manifest
+ * (graphql.trusted_documents_only). Returns the response's JSON.
+ */
+export async function sendOperation(request, base, name, variables, token) {
+  const manifest = JSON.parse(readFileSync(join(here, '..', 'src', 'generated', 'persisted-documents.json'), 'utf8'));
+  const found = Object.entries(manifest).find(([, body]) => new RegExp(`(query|mutation) ${name}\\b`).test(body));
+  if (!found) throw new Error(`no operation ${name} in the storefront's manifest`);
+  const response = await request.post(`${base}/graphql`, {
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    data: { documentId: found[0], operationName: name, variables },
+  });
+  return response.json();
+}
+
 /** The store pairs: always SQLite + in-process; PostgreSQL + Redis unless BISTRO_E2E_PAIRS=sqlite. */
 export function storePairs() {
   const wanted = (process.env.BISTRO_E2E_PAIRS ?? 'sqlite,postgres').split(',');
@@ -61,6 +78,9 @@ export async function startServer(binary, pair, extraEnv = {}) {
     BISTRO_LOG_FORMAT: 'json',
     BISTRO_AUTH__TOKEN_SECRET: TOKEN_SECRET,
     BISTRO_MAIL__MAILBOX_DIR: join(dir, 'mailbox'),
+    // As production should run: only the documents of the storefront's
+    // manifest, so a page that sent anything else would fail here.
+    BISTRO_GRAPHQL__TRUSTED_DOCUMENTS_ONLY: 'true',
     RUST_LOG: process.env.RUST_LOG ?? 'info',
     ...extraEnv,
   };
@@ -128,6 +148,8 @@ export async function startServer(binary, pair, extraEnv = {}) {
   return {
     base,
     log,
+    /** The folder the server delivers email to (`.eml` files). */
+    mailbox: env.BISTRO_MAIL__MAILBOX_DIR,
     async stop() {
       process.removeListener('exit', killOnExit);
       const exited = new Promise((r) => child.once('exit', r));
@@ -219,4 +241,67 @@ export async function axe(page) {
       targets: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
     }));
   });
+}
+
+/**
+ * localstripe (a stateful server speaking Stripe's API, with a stand-in of
+ * Stripe.js at /js.stripe.com/v3/) for the browser tests of the Stripe
+ * checkout, as the Rust suite runs it: at BISTRO_TEST_STRIPE_URL (started
+ * there unless something answers) and/or with the command
+ * BISTRO_TEST_LOCALSTRIPE. Resolves to `{ url, stop }`, or `null` when
+ * neither is set (the tests then say they did not run).
+ */
+export async function startLocalstripe() {
+  const wanted = process.env.BISTRO_TEST_STRIPE_URL;
+  const command = process.env.BISTRO_TEST_LOCALSTRIPE;
+  if (!wanted && !command) return null;
+  const answers = async (url) => {
+    try {
+      return (await fetch(`${url}/js.stripe.com/v3/`)).ok;
+    } catch {
+      return false;
+    }
+  };
+  let url = wanted?.replace(/\/$/, '');
+  if (url && (await answers(url))) return { url, stop: async () => {} };
+  if (!url) {
+    const { createServer } = await import('node:net');
+    const port = await new Promise((resolvePort) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address();
+        probe.close(() => resolvePort(free));
+      });
+    });
+    url = `http://127.0.0.1:${port}`;
+  }
+  const port = new URL(url).port;
+  const child = spawn(command ?? 'localstripe', ['--port', port, '--from-scratch'], { stdio: 'ignore' });
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  for (let i = 0; i < 300; i += 1) {
+    if (await answers(url)) {
+      return {
+        url,
+        async stop() {
+          process.removeListener('exit', killOnExit);
+          child.kill('SIGTERM');
+        },
+      };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new Error(`localstripe did not answer at ${url} within 30 seconds`);
+}
+
+/** The server's settings for paying through localstripe at `url`. */
+export function stripeEnv(url) {
+  return {
+    BISTRO_PAYMENTS__PROVIDER: 'stripe',
+    BISTRO_PAYMENTS__STRIPE_SECRET_KEY: 'sk_test_bistro_e2e',
+    BISTRO_PAYMENTS__STRIPE_PUBLISHABLE_KEY: 'pk_test_bistro_e2e',
+    BISTRO_PAYMENTS__STRIPE_WEBHOOK_SECRET: 'whsec_bistro_e2e',
+    BISTRO_PAYMENTS__STRIPE_API_BASE: url,
+    BISTRO_PAYMENTS__STRIPE_JS_URL: `${url}/js.stripe.com/v3/`,
+  };
 }

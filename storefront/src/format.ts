@@ -19,6 +19,58 @@ export function money(value: MoneyLike | null | undefined): string {
   }
 }
 
+/** An amount as whole units of its last decimal: "12.70" is 1270 at scale 2. */
+interface Scaled {
+  units: bigint;
+  scale: number;
+}
+
+function scaled(amount: string): Scaled {
+  const negative = amount.startsWith('-');
+  const [whole = '0', fraction = ''] = amount.replace(/^[-+]/, '').split('.');
+  const units = BigInt(`${whole}${fraction}` || '0');
+  return { units: negative ? -units : units, scale: fraction.length };
+}
+
+function atScale(value: Scaled, scale: number): bigint {
+  return value.units * 10n ** BigInt(scale - value.scale);
+}
+
+function decimal(units: bigint, scale: number): string {
+  const negative = units < 0n;
+  const digits = (negative ? -units : units).toString().padStart(scale + 1, '0');
+  const whole = digits.slice(0, digits.length - scale);
+  const fraction = scale > 0 ? `.${digits.slice(digits.length - scale)}` : '';
+  return `${negative ? '-' : ''}${whole}${fraction}`;
+}
+
+/**
+ * `a + b` in `a`'s currency, exact: the API's decimal strings are added as
+ * integers, never as floating-point numbers.
+ */
+export function plus(a: MoneyLike, b: MoneyLike): MoneyLike {
+  const x = scaled(a.amount);
+  const y = scaled(b.amount);
+  const scale = Math.max(x.scale, y.scale);
+  return { amount: decimal(atScale(x, scale) + atScale(y, scale), scale), currencyCode: a.currencyCode };
+}
+
+/** `a − b`, exact (see `plus`). */
+export function minus(a: MoneyLike, b: MoneyLike): MoneyLike {
+  return plus(a, { amount: b.amount.startsWith('-') ? b.amount.slice(1) : `-${b.amount}`, currencyCode: b.currencyCode });
+}
+
+/** `a × count`, exact (see `plus`). */
+export function times(a: MoneyLike, count: number): MoneyLike {
+  const x = scaled(a.amount);
+  return { amount: decimal(x.units * BigInt(Math.trunc(count)), x.scale), currencyCode: a.currencyCode };
+}
+
+/** Whether an amount is zero. */
+export function isZero(value: MoneyLike): boolean {
+  return scaled(value.amount).units === 0n;
+}
+
 /** "+€1.50" for an option's price change, nothing when it is free. */
 export function delta(value: MoneyLike): string {
   return Number(value.amount) === 0 ? '' : ` (+${money(value)})`;
@@ -51,6 +103,8 @@ export const PAYMENT: Record<PaymentStatus, string> = {
   DECLINED: 'Card declined',
   VOIDED: 'Authorization released',
   REFUNDED: 'Refunded',
+  PARTIALLY_REFUNDED: 'Partly refunded',
+  DISPUTED: 'Disputed with the bank',
 };
 
 export const FULFILMENT: Record<Fulfilment, string> = {

@@ -1,6 +1,11 @@
-// GraphQL over HTTP: POST /graphql with the session's access token, one
-// refresh and retry when the server answers 401, and typed results (the
-// documents are generated from src/operations/*.graphql).
+// GraphQL over HTTP with the session's access token, one refresh and retry
+// when the server answers 401, and typed results (the documents are
+// generated from src/operations/*.graphql).
+//
+// Every operation goes out by its hash, never its text: `documentId`
+// (sha256, from GraphQL Code Generator's persisted documents, whose
+// manifest the server trusts), queries as GET (short URLs a cache may keep
+// when they are public), mutations as POST.
 
 import type { TypedDocumentString } from './generated/graphql';
 import { RefreshSessionDocument } from './generated/graphql';
@@ -82,24 +87,43 @@ export async function accessToken(): Promise<string | null> {
   return session.current()?.accessToken ?? null;
 }
 
+/** How the server knows a document: its operation, and its trusted hash. */
+export function persisted(document: TypedDocumentString<unknown, unknown>): {
+  kind: 'query' | 'mutation' | 'subscription';
+  operationName: string;
+  documentId: string;
+} {
+  const found = /(query|mutation|subscription)\s+(\w+)/.exec(document.toString());
+  const documentId = document.__meta__?.hash;
+  if (!found?.[1] || !found[2] || typeof documentId !== 'string') {
+    throw new Error('a document without a name or a persisted hash: run `npm run codegen`');
+  }
+  return { kind: found[1] as 'query' | 'mutation' | 'subscription', operationName: found[2], documentId };
+}
+
 async function send<R, V>(
   document: TypedDocumentString<R, V>,
   variables: V,
   token: string | null,
 ): Promise<Response<R> & { status: number }> {
-  const operationName = /(?:query|mutation)\s+(\w+)/.exec(document.toString())?.[1];
+  const { kind, operationName, documentId } = persisted(document as TypedDocumentString<unknown, unknown>);
   const headers: Record<string, string> = {
-    'content-type': 'application/json',
     accept: 'application/graphql-response+json, application/json;q=0.9',
   };
   if (token) headers.authorization = `Bearer ${token}`;
   let response: globalThis.Response;
   try {
-    response = await fetch('/graphql', {
-      method: 'POST',
-      headers,
-      body: JSON.stringify({ query: document.toString(), variables, operationName }),
-    });
+    if (kind === 'query') {
+      const params = new URLSearchParams({ documentId, operationName, variables: JSON.stringify(variables ?? {}) });
+      response = await fetch(`/graphql?${params.toString()}`, { method: 'GET', headers });
+    } else {
+      headers['content-type'] = 'application/json';
+      response = await fetch('/graphql', {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ documentId, operationName, variables }),
+      });
+    }
   } catch {
     throw new ApiError('Bistro could not be reached. Check your connection and try again.', 'NETWORK', 0);
   }

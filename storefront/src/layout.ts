@@ -3,7 +3,7 @@
 import { h, replace } from './dom';
 import { LogoutDocument, type ViewerFragment } from './generated/graphql';
 import { request } from './graphql';
-import { navigate } from './router';
+import { accountLink, navigate } from './router';
 import * as session from './session';
 
 export function renderHeader(): void {
@@ -37,8 +37,9 @@ export function renderHeader(): void {
       ),
     );
   } else {
-    items.push(link('/sign-in', 'Sign in', (p) => p === '/sign-in'));
-    items.push(link('/sign-up', 'Create account', (p) => p === '/sign-up'));
+    // Both keep where the visitor was, so signing in or up leads back there.
+    items.push(link(accountLink('/sign-in'), 'Sign in', (p) => p === '/sign-in'));
+    items.push(link(accountLink('/sign-up'), 'Create account', (p) => p === '/sign-up'));
   }
   replace(nav, h('ul', null, items));
 }

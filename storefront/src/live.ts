@@ -11,13 +11,15 @@
 
 import { createClient, type Client } from 'graphql-ws';
 import type { TypedDocumentString } from './generated/graphql';
-import { accessToken, refresh } from './graphql';
+import { accessToken, persisted, refresh } from './graphql';
 import * as session from './session';
 
 let client: Client | null = null;
 let mustRefresh = false;
 const resyncListeners = new Set<() => void>();
 const statusListeners = new Set<(connected: boolean) => void>();
+/** Whether the socket is open now (a page that starts listening is told at once). */
+let connectedNow = false;
 
 function url(): string {
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
@@ -46,10 +48,12 @@ function getClient(): Client {
     },
     on: {
       connected: (_socket, _payload, wasRetry) => {
+        connectedNow = true;
         for (const listener of statusListeners) listener(true);
         if (wasRetry) for (const listener of resyncListeners) listener();
       },
       closed: (event) => {
+        connectedNow = false;
         for (const listener of statusListeners) listener(false);
         if ((event as CloseEvent | undefined)?.code === 4403) mustRefresh = true;
       },
@@ -66,6 +70,7 @@ session.onChange((now) => {
   identity = next;
   const old = client;
   client = null;
+  connectedNow = false;
   old?.dispose();
 });
 
@@ -79,8 +84,12 @@ export function subscribe<R, V>(
   onData: (data: R) => void,
   onEnd?: (message: string) => void,
 ): () => void {
+  const { operationName, documentId } = persisted(document as TypedDocumentString<unknown, unknown>);
+  // By its hash, as over HTTP; graphql-ws insists on a `query` string, which
+  // the server takes as absent when it is empty beside a `documentId`.
+  const payload = { query: '', documentId, operationName, variables: variables as Record<string, unknown> };
   return getClient().subscribe<R>(
-    { query: document.toString(), variables: variables as Record<string, unknown> },
+    payload,
     {
       next: (result) => {
         if (result.data) onData(result.data);
@@ -98,8 +107,12 @@ export function onResync(listener: () => void): () => void {
   return () => resyncListeners.delete(listener);
 }
 
-/** Calls `listener` when the socket connects or drops. */
+/**
+ * Calls `listener` when the socket connects or drops, and at once when it
+ * is open already (another page of this visit opened it).
+ */
 export function onStatus(listener: (connected: boolean) => void): () => void {
   statusListeners.add(listener);
+  if (connectedNow) listener(true);
   return () => statusListeners.delete(listener);
 }

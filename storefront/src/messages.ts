@@ -33,6 +33,7 @@ export const USER_ERROR_MESSAGES: Record<UserErrorCode, string> = {
   OUT_OF_STOCK: 'Fewer are left today than your cart holds. Please reduce the quantity.',
   PRICE_CHANGED: 'Prices changed since you looked. Please check the new total and try again.',
   CARD_DECLINED: 'Your card was declined. Nothing was charged; try another card.',
+  CARD_ACTION_REQUIRED: 'Your bank asks you to confirm this payment. Complete its check to place the order.',
   PAYMENT_FAILED: 'The payment could not be processed. Nothing was charged; please try again.',
   INVALID_FULFILMENT: 'Please complete the delivery address or table number.',
   IDEMPOTENCY_KEY_INVALID: 'Something went wrong with this checkout. Please try again.',

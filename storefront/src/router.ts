@@ -11,6 +11,8 @@ export interface View {
   node: Node;
   /** Ends what the page started (live subscriptions). */
   dispose?: () => void;
+  /** Runs once the page is in the document (what needs it there: Stripe's card field). */
+  mounted?: () => void;
 }
 
 export type Params = Record<string, string>;
@@ -41,6 +43,37 @@ export function fallback(page: Page): void {
 let currentView: View | null = null;
 let navigation = 0;
 let firstRender = true;
+
+/**
+ * `value` when it is a path of this storefront (so following it after
+ * signing in can lead nowhere else), else null.
+ */
+export function localPath(value: string | null | undefined): string | null {
+  if (!value || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) return null;
+  // Control characters (a tab, a newline) are dropped by the URL parser:
+  // `/\t/evil` would become `//evil`, another origin.
+  if (/[\u0000-\u001f\u007f]/.test(value)) return null;
+  return value;
+}
+
+/**
+ * Where signing in or up should lead back to from the current page: the
+ * page's own `next` on the sign-in and sign-up pages (passed along from
+ * one to the other), else the page itself; null on the home page.
+ */
+export function returnPath(): string | null {
+  if (location.pathname === '/sign-in' || location.pathname === '/sign-up') {
+    return localPath(new URLSearchParams(location.search).get('next'));
+  }
+  const here = `${location.pathname}${location.search}`;
+  return here === '/' ? null : here;
+}
+
+/** `/sign-in` or `/sign-up`, with `?next=` when there is somewhere to come back to. */
+export function accountLink(page: '/sign-in' | '/sign-up', next: string | null = returnPath()): string {
+  const back = localPath(next);
+  return back ? `${page}?next=${encodeURIComponent(back)}` : page;
+}
 
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
   if (options.replace) history.replaceState(null, '', to);
@@ -90,6 +123,7 @@ async function render(): Promise<void> {
   currentView = view;
   document.title = `${view.title} · Bistro`;
   replace(main, view.node);
+  view.mounted?.();
   main.removeAttribute('aria-busy');
   if (!firstRender) {
     // Move focus to the new page's heading, as a full page load would.

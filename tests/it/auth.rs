@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use bistro_auth::{AccessClaims, Role, TokenKeys};
-use bistro_schema::node::NodeType;
+use bistro_schema::ids::NodeType;
 use bistro_sql::entity::{Fulfilment, OrderStatus, PaymentStatus, order};
 use bistro_tests::{
     DEMO_PASSWORD, StorePair, TEST_TOKEN_SECRET, TestApp, error_codes, round_trips, store_pairs,
@@ -534,7 +534,7 @@ const VIEWERS: [Option<&str>; 6] = [
 
 /// Global id as the API encodes it.
 fn global_id(kind: NodeType, id: i64) -> String {
-    bistro_schema::node::global_id(kind, id).0
+    bistro_schema::ids::global_id(kind, id).0
 }
 
 async fn user_id(app: &TestApp, email: &str) -> i64 {

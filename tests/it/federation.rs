@@ -10,7 +10,7 @@
 
 use async_graphql::Positioned;
 use async_graphql::parser::types::{ConstDirective, TypeKind, TypeSystemDefinition};
-use bistro_schema::node::{NodeType, global_id};
+use bistro_schema::ids::{NodeType, global_id};
 use bistro_tests::{DEMO_PASSWORD, StorePair, TestApp, error_codes, operation, store_pairs};
 use serde_json::{Value, json};
 

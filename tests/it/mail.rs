@@ -1,7 +1,10 @@
 //! The confirmation email on both store pairs: one per order in the
 //! mailbox folder, across a worker that dies between sending and marking,
-//! with two workers at once, and with failed attempts retried and logged.
+//! with two workers at once, with failed attempts retried and logged, and
+//! sent once through an SMTP server slower than the lease.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use bistro_sql::entity::{OutboxStatus, email_outbox};
@@ -37,10 +40,9 @@ async fn a_worker_killed_between_sending_and_marking_never_sends_twice() {
 
         // The first worker claims and delivers, then dies before marking.
         let doomed = app.mail_worker("doomed");
-        let claimed = doomed.claim().await.unwrap();
-        assert_eq!(claimed.len(), 1);
+        let claimed = doomed.claim().await.unwrap().expect("a due message");
         assert_eq!(
-            doomed.deliver(&claimed[0]).await.unwrap(),
+            doomed.deliver(&claimed).await.unwrap(),
             bistro_mail::Delivered::Sent
         );
         drop(doomed);
@@ -61,7 +63,7 @@ async fn a_worker_killed_between_sending_and_marking_never_sends_twice() {
         // The dead worker, back from a long pause, cannot overwrite that.
         let late = app.mail_worker("doomed");
         late.finish(
-            &claimed[0],
+            &claimed,
             Err(bistro_mail::DeliveryError::Transport("late".into())),
         )
         .await
@@ -106,6 +108,117 @@ async fn two_workers_at_once_send_each_message_once() {
             assert_eq!(row.attempts, 1, "[{}] delivered once: {row:?}", pair.name());
         }
         assert_eq!(app.mailbox().len(), 12);
+        app.stop().await;
+    }
+}
+
+/// The issue this guards against: a worker that claimed a batch under one
+/// lease and sent it message by message to a slow SMTP server let the later
+/// messages' lease lapse, and another replica sent them again; and a worker
+/// that cut a slow delivery off after a deadline sent it again on its next
+/// attempt, the server having accepted it. Time moves on the workers'
+/// clock, not the wall's: the SMTP server holds the first message for 100
+/// seconds of a 60-second lease, answering only when released; its worker
+/// renews the lease meanwhile, and another replica looking then takes the
+/// next message, not that one.
+#[tokio::test]
+async fn a_slow_smtp_server_never_receives_a_message_twice() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        let name = pair.name();
+        let (_, customer) = app.new_customer("slow").await;
+        for _ in 0..3 {
+            place_order(&app, &customer, 1, "PICKUP").await;
+        }
+        let rows = outbox(&app).await;
+        let settings = app.app.config.mail.clone();
+        assert_eq!(settings.lease_secs, 60);
+        let message_ids: Vec<String> = rows
+            .iter()
+            .map(|row| {
+                let message = bistro_mail::OutgoingMessage::from_row(row, &settings.from);
+                format!("<{}>", message.message_id)
+            })
+            .collect();
+
+        let smtp = bistro_tests::smtp::SmtpServer::start_held().await;
+        let delivery = bistro_mail::Delivery::from_settings(
+            std::path::Path::new("unused"),
+            &smtp.url(),
+            &settings.from,
+        )
+        .unwrap();
+        let elapsed = Arc::new(AtomicI64::new(0));
+        let clock: bistro_mail::Clock = {
+            let elapsed = elapsed.clone();
+            Arc::new(move || {
+                chrono::Utc::now() + chrono::Duration::seconds(elapsed.load(Ordering::SeqCst))
+            })
+        };
+        let worker = |name: &str| {
+            bistro_mail::Worker::new(app.app.db.clone(), delivery.clone(), settings.clone(), name)
+                .with_clock(clock.clone())
+        };
+        // Waits until the first message's lease reaches beyond `secs` from
+        // now on the workers' clock: its worker renewed it.
+        let renewed_past = |secs: i64| {
+            let (db, clock, id) = (app.app.db.clone(), clock.clone(), rows[0].id);
+            async move {
+                for _ in 0..500 {
+                    let row = bistro_sql::outbox::all(&db)
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .find(|r| r.id == id)
+                        .unwrap();
+                    if row
+                        .lease_until
+                        .is_some_and(|until| until > clock() + chrono::Duration::seconds(secs))
+                    {
+                        return;
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+                panic!("the lease of the message in delivery was not renewed");
+            }
+        };
+
+        // Replica A takes the first message; the server is slow to answer.
+        let a = tokio::spawn({
+            let a = worker("a");
+            async move { a.run_once().await }
+        });
+        assert_eq!(smtp.next_arrival().await, message_ids[0], "[{name}]");
+        // 50 s later (of a 60 s lease) A has renewed its lease …
+        elapsed.fetch_add(50, Ordering::SeqCst);
+        renewed_past(30).await;
+        // … and 100 s after A began, when a lease that was not renewed would
+        // have lapsed, replica B looks: it takes the second message, not
+        // the first, which is still A's.
+        elapsed.fetch_add(50, Ordering::SeqCst);
+        renewed_past(30).await;
+        let b = tokio::spawn({
+            let b = worker("b");
+            async move { b.run_once().await }
+        });
+        assert_eq!(smtp.next_arrival().await, message_ids[1], "[{name}]");
+        // The server answers both; the third goes to whoever asks first.
+        smtp.release(3);
+        let handled = a.await.unwrap().unwrap() + b.await.unwrap().unwrap();
+        assert_eq!(handled, 3, "[{name}]");
+
+        let mut received = smtp.received();
+        received.sort();
+        let mut expected = message_ids.clone();
+        expected.sort();
+        assert_eq!(received, expected, "[{name}] each message once");
+        for row in outbox(&app).await {
+            assert_eq!(row.status, OutboxStatus::Sent, "[{name}] {row:?}");
+            assert_eq!(
+                row.attempts, 1,
+                "[{name}] sent at its first attempt: {row:?}"
+            );
+        }
         app.stop().await;
     }
 }

@@ -1,21 +1,37 @@
 //! Bistro's end-to-end suite: one binary, one module per feature. See `tests/README.md`.
 
+mod architecture;
 mod auth;
+mod crashes;
+mod drain;
+mod edges;
 mod federation;
 mod graphiql;
 mod health;
 mod http;
 mod lifecycle;
 mod limits;
+mod live_limits;
 mod mail;
+mod metrics;
+mod operating;
 mod ordering;
 mod outage;
+mod passwords;
+mod persisted;
 mod production;
+mod races;
 mod rate_limits;
 mod read_path;
+mod readme;
+mod receipts;
 mod reviews;
 mod round_trips;
 mod schema_contract;
+mod search;
 mod sign_in;
+mod snapshots;
+mod sqlite_writes;
 mod storefront;
+mod stripe;
 mod subscriptions;

@@ -3,17 +3,13 @@
 //! retries, stock races, declined cards, every refusal, a slow processor,
 //! and the round trips of the orders list.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use bistro_data::checkout::CheckoutKey;
 use bistro_data::events::ORDER_EVENTS_CHANNEL;
-use bistro_payments::{Authorization, AuthorizeRequest, PaymentProvider, SimulatedProcessor};
-use bistro_schema::node::NodeType;
+use bistro_schema::ids::NodeType;
 use bistro_sql::entity::{Course, menu_option, menu_option_group, order};
 use bistro_tests::{DEMO_PASSWORD, TestApp, error_codes, round_trips, store_pairs};
 use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -21,7 +17,7 @@ pub(crate) const STAFF_1: &str = "staff@bistro.test";
 
 /// Global id as the API encodes it.
 pub(crate) fn gid(kind: NodeType, id: i64) -> String {
-    bistro_schema::node::global_id(kind, id).0
+    bistro_schema::ids::global_id(kind, id).0
 }
 
 /// The currency of a restaurant.
@@ -98,7 +94,7 @@ pub(crate) async fn add_group(
         .insert(&app.app.db)
         .await
         .unwrap();
-        ids.push(bistro_schema::ordering::option_id(row.id).0);
+        ids.push(bistro_schema::ids::option_id(row.id).0);
     }
     ids
 }
@@ -565,53 +561,35 @@ async fn eight_concurrent_checkouts_with_one_key_make_one_order_and_one_authoriz
 }
 
 #[tokio::test]
-async fn a_retry_after_the_key_value_claim_was_lost_returns_the_same_order() {
+async fn a_retry_with_the_key_returns_its_order_and_another_checkout_with_it_is_refused() {
     for pair in store_pairs() {
         let app = TestApp::spawn(&pair).await;
         let (item_id, item) = new_item(&app, 1, "Stew", 900, None).await;
         let (user_id, token, total) = customer_with_cart(&app, &item, 900).await;
-        let first = checkout(&app, &token, pickup("lost-claim", &total, "tok_visa")).await;
+        let first = checkout(&app, &token, pickup("placed", &total, "tok_visa")).await;
         let order_id = first["order"]["id"].clone();
         assert!(order_id.is_string(), "{first}");
-        let claim = CheckoutKey {
-            user_id,
-            key: "lost-claim".into(),
-        };
-        // Flushed or expired: the SQL unique constraint decides.
-        assert_eq!(
-            app.app
-                .kv
-                .remove(std::slice::from_ref(&claim))
-                .await
-                .unwrap(),
-            1
-        );
-        let retry = checkout(&app, &token, pickup("lost-claim", &total, "tok_visa")).await;
+        // The cart was emptied by the order: the retry finds the order by its key.
+        let retry = checkout(&app, &token, pickup("placed", &total, "tok_visa")).await;
         assert_eq!(retry["order"]["id"], order_id, "[{}] {retry}", pair.name());
         // The same cart again is still the same checkout …
-        app.app
-            .kv
-            .remove(std::slice::from_ref(&claim))
-            .await
-            .unwrap();
         add(&app, &token, json!({ "menuItemId": item })).await;
-        let same_cart = checkout(&app, &token, pickup("lost-claim", &total, "tok_visa")).await;
+        let same_cart = checkout(&app, &token, pickup("placed", &total, "tok_visa")).await;
         assert_eq!(same_cart["order"]["id"], order_id, "{same_cart}");
-        // … another cart or another input is not, claim or no claim.
+        // … another cart or another input is not.
         add(&app, &token, json!({ "menuItemId": item })).await;
         let twice = amount(1800, &currency(&app, 1).await);
-        let other_cart = checkout(&app, &token, pickup("lost-claim", &twice, "tok_visa")).await;
+        let other_cart = checkout(&app, &token, pickup("placed", &twice, "tok_visa")).await;
         assert_eq!(
             user_codes(&other_cart),
             ["IDEMPOTENCY_KEY_REUSED"],
             "{other_cart}"
         );
-        app.app.kv.remove(&[claim]).await.unwrap();
-        let other_cart = checkout(&app, &token, pickup("lost-claim", &twice, "tok_visa")).await;
+        let other_card = checkout(&app, &token, pickup("placed", &total, "tok_slow")).await;
         assert_eq!(
-            user_codes(&other_cart),
+            user_codes(&other_card),
             ["IDEMPOTENCY_KEY_REUSED"],
-            "{other_cart}"
+            "{other_card}"
         );
         assert_eq!(orders_of(&app, user_id).await.len(), 1);
         assert_eq!(app.payment_stats().authorizations, 1);
@@ -622,6 +600,7 @@ async fn a_retry_after_the_key_value_claim_was_lost_returns_the_same_order() {
             fresh["order"]["lines"][0]["menuItem"]["id"],
             gid(NodeType::MenuItem, item_id)
         );
+        assert!(app.pending_steps().await.is_empty(), "every step finished");
         app.stop().await;
     }
 }
@@ -830,61 +809,6 @@ async fn checkout_refuses_what_it_cannot_sell_with_coded_user_errors() {
     }
 }
 
-/// A provider whose `tok_slow` waits until the test lets it go, and says when it started waiting.
-#[derive(Debug)]
-struct Gated {
-    inner: SimulatedProcessor,
-    entered: tokio::sync::Notify,
-    release: tokio::sync::Semaphore,
-}
-
-impl PaymentProvider for Gated {
-    fn name(&self) -> &'static str {
-        "gated"
-    }
-
-    fn authorize(
-        &self,
-        request: AuthorizeRequest,
-    ) -> BoxFuture<'_, bistro_payments::Result<Authorization>> {
-        Box::pin(async move {
-            if request.token == "tok_slow" {
-                self.entered.notify_one();
-                let _permit = self.release.acquire().await;
-            }
-            let request = AuthorizeRequest {
-                token: "tok_visa".into(),
-                ..request
-            };
-            self.inner.authorize(request).await
-        })
-    }
-
-    fn capture<'a>(
-        &'a self,
-        reference: &'a str,
-        key: &'a str,
-    ) -> BoxFuture<'a, bistro_payments::Result<()>> {
-        self.inner.capture(reference, key)
-    }
-
-    fn void<'a>(
-        &'a self,
-        reference: &'a str,
-        key: &'a str,
-    ) -> BoxFuture<'a, bistro_payments::Result<()>> {
-        self.inner.void(reference, key)
-    }
-
-    fn refund<'a>(
-        &'a self,
-        reference: &'a str,
-        key: &'a str,
-    ) -> BoxFuture<'a, bistro_payments::Result<()>> {
-        self.inner.refund(reference, key)
-    }
-}
-
 fn connections_in_use(db: &sea_orm::DatabaseConnection) -> u32 {
     match db.get_database_backend() {
         sea_orm::DatabaseBackend::Postgres => {
@@ -901,20 +825,14 @@ fn connections_in_use(db: &sea_orm::DatabaseConnection) -> u32 {
 #[tokio::test]
 async fn a_slow_payment_provider_holds_no_database_connection_or_transaction() {
     for pair in store_pairs() {
-        let gated = Arc::new(Gated {
-            inner: SimulatedProcessor::default(),
-            entered: tokio::sync::Notify::new(),
-            release: tokio::sync::Semaphore::new(0),
-        });
-        let app = TestApp::spawn_with_payments(&pair, gated.clone(), |_| {}).await;
+        let app = TestApp::spawn(&pair).await;
         let (_, item) = new_item(&app, 1, "Slow Dish", 700, Some(3)).await;
         let (slow_user, slow_token, total) = customer_with_cart(&app, &item, 700).await;
         let (quick_user, quick_token, _) = customer_with_cart(&app, &item, 700).await;
-        let entered = gated.entered.notified();
         let slow = {
             let app_url = app.url("/graphql");
             let client = app.client().clone();
-            let body = json!({ "query": bistro_tests::operation("Checkout"), "variables": { "input": pickup("slow", &total, "tok_slow") } });
+            let body = json!({ "query": bistro_tests::operation("Checkout"), "variables": { "input": pickup("slow", &total, "tok_pause:authorize:slow") } });
             tokio::spawn(async move {
                 client
                     .post(app_url)
@@ -929,7 +847,7 @@ async fn a_slow_payment_provider_holds_no_database_connection_or_transaction() {
                     .unwrap()
             })
         };
-        entered.await;
+        app.wait_for_pause("slow").await;
         // The slow checkout is inside the provider, and stays there until
         // released: it holds no connection (so no transaction) once the pool
         // has taken back the ones its earlier reads used, and other writes go
@@ -950,7 +868,7 @@ async fn a_slow_payment_provider_holds_no_database_connection_or_transaction() {
         );
         let quick = checkout(&app, &quick_token, pickup("quick", &total, "tok_visa")).await;
         assert_eq!(quick["userErrors"], json!([]), "[{}] {quick}", pair.name());
-        gated.release.add_permits(1);
+        app.release_pause("slow").await;
         let slow = slow.await.unwrap();
         assert_eq!(slow["data"]["checkout"]["userErrors"], json!([]), "{slow}");
         assert_eq!(orders_of(&app, slow_user).await.len(), 1);
@@ -1125,10 +1043,16 @@ async fn a_checkout_costs_the_same_statements_for_one_line_or_three() {
         assert_eq!(order["payment"]["status"], "AUTHORIZED");
         assert_eq!(order["events"][0]["to"], "PLACED");
         assert_eq!(order["paymentStatus"], "AUTHORIZED");
-        // The earlier order with this key, the customer, the items, their
-        // option groups, the restaurant; then the transaction's five inserts
-        // (order, lines, payment, event, email). Nothing is read back.
-        assert_eq!(round_trips(&body).0, 10, "[{}] {body}", pair.name());
+        // The items, their option groups, the restaurant; the pending step
+        // (claiming the key, unless the customer has an order with it), the
+        // customer; then the transaction's five inserts (order, lines,
+        // payment, event, email) and the step marked committed. The step is
+        // deleted after the answer, with other checkouts' steps, outside the
+        // request. The simulated processor finds authorizations by their
+        // key, so its reference is not recorded in the step first. Nothing
+        // is read back.
+        assert_eq!(round_trips(&body).0, 11, "[{}] {body}", pair.name());
+        assert!(app.pending_steps().await.is_empty(), "[{}]", pair.name());
         app.stop().await;
     }
 }

@@ -1,6 +1,12 @@
 //! Production is safe by default: no demo data (its accounts have a published
-//! password), no GraphiQL and no introspection unless switched on; and the
-//! response headers that keep tokens out of caches and pages out of frames.
+//! password), no GraphiQL and no introspection unless switched on, real card
+//! payments (Stripe, with its keys; the simulated processor only when asked
+//! for on purpose); and the response headers that keep tokens out of caches
+//! and pages out of frames.
+//!
+//! Production starts here as it is deployed: with Stripe configured (keys of
+//! Stripe's test mode, `https://api.stripe.com`); nothing here pays, so
+//! nothing reaches Stripe.
 
 use bistro_server::Application;
 use bistro_server::config::Config;
@@ -10,6 +16,30 @@ use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 
 const PRODUCTION: (&str, &str) = ("BISTRO_ENVIRONMENT", "production");
+/// What a production start needs besides: Stripe and its keys.
+const STRIPE: [(&str, &str); 4] = [
+    ("BISTRO_PAYMENTS__PROVIDER", "stripe"),
+    (
+        "BISTRO_PAYMENTS__STRIPE_SECRET_KEY",
+        "sk_test_bistro_production_start",
+    ),
+    (
+        "BISTRO_PAYMENTS__STRIPE_PUBLISHABLE_KEY",
+        "pk_test_bistro_production_start",
+    ),
+    (
+        "BISTRO_PAYMENTS__STRIPE_WEBHOOK_SECRET",
+        "whsec_bistro_production_start",
+    ),
+];
+
+/// The variables of a production start, then `more`.
+fn production(more: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut vars = vec![PRODUCTION];
+    vars.extend(STRIPE);
+    vars.extend_from_slice(more);
+    vars
+}
 const DEMO_ACCOUNTS: [&str; 3] = [
     bistro_sql::seed::DEMO_ADMIN_EMAIL,
     bistro_sql::seed::DEMO_STAFF_EMAIL,
@@ -43,7 +73,7 @@ async fn demo_login(app: &TestApp, email: &str) -> Option<String> {
 async fn a_production_start_on_an_empty_database_seeds_nothing_and_says_so() {
     for pair in store_pairs() {
         let logs = logs::capture();
-        let app = TestApp::spawn_with_env(&pair, &[PRODUCTION], |_| {}).await;
+        let app = TestApp::spawn_with_env(&pair, &production(&[]), |_| {}).await;
         let db = &app.app.db;
         let rows = [
             user::Entity::find().count(db).await.unwrap(),
@@ -85,7 +115,7 @@ async fn production_refuses_to_start_with_demo_data_switched_on() {
             "bistro-test-refused-{}",
             uuid::Uuid::new_v4().simple()
         ));
-        let mut config: Config = base_config_with_env(&[PRODUCTION]);
+        let mut config: Config = base_config_with_env(&production(&[]));
         config.database_url = match &pair {
             StorePair::Embedded => format!("sqlite://{}/bistro.db", dir.display()),
             StorePair::Real { database_url, .. } => database_url.clone(),
@@ -119,7 +149,7 @@ async fn a_production_restart_on_the_in_process_store_replants_no_demo_carts() {
 
     // The same database (seeded in development), started in production.
     let database_url = development.app.config.database_url.clone();
-    let production = TestApp::spawn_with_env(&StorePair::Embedded, &[PRODUCTION], |c| {
+    let production = TestApp::spawn_with_env(&StorePair::Embedded, &production(&[]), |c| {
         c.database_url = database_url;
     })
     .await;
@@ -143,7 +173,7 @@ async fn status(app: &TestApp, path: &str) -> u16 {
 #[tokio::test]
 async fn graphiql_and_introspection_are_off_in_production_unless_switched_on() {
     for pair in store_pairs() {
-        let app = TestApp::spawn_with_env(&pair, &[PRODUCTION], |_| {}).await;
+        let app = TestApp::spawn_with_env(&pair, &production(&[]), |_| {}).await;
         assert_eq!(status(&app, "/graphiql").await, 404, "[{}]", pair.name());
         assert_eq!(
             status(&app, "/graphiql/assets/graphiql.min.js").await,
@@ -172,11 +202,10 @@ async fn graphiql_and_introspection_are_off_in_production_unless_switched_on() {
 
         let app = TestApp::spawn_with_env(
             &pair,
-            &[
-                PRODUCTION,
+            &production(&[
                 ("BISTRO_HTTP__GRAPHIQL", "true"),
                 ("BISTRO_GRAPHQL__INTROSPECTION", "true"),
-            ],
+            ]),
             |_| {},
         )
         .await;
@@ -199,7 +228,7 @@ fn caching(response: &reqwest::Response) -> (Option<&str>, Option<&str>) {
 }
 
 #[tokio::test]
-async fn every_graphql_response_is_uncacheable_and_unsniffable() {
+async fn every_graphql_response_but_a_public_read_is_uncacheable_and_unsniffable() {
     for pair in store_pairs() {
         let app = TestApp::spawn_with(&pair, |c| c.http.body_limit_bytes = 4096).await;
         let url = app.url("/graphql");
@@ -278,9 +307,15 @@ async fn every_graphql_response_is_uncacheable_and_unsniffable() {
                 "[{}] {what}",
                 pair.name()
             );
+            // Only an anonymous public read over GET may be kept by a cache.
+            let kept = if what == "GET query" {
+                "public, max-age=300"
+            } else {
+                "private, no-store"
+            };
             assert_eq!(
                 caching(&response),
-                (Some("no-store"), Some("nosniff")),
+                (Some(kept), Some("nosniff")),
                 "[{}] {what}",
                 pair.name()
             );
@@ -317,6 +352,137 @@ async fn graphiql_is_served_with_a_policy_that_keeps_it_to_this_server() {
         // The page has no inline script for the policy to refuse.
         let html = response.text().await.unwrap();
         assert!(!html.contains("<script>"), "{html}");
+        app.stop().await;
+    }
+}
+
+/// The error a server built from `vars` stops with before it touches a store.
+async fn refused_start(vars: &[(&str, &str)]) -> String {
+    let env = vars
+        .iter()
+        .chain(&[("BISTRO_AUTH__TOKEN_SECRET", bistro_tests::TEST_TOKEN_SECRET)])
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect::<Vec<_>>();
+    match Config::load(None, env.into_iter()) {
+        Err(error) => format!("{error:#}"),
+        Ok(mut config) => {
+            config.listen = "127.0.0.1:0".to_owned();
+            match Application::build(config).await {
+                Ok(_) => panic!("started with {vars:?}"),
+                Err(error) => format!("{error:#}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn production_refuses_the_simulated_processor_unless_a_demo_asks_for_it() {
+    let error = refused_start(&[PRODUCTION]).await;
+    assert!(
+        error.contains("\"simulated\" in production")
+            && error.contains("allow_simulated_in_production"),
+        "{error}"
+    );
+    // Asked for on purpose: it starts, and says that no money moves.
+    for pair in store_pairs() {
+        let logs = logs::capture();
+        let app = TestApp::spawn_with_env(
+            &pair,
+            &[
+                PRODUCTION,
+                ("BISTRO_PAYMENTS__ALLOW_SIMULATED_IN_PRODUCTION", "true"),
+            ],
+            |_| {},
+        )
+        .await;
+        assert_eq!(app.app.payments.name(), "simulated");
+        app.stop().await;
+        assert!(
+            logs.text().contains("no real money moves"),
+            "[{}]",
+            pair.name()
+        );
+    }
+}
+
+#[tokio::test]
+async fn production_refuses_stripe_without_its_secrets_and_says_which() {
+    for (missing, setting) in [
+        (
+            "BISTRO_PAYMENTS__STRIPE_SECRET_KEY",
+            "payments.stripe_secret_key",
+        ),
+        (
+            "BISTRO_PAYMENTS__STRIPE_WEBHOOK_SECRET",
+            "payments.stripe_webhook_secret",
+        ),
+    ] {
+        let vars: Vec<(&str, &str)> = production(&[])
+            .into_iter()
+            .filter(|(k, _)| *k != missing)
+            .collect();
+        let error = refused_start(&vars).await;
+        assert!(error.contains(setting), "{error}");
+        assert!(
+            error.contains(missing),
+            "the variable to set is named: {error}"
+        );
+        // The secrets that are set are never printed.
+        assert!(!error.contains("bistro_production_start"), "{error}");
+    }
+    // In production Stripe is reached over TLS only.
+    let error = refused_start(&production(&[(
+        "BISTRO_PAYMENTS__STRIPE_API_BASE",
+        "http://127.0.0.1:8420",
+    )]))
+    .await;
+    assert!(error.contains("stripe_api_base"), "{error}");
+}
+
+#[tokio::test]
+async fn a_production_start_with_stripe_takes_cards_with_stripe_js_and_its_page_allows_it() {
+    for pair in store_pairs() {
+        let app = TestApp::spawn_with_env(&pair, &production(&[]), |_| {}).await;
+        assert_eq!(app.app.payments.name(), "stripe");
+        let form = app
+            .data(
+                "{ paymentForm { processor stripePublishableKey stripeJsUrl } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(
+            form["paymentForm"],
+            json!({ "processor": "STRIPE", "stripePublishableKey": "pk_test_bistro_production_start",
+                "stripeJsUrl": "https://js.stripe.com/v3/" }),
+            "[{}]",
+            pair.name()
+        );
+        let response = app.client().get(app.url("/")).send().await.unwrap();
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        for directive in [
+            "script-src 'self' https://js.stripe.com https://*.js.stripe.com;",
+            "frame-src https://js.stripe.com https://*.js.stripe.com https://hooks.stripe.com;",
+            // After the page's own WebSocket origin.
+            " https://js.stripe.com https://api.stripe.com; frame-src",
+        ] {
+            assert!(
+                policy.contains(directive),
+                "[{}] {directive} in {policy}",
+                pair.name()
+            );
+        }
+        // The webhook endpoint is served, and refuses what Stripe did not sign.
+        let refused = app
+            .client()
+            .post(app.url("/webhooks/stripe"))
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 400);
         app.stop().await;
     }
 }

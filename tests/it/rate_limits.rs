@@ -1,6 +1,6 @@
 //! Abuse limits, counted in the key-value store: failed sign-ins per
-//! account-and-address, per address and per account; a per-client request
-//! budget answered with HTTP 429.
+//! account-and-address and per address, the account's delay for addresses
+//! that failed on it; a per-client request budget answered with HTTP 429.
 //!
 //! Limits count in fixed windows (15 minutes for sign-ins, a minute for
 //! requests). A test that straddled a window boundary would see its counts
@@ -16,7 +16,7 @@ const LOGIN: &str = "mutation($input: LoginInput!) { login(input: $input) {
     session { accessToken } userErrors { code } } }";
 
 /// Waits until at least `margin` is left in the current window of `length`.
-async fn fresh_window(length: Duration, margin: Duration) {
+pub(crate) async fn fresh_window(length: Duration, margin: Duration) {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
     let into = Duration::from_secs(now.as_secs() % length.as_secs());
     let left = length - into;
@@ -27,17 +27,12 @@ async fn fresh_window(length: Duration, margin: Duration) {
 
 /// Signs in with `X-Forwarded-For: address` (believed where 127.0.0.1 is a trusted proxy).
 async fn login_from(app: &TestApp, address: &str, email: &str, password: &str) -> (u16, Value) {
-    let response = app
-        .client()
-        .post(app.url("/graphql"))
-        .header("content-type", "application/json")
-        .header("x-forwarded-for", address)
-        .body(json!({ "query": LOGIN, "variables": { "input": { "email": email, "password": password } } }).to_string())
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap())
+    app.post_from(
+        Some(address),
+        LOGIN,
+        json!({ "input": { "email": email, "password": password } }),
+    )
+    .await
 }
 
 fn outcome(body: &Value) -> String {
@@ -133,14 +128,13 @@ async fn each_aliased_sign_in_counts() {
 }
 
 #[tokio::test]
-async fn addresses_and_accounts_have_their_own_ceilings() {
+async fn one_address_has_its_own_ceiling_for_any_accounts() {
     fresh_window(Duration::from_secs(900), Duration::from_secs(30)).await;
     for pair in store_pairs() {
         let app = TestApp::spawn_with(&pair, |c| {
             c.http.trusted_proxies = vec!["127.0.0.1".to_owned()];
             c.rate_limit.login_failures_per_pair = 2;
             c.rate_limit.login_failures_per_address = 3;
-            c.rate_limit.login_failures_per_account = 4;
         })
         .await;
         // One address, many accounts: stopped by the address ceiling.
@@ -151,19 +145,101 @@ async fn addresses_and_accounts_have_their_own_ceilings() {
         let (_, body) =
             login_from(&app, "203.0.113.1", "customer1@bistro.test", DEMO_PASSWORD).await;
         assert_eq!(outcome(&body), "RATE_LIMITED", "[{}] {body:#}", pair.name());
+        // Refused attempts are given back: the ceiling counts failures only.
+        let (_, body) =
+            login_from(&app, "203.0.113.2", "customer1@bistro.test", DEMO_PASSWORD).await;
+        assert_eq!(outcome(&body), "OK", "{body:#}");
+        assert_eq!(app.app.passwords.runs(), 4);
+        app.stop().await;
+    }
+}
 
-        // One account, many addresses: stopped by the account ceiling.
-        for address in [
-            "203.0.113.10",
-            "203.0.113.11",
-            "203.0.113.12",
-            "203.0.113.13",
-        ] {
-            let (_, body) = login_from(&app, address, CUSTOMER, "wrong password!").await;
+fn retry_after(body: &Value) -> u64 {
+    body["errors"][0]["extensions"]["retryAfterSeconds"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("retryAfterSeconds in {body:#}"))
+}
+
+/// OWASP's point against account lockout: an attacker with many addresses
+/// must not be able to lock the owner out. The account's failures from other
+/// addresses slow down each address that failed on it (one attempt per
+/// delay for that address, the delay doubling per failure elsewhere), never
+/// an address without a failure on it; and the owner's own address, after
+/// a typo, waits its own delay, which no attacker can keep taking. The
+/// delays here (100 s doubling to 400 s) are long enough that none runs out
+/// while the test looks.
+#[tokio::test]
+async fn an_attacker_with_many_addresses_is_slowed_and_the_owner_is_not_locked_out() {
+    fresh_window(Duration::from_secs(900), Duration::from_secs(30)).await;
+    for pair in store_pairs() {
+        let app = TestApp::spawn_with(&pair, |c| {
+            c.http.trusted_proxies = vec!["127.0.0.1".to_owned()];
+            c.rate_limit.login_delay_base_secs = 100;
+            c.rate_limit.login_delay_max_secs = 400;
+        })
+        .await;
+        let name = pair.name();
+        let attacker = |n: u8| format!("198.51.100.{n}");
+        let guess = |n: u8| {
+            let app = &app;
+            async move {
+                login_from(app, &attacker(n), CUSTOMER, "wrong password!")
+                    .await
+                    .1
+            }
+        };
+        // Two addresses fail once each: a first attempt from an address is
+        // never delayed, and an address's own failures never delay itself.
+        assert_eq!(outcome(&guess(1).await), "INVALID_CREDENTIALS");
+        assert_eq!(outcome(&guess(2).await), "INVALID_CREDENTIALS");
+        // The first address again: one failure from another address, a
+        // delay of 100 s, which this attempt opens for that address.
+        assert_eq!(outcome(&guess(1).await), "INVALID_CREDENTIALS", "[{name}]");
+        // The second's own delay (200 s: two failures elsewhere) opens too.
+        assert_eq!(outcome(&guess(2).await), "INVALID_CREDENTIALS", "[{name}]");
+        // Within their delays both are refused, told the delay they face
+        // now (two failures from elsewhere for the first: 200 s).
+        let refused = guess(1).await;
+        assert_eq!(outcome(&refused), "RATE_LIMITED", "[{name}] {refused:#}");
+        assert_eq!(retry_after(&refused), 200, "{refused:#}");
+        let refused = guess(2).await;
+        assert_eq!(outcome(&refused), "RATE_LIMITED", "[{name}] {refused:#}");
+        assert_eq!(app.app.passwords.runs(), 4);
+
+        // Another account: ten addresses that failed once each guess again
+        // all at once: each gets its one attempt of its delay, whatever the
+        // timing, and at once again none does.
+        const OTHER: &str = "customer1@bistro.test";
+        for n in 10..20 {
+            let (_, body) = login_from(&app, &attacker(n), OTHER, "wrong password!").await;
             assert_eq!(outcome(&body), "INVALID_CREDENTIALS");
         }
-        let (_, body) = login_from(&app, "203.0.113.99", CUSTOMER, DEMO_PASSWORD).await;
-        assert_eq!(outcome(&body), "RATE_LIMITED", "{body:#}");
+        for expected in ["INVALID_CREDENTIALS", "RATE_LIMITED"] {
+            let runs = app.app.passwords.runs();
+            let again = futures_util::future::join_all((10..20).map(|n| {
+                let app = &app;
+                let address = attacker(n);
+                async move { login_from(app, &address, OTHER, "wrong password!").await.1 }
+            }))
+            .await;
+            assert!(
+                again.iter().all(|body| outcome(body) == expected),
+                "[{name}] {again:#?}"
+            );
+            let checked = if expected == "RATE_LIMITED" { 0 } else { 10 };
+            assert_eq!(app.app.passwords.runs(), runs + checked);
+        }
+
+        // The owner, from an address with no failure on the account, is let
+        // in at once, with no delay, however many addresses attack it; and
+        // after a typo from there, the right password goes through at once:
+        // the delay gate is that address's own.
+        let (_, body) = login_from(&app, "192.0.2.7", CUSTOMER, DEMO_PASSWORD).await;
+        assert_eq!(outcome(&body), "OK", "[{name}] {body:#}");
+        let (_, body) = login_from(&app, "192.0.2.8", OTHER, "a typo").await;
+        assert_eq!(outcome(&body), "INVALID_CREDENTIALS", "[{name}] {body:#}");
+        let (_, body) = login_from(&app, "192.0.2.8", OTHER, DEMO_PASSWORD).await;
+        assert_eq!(outcome(&body), "OK", "[{name}] {body:#}");
         app.stop().await;
     }
 }

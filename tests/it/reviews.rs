@@ -2,7 +2,7 @@
 //! customer and restaurant, one's own to change or delete, and the cached
 //! rating summary follows every write.
 
-use bistro_schema::node::NodeType;
+use bistro_schema::ids::NodeType;
 use bistro_tests::{DEMO_PASSWORD, TestApp, error_codes, store_pairs};
 use serde_json::{Value, json};
 

@@ -10,7 +10,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
-use bistro_schema::node::NodeType;
+use bistro_schema::ids::NodeType;
 use bistro_tests::{DEMO_PASSWORD, StorePair, TestApp, round_trips, store_pairs};
 use serde_json::{Value, json};
 
@@ -268,7 +268,7 @@ struct Storefront<'a> {
 }
 
 /// Every `…Document = new TypedDocumentString(`…`)` of the generated module.
-fn storefront_documents() -> BTreeMap<String, String> {
+pub(crate) fn storefront_documents() -> BTreeMap<String, String> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../storefront/src/generated/graphql.ts"
@@ -557,7 +557,13 @@ async fn every_storefront_operation_works_against_the_server() {
             )
             .await;
 
-        // Checkout: declined, then paid.
+        // Checkout: how cards are taken here (the simulated processor's test
+        // cards, no Stripe.js), then declined, then paid.
+        let form = sf.run(me, "PaymentForm", json!({})).await;
+        assert_eq!(
+            form["paymentForm"],
+            json!({ "processor": "SIMULATED", "stripePublishableKey": null, "stripeJsUrl": null })
+        );
         let checkout = |token: &str, key: &str| {
             json!({ "input": {
                 "fulfilment": "PICKUP", "paymentToken": token, "idempotencyKey": key,
@@ -709,6 +715,9 @@ async fn the_staff_board_costs_the_same_for_one_restaurant_or_four() {
         let (_, one) = app
             .new_user("solo", bistro_sql::entity::UserRole::Staff, &[1])
             .await;
+        // An open order on both boards, whatever the demo data has open at this hour.
+        let (_, customer) = app.new_customer("board").await;
+        crate::ordering::place_order(&app, &customer, 1, "PICKUP").await;
         let board_four = sf.body(Some(&four), "StaffBoard", json!({})).await;
         let board_one = sf.body(Some(&one), "StaffBoard", json!({})).await;
         assert_eq!(
@@ -764,7 +773,7 @@ async fn works_for_is_the_accounts_own_and_empty_but_for_staff() {
             assert_eq!(body["data"]["me"]["worksFor"], json!([]), "{email}");
         }
         // Another account's workplaces are not a customer's business.
-        let staff_id = bistro_schema::node::global_id(
+        let staff_id = bistro_schema::ids::global_id(
             NodeType::User,
             bistro_sql::query::user_by_email(&app.app.db, "staff@bistro.test")
                 .await

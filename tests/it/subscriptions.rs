@@ -12,7 +12,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bistro_schema::node::NodeType;
+use bistro_schema::ids::NodeType;
 use bistro_sql::entity::UserRole;
 use bistro_tests::redis::OwnRedis;
 use bistro_tests::ws::{Frame, LEGACY_WS, TRANSPORT_WS, WsClient};
@@ -526,48 +526,61 @@ async fn events_reach_only_whom_they_concern_checked_for_every_event() {
         let order_a = place_order(&app, &customer_a, 1, "PICKUP").await;
         let order_b = place_order(&app, &customer_b, 2, "PICKUP").await;
 
-        // Refused at the start: anonymous, another's order, another restaurant.
-        let mut anonymous = socket(&app, None).await;
-        anonymous
-            .subscribe("o", &order_updated(), json!({ "orderId": order_a }))
-            .await;
-        let refused = anonymous.next("o").await;
-        assert_eq!(
-            refused["errors"][0]["extensions"]["code"],
-            "UNAUTHENTICATED"
-        );
-        let mut b = socket(&app, Some(&customer_b)).await;
-        b.subscribe("a", &order_updated(), json!({ "orderId": order_a }))
-            .await;
-        let refused = b.next("a").await;
-        assert_eq!(
-            refused["errors"][0]["extensions"]["code"], "NOT_FOUND",
-            "another's order is answered like one that does not exist: {refused}"
-        );
-        assert_eq!(b.message().await["type"], "complete");
-        let mut kitchen_b = socket(&app, Some(&staff_b)).await;
-        kitchen_b
-            .subscribe(
-                "r1",
-                RESTAURANT_ORDERS,
+        // Refused at the start, each as the rules say: who asks, for what, and the code.
+        let refusals = [
+            (
+                "anonymous, an order",
+                None,
+                order_updated(),
+                json!({ "orderId": order_a }),
+                "UNAUTHENTICATED",
+            ),
+            // Another's order is answered like one that does not exist.
+            (
+                "customer B, customer A's order",
+                Some(&customer_b),
+                order_updated(),
+                json!({ "orderId": order_a }),
+                "NOT_FOUND",
+            ),
+            (
+                "staff of restaurant 2, restaurant 1's orders",
+                Some(&staff_b),
+                RESTAURANT_ORDERS.to_owned(),
                 json!({ "id": gid(NodeType::Restaurant, 1) }),
-            )
-            .await;
-        assert_eq!(
-            kitchen_b.next("r1").await["errors"][0]["extensions"]["code"],
-            "FORBIDDEN"
-        );
-        assert_eq!(kitchen_b.message().await["type"], "complete");
-        kitchen_b
-            .subscribe("oa", &order_updated(), json!({ "orderId": order_a }))
-            .await;
-        assert_eq!(
-            kitchen_b.next("oa").await["errors"][0]["extensions"]["code"],
-            "NOT_FOUND"
-        );
-        assert_eq!(kitchen_b.message().await["type"], "complete");
+                "FORBIDDEN",
+            ),
+            (
+                "staff of restaurant 2, customer A's order",
+                Some(&staff_b),
+                order_updated(),
+                json!({ "orderId": order_a }),
+                "NOT_FOUND",
+            ),
+        ];
+        for (who, token, query, variables, code) in refusals {
+            let mut ws = socket(&app, token.map(String::as_str)).await;
+            ws.subscribe("refused", &query, variables).await;
+            let refused = ws.next("refused").await;
+            assert_eq!(
+                refused["errors"][0]["extensions"]["code"],
+                code,
+                "[{}] {who}: {refused}",
+                pair.name()
+            );
+            if token.is_some() {
+                assert_eq!(
+                    ws.message().await["type"],
+                    "complete",
+                    "[{}] {who}",
+                    pair.name()
+                );
+            }
+        }
 
         // What each may follow.
+        let mut b = socket(&app, Some(&customer_b)).await;
+        let mut kitchen_b = socket(&app, Some(&staff_b)).await;
         subscribed(
             &mut b,
             "mine",

@@ -1,8 +1,12 @@
 #![doc = include_str!("../README.md")]
 
 pub mod logs;
+pub mod process;
 pub mod proxy;
 pub mod redis;
+pub mod smtp;
+pub mod snapshot;
+pub mod stripe;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -79,6 +83,8 @@ pub struct TestApp {
     pub app: std::sync::Arc<App>,
     /// Which stores it runs on.
     pub pair: StorePair,
+    /// Where it serves `/metrics`, when `metrics.listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
     client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -98,7 +104,7 @@ enum Cleanup {
 }
 
 /// A unique name for this test's stores.
-fn unique() -> String {
+pub(crate) fn unique() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
@@ -191,6 +197,12 @@ impl TestApp {
         // Tests drive the outbox worker themselves (`TestApp::deliver_mail`),
         // so what they assert never waits on a background poll.
         config.mail.worker = false;
+        // Likewise recovery: tests that leave steps behind sweep with
+        // `TestApp::recover`, and a background sweep taking a step between
+        // a test's set-up and its own sweep would race it. (The task's
+        // first sweep runs at start, on empty stores.) The process-level
+        // tests (crashes, drain) run the task on short settings instead.
+        config.payments.recovery_interval_secs = 86_400;
         let cleanup = match pair {
             StorePair::Embedded => {
                 config.database_url = format!("sqlite://{}/bistro.db", dir.display());
@@ -228,6 +240,7 @@ impl TestApp {
         }
         let application = Application::build_with_payments(config, payments).await?;
         let addr = application.local_addr()?;
+        let metrics_addr = application.metrics_addr();
         let app = application.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(application.run_until(async move {
@@ -237,6 +250,7 @@ impl TestApp {
             addr,
             app,
             pair: pair.clone(),
+            metrics_addr,
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(30))
                 .build()?,
@@ -262,6 +276,7 @@ impl TestApp {
             .await
             .unwrap_or_else(|e| panic!("starting a replica: {e:#}"));
         let addr = application.local_addr().expect("replica address");
+        let metrics_addr = application.metrics_addr();
         let app = application.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(application.run_until(async move {
@@ -271,6 +286,7 @@ impl TestApp {
             addr,
             app,
             pair: self.pair.clone(),
+            metrics_addr,
             client: self.client.clone(),
             shutdown: Some(tx),
             server: Some(server),
@@ -415,9 +431,81 @@ impl TestApp {
             .stats()
     }
 
+    /// Every pending step (checkouts and payment changes not finished).
+    pub async fn pending_steps(&self) -> Vec<bistro_sql::entity::pending_step::Model> {
+        // Placed orders' steps are deleted together after their answers.
+        self.app.data.finished_steps_settled().await;
+        bistro_sql::steps::all(&self.app.db).await.unwrap()
+    }
+
+    /// Waits until an operation waits at the simulated processor's pause `name`.
+    ///
+    /// # Panics
+    /// When nothing reaches the pause within a minute (the test is broken).
+    pub async fn wait_for_pause(&self, name: &str) {
+        wait_for_pause(&self.app.db, name).await;
+    }
+
+    /// Releases the simulated processor's pause `name`.
+    pub async fn release_pause(&self, name: &str) {
+        bistro_sql::simulated_ledger::release(&self.app.db, name, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+
+    /// Runs one sweep of the recovery task now; returns what it did.
+    pub async fn recover(&self) -> bistro_data::recovery::Sweep {
+        bistro_data::recovery::sweep(&self.app.data, std::time::Duration::from_secs(60))
+            .await
+            .unwrap()
+    }
+
+    /// Asserts the invariant of the money path: every order's payment status
+    /// in SQL is the state of its payment in the simulated processor's
+    /// ledger, and every authorization the ledger holds belongs to an order
+    /// (or was released). Call it once the system is quiet.
+    pub async fn assert_payments_match_ledger(&self) {
+        assert_payments_match_ledger(&self.app.db).await;
+    }
+
+    /// POSTs `query` with `variables` to `/graphql` as the client at
+    /// `address` when given (`X-Forwarded-For`, believed where the server
+    /// trusts 127.0.0.1 as a proxy): the status and the body.
+    pub async fn post_from(
+        &self,
+        address: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> (u16, Value) {
+        post_from(
+            &self.client,
+            &self.url("/graphql"),
+            address,
+            query,
+            variables,
+        )
+        .await
+    }
+
     /// `http://127.0.0.1:<port><path>`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// The text of `/metrics` on the metrics listener.
+    ///
+    /// # Panics
+    /// When metrics are off or the listener does not answer 200.
+    pub async fn scrape_metrics(&self) -> String {
+        let addr = self.metrics_addr.expect("metrics.listen is set");
+        let response = self
+            .client
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .expect("scraping /metrics");
+        assert_eq!(response.status(), 200, "/metrics answers");
+        response.text().await.expect("the /metrics body")
     }
 
     /// The HTTP client (for requests the helpers below do not cover).
@@ -580,4 +668,107 @@ pub fn error_codes(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// Waits until an operation waits at the simulated processor's pause `name`
+/// in the relational store `db` (any process may be the one waiting).
+///
+/// # Panics
+/// When nothing reaches the pause within a minute (the test is broken).
+pub async fn wait_for_pause(db: &sea_orm::DatabaseConnection, name: &str) {
+    for _ in 0..3_000 {
+        if bistro_sql::simulated_ledger::pause(db, name)
+            .await
+            .unwrap()
+            .as_deref()
+            == Some("WAITING")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("nothing reached the pause {name:?}");
+}
+
+/// [`TestApp::assert_payments_match_ledger`] on the relational store `db`.
+///
+/// # Panics
+/// When SQL and the ledger disagree.
+pub async fn assert_payments_match_ledger(db: &sea_orm::DatabaseConnection) {
+    use bistro_sql::entity::{order, payment};
+    use sea_orm::EntityTrait;
+    let ledger: std::collections::HashMap<String, String> =
+        bistro_sql::simulated_ledger::states(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+    let orders: std::collections::HashMap<i64, order::Model> = order::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.id, o))
+        .collect();
+    let mut owned = std::collections::HashSet::new();
+    for payment in payment::Entity::find().all(db).await.unwrap() {
+        let Some(reference) = payment.provider_reference.clone() else {
+            continue;
+        };
+        if payment.provider != "simulated" {
+            continue;
+        }
+        let expected = sea_orm::ActiveEnum::to_value(&payment.status);
+        let order = &orders[&payment.order_id];
+        assert_eq!(
+            order.payment_status, payment.status,
+            "order {} and its payment row disagree",
+            order.id
+        );
+        assert!(
+            order.pending_step_id.is_none(),
+            "order {} is still going through a payment change",
+            order.id
+        );
+        assert_eq!(
+            ledger.get(&reference).map(String::as_str),
+            Some(expected.as_str()),
+            "order {}: SQL says {:?}, the processor {:?}",
+            order.id,
+            payment.status,
+            ledger.get(&reference)
+        );
+        owned.insert(reference);
+    }
+    for (reference, state) in &ledger {
+        assert!(
+            owned.contains(reference) || state == "VOIDED",
+            "the processor holds {reference} ({state}) for no order"
+        );
+    }
+}
+
+/// POSTs `query` with `variables` to `url` as the client at `address` when
+/// given (`X-Forwarded-For`, believed where the server trusts 127.0.0.1 as a
+/// proxy): the status and the body.
+///
+/// # Panics
+/// When the server does not answer with JSON.
+pub async fn post_from(
+    client: &reqwest::Client,
+    url: &str,
+    address: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> (u16, Value) {
+    let mut request = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(json!({ "query": query, "variables": variables }).to_string());
+    if let Some(address) = address {
+        request = request.header("x-forwarded-for", address);
+    }
+    let response = request.send().await.expect("the server answers");
+    let status = response.status().as_u16();
+    (status, response.json().await.expect("a JSON body"))
 }

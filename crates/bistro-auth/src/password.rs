@@ -1,8 +1,10 @@
 //! Password policy, argon2id hashing, and email normalisation.
 
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use tokio::sync::Semaphore;
 
 /// Fewest characters a password may have.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -106,17 +108,21 @@ pub fn check_password(password: &str, email: &str) -> Result<(), PasswordProblem
 #[error("password hashing failed: {0}")]
 pub struct HashError(String);
 
-/// The argon2id PHC string of `password` (fresh salt), computed off the async runtime.
+/// The argon2id PHC string of `password` (fresh salt), computed off the async
+/// runtime. Unbounded: for commands (`bistro user create`, seeding); the
+/// server hashes through [`PasswordHashing`].
 pub async fn hash_password(password: &str) -> Result<String, HashError> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|e| HashError(e.to_string()))
-    })
-    .await
-    .map_err(|e| HashError(e.to_string()))?
+    tokio::task::spawn_blocking(move || hash_now(&password))
+        .await
+        .map_err(|e| HashError(e.to_string()))?
+}
+
+fn hash_now(password: &str) -> Result<String, HashError> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|e| HashError(e.to_string()))
 }
 
 /// A hash no password matches, verified against when the account does not
@@ -129,23 +135,206 @@ static DECOY_HASH: LazyLock<String> = LazyLock::new(|| {
 });
 
 /// Whether `password` matches `hash` (`None`: no such account, verify against a decoy).
-/// A malformed hash never matches.
+/// A malformed hash never matches. Unbounded, like [`hash_password`].
 pub async fn verify_password(password: &str, hash: Option<&str>) -> bool {
     let password = password.to_owned();
-    let known = hash.is_some();
     let hash = hash.map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
-        let hash = hash.unwrap_or_else(|| DECOY_HASH.clone());
-        let matches = PasswordVerifier::<str>::verify_password(
-            &Argon2::default(),
-            password.as_bytes(),
-            hash.as_str(),
-        )
-        .is_ok();
-        matches && known
-    })
-    .await
-    .unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_now(&password, hash.as_deref()))
+        .await
+        .unwrap_or(false)
+}
+
+fn verify_now(password: &str, hash: Option<&str>) -> bool {
+    let matches = PasswordVerifier::<str>::verify_password(
+        &Argon2::default(),
+        password.as_bytes(),
+        hash.unwrap_or(DECOY_HASH.as_str()),
+    )
+    .is_ok();
+    matches && hash.is_some()
+}
+
+/// The server has as much argon2 work running and queued as it allows:
+/// the request is refused at once rather than wait (`SERVER_BUSY`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("password hashing is saturated")]
+pub struct Busy;
+
+/// Why a bounded hash gave no hash.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HashingError {
+    /// Refused: too much argon2 work running and queued.
+    #[error(transparent)]
+    Busy(#[from] Busy),
+    /// Hashing itself failed.
+    #[error(transparent)]
+    Failed(#[from] HashError),
+}
+
+/// The server's argon2 work, bounded. Each hash or verification takes about
+/// 19 MiB and tens of milliseconds of a core (argon2id's defaults, as OWASP's
+/// Password Storage Cheat Sheet recommends them), so an unbounded number at
+/// once is a way to exhaust memory and every core with sign-in requests.
+///
+/// At most `at_once` run at a time (each on a blocking thread); up to
+/// `queue` more wait their turn in order; one more is refused at once with
+/// [`Busy`]. A request cut off while its hash runs leaves the hash to finish
+/// and its slot taken until then, so the bound holds for the work, not for
+/// the requests. Clones share one bound and one count.
+#[derive(Clone)]
+pub struct PasswordHashing {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    /// A permit per argon2 run allowed at once.
+    permits: Arc<Semaphore>,
+    at_once: usize,
+    /// Work admitted: running or waiting for a permit.
+    admitted: AtomicUsize,
+    /// Most work admitted at once: `at_once` plus the queue.
+    max_admitted: usize,
+    /// Argon2 runs so far.
+    runs: AtomicU64,
+}
+
+impl std::fmt::Debug for PasswordHashing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordHashing")
+            .field("at_once", &self.shared.at_once)
+            .field("max_admitted", &self.shared.max_admitted)
+            .field("runs", &self.runs())
+            .finish()
+    }
+}
+
+/// Work admitted to [`PasswordHashing`]: leaves the count when dropped.
+struct Admission(Arc<Shared>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.admitted.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl PasswordHashing {
+    /// At most `at_once` argon2 runs at a time (0: as many as the machine
+    /// has cores), and at most `queue` more waiting.
+    pub fn new(at_once: usize, queue: usize) -> Self {
+        let at_once = if at_once == 0 {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        } else {
+            at_once
+        };
+        Self {
+            shared: Arc::new(Shared {
+                permits: Arc::new(Semaphore::new(at_once)),
+                at_once,
+                admitted: AtomicUsize::new(0),
+                max_admitted: at_once.saturating_add(queue),
+                runs: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// How many argon2 runs may go at once.
+    pub fn at_once(&self) -> usize {
+        self.shared.at_once
+    }
+
+    /// How many argon2 runs (hashes and verifications) this server started.
+    pub fn runs(&self) -> u64 {
+        self.shared.runs.load(Ordering::Acquire)
+    }
+
+    /// How many are admitted now, running or waiting.
+    pub fn admitted(&self) -> usize {
+        self.shared.admitted.load(Ordering::Acquire)
+    }
+
+    /// How many wait for a turn now.
+    pub fn waiting(&self) -> usize {
+        self.admitted()
+            .saturating_sub(self.shared.at_once - self.shared.permits.available_permits())
+    }
+
+    fn admit(&self) -> Result<Admission, Busy> {
+        let shared = &self.shared;
+        let before = shared.admitted.fetch_add(1, Ordering::AcqRel);
+        let admission = Admission(shared.clone());
+        if before >= shared.max_admitted {
+            return Err(Busy);
+        }
+        Ok(admission)
+    }
+
+    /// Runs `work` on a blocking thread once a permit is free; the permit
+    /// and the admission go with the work, so they are held until it ends
+    /// even when the caller stops waiting.
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<Option<T>, Busy> {
+        let admission = self.admit()?;
+        let Ok(permit) = self.shared.permits.clone().acquire_owned().await else {
+            // The semaphore is never closed.
+            return Ok(None);
+        };
+        let shared = self.shared.clone();
+        let joined = tokio::task::spawn_blocking(move || {
+            shared.runs.fetch_add(1, Ordering::AcqRel);
+            let out = work();
+            drop(permit);
+            drop(admission);
+            out
+        })
+        .await;
+        Ok(joined.ok())
+    }
+
+    /// The argon2id PHC string of `password` (fresh salt), within the bound.
+    pub async fn hash(&self, password: &str) -> Result<String, HashingError> {
+        let password = password.to_owned();
+        match self.run(move || hash_now(&password)).await? {
+            Some(hashed) => Ok(hashed?),
+            None => Err(HashError("the hashing task failed".to_owned()).into()),
+        }
+    }
+
+    /// Whether `password` matches `hash` (`None`: verify against a decoy,
+    /// never a match), within the bound.
+    pub async fn verify(&self, password: &str, hash: Option<&str>) -> Result<bool, Busy> {
+        let password = password.to_owned();
+        let hash = hash.map(str::to_owned);
+        Ok(self
+            .run(move || verify_now(&password, hash.as_deref()))
+            .await?
+            .unwrap_or(false))
+    }
+
+    /// Holds one run's place, as an argon2 run in progress does, until the
+    /// returned guard is dropped: lets a test (or an operator's drill) see
+    /// what waiting and refused sign-ins do without timing anything.
+    pub async fn occupy(&self) -> Result<Occupied, Busy> {
+        let admission = self.admit()?;
+        let permit = self
+            .shared
+            .permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| Busy)?;
+        Ok(Occupied {
+            _permit: permit,
+            _admission: admission,
+        })
+    }
+}
+
+/// A place held by [`PasswordHashing::occupy`].
+pub struct Occupied {
+    _permit: tokio::sync::OwnedSemaphorePermit,
+    _admission: Admission,
 }
 
 /// Why an email address is refused.
@@ -275,5 +464,46 @@ mod tests {
         assert!(!verify_password("anything at all", None).await);
         // A fresh salt each time.
         assert_ne!(hash, hash_password("correct horse battery").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn bounded_hashing_counts_its_runs_and_refuses_beyond_its_queue() {
+        let hashing = PasswordHashing::new(1, 1);
+        let hash = hashing.hash("correct horse battery").await.unwrap();
+        assert!(
+            hashing
+                .verify("correct horse battery", Some(&hash))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hashing
+                .verify("wrong horse battery", Some(&hash))
+                .await
+                .unwrap()
+        );
+        assert!(!hashing.verify("anything at all", None).await.unwrap());
+        assert_eq!(hashing.runs(), 4);
+
+        // One place held, one waiting: the next is refused without running.
+        let held = hashing.occupy().await.unwrap();
+        let waiting = tokio::spawn({
+            let hashing = hashing.clone();
+            let hash = hash.clone();
+            async move { hashing.verify("correct horse battery", Some(&hash)).await }
+        });
+        while hashing.waiting() < 1 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(hashing.verify("x", Some(&hash)).await, Err(Busy));
+        assert!(matches!(
+            hashing.hash("x").await,
+            Err(HashingError::Busy(Busy))
+        ));
+        assert_eq!(hashing.runs(), 4);
+        drop(held);
+        assert_eq!(waiting.await.unwrap(), Ok(true));
+        assert_eq!(hashing.runs(), 5);
+        assert_eq!(hashing.admitted(), 0);
     }
 }

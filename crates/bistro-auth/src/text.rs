@@ -1,13 +1,24 @@
 //! Text that people type and others see: display names, menu item names and
-//! descriptions. One rule for all of them, so no entry point forgets a case.
+//! descriptions, review texts, rejection reasons, delivery addresses. One
+//! rule for all of them, so no entry point forgets a case.
 //!
 //! Besides control characters, the rule refuses characters that change how
-//! the text around them looks without being seen themselves: bidirectional
-//! embeddings, overrides and isolates (U+202A–U+202E, U+2066–U+2069), which
-//! can make a name read backwards or disguise what follows it, and
-//! zero-width characters (U+200B–U+200D, U+2060, U+FEFF), which make two
-//! names that look the same compare different. Emoji sequences joined with
-//! U+200D are refused with them.
+//! the text around them looks without being seen themselves:
+//!
+//! - bidirectional controls: embeddings, overrides and isolates
+//!   (U+202A–U+202E, U+2066–U+2069) and the direction marks (U+200E, U+200F,
+//!   U+061C), which can make a name read backwards or disguise what follows it;
+//! - zero-width and invisible characters (U+200B–U+200D, U+2060, U+FEFF, the
+//!   soft hyphen U+00AD), which make two names that look the same compare
+//!   different;
+//! - line and paragraph separators (U+2028, U+2029), which break a line
+//!   where `\n` is not allowed;
+//! - tag characters (U+E0000–U+E007F), invisible letters that can smuggle
+//!   text past a reader (and instructions past a language model).
+//!
+//! Emoji sequences joined with U+200D, and the subdivision flags written with
+//! tag characters, are refused with them: the price of a rule with no
+//! exceptions to get wrong.
 
 /// Most characters in a display name.
 pub const MAX_DISPLAY_NAME_CHARS: usize = 120;
@@ -19,9 +30,14 @@ pub fn is_forbidden(c: char) -> bool {
             c,
             '\u{202A}'..='\u{202E}'
                 | '\u{2066}'..='\u{2069}'
-                | '\u{200B}'..='\u{200D}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{061C}'
+                | '\u{00AD}'
+                | '\u{2028}'
+                | '\u{2029}'
                 | '\u{2060}'
                 | '\u{FEFF}'
+                | '\u{E0000}'..='\u{E007F}'
         )
 }
 
@@ -50,11 +66,18 @@ mod tests {
 
     #[test]
     fn direction_overrides_zero_width_and_control_characters_are_refused() {
+        let marks_separators_and_tags = [
+            0x200E, 0x200F, 0x061C, 0x00AD, 0x2028, 0x2029, 0xE0000, 0xE0001, 0xE0041, 0xE007F,
+        ]
+        .map(|code| char::from_u32(code).expect("a scalar value"));
         for c in [
             '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
             '\u{2068}', '\u{2069}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}', '\u{FEFF}',
             '\0', '\t', '\n', '\r', '\u{1B}', '\u{7F}', '\u{85}', '\u{9F}',
-        ] {
+        ]
+        .into_iter()
+        .chain(marks_separators_and_tags)
+        {
             assert!(is_forbidden(c), "U+{:04X}", c as u32);
             let name = format!("Ada{c}Lovelace");
             assert!(!is_clean_line(&name), "U+{:04X}", c as u32);
@@ -69,8 +92,14 @@ mod tests {
             "שלום",
             "李小龍",
             "Chef 🍜",
-            "A\u{200E}B",
             "A\u{2070}",
+            "A\u{2027}B",
+            "A\u{202F}B",
+            "A\u{061B}B",
+            "A\u{061D}B",
+            "A\u{00AC}\u{00AE}B",
+            "A\u{E0080}B",
+            "A\u{DFFFF}B",
         ] {
             assert!(is_clean_line(name), "{name}");
             assert_eq!(display_name(name).as_deref(), Some(name));
@@ -83,6 +112,13 @@ mod tests {
         assert!(!is_clean_text("Slow-cooked.\r\nServed with rice."));
         assert!(!is_clean_text("Served with \u{202E}ecir"));
         assert!(!is_clean_text("Spicy\u{200B}"));
+        // A line separator is not a line break here: only `\n` is.
+        assert!(!is_clean_text("Slow-cooked.\u{2028}Served with rice."));
+        assert!(!is_clean_text("Slow-cooked.\u{2029}Served with rice."));
+        assert!(!is_clean_text("Chili\u{00AD}con\u{00AD}carne"));
+        assert!(!is_clean_text(
+            "\u{E0001}\u{E0069}\u{E0067}\u{E006E}ignore this"
+        ));
     }
 
     #[test]

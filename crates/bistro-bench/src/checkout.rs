@@ -183,7 +183,7 @@ async fn checkout_answer(
         CHECKOUT,
         json!({ "input": {
             "fulfilment": "PICKUP",
-            "paymentToken": "tok_visa",
+            "paymentToken": server.payment_token,
             "idempotencyKey": uuid_like(),
             "expectedTotal": subtotal.context("the cart has a subtotal")?,
         } }),

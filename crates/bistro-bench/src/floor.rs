@@ -105,6 +105,7 @@ async fn capture(
             max_batch_size: settings.max_batch_size,
             ..Settings::default()
         },
+        bistro_data::Payments::simulated_in_memory(),
     )
     .with_statement_log(log.clone());
     let api = Api::new(SchemaDeps {
@@ -113,9 +114,9 @@ async fn capture(
         auth: AuthDeps {
             keys: bistro_auth::TokenKeys::new(TOKEN_SECRET.as_bytes(), Duration::from_secs(900))?,
             sessions: bistro_auth::Sessions::new(kv, Duration::from_secs(3600)),
+            passwords: bistro_auth::password::PasswordHashing::new(0, 64),
         },
         rate_limits: Default::default(),
-        payments: Arc::new(bistro_data::payments::SimulatedProcessor::default()),
     });
     let body: Value = serde_json::from_str(&prepared.body)?;
     let request = || {
@@ -126,6 +127,7 @@ async fn capture(
     let caller = || Caller {
         token: prepared.tokens.first().cloned(),
         address: None,
+        router: false,
     };
     // Warm the caches the way the load generator's first requests do.
     // Requests run in a task of their own, as the server runs them: the

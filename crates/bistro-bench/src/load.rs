@@ -97,12 +97,19 @@ async fn wrk(
     Ok(String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
-/// A wrk script that POSTs the body, rotating bearer tokens when there are any.
+/// A wrk script that POSTs the body (or GETs the path of a hashed request),
+/// rotating bearer tokens when there are any.
 fn lua_script(prepared: &Prepared) -> String {
-    let mut script = String::from(
-        "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
-    );
-    script.push_str(&format!("wrk.body = {}\n", lua_string(&prepared.body)));
+    let mut script = match &prepared.get_path {
+        Some(path) => format!("wrk.method = \"GET\"\nwrk.path = {}\n", lua_string(path)),
+        None => {
+            let mut script = String::from(
+                "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n",
+            );
+            script.push_str(&format!("wrk.body = {}\n", lua_string(&prepared.body)));
+            script
+        }
+    };
     if !prepared.tokens.is_empty() {
         script.push_str("local tokens = {\n");
         for token in &prepared.tokens {

@@ -86,6 +86,14 @@ struct Cli {
     /// Skip the comparison runs (caches on for W1-SQL, batching off for W1).
     #[arg(long)]
     no_ratios: bool,
+    /// Also run W1 and W1-SQL as hashed GET requests (automatic persisted
+    /// queries, registered once), rows named `W1 hashed GET`, beside the text POSTs.
+    #[arg(long)]
+    persisted: bool,
+    /// Stripe's API to run W3 against as well (a local stand-in such as
+    /// localstripe: `http://127.0.0.1:8420`), beside the simulated processor.
+    #[arg(long, env = "BISTRO_BENCH_STRIPE_URL")]
+    stripe_url: Option<String>,
     /// Where to append the results.
     #[arg(long, global = true, default_value = "BENCHMARKS.md")]
     out: PathBuf,
@@ -165,6 +173,11 @@ async fn main() -> anyhow::Result<()> {
         if !cli.no_ratios && workloads.contains(&Workload::W1) {
             settings.push(ServerSettings::unbatched());
         }
+        if let Some(stripe) = &cli.stripe_url
+            && workloads.contains(&Workload::W3)
+        {
+            settings.push(ServerSettings::stripe(stripe));
+        }
         for setting in settings {
             for (label, bin) in &bins {
                 let server = Server::start(bin, &pair, &setting, &cli.server_log).await?;
@@ -189,8 +202,9 @@ async fn main() -> anyhow::Result<()> {
                             run.orders_added
                         );
                         w3_notes.push(format!(
-                            "- {}: W3 at {W3_CONNECTIONS} connections: {} checkouts placed an order, {} did not; SQL gained exactly {} orders. Latency is the whole four-request sequence.",
+                            "- {} ({}): W3 at {W3_CONNECTIONS} connections: {} checkouts placed an order, {} did not; SQL gained exactly {} orders. Latency is the whole four-request sequence.",
                             pair.name(),
+                            setting.name,
                             run.placed,
                             run.failed,
                             run.orders_added
@@ -226,6 +240,21 @@ async fn main() -> anyhow::Result<()> {
                         result,
                         floor,
                     });
+                    if cli.persisted && matches!(workload, Workload::W1 | Workload::W1Sql) {
+                        // The same page by hash over GET, on the same server.
+                        let hashed = prepared.persisted(&server).await?;
+                        let probe = hashed.probe(&server).await?;
+                        let result = load::run(&server, &hashed, cli.connections, duration).await?;
+                        rows.push(Row {
+                            pair: pair.name().to_owned(),
+                            workload: format!("{} hashed GET", workload.name()),
+                            setting: setting.name.to_owned(),
+                            label: label.clone(),
+                            probe,
+                            result,
+                            floor: None,
+                        });
+                    }
                 }
                 server.stop().await;
             }

@@ -51,6 +51,9 @@ pub struct ServerSettings {
     pub max_batch_size: usize,
     /// Whether rows of this configuration get a store floor.
     pub floor: bool,
+    /// Stripe's API (a local stand-in: localstripe) when payments go
+    /// through Stripe; `None`: the simulated processor.
+    pub stripe_api: Option<String>,
 }
 
 impl ServerSettings {
@@ -61,6 +64,27 @@ impl ServerSettings {
             shared_caches: true,
             max_batch_size: 1_000,
             floor: true,
+            stripe_api: None,
+        }
+    }
+
+    /// The production configuration paying through Stripe's API at `api`
+    /// (W3 only: the other workloads pay nothing).
+    pub fn stripe(api: &str) -> Self {
+        Self {
+            name: "caches on, Stripe",
+            stripe_api: Some(api.trim_end_matches('/').to_owned()),
+            floor: false,
+            ..Self::cached()
+        }
+    }
+
+    /// The card token a checkout pays with in this configuration.
+    pub fn payment_token(&self) -> &'static str {
+        if self.stripe_api.is_some() {
+            "pm_card_visa"
+        } else {
+            "tok_visa"
         }
     }
 
@@ -71,6 +95,7 @@ impl ServerSettings {
             shared_caches: false,
             max_batch_size: 1_000,
             floor: true,
+            stripe_api: None,
         }
     }
 
@@ -81,6 +106,7 @@ impl ServerSettings {
             shared_caches: true,
             max_batch_size: 1,
             floor: false,
+            stripe_api: None,
         }
     }
 
@@ -89,6 +115,7 @@ impl ServerSettings {
         match self.name {
             "caches on" => workload != Workload::W1Sql || !no_ratios,
             "caches off" => workload == Workload::W1Sql,
+            "caches on, Stripe" => workload == Workload::W3,
             _ => workload == Workload::W1,
         }
     }
@@ -100,6 +127,8 @@ pub struct Server {
     pid: u32,
     port: u16,
     client: reqwest::Client,
+    /// What its checkouts pay with.
+    pub payment_token: &'static str,
 }
 
 impl Server {
@@ -111,7 +140,26 @@ impl Server {
         log: &str,
     ) -> anyhow::Result<Self> {
         let port = free_port()?;
-        let child = Command::new(bin)
+        let mut command = Command::new(bin);
+        if let Some(api) = &settings.stripe_api {
+            command
+                .env("BISTRO_PAYMENTS__PROVIDER", "stripe")
+                .env("BISTRO_PAYMENTS__STRIPE_SECRET_KEY", "sk_test_bistro_bench")
+                .env(
+                    "BISTRO_PAYMENTS__STRIPE_PUBLISHABLE_KEY",
+                    "pk_test_bistro_bench",
+                )
+                .env(
+                    "BISTRO_PAYMENTS__STRIPE_WEBHOOK_SECRET",
+                    "whsec_bistro_bench",
+                )
+                .env("BISTRO_PAYMENTS__STRIPE_API_BASE", api)
+                .env(
+                    "BISTRO_PAYMENTS__STRIPE_JS_URL",
+                    format!("{api}/js.stripe.com/v3/"),
+                );
+        }
+        let child = command
             .arg("serve")
             .env("BISTRO_LISTEN", format!("127.0.0.1:{port}"))
             .env("BISTRO_DATABASE_URL", pair.database_url())
@@ -144,6 +192,7 @@ impl Server {
             child,
             pid,
             port,
+            payment_token: settings.payment_token(),
             client: reqwest::Client::builder()
                 .timeout(Duration::from_secs(60))
                 .build()?,

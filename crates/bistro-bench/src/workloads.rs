@@ -78,16 +78,20 @@ impl Workload {
         Ok(Prepared {
             body: json!({ "query": document, "variables": variables }).to_string(),
             tokens,
+            get_path: None,
         })
     }
 }
 
 /// What the load generator sends for one workload.
 pub struct Prepared {
-    /// The JSON body of every request.
+    /// The JSON body of every request (a text POST).
     pub body: String,
     /// Bearer tokens to rotate through (empty: anonymous).
     pub tokens: Vec<String>,
+    /// Set: the request is this GET instead (`/graphql?…`, the document by
+    /// its hash, as Apollo Client's persisted-queries link sends a hit).
+    pub get_path: Option<String>,
 }
 
 /// What one request of a workload costs, read from `extensions.roundTrips`.
@@ -124,12 +128,52 @@ impl Prepared {
         })
     }
 
-    async fn send(&self, server: &Server) -> anyhow::Result<(usize, Value)> {
-        let mut request = server
+    /// The same request by hash over GET (automatic persisted queries):
+    /// registered first with one POST of the text and its hash, as the link
+    /// does after `PersistedQueryNotFound`.
+    pub async fn persisted(&self, server: &Server) -> anyhow::Result<Prepared> {
+        let body: Value = serde_json::from_str(&self.body)?;
+        let query = body["query"].as_str().context("a text request")?;
+        let extensions = json!({ "persistedQuery": {
+            "version": 1,
+            "sha256Hash": bistro_schema::persisted::sha256_hex(query),
+        } });
+        let registered: Value = server
             .client()
             .post(server.url("/graphql"))
             .header("content-type", "application/json")
-            .body(self.body.clone());
+            .body(
+                json!({ "query": query, "variables": body["variables"], "extensions": extensions })
+                    .to_string(),
+            )
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::ensure!(
+            registered.get("errors").is_none(),
+            "registering the persisted query failed: {registered}"
+        );
+        let mut url = reqwest::Url::parse("http://bench/graphql")?;
+        url.query_pairs_mut()
+            .append_pair("variables", &body["variables"].to_string())
+            .append_pair("extensions", &extensions.to_string());
+        Ok(Prepared {
+            body: String::new(),
+            tokens: self.tokens.clone(),
+            get_path: Some(format!("{}?{}", url.path(), url.query().unwrap_or(""))),
+        })
+    }
+
+    async fn send(&self, server: &Server) -> anyhow::Result<(usize, Value)> {
+        let mut request = match &self.get_path {
+            Some(path) => server.client().get(server.url(path)),
+            None => server
+                .client()
+                .post(server.url("/graphql"))
+                .header("content-type", "application/json")
+                .body(self.body.clone()),
+        };
         if let Some(token) = self.tokens.first() {
             request = request.header("authorization", format!("Bearer {token}"));
         }

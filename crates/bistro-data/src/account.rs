@@ -1,8 +1,11 @@
-//! Accounts: users by id, public display names, sign-in lookups, and new accounts.
+//! Accounts: users by id, public display names, sign-in lookups, new
+//! accounts, and sessions through a request's scope.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bistro_auth::session::{Rotation, SessionToken};
+use bistro_auth::{Sessions, TokenKeys};
 use bistro_sql::entity::user;
 use bistro_sql::query;
 use bistro_sql::write::{CreateUserError, NewUser};
@@ -86,5 +89,71 @@ impl Scope {
             Err(CreateUserError::EmailTaken) => Err(NewAccountError::EmailTaken),
             Err(CreateUserError::Store(e)) => Err(NewAccountError::Store(e.into())),
         }
+    }
+}
+
+/// Sessions (`bistro-auth`'s refresh tokens) through a request's counted
+/// key-value handle, failing with the data layer's [`Error`] (logged once,
+/// as every store error is).
+pub struct ScopedSessions(Sessions);
+
+/// Why a refresh token was not taken.
+#[derive(Debug, Clone)]
+pub enum RotationError {
+    /// Malformed, not signed by us, unknown, expired, or the session was
+    /// ended. Nothing was changed.
+    Invalid,
+    /// A genuine token of the session that had already been replaced: the
+    /// session is now revoked.
+    Reused,
+    /// A store failed.
+    Store(Error),
+}
+
+impl From<bistro_auth::RotationError> for RotationError {
+    fn from(error: bistro_auth::RotationError) -> Self {
+        match error {
+            bistro_auth::RotationError::Invalid => Self::Invalid,
+            bistro_auth::RotationError::Reused => Self::Reused,
+            bistro_auth::RotationError::Store(e) => Self::Store(e.into()),
+        }
+    }
+}
+
+impl Scope {
+    /// `sessions` through this scope's counted key-value handle.
+    pub fn sessions(&self, sessions: &Sessions) -> ScopedSessions {
+        ScopedSessions(sessions.with_kv(self.kv.clone()))
+    }
+}
+
+impl ScopedSessions {
+    /// Starts a session for `user_id` (see [`Sessions::start`]).
+    pub async fn start(&self, keys: &TokenKeys, user_id: i64) -> Result<SessionToken> {
+        Ok(self.0.start(keys, user_id).await?)
+    }
+
+    /// Exchanges a refresh token for the next one (see [`Sessions::rotate`]).
+    pub async fn rotate(
+        &self,
+        keys: &TokenKeys,
+        refresh_token: &str,
+    ) -> Result<Rotation, RotationError> {
+        Ok(self.0.rotate(keys, refresh_token).await?)
+    }
+
+    /// Ends the session of a refresh token (see [`Sessions::end`]).
+    pub async fn end(&self, keys: &TokenKeys, refresh_token: &str) -> Result<bool, RotationError> {
+        Ok(self.0.end(keys, refresh_token).await?)
+    }
+
+    /// Ends a session by id (see [`Sessions::revoke`]).
+    pub async fn revoke(&self, session_id: &str) -> Result<bool> {
+        Ok(self.0.revoke(session_id).await?)
+    }
+
+    /// Whose the session is, while it is active (see [`Sessions::active_user`]).
+    pub async fn active_user(&self, session_id: &str) -> Result<Option<i64>> {
+        Ok(self.0.active_user(session_id).await?)
     }
 }

@@ -1,63 +1,79 @@
 //! Checkout: a customer's cart becomes an order, paid once, whatever the
-//! retries.
+//! retries, whatever happens to the request, whatever happens to the process.
 //!
 //! **Idempotency.** The client sends an idempotency key with each checkout
 //! and the same key with each retry of it. The key is the customer's (two
 //! customers may use the same one). A checkout:
 //!
-//! 1. fingerprints what it asks for: the input (fulfilment, table,
-//!    address, payment token, expected total) and the cart (restaurant,
-//!    lines, options);
-//! 2. claims the key in the key-value store with set-if-absent and an
-//!    expiry ([`CheckoutKey`], [`Claim::Pending`]). If another request holds
-//!    the claim, this one compares fingerprints — a different request is
-//!    refused (`KeyReused`) — and otherwise waits for that request's result
-//!    instead of paying again: an order ([`Claim::Done`]) is returned as
-//!    this checkout's, a released claim is claimed anew;
-//! 3. with the claim, looks for an order with this key in SQL: when the
-//!    key-value entry was lost (expired, flushed) after an earlier attempt
-//!    succeeded, that order is the answer (if the fingerprint matches: the
-//!    input must be the same, and the cart the same or already emptied by
-//!    that checkout);
-//! 4. prices the cart from SQL through the loaders (items, options,
-//!    availability; the client's `expectedTotal` must equal the computed
-//!    total, else `PriceChanged` and nothing happens);
-//! 5. reserves limited stock, all lines or none (`stock`);
-//! 6. authorizes the payment, outside any transaction (a slow processor
-//!    holds no lock), passing the provider a key derived from the
-//!    customer's, so a repeated authorization returns the same one;
-//! 7. writes the order, its lines, its payment, its first event and its
-//!    confirmation email in one transaction. Should the unique index on
-//!    (customer, key) refuse it — a concurrent attempt that lost its claim
-//!    committed first — that order is the answer, and this attempt's
-//!    authorization is voided if it is a different one;
-//! 8. after the commit: records the claim as done, empties the cart (only
-//!    if it is still the cart that was ordered), counts popularity, and
-//!    publishes `PLACED`.
+//! 1. fingerprints what it asks for: the input (fulfilment, table, address,
+//!    payment token, expected total) and the cart (restaurant, lines,
+//!    options), and prices the cart from SQL through the loaders (items,
+//!    options, availability; the client's `expectedTotal` must equal the
+//!    computed total). A refusal here costs no claim; when the key already
+//!    placed an order (a retry finds the cart emptied), that order is the answer;
+//! 2. claims the key by writing its **pending step** (`bistro_sql::steps`):
+//!    one statement that writes the step unless the customer has an order
+//!    with the key or another step holds it. The step records everything
+//!    needed to finish or undo the checkout without its request: the
+//!    restaurant, the day, the units it will hold, the amount, the token,
+//!    the cart, the provider's idempotency key; and a lease (the request's,
+//!    for `payments.recovery_after_secs`). A concurrent retry with the same
+//!    fingerprint waits for this one; a different request with the key is
+//!    refused (`KeyReused`); a retry that finds a step whose lease has passed
+//!    (its request died, or left it for recovery) takes it over and carries on;
+//! 3. takes limited stock, all lines or none, once per step (`stock`);
+//! 4. authorizes the payment outside any transaction, with the step's
+//!    provider key (a retry of the step gets the same authorization back),
+//!    and records the provider's reference in the step at once;
+//! 5. writes the order, its lines, its payment, its first event, its
+//!    confirmation email and the step's `COMMITTED` state in one
+//!    transaction, only if the step is still this request's;
+//! 6. after the commit: empties the cart (if it is still the one ordered),
+//!    forgets the stock hold, counts popularity, publishes `PLACED`, and
+//!    deletes the step.
 //!
-//! Any failure after the claim gives the reserved stock back and releases
-//! the claim: a key is spent only by an order, so a customer whose card was
-//! declined (or whose cart changed price) fixes it and retries with the same
-//! key. An authorization no order will use (another attempt's order won the
-//! key) is voided; one made for an order that could not be written (the
-//! database failed) is kept for the retry of the same checkout, which gets
-//! it back from the provider by the same key — voided, it would come back
-//! voided — and lapses at the processor if no retry comes.
+//! **A card that asks its holder to act** (3-D Secure, with Stripe): the
+//! provider's answer to step 4 is a payment waiting for the customer. Its
+//! reference is recorded in the step, the step is handed to the customer
+//! (`steps::AWAITING_CUSTOMER`, leased for `payments.customer_action_secs`,
+//! fifteen minutes by default) and the request answers
+//! `CARD_ACTION_REQUIRED` with the payment's client secret. Meanwhile the
+//! stock stays held by the step (`hold:{step}` of the day's stock hash) and
+//! the key stays claimed by it: nobody else can order that stock, and no
+//! other checkout with the key can start. The browser completes the
+//! challenge and checks out again with the same key: that retry takes the
+//! step back at once, asks the provider what came of the challenge (by the
+//! recorded reference: the same payment, never a second one) and carries on
+//! from step 5, or answers `CARD_ACTION_REQUIRED` again, or undoes the step
+//! when the challenge failed. If no retry comes within the lease, recovery
+//! cancels the payment and gives the stock back, as for any step whose
+//! request went away; it never touches a step whose customer is still in time.
 //!
-//! **Layout** `checkout:v1:{user id}:{key}` (string): `pending|{fingerprint}|{claim}`
-//! while a checkout runs, `done|{fingerprint}|{order id}` after. Expires
-//! after [`CLAIM_TTL`] (a pending claim whose request died lapses). Written
-//! and read by checkout only; lost, the SQL unique index decides.
+//! A refusal after the claim (no stock, a declined card) undoes what the
+//! step did (gives the stock back, voids an authorization) and deletes the
+//! step: a key is spent only by an order, so a customer whose card was
+//! declined fixes it and retries with the same key. Whatever cannot be
+//! undone at once (a store or the provider unreachable) is left in the step
+//! for the recovery task (`recovery`), which finishes committed steps and
+//! undoes the others.
+//!
+//! The work runs in a task of its own ([`Scope::detached`]): a client that
+//! hangs up, a WebSocket `complete` or the request timeout do not stop it,
+//! and the client gets the result by retrying with its key.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use bistro_kv::typed::Codec;
-use bistro_payments::{AuthorizeRequest, PaymentError, PaymentProvider};
-use bistro_sql::entity::{Fulfilment, order};
-use bistro_sql::ordering::{self, NewEmail, NewOrder, NewOrderLine, NewPayment, PlaceOrderError};
-use chrono::Utc;
+use bistro_kv::typed::Codec as _;
+use bistro_payments::{AuthorizeRequest, Checkpoint, MAX_TOKEN_CHARS, Operation};
+use bistro_sql::entity::{Fulfilment, StepState, order, pending_step};
+use bistro_sql::ordering::{
+    self, NewEmail, NewOrder, NewOrderLine, NewPayment, PlaceOrderError, StepGuard,
+};
+use bistro_sql::steps::{self, CheckoutClaim, NewCheckoutStep};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::cart::{CartKey, StoredCart};
@@ -66,8 +82,9 @@ use crate::money::{format_minor, to_minor};
 use crate::stock::{self, Want};
 use crate::{Result, Scope, options, popularity};
 
-/// How long a claim (pending or done) is kept.
-pub const CLAIM_TTL: Duration = Duration::from_secs(24 * 3600);
+/// What a step of a checkout gives: its result, or the checkout's outcome
+/// when the checkout ends there.
+type Step<T> = std::result::Result<T, CheckoutOutcome>;
 
 /// Longest a checkout waits for another request holding its key.
 pub const WAIT_FOR_CLAIM: Duration = Duration::from_secs(10);
@@ -84,59 +101,59 @@ pub const MAX_ADDRESS_CHARS: usize = 300;
 /// Highest table number accepted.
 pub const MAX_TABLE_NUMBER: i32 = 9_999;
 
-bistro_kv::kv_key! {
-    /// A customer's checkout with one idempotency key.
-    pub struct CheckoutKey { pub user_id: i64, pub key: String } => value Claim = "checkout:v1:{user_id}:{key}";
+/// What a checkout's pending step records: enough to finish or undo it
+/// without the request that started it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CheckoutDetail {
+    /// What the checkout asks for ([`Fingerprint::encode`]).
+    pub fingerprint: String,
+    /// The cart's restaurant.
+    pub restaurant_id: i64,
+    /// The day whose stock it takes; the order is dated that day.
+    pub day: NaiveDate,
+    /// Units of limited items it holds: `(menu item, units)`.
+    pub holds: Vec<(i64, i64)>,
+    /// The amount to authorize, in minor units.
+    pub amount: i64,
+    /// Its currency.
+    pub currency: String,
+    /// The card token (a processor's token, never a card number).
+    pub token: String,
+    /// The cart as stored when it was ordered (emptied after the order if unchanged).
+    pub cart: Option<String>,
 }
 
-/// The state of an idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// A checkout with this key is running.
-    Pending {
-        /// What it asks for.
-        fingerprint: Fingerprint,
-        /// Which attempt holds the claim (only it releases it).
-        claim_id: String,
-    },
-    /// The key placed this order.
-    Done {
-        /// What the checkout asked for.
-        fingerprint: Fingerprint,
-        /// The order.
-        order_id: i64,
-    },
-}
-
-impl Codec for Claim {
-    fn encode(&self) -> String {
-        match self {
-            Self::Pending {
-                fingerprint,
-                claim_id,
-            } => format!("pending|{}|{claim_id}", fingerprint.encode()),
-            Self::Done {
-                fingerprint,
-                order_id,
-            } => format!("done|{}|{order_id}", fingerprint.encode()),
-        }
+impl CheckoutDetail {
+    pub(crate) fn decode(step: &pending_step::Model) -> Option<Self> {
+        serde_json::from_str(&step.detail).ok()
     }
 
-    fn decode(raw: &str) -> Option<Self> {
-        let mut parts = raw.splitn(3, '|');
-        let (state, fingerprint, rest) = (parts.next()?, parts.next()?, parts.next()?);
-        let fingerprint = Fingerprint::decode(fingerprint)?;
-        match state {
-            "pending" => Some(Self::Pending {
-                fingerprint,
-                claim_id: rest.to_owned(),
-            }),
-            "done" => Some(Self::Done {
-                fingerprint,
-                order_id: rest.parse().ok()?,
-            }),
-            _ => None,
+    pub(crate) fn authorize_request(&self, provider_key: &str) -> AuthorizeRequest {
+        AuthorizeRequest {
+            idempotency_key: provider_key.to_owned(),
+            token: self.token.clone(),
+            amount: self.amount,
+            currency_code: self.currency.clone(),
         }
+    }
+}
+
+/// What is known of a checkout's authorization when it is undone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Authorized {
+    /// The provider may have authorized (its answer was lost): ask it.
+    Unknown,
+    /// Nothing was authorized.
+    Nothing,
+    /// This authorization.
+    Reference(String),
+}
+
+impl Authorized {
+    pub(crate) fn of(step: &pending_step::Model) -> Self {
+        step.provider_reference
+            .clone()
+            .map_or(Self::Unknown, Self::Reference)
     }
 }
 
@@ -260,15 +277,22 @@ pub enum CheckoutProblem {
     PriceChanged(i64, String),
     /// The card was declined.
     CardDeclined(String),
+    /// The card asks its holder to act (3-D Secure): complete the challenge
+    /// with this client secret, then check out again with the same key.
+    CardActionRequired(String),
     /// The payment could not be made; nothing was charged.
     PaymentFailed(String),
 }
 
-/// A checkout that holds the key's claim; dropping it without finishing
-/// leaves the claim to lapse, so every path finishes it.
-struct Held {
-    key: CheckoutKey,
-    claim: Claim,
+impl CheckoutProblem {
+    /// The problem a definite refusal of the payment provider is to the
+    /// customer: a decline keeps its code, anything else is `PAYMENT_FAILED`.
+    fn refused_by(error: bistro_payments::PaymentError) -> Self {
+        match error {
+            bistro_payments::PaymentError::Declined { code } => Self::CardDeclined(code),
+            other => Self::PaymentFailed(other.code().to_owned()),
+        }
+    }
 }
 
 /// A priced cart.
@@ -284,73 +308,161 @@ struct Priced {
 
 impl Scope {
     /// Checks a customer's cart out. See the module documentation.
-    pub async fn checkout(
-        &self,
-        provider: &dyn PaymentProvider,
-        request: CheckoutRequest,
-    ) -> Result<CheckoutOutcome> {
+    pub async fn checkout(&self, request: CheckoutRequest) -> Result<CheckoutOutcome> {
+        if let Some(problem) = request_problem(&request) {
+            return Ok(CheckoutOutcome::Refused(problem));
+        }
+        let outcome = self
+            .detached(move |scope| async move { scope.checkout_now(request).await })
+            .await;
+        crate::observe::checkout(&outcome);
+        outcome
+    }
+
+    async fn checkout_now(&self, request: CheckoutRequest) -> Result<CheckoutOutcome> {
         use CheckoutOutcome::Refused;
-        let key = &request.idempotency_key;
-        if key.is_empty()
-            || key.chars().count() > MAX_KEY_CHARS
-            || !key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
-            return Ok(Refused(CheckoutProblem::KeyInvalid));
-        }
-        if let Some(problem) = fulfilment_problem(&request) {
-            return Ok(Refused(problem));
-        }
         let cart_key = bistro_kv::typed::Key::render(&CartKey {
             user_id: request.user_id,
         });
-        let key = CheckoutKey {
-            user_id: request.user_id,
-            key: key.clone(),
+        let raw_cart = self.kv.get(&cart_key).await?;
+        let cart = raw_cart
+            .as_deref()
+            .and_then(StoredCart::decode)
+            .filter(|cart| !cart.lines.is_empty());
+        let fingerprint = Fingerprint {
+            input: request.input_hash(),
+            cart: cart_hash(cart.as_ref()),
         };
-        let empty_cart = cart_hash(None);
+        // Priced before the claim (reads only): a refusal costs no claim.
+        let priced = match &cart {
+            None => Err(CheckoutProblem::CartEmpty),
+            Some(cart) => match self.price(cart).await? {
+                Err(problem) => Err(problem),
+                Ok(priced) => {
+                    let total = priced.total + fee(request.fulfilment);
+                    if to_minor(&request.expected_total, &priced.currency) == Some(total) {
+                        Ok(priced)
+                    } else {
+                        Err(CheckoutProblem::PriceChanged(total, priced.currency))
+                    }
+                }
+            },
+        };
+        let priced = match priced {
+            Ok(priced) => priced,
+            Err(problem) => {
+                // A retry of a checkout that placed its order finds the cart
+                // emptied (or changed): the key's order is the answer.
+                return Ok(self
+                    .placed_with_key(&request, &fingerprint)
+                    .await?
+                    .unwrap_or(Refused(problem)));
+            }
+        };
+        let owner = lease_owner();
+        let now = Utc::now();
+        let detail = CheckoutDetail {
+            fingerprint: fingerprint.encode(),
+            restaurant_id: priced.restaurant_id,
+            day: now.date_naive(),
+            holds: priced
+                .wants
+                .iter()
+                .map(|w| (w.menu_item_id, w.quantity))
+                .collect(),
+            amount: priced.total + fee(request.fulfilment),
+            currency: priced.currency.clone(),
+            token: request.payment_token.clone(),
+            cart: raw_cart.clone(),
+        };
         let deadline = tokio::time::Instant::now() + WAIT_FOR_CLAIM;
         let mut pause = Duration::from_millis(10);
         // Claim the key, or wait for whoever holds it.
-        let (held, raw_cart, cart, fingerprint) = loop {
-            let raw_cart = self.kv.get(&cart_key).await?;
-            let cart = raw_cart.as_deref().and_then(StoredCart::decode);
-            let fingerprint = Fingerprint {
-                input: request.input_hash(),
-                cart: cart_hash(cart.as_ref()),
-            };
-            let claim = Claim::Pending {
-                fingerprint: fingerprint.clone(),
-                claim_id: claim_id(),
-            };
-            if self
-                .kv
-                .store_if_absent(&key, &claim, Some(CLAIM_TTL))
-                .await?
-            {
-                break (Held { key, claim }, raw_cart, cart, fingerprint);
-            }
-            match self.kv.load(&key).await? {
-                Some(Claim::Done {
-                    fingerprint: placed,
-                    order_id,
-                }) => {
-                    if !fingerprint.retries(&placed, &empty_cart) {
-                        return Ok(Refused(CheckoutProblem::KeyReused));
+        let step = loop {
+            let now = Utc::now();
+            let claim = steps::claim_checkout(
+                &self.db,
+                NewCheckoutStep {
+                    user_id: request.user_id,
+                    idempotency_key: request.idempotency_key.clone(),
+                    provider: self.payments.provider.name().to_owned(),
+                    provider_key: format!(
+                        "checkout-{}-{}-{owner}",
+                        request.user_id, request.idempotency_key
+                    ),
+                    detail: serde_json::to_string(&detail).unwrap_or_default(),
+                    lease_owner: owner.clone(),
+                    lease_until: self.lease_from(now),
+                    now,
+                    durability_may_trail: self.payments.provider.keeps_books_in_the_store()
+                        && detail.holds.is_empty(),
+                },
+            )
+            .await?;
+            match claim {
+                CheckoutClaim::Claimed(step) => break *step,
+                CheckoutClaim::Ordered => {
+                    if let Some(outcome) = self.placed_with_key(&request, &fingerprint).await? {
+                        return Ok(outcome);
                     }
-                    if let Some(order) = self.loaders.order.load_one(order_id).await? {
-                        return Ok(CheckoutOutcome::Placed(order));
-                    }
-                    // A done claim naming no order (the order table was
-                    // reset): let SQL decide, as if the claim were lost.
-                    self.kv.remove(std::slice::from_ref(&key)).await?;
                 }
-                Some(Claim::Pending {
-                    fingerprint: running,
-                    ..
-                }) => {
-                    if running != fingerprint {
+                CheckoutClaim::Held => {
+                    let Some(held) =
+                        steps::checkout_step(&self.db, request.user_id, &request.idempotency_key)
+                            .await?
+                    else {
+                        continue;
+                    };
+                    if held.lease_owner == steps::AWAITING_CUSTOMER
+                        && held.state == StepState::Running
+                        && CheckoutDetail::decode(&held)
+                            .is_some_and(|d| d.fingerprint == detail.fingerprint)
+                    {
+                        // The customer is back from their card's challenge.
+                        match steps::take_from_customer(
+                            &self.db,
+                            held.id,
+                            &owner,
+                            self.lease_from(now),
+                            now,
+                        )
+                        .await?
+                        {
+                            Some(step) => break step,
+                            // Another retry took it: wait for that one.
+                            None => continue,
+                        }
+                    }
+                    if held.lease_until < now
+                        && let Some(step) =
+                            steps::take_over(&self.db, held.id, &owner, self.lease_from(now), now)
+                                .await?
+                    {
+                        let resumable = step.state == StepState::Running
+                            && CheckoutDetail::decode(&step)
+                                .is_some_and(|d| d.fingerprint == detail.fingerprint);
+                        if resumable {
+                            // Its request died or left it: carry on from where it stopped.
+                            tracing::info!(
+                                step.id = step.id,
+                                "a retry resumes an unfinished checkout"
+                            );
+                            break step;
+                        }
+                        // Committed (finish what its request left), or another
+                        // checkout's (undo it, freeing the key): then claim again.
+                        crate::recovery::settle(self, &step).await?;
+                        continue;
+                    }
+                    if held.state == StepState::Committed {
+                        // Its order is written (the bookkeeping after it may
+                        // still be running): the order is the answer.
+                        if let Some(outcome) = self.placed_with_key(&request, &fingerprint).await? {
+                            return Ok(outcome);
+                        }
+                    } else if CheckoutDetail::decode(&held).map(|d| d.fingerprint)
+                        != Some(detail.fingerprint.clone())
+                    {
                         return Ok(Refused(CheckoutProblem::KeyReused));
                     }
                     if tokio::time::Instant::now() >= deadline {
@@ -359,147 +471,273 @@ impl Scope {
                     tokio::time::sleep(pause).await;
                     pause = (pause * 2).min(Duration::from_millis(200));
                 }
-                // Released (or lapsed) meanwhile: claim it again.
-                None => {}
             }
         };
         let outcome = self
-            .checkout_holding(provider, &request, &held, raw_cart, cart, &fingerprint)
+            .checkout_holding(&request, &step, priced, &fingerprint)
             .await;
-        match &outcome {
-            Ok(CheckoutOutcome::Placed(order)) => {
-                let done = Claim::Done {
-                    fingerprint: order
-                        .checkout_fingerprint
-                        .as_deref()
-                        .and_then(Fingerprint::decode)
-                        .unwrap_or(fingerprint),
-                    order_id: order.id,
-                };
-                if let Err(error) = self.kv.store(&held.key, &done, Some(CLAIM_TTL)).await {
-                    // The SQL unique index still answers retries.
-                    tracing::warn!(%error, order.id = order.id, "recording a finished checkout failed");
-                }
-            }
-            _ => {
-                if let Err(error) = self.kv.remove_if(&held.key, &held.claim).await {
-                    tracing::warn!(%error, "releasing a checkout claim failed; it lapses on its own");
-                }
-            }
+        if outcome.is_err() {
+            // A store failed half way: let a retry or recovery settle the step now.
+            self.park(&step).await;
         }
         outcome
     }
 
+    /// The order a customer placed with the request's key, as this
+    /// request's answer: `Placed` when the request is a retry of the
+    /// checkout that placed it, `KeyReused` when it is another; `None`
+    /// when the key placed no order.
+    async fn placed_with_key(
+        &self,
+        request: &CheckoutRequest,
+        fingerprint: &Fingerprint,
+    ) -> Result<Option<CheckoutOutcome>> {
+        let Some(existing) =
+            ordering::order_by_idempotency_key(&self.db, request.user_id, &request.idempotency_key)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let placed = existing
+            .checkout_fingerprint
+            .as_deref()
+            .and_then(Fingerprint::decode);
+        Ok(Some(match placed {
+            Some(placed) if fingerprint.retries(&placed, &cart_hash(None)) => {
+                CheckoutOutcome::Placed(existing)
+            }
+            _ => CheckoutOutcome::Refused(CheckoutProblem::KeyReused),
+        }))
+    }
+
+    /// The lease a holder of a step takes at `now`.
+    pub(crate) fn lease_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now + chrono::Duration::from_std(self.payments.recovery_after)
+            .unwrap_or(chrono::Duration::MAX)
+    }
+
+    /// Hands `step` to its customer for their card's challenge (see the
+    /// module documentation): the answer tells them to complete it.
+    async fn await_customer(
+        &self,
+        step: &pending_step::Model,
+        client_secret: String,
+    ) -> CheckoutOutcome {
+        let until = Utc::now()
+            + chrono::Duration::from_std(self.payments.customer_action)
+                .unwrap_or(chrono::Duration::MAX);
+        match steps::await_customer(&self.db, step.id, &step.lease_owner, until).await {
+            Ok(true) => {
+                tracing::info!(
+                    step.id = step.id,
+                    "a checkout waits for its customer's card challenge"
+                );
+                CheckoutOutcome::Refused(CheckoutProblem::CardActionRequired(client_secret))
+            }
+            // Taken over meanwhile: whoever holds it now settles it.
+            Ok(false) => CheckoutOutcome::Refused(CheckoutProblem::InProgress),
+            Err(error) => {
+                // Its lease runs out as it was: the customer's retry, after
+                // it, takes the step over and asks the provider again.
+                tracing::warn!(%error, step.id = step.id, "handing a checkout to its customer failed");
+                CheckoutOutcome::Refused(CheckoutProblem::CardActionRequired(client_secret))
+            }
+        }
+    }
+
+    /// Ends this request's lease on `step` now, so that a retry or the
+    /// recovery task settles it without waiting (best effort: if SQL is
+    /// down, the lease simply runs out).
+    pub(crate) async fn park(&self, step: &pending_step::Model) {
+        if let Err(error) = steps::set_lease(&self.db, step.id, &step.lease_owner, Utc::now()).await
+        {
+            tracing::warn!(%error, step.id = step.id, "leaving a pending step to recovery failed; its lease runs out on its own");
+        }
+    }
+
+    /// The provider gave no definite answer about a step's payment: the step
+    /// is parked for a retry with the key or for recovery, and the request
+    /// answers `PAYMENT_FAILED`.
+    async fn left_for_recovery(
+        &self,
+        step: &pending_step::Model,
+        error: &bistro_payments::PaymentError,
+    ) -> CheckoutOutcome {
+        tracing::warn!(
+            code = error.code(),
+            step.id = step.id,
+            "the payment provider gave no definite answer; the checkout is left for a retry or recovery"
+        );
+        self.park(step).await;
+        CheckoutOutcome::Refused(CheckoutProblem::PaymentFailed(error.code().to_owned()))
+    }
+
+    /// Everything after the claim: the stock, the payment, the order, the
+    /// bookkeeping. Refusals undo what the step did.
     async fn checkout_holding(
         &self,
-        provider: &dyn PaymentProvider,
         request: &CheckoutRequest,
-        held: &Held,
-        raw_cart: Option<String>,
-        cart: Option<StoredCart>,
+        step: &pending_step::Model,
+        priced: Priced,
         fingerprint: &Fingerprint,
     ) -> Result<CheckoutOutcome> {
         use CheckoutOutcome::Refused;
-        // An earlier attempt may have placed the order and lost its claim.
-        if let Some(existing) =
-            ordering::order_by_idempotency_key(&self.db, request.user_id, &held.key.key).await?
+        let provider = &self.payments.provider;
+        // The step's own record: a resumed step keeps the day and amount it began with.
+        let Some(detail) = CheckoutDetail::decode(step) else {
+            tracing::error!(step.id = step.id, "a pending checkout step cannot be read");
+            return Ok(Refused(CheckoutProblem::InProgress));
+        };
+        if let Err(refused) = self.take_stock(step, &detail, &priced).await? {
+            return Ok(refused);
+        }
+        // The payment, before any transaction.
+        let reference = match self.authorize(step, &detail).await? {
+            Ok(reference) => reference,
+            Err(outcome) => return Ok(outcome),
+        };
+        let placed = match self
+            .place(request, step, &detail, priced, reference, fingerprint)
+            .await?
         {
-            let placed = existing
-                .checkout_fingerprint
-                .as_deref()
-                .and_then(Fingerprint::decode);
-            return Ok(match placed {
-                Some(placed) if fingerprint.retries(&placed, &cart_hash(None)) => {
-                    CheckoutOutcome::Placed(existing)
-                }
-                _ => Refused(CheckoutProblem::KeyReused),
-            });
-        }
-        let (Some(cart), Some(raw_cart)) = (cart, raw_cart) else {
-            return Ok(Refused(CheckoutProblem::CartEmpty));
+            Ok(placed) => placed,
+            Err(outcome) => return Ok(outcome),
         };
-        if cart.lines.is_empty() {
-            return Ok(Refused(CheckoutProblem::CartEmpty));
-        }
-        let priced = match self.price(&cart).await? {
-            Ok(priced) => priced,
-            Err(problem) => return Ok(Refused(problem)),
-        };
-        let expected = to_minor(&request.expected_total, &priced.currency);
-        let total = priced.total + fee(request.fulfilment);
-        if expected != Some(total) {
-            return Ok(Refused(CheckoutProblem::PriceChanged(
-                total,
-                priced.currency,
-            )));
-        }
-        let day = popularity::today();
-        match stock::reserve(&self.db, &self.kv, day, priced.restaurant_id, &priced.wants).await? {
-            Ok(_) => {}
-            Err(item) => return Ok(Refused(CheckoutProblem::OutOfStock(item))),
-        }
-        let reserved: Vec<(i64, i64)> = priced
-            .wants
-            .iter()
-            .map(|w| (w.menu_item_id, w.quantity))
-            .collect();
-        let give_back = || stock::release(&self.kv, day, priced.restaurant_id, &reserved);
-
-        // The payment, before any transaction. The provider's key names this
-        // checkout exactly (customer, key, input): a retry of it gets the same
-        // authorization back, another card is another authorization.
-        let provider_key = format!(
-            "checkout-{}-{}-{}",
-            request.user_id, held.key.key, fingerprint.input
-        );
-        let authorized = provider
-            .authorize(AuthorizeRequest {
-                idempotency_key: provider_key.clone(),
-                token: request.payment_token.clone(),
-                amount: total,
-                currency_code: priced.currency.clone(),
-            })
+        provider
+            .checkpoint(&detail.token, Checkpoint::Committed)
             .await;
-        let authorization = match authorized {
-            Ok(authorization) => authorization,
-            Err(error) => {
-                give_back().await;
-                return Ok(Refused(match error {
-                    PaymentError::Declined { code } => CheckoutProblem::CardDeclined(code),
-                    PaymentError::Failed { code } => CheckoutProblem::PaymentFailed(code),
-                }));
-            }
-        };
-        let void = |reason: &'static str| {
-            let reference = authorization.reference.clone();
-            let key = format!("{provider_key}-void");
-            async move {
-                if let Err(error) = provider.void(&reference, &key).await {
-                    tracing::error!(
-                        code = error.code(),
-                        reason,
-                        "voiding an unused authorization failed; it expires with the processor"
-                    );
-                }
-            }
-        };
+        self.after_commit(&placed, &detail, step.id).await;
+        // Deleted with other checkouts' steps, after the answer.
+        self.finished_steps
+            .finish(step.id, step.lease_owner.clone());
+        Ok(CheckoutOutcome::Placed(placed))
+    }
 
-        let customer = match self.loaders.user.load_one(request.user_id).await {
-            Ok(Some(customer)) => customer,
-            Ok(None) => {
-                give_back().await;
-                void("customer gone").await;
-                return Ok(Refused(CheckoutProblem::CartEmpty));
+    /// Checkout, step 1: takes the step's stock (once per step, whoever runs it).
+    async fn take_stock(
+        &self,
+        step: &pending_step::Model,
+        detail: &CheckoutDetail,
+        priced: &Priced,
+    ) -> Result<Step<()>> {
+        use CheckoutOutcome::Refused;
+        match stock::reserve(
+            &self.db,
+            &self.kv,
+            detail.day,
+            detail.restaurant_id,
+            &priced.wants,
+            step.id,
+        )
+        .await?
+        {
+            Ok(_) => {}
+            Err(item) => {
+                self.undo_or_leave(step, detail, Authorized::Nothing).await;
+                return Ok(Err(Refused(CheckoutProblem::OutOfStock(item))));
             }
-            Err(error) => {
-                give_back().await;
-                void("store error").await;
-                return Err(error);
-            }
+        }
+        self.payments
+            .provider
+            .checkpoint(&detail.token, Checkpoint::StockTaken)
+            .await;
+        Ok(Ok(()))
+    }
+
+    /// Checkout, step 2: the payment, before any transaction (asked anew,
+    /// or, for a resumed step, where the payment it asked for stands).
+    async fn authorize(
+        &self,
+        step: &pending_step::Model,
+        detail: &CheckoutDetail,
+    ) -> Result<Step<String>> {
+        use CheckoutOutcome::Refused;
+        let provider = &self.payments.provider;
+        Ok(Ok(match &step.provider_reference {
+            // Resumed after the provider answered: where that payment stands
+            // now (a provider that never asks the card holder to act says at
+            // once; one that does is asked, e.g. after a card's challenge).
+            Some(reference) => match provider.resume_authorization(reference).await {
+                Ok(authorization) => authorization.reference,
+                Err(bistro_payments::PaymentError::ActionRequired { client_secret, .. }) => {
+                    return Ok(Err(self.await_customer(step, client_secret).await));
+                }
+                Err(error) if error.is_definite() => {
+                    self.undo_or_leave(step, detail, Authorized::Reference(reference.clone()))
+                        .await;
+                    return Ok(Err(Refused(CheckoutProblem::refused_by(error))));
+                }
+                Err(error) => return Ok(Err(self.left_for_recovery(step, &error).await)),
+            },
+            None => match provider
+                .authorize(detail.authorize_request(&step.provider_key))
+                .await
+            {
+                Ok(authorization) => {
+                    // Recorded at once, before anything else can fail, so
+                    // that recovery finds the payment by its reference; a
+                    // provider that finds authorizations by their key needs
+                    // no record (one write fewer per checkout).
+                    if !provider.finds_authorizations_by_key()
+                        && !steps::set_reference(
+                            &self.db,
+                            step.id,
+                            &step.lease_owner,
+                            &authorization.reference,
+                        )
+                        .await?
+                    {
+                        // Taken over meanwhile: whoever holds it now settles it.
+                        return Ok(Err(Refused(CheckoutProblem::InProgress)));
+                    }
+                    authorization.reference
+                }
+                Err(bistro_payments::PaymentError::ActionRequired {
+                    reference,
+                    client_secret,
+                }) => {
+                    // The payment exists and waits for its card holder:
+                    // recorded first, so that recovery cancels it if the
+                    // customer never comes back.
+                    if !steps::set_reference(&self.db, step.id, &step.lease_owner, &reference)
+                        .await?
+                    {
+                        return Ok(Err(Refused(CheckoutProblem::InProgress)));
+                    }
+                    return Ok(Err(self.await_customer(step, client_secret).await));
+                }
+                Err(error) if error.is_definite() => {
+                    self.undo_or_leave(step, detail, Authorized::Nothing).await;
+                    return Ok(Err(Refused(CheckoutProblem::refused_by(error))));
+                }
+                // The outcome is unknown: a retry with the key, or recovery,
+                // asks the provider again and settles it.
+                Err(error) => return Ok(Err(self.left_for_recovery(step, &error).await)),
+            },
+        }))
+    }
+
+    /// Checkout, step 3: the order, written in one transaction while the
+    /// step is still this request's.
+    async fn place(
+        &self,
+        request: &CheckoutRequest,
+        step: &pending_step::Model,
+        detail: &CheckoutDetail,
+        priced: Priced,
+        reference: String,
+        fingerprint: &Fingerprint,
+    ) -> Result<Step<order::Model>> {
+        use CheckoutOutcome::Refused;
+        let provider = &self.payments.provider;
+        let Some(customer) = self.loaders.user.load_one(request.user_id).await? else {
+            self.undo_or_leave(step, detail, Authorized::Reference(reference))
+                .await;
+            return Ok(Err(Refused(CheckoutProblem::CartEmpty)));
         };
         let new = NewOrder {
             user_id: request.user_id,
-            restaurant_id: priced.restaurant_id,
+            restaurant_id: detail.restaurant_id,
             fulfilment: request.fulfilment,
             table_number: request.table_number,
             delivery_address: request
@@ -507,17 +745,23 @@ impl Scope {
                 .as_deref()
                 .map(|a| a.trim().to_owned()),
             subtotal_amount: priced.subtotal,
-            total_amount: total,
-            currency_code: priced.currency.clone(),
-            idempotency_key: held.key.key.clone(),
-            checkout_fingerprint: fingerprint.encode(),
-            confirmation: confirmation_email(&customer.email, request, &priced, total),
+            total_amount: detail.amount,
+            currency_code: detail.currency.clone(),
+            idempotency_key: request.idempotency_key.clone(),
+            checkout_fingerprint: detail.fingerprint.clone(),
+            confirmation: confirmation_email(&customer.email, request, &priced, detail.amount),
             lines: priced.lines,
             payment: NewPayment {
                 provider: provider.name().to_owned(),
-                reference: authorization.reference.clone(),
+                reference: reference.clone(),
             },
-            placed_at: Utc::now(),
+            // Dated when the checkout began: the day its stock was taken from.
+            placed_at: step.created_at,
+            step: Some(StepGuard {
+                id: step.id,
+                owner: step.lease_owner.clone(),
+                lease_until: self.lease_from(Utc::now()),
+            }),
         };
         let placed = match ordering::place_order(&self.db, new).await {
             Ok(written) => {
@@ -533,72 +777,144 @@ impl Scope {
                 written.order
             }
             Err(PlaceOrderError::DuplicateKey) => {
-                // A concurrent attempt that lost its claim committed first.
-                give_back().await;
-                let Some(existing) =
-                    ordering::order_by_idempotency_key(&self.db, request.user_id, &held.key.key)
-                        .await?
-                else {
-                    void("duplicate key without an order").await;
-                    return Ok(Refused(CheckoutProblem::InProgress));
-                };
-                let kept = ordering::payments_by_orders(&self.db, &[existing.id])
+                // The key has an order that no step of this key wrote (placed
+                // before steps existed): it is the answer; this attempt is undone.
+                self.undo_or_leave(step, detail, Authorized::Reference(reference))
+                    .await;
+                return Ok(Err(self
+                    .placed_with_key(request, fingerprint)
                     .await?
-                    .into_iter()
-                    .any(|p| p.provider_reference.as_deref() == Some(&authorization.reference));
-                if !kept {
-                    void("another attempt placed the order").await;
-                }
-                return Ok(CheckoutOutcome::Placed(existing));
+                    .unwrap_or(Refused(CheckoutProblem::InProgress))));
             }
-            Err(PlaceOrderError::Store(error)) => {
-                // Kept, not voided: the retry of this checkout asks the
-                // provider with the same key and gets this authorization
-                // back; a voided one would come back voided. Unused, it
-                // lapses at the processor.
-                give_back().await;
-                tracing::warn!(reference = %authorization.reference, "the order was not written; its authorization is kept for the retry");
-                return Err(error.into());
+            Err(PlaceOrderError::LeaseLost) => {
+                // The step outlived its lease and was taken over: whoever holds it settles it.
+                return Ok(Err(Refused(CheckoutProblem::InProgress)));
             }
+            // The outcome of the commit is unknown: nothing is given back
+            // here. The step's state says what happened, and a retry or
+            // recovery (once this request parks it) acts on it.
+            Err(PlaceOrderError::Store(error)) => return Err(error.into()),
         };
+        Ok(Ok(placed))
+    }
 
-        // Committed: the rest is bookkeeping that must not undo the order.
-        match self
-            .kv
-            .delete_if(
-                &bistro_kv::typed::Key::render(&CartKey {
-                    user_id: request.user_id,
-                }),
-                &raw_cart,
-            )
-            .await
-        {
-            Ok(_) => self.loaders.cart.clear(),
-            Err(error) => {
-                tracing::warn!(%error, order.id = placed.id, "emptying the ordered cart failed")
+    /// What follows the commit of a checkout's order (by its request, or by
+    /// recovery when the request died): the cart emptied if it is still the
+    /// one ordered, the stock hold forgotten, popularity counted, `PLACED`
+    /// published. Failures are logged: the order stands.
+    pub(crate) async fn after_commit(
+        &self,
+        placed: &order::Model,
+        detail: &CheckoutDetail,
+        step_id: i64,
+    ) {
+        if let Some(raw_cart) = &detail.cart {
+            let cart_key = bistro_kv::typed::Key::render(&CartKey {
+                user_id: placed.user_id,
+            });
+            match self.kv.delete_if(&cart_key, raw_cart).await {
+                Ok(_) => self.loaders.cart.clear(),
+                Err(error) => {
+                    tracing::warn!(%error, order.id = placed.id, "emptying the ordered cart failed");
+                }
             }
+        }
+        if !detail.holds.is_empty() {
+            stock::settle_hold(&self.kv, detail.day, detail.restaurant_id, step_id).await;
         }
         let mut units: HashMap<i64, i64> = HashMap::new();
-        for line in &cart.lines {
-            *units.entry(line.menu_item_id).or_default() += i64::from(line.quantity);
+        match self.loaders.order_lines.load_one(placed.id).await {
+            Ok(lines) => {
+                for line in lines.iter().flat_map(|lines| lines.iter()) {
+                    *units.entry(line.menu_item_id).or_default() += i64::from(line.quantity);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, order.id = placed.id, "reading an order's lines to count popularity failed");
+            }
         }
         for (menu_item_id, quantity) in units {
-            if let Err(error) =
-                popularity::record(&self.kv, day, placed.restaurant_id, menu_item_id, quantity)
-                    .await
+            if let Err(error) = popularity::record(
+                &self.kv,
+                detail.day,
+                placed.restaurant_id,
+                menu_item_id,
+                quantity,
+            )
+            .await
             {
                 tracing::warn!(%error, order.id = placed.id, "counting popularity failed");
             }
         }
         events::publish_order_transition(
             &self.kv,
-            &placed,
+            placed,
             None,
-            EventActor::customer(request.user_id),
+            EventActor::customer(placed.user_id),
             placed.created_at,
         )
         .await;
-        Ok(CheckoutOutcome::Placed(placed))
+    }
+
+    /// Undoes a checkout that places no order: gives back its stock hold,
+    /// voids its authorization, deletes its step. `Err` when a store or the
+    /// provider could not be reached: the step then stays for recovery.
+    pub(crate) async fn undo_checkout(
+        &self,
+        step: &pending_step::Model,
+        detail: &CheckoutDetail,
+        authorized: Authorized,
+    ) -> Result<bool> {
+        stock::release_hold(
+            &self.kv,
+            detail.day,
+            detail.restaurant_id,
+            step.id,
+            &detail.holds,
+        )
+        .await?;
+        let provider = &self.payments.provider;
+        let reference = match authorized {
+            Authorized::Nothing => None,
+            Authorized::Reference(reference) => Some(reference),
+            Authorized::Unknown => provider
+                .find_authorization(&detail.authorize_request(&step.provider_key))
+                .await
+                .map_err(|error| crate::Error::Task(format!("payment provider: {error}")))?
+                .map(|authorization| authorization.reference),
+        };
+        if let Some(reference) = reference {
+            let key = format!("{}-void", step.provider_key);
+            match provider.operate(Operation::Void, &reference, &key).await {
+                Ok(()) => {}
+                Err(error) if error.is_definite() => {
+                    // Voided already, or expired: nothing is held any more.
+                    tracing::info!(
+                        code = error.code(),
+                        step.id = step.id,
+                        "voiding an unused authorization was refused; it holds nothing"
+                    );
+                }
+                Err(error) => {
+                    return Err(crate::Error::Task(format!("payment provider: {error}")));
+                }
+            }
+        }
+        Ok(steps::finish(&self.db, step.id, &step.lease_owner).await?)
+    }
+
+    /// [`Self::undo_checkout`] for a request that answers a refusal: what
+    /// cannot be undone now is left to recovery.
+    async fn undo_or_leave(
+        &self,
+        step: &pending_step::Model,
+        detail: &CheckoutDetail,
+        authorized: Authorized,
+    ) {
+        if let Err(error) = self.undo_checkout(step, detail, authorized).await {
+            tracing::warn!(%error, step.id = step.id, "undoing a refused checkout failed; recovery finishes it");
+            self.park(step).await;
+        }
     }
 
     /// Prices a cart from SQL through the loaders: every item must exist,
@@ -705,9 +1021,14 @@ fn fulfilment_problem(request: &CheckoutRequest) -> Option<CheckoutProblem> {
             None => Some(CheckoutProblem::InvalidFulfilment(
                 "A delivery needs a delivery address.",
             )),
-            Some(a) if a.chars().count() > MAX_ADDRESS_CHARS || a.chars().any(char::is_control) => {
+            // The shared rule for text others read (the kitchen, the courier):
+            // no control, invisible or direction-changing characters.
+            Some(a)
+                if a.chars().count() > MAX_ADDRESS_CHARS
+                    || !bistro_auth::text::is_clean_line(a) =>
+            {
                 Some(CheckoutProblem::InvalidFulfilment(
-                    "The delivery address is too long or has control characters.",
+                    "The delivery address is too long or has control, invisible or direction-changing characters.",
                 ))
             }
             _ if request.table_number.is_some() => Some(CheckoutProblem::InvalidFulfilment(
@@ -739,8 +1060,8 @@ fn fulfilment_problem(request: &CheckoutRequest) -> Option<CheckoutProblem> {
     }
 }
 
-fn claim_id() -> String {
-    // Unique enough to tell two attempts apart: time and a counter.
+/// Who holds a step: this attempt, unique across processes and restarts.
+pub(crate) fn lease_owner() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);
     format!(
@@ -749,6 +1070,24 @@ fn claim_id() -> String {
         Utc::now().timestamp_nanos_opt().unwrap_or_default(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )
+}
+
+/// What is wrong with a checkout's input before anything is read.
+fn request_problem(request: &CheckoutRequest) -> Option<CheckoutProblem> {
+    let key = &request.idempotency_key;
+    if key.is_empty()
+        || key.chars().count() > MAX_KEY_CHARS
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Some(CheckoutProblem::KeyInvalid);
+    }
+    if request.payment_token.is_empty() || request.payment_token.chars().count() > MAX_TOKEN_CHARS {
+        // A processor declines a token it cannot know; this one is not even sent.
+        return Some(CheckoutProblem::CardDeclined("invalid_token".into()));
+    }
+    fulfilment_problem(request)
 }
 
 /// The confirmation email: the order (its id is filled in when it is
@@ -824,27 +1163,6 @@ fn confirmation_email(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn claims_round_trip() {
-        let fingerprint = Fingerprint {
-            input: "ab".into(),
-            cart: "cd".into(),
-        };
-        for claim in [
-            Claim::Pending {
-                fingerprint: fingerprint.clone(),
-                claim_id: "x-1".into(),
-            },
-            Claim::Done {
-                fingerprint,
-                order_id: 42,
-            },
-        ] {
-            assert_eq!(Claim::decode(&claim.encode()), Some(claim));
-        }
-        assert_eq!(Claim::decode("done|ab.cd|x"), None);
-    }
 
     #[test]
     fn a_retry_matches_the_same_input_with_the_same_or_the_emptied_cart() {

@@ -14,6 +14,9 @@ pub enum Error {
     /// The key-value store failed.
     #[error(transparent)]
     Kv(bistro_kv::Error),
+    /// A write running in a task of its own failed unexpectedly (it panicked).
+    #[error("a detached write failed: {0}")]
+    Task(String),
 }
 
 /// Results of the data layer.
@@ -25,6 +28,7 @@ impl Error {
         match self {
             Self::Sql(e) => e.is_unavailable(),
             Self::Kv(e) => e.is_unavailable(),
+            Self::Task(_) => false,
         }
     }
 
@@ -33,10 +37,18 @@ impl Error {
         match self {
             Self::Sql(_) => "relational",
             Self::Kv(_) => "key-value",
+            Self::Task(_) => "none",
         }
     }
 
     fn logged(self) -> Self {
+        bistro_metrics::store_failure(
+            match self {
+                Self::Kv(_) => "kv",
+                _ => "sql",
+            },
+            self.is_unavailable(),
+        );
         if self.is_unavailable() {
             tracing::warn!(error = %self, store = self.store(), "store unavailable");
         } else {

@@ -42,12 +42,17 @@
 //! unlimited). The item is orderable when `available` and `stockRemaining`
 //! is not 0.
 
-use bistro_kv::Kv;
-use bistro_sql::entity::order;
-use chrono::{DateTime, SecondsFormat, Utc};
+use std::future::Future;
+
+use bistro_auth::session::{SESSION_EVENTS_CHANNEL, SessionEndedEvent};
+use bistro_kv::{Delivery, Kv};
+use bistro_sql::entity::{OrderStatus, PaymentStatus, order};
+use chrono::{DateTime, Utc};
+use futures_util::stream::{BoxStream, SelectAll};
+use futures_util::{FutureExt as _, StreamExt as _};
 use serde::{Deserialize, Serialize};
 
-use crate::lifecycle::stored;
+use crate::{DataLayer, Result};
 
 /// The channel of order transitions (under the key-value prefix).
 pub const ORDER_EVENTS_CHANNEL: &str = "events:orders:v1";
@@ -55,30 +60,122 @@ pub const ORDER_EVENTS_CHANNEL: &str = "events:orders:v1";
 /// The channel of menu availability changes (under the key-value prefix).
 pub const MENU_EVENTS_CHANNEL: &str = "events:menu:v1";
 
+/// Declares the kinds of event on the bus, each once: its payload type and
+/// its channel. [`Event`] (a decoded event), [`EventKind`] and the list of
+/// channels a listener subscribes to ([`EventKind::ALL`]) all come from here,
+/// so a new kind is one line (and its payload type).
+macro_rules! event_kinds {
+    ($($(#[$doc:meta])* $kind:ident($payload:ty) on $channel:expr;)*) => {
+        /// An event of the bus, decoded: one variant per kind.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum Event {
+            $($(#[$doc])* $kind($payload),)*
+        }
+
+        /// The kinds of event; each has a channel of its own.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum EventKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl EventKind {
+            /// Every kind: the channels a listener subscribes to.
+            pub const ALL: &[EventKind] = &[$(EventKind::$kind),*];
+
+            /// Its channel (under the key-value prefix).
+            pub fn channel(self) -> &'static str {
+                match self {
+                    $(Self::$kind => $channel,)*
+                }
+            }
+
+            fn decode(self, payload: &str) -> serde_json::Result<Event> {
+                match self {
+                    $(Self::$kind => serde_json::from_str::<$payload>(payload).map(Event::$kind),)*
+                }
+            }
+        }
+
+        impl Event {
+            /// Its kind.
+            pub fn kind(&self) -> EventKind {
+                match self {
+                    $(Self::$kind(_) => EventKind::$kind,)*
+                }
+            }
+        }
+    };
+}
+
+event_kinds! {
+    /// An order transition (`events:orders:v1`).
+    Order(OrderTransitionEvent) on ORDER_EVENTS_CHANNEL;
+    /// A change of a menu item's availability (`events:menu:v1`).
+    Menu(MenuAvailabilityEvent) on MENU_EVENTS_CHANNEL;
+    /// A session ended (`events:sessions:v1`, published by `bistro-auth`).
+    SessionEnded(SessionEndedEvent) on SESSION_EVENTS_CHANNEL;
+}
+
 /// Who made a transition, in an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EventActor {
-    /// `CUSTOMER`, `RESTAURANT` or `SYSTEM`.
-    pub kind: String,
-    /// The user who acted; `None` for the system.
-    pub user_id: Option<i64>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "ActorWire", from = "ActorWire")]
+pub enum EventActor {
+    /// The order's customer.
+    Customer(i64),
+    /// Someone acting for the restaurant (staff, or an admin).
+    Restaurant(i64),
+    /// Bistro itself, or the payment processor acting on its own (what its
+    /// webhooks report).
+    System,
 }
 
 impl EventActor {
     /// The order's customer.
     pub fn customer(user_id: i64) -> Self {
-        Self {
-            kind: "CUSTOMER".into(),
-            user_id: Some(user_id),
-        }
+        Self::Customer(user_id)
+    }
+
+    /// Bistro itself, or the payment processor acting on its own.
+    pub fn system() -> Self {
+        Self::System
     }
 
     /// Someone acting for the restaurant (staff, or an admin).
     pub fn restaurant(user_id: i64) -> Self {
+        Self::Restaurant(user_id)
+    }
+}
+
+/// [`EventActor`] as the payload writes it: `kind` is `CUSTOMER`,
+/// `RESTAURANT` or `SYSTEM`, `userId` null for the system.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ActorWire {
+    kind: String,
+    user_id: Option<i64>,
+}
+
+impl From<EventActor> for ActorWire {
+    fn from(actor: EventActor) -> Self {
+        let (kind, user_id) = match actor {
+            EventActor::Customer(id) => ("CUSTOMER", Some(id)),
+            EventActor::Restaurant(id) => ("RESTAURANT", Some(id)),
+            EventActor::System => ("SYSTEM", None),
+        };
         Self {
-            kind: "RESTAURANT".into(),
-            user_id: Some(user_id),
+            kind: kind.to_owned(),
+            user_id,
+        }
+    }
+}
+
+impl From<ActorWire> for EventActor {
+    /// Anything but a customer or a restaurant with their user is the system.
+    fn from(wire: ActorWire) -> Self {
+        match (wire.kind.as_str(), wire.user_id) {
+            ("CUSTOMER", Some(id)) => Self::Customer(id),
+            ("RESTAURANT", Some(id)) => Self::Restaurant(id),
+            _ => Self::System,
         }
     }
 }
@@ -96,13 +193,17 @@ pub struct OrderTransitionEvent {
     /// Its customer.
     pub customer_id: i64,
     /// The status it left; `None` when it was placed.
-    pub from: Option<String>,
+    #[serde(default, with = "wire::optional_stored")]
+    pub from: Option<OrderStatus>,
     /// The status it reached.
-    pub to: String,
+    #[serde(with = "wire::stored")]
+    pub to: OrderStatus,
     /// Its payment status after the transition.
-    pub payment_status: String,
-    /// When (RFC 3339, UTC).
-    pub at: String,
+    #[serde(with = "wire::stored")]
+    pub payment_status: PaymentStatus,
+    /// When.
+    #[serde(with = "wire::millis")]
+    pub at: DateTime<Utc>,
     /// Who made it.
     pub actor: EventActor,
 }
@@ -135,12 +236,83 @@ pub struct MenuAvailabilityEvent {
     pub available: bool,
     /// Today's units left; `None` when unlimited.
     pub stock_remaining: Option<i64>,
-    /// When (RFC 3339, UTC).
-    pub at: String,
+    /// When.
+    #[serde(with = "wire::millis")]
+    pub at: DateTime<Utc>,
 }
 
-fn timestamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+/// How payloads write what is typed here: statuses by their stored names,
+/// times as RFC 3339 in UTC to the millisecond.
+mod wire {
+    use chrono::{DateTime, SecondsFormat, Utc};
+    use sea_orm::ActiveEnum;
+    use serde::de::Error as _;
+    use serde::{Deserialize as _, Deserializer, Serializer};
+
+    fn parse<'de, E: ActiveEnum<Value = String>, D: Deserializer<'de>>(
+        text: String,
+    ) -> Result<E, D::Error> {
+        E::try_from_value(&text).map_err(|_| D::Error::custom(format!("unknown status {text}")))
+    }
+
+    pub(super) mod stored {
+        use super::*;
+
+        pub(crate) fn serialize<E: ActiveEnum<Value = String>, S: Serializer>(
+            value: &E,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(&value.to_value())
+        }
+
+        pub(crate) fn deserialize<'de, E: ActiveEnum<Value = String>, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<E, D::Error> {
+            parse::<E, D>(String::deserialize(deserializer)?)
+        }
+    }
+
+    pub(super) mod optional_stored {
+        use super::*;
+
+        pub(crate) fn serialize<E: ActiveEnum<Value = String>, S: Serializer>(
+            value: &Option<E>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match value {
+                Some(value) => serializer.serialize_some(&value.to_value()),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        pub(crate) fn deserialize<'de, E: ActiveEnum<Value = String>, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<E>, D::Error> {
+            Option::<String>::deserialize(deserializer)?
+                .map(parse::<E, D>)
+                .transpose()
+        }
+    }
+
+    pub(super) mod millis {
+        use super::*;
+
+        pub(crate) fn serialize<S: Serializer>(
+            at: &DateTime<Utc>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            serializer.serialize_str(&at.to_rfc3339_opts(SecondsFormat::Millis, true))
+        }
+
+        pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<DateTime<Utc>, D::Error> {
+            let text = String::deserialize(deserializer)?;
+            DateTime::parse_from_rfc3339(&text)
+                .map(|at| at.with_timezone(&Utc))
+                .map_err(D::Error::custom)
+        }
+    }
 }
 
 async fn publish<T: Serialize>(kv: &Kv, channel: &str, event: &T) {
@@ -160,19 +332,20 @@ async fn publish<T: Serialize>(kv: &Kv, channel: &str, event: &T) {
 pub async fn publish_order_transition(
     kv: &Kv,
     order: &order::Model,
-    from: Option<bistro_sql::entity::OrderStatus>,
+    from: Option<OrderStatus>,
     actor: EventActor,
     at: DateTime<Utc>,
 ) {
+    crate::observe::order_transition(from, order.status);
     let event = OrderTransitionEvent {
         version: 1,
         order_id: order.id,
         restaurant_id: order.restaurant_id,
         customer_id: order.user_id,
-        from: from.map(stored),
-        to: stored(order.status),
-        payment_status: stored(order.payment_status),
-        at: timestamp(at),
+        from,
+        to: order.status,
+        payment_status: order.payment_status,
+        at,
         actor,
     };
     publish(kv, ORDER_EVENTS_CHANNEL, &event).await;
@@ -194,14 +367,83 @@ pub async fn publish_menu_availability(
         reason,
         available,
         stock_remaining,
-        at: timestamp(Utc::now()),
+        at: Utc::now(),
     };
     publish(kv, MENU_EVENTS_CHANNEL, &event).await;
+}
+
+/// What a listener receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Received {
+    /// An event, decoded.
+    Event(Event),
+    /// Events of this kind may have been lost here (`bistro_kv::Delivery::Gap`:
+    /// the pub/sub connection came back after an outage, or the listener lagged).
+    Gap(EventKind),
+}
+
+/// One replica's subscription to every kind of event, as one stream.
+/// A payload that does not decode is logged and skipped.
+pub struct Listener {
+    received: SelectAll<BoxStream<'static, Received>>,
+    confirmed: Vec<futures_util::future::BoxFuture<'static, ()>>,
+}
+
+impl Listener {
+    /// Resolves once the bus has confirmed every channel: from then on,
+    /// every event published reaches this listener. Call once.
+    pub fn confirmed(&mut self) -> impl Future<Output = ()> + Send + 'static {
+        futures_util::future::join_all(std::mem::take(&mut self.confirmed)).map(|_| ())
+    }
+
+    /// The next event or gap; `None` once the store is gone.
+    pub async fn next(&mut self) -> Option<Received> {
+        self.received.next().await
+    }
+}
+
+impl DataLayer {
+    /// Subscribes to every kind of event ([`EventKind::ALL`]) over the
+    /// store's one pub/sub connection.
+    pub async fn listen(&self) -> Result<Listener> {
+        let mut received = SelectAll::new();
+        let mut confirmed = Vec::new();
+        for &kind in EventKind::ALL {
+            let subscription = self.kv().subscribe(kind.channel()).await?;
+            confirmed.push(subscription.live().boxed());
+            received.push(
+                subscription
+                    .filter_map(move |delivery| std::future::ready(decoded(kind, delivery)))
+                    .boxed(),
+            );
+        }
+        Ok(Listener {
+            received,
+            confirmed,
+        })
+    }
+}
+
+fn decoded(kind: EventKind, delivery: Delivery) -> Option<Received> {
+    match delivery {
+        Delivery::Message(payload) => match kind.decode(&payload) {
+            Ok(event) => Some(Received::Event(event)),
+            Err(error) => {
+                tracing::warn!(%error, channel = kind.channel(), "undecodable event skipped");
+                None
+            }
+        },
+        Delivery::Gap => Some(Received::Gap(kind)),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn at() -> DateTime<Utc> {
+        "2026-11-29T18:30:00.123Z".parse().unwrap()
+    }
 
     #[test]
     fn payloads_are_the_documented_json() {
@@ -211,9 +453,9 @@ mod tests {
             restaurant_id: 3,
             customer_id: 7,
             from: None,
-            to: "PLACED".into(),
-            payment_status: "AUTHORIZED".into(),
-            at: "2026-11-29T18:30:00.123Z".into(),
+            to: OrderStatus::Placed,
+            payment_status: PaymentStatus::Authorized,
+            at: at(),
             actor: EventActor::customer(7),
         };
         assert_eq!(
@@ -232,11 +474,26 @@ mod tests {
             reason: AvailabilityReason::SoldOut,
             available: true,
             stock_remaining: Some(0),
-            at: "2026-11-29T18:30:00.123Z".into(),
+            at: at(),
         };
         assert_eq!(
             serde_json::to_value(&menu).unwrap()["reason"],
             serde_json::json!("SOLD_OUT")
         );
+        // And each reads back as it was written, typed.
+        let read = |kind: EventKind, event: &dyn erased::Json| kind.decode(&event.json()).unwrap();
+        assert_eq!(read(EventKind::Order, &event), Event::Order(event.clone()));
+        assert_eq!(read(EventKind::Menu, &menu), Event::Menu(menu.clone()));
+    }
+
+    mod erased {
+        pub(super) trait Json {
+            fn json(&self) -> String;
+        }
+        impl<T: serde::Serialize> Json for T {
+            fn json(&self) -> String {
+                serde_json::to_string(self).unwrap()
+            }
+        }
     }
 }

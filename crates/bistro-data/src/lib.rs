@@ -6,6 +6,7 @@ pub mod cart;
 mod error;
 mod loaders;
 pub mod menu;
+mod observe;
 pub mod order;
 pub mod popularity;
 pub mod rate_limit;
@@ -15,9 +16,14 @@ pub mod review;
 
 pub mod checkout;
 pub mod events;
+mod finished_steps;
 pub mod lifecycle;
 pub mod money;
 pub mod options;
+pub mod persisted;
+pub mod processor;
+pub mod recovery;
+pub mod simulated_ledger;
 pub mod stock;
 
 use std::sync::Arc;
@@ -75,29 +81,76 @@ impl Settings {
     }
 }
 
+/// How money moves: the payment provider, and how long a checkout or a
+/// payment change may stay unfinished before recovery takes it over.
+#[derive(Clone, Debug)]
+pub struct Payments {
+    /// The provider checkout and the order lifecycle call.
+    pub provider: Arc<dyn bistro_payments::PaymentProvider>,
+    /// The lease of a request on its pending step: after it, a retry of the
+    /// same checkout or the recovery task may take the step over.
+    pub recovery_after: Duration,
+    /// How long a checkout whose card asks its holder to act (3-D Secure)
+    /// keeps its stock and its key for the customer's retry; after it,
+    /// recovery cancels the payment and gives the stock back.
+    pub customer_action: Duration,
+    /// What the browser needs to take a card itself (Stripe.js and the
+    /// publishable key); empty for a provider that takes test tokens.
+    pub browser: BrowserPayments,
+}
+
+/// What the storefront needs to take a card in the browser, so that card
+/// numbers never reach Bistro: the processor's script and its public key.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BrowserPayments {
+    /// The publishable key (`pk_…`): public by design.
+    pub publishable_key: String,
+    /// Where the page loads the processor's script from (Stripe.js).
+    pub script_url: String,
+}
+
+impl Payments {
+    /// The simulated processor with its books in this process only, and a
+    /// ten-minute recovery lease (tools and tests without a server).
+    pub fn simulated_in_memory() -> Self {
+        Self {
+            provider: Arc::new(bistro_payments::SimulatedProcessor::in_memory()),
+            recovery_after: Duration::from_secs(600),
+            customer_action: Duration::from_secs(900),
+            browser: BrowserPayments::default(),
+        }
+    }
+}
+
 /// Both stores and how to use them; cheap to clone. Hands out one [`Scope`] per request.
 #[derive(Clone)]
 pub struct DataLayer {
     db: DatabaseConnection,
     kv: Kv,
     settings: Arc<Settings>,
+    payments: Payments,
     /// Menu pages decoded from the shared cache, shared by every request.
     decoded_pages: Arc<menu::DecodedPages>,
     /// Where scopes copy the text of every statement they run, when set
     /// (the benchmark harness replays them to measure the store alone).
     statement_log: Option<StatementLog>,
+    /// Checkout steps whose orders are placed, deleted together.
+    finished_steps: Arc<finished_steps::FinishedSteps>,
 }
 
 /// The statements scopes ran, values inlined, in order.
 pub type StatementLog = Arc<std::sync::Mutex<Vec<String>>>;
 
 impl DataLayer {
-    /// The data layer over these stores (the key-value handle already carries its prefix).
-    pub fn new(db: DatabaseConnection, kv: Kv, settings: Settings) -> Self {
+    /// The data layer over these stores (the key-value handle already
+    /// carries its prefix), paying through `payments`.
+    pub fn new(db: DatabaseConnection, kv: Kv, settings: Settings, payments: Payments) -> Self {
         Self {
+            finished_steps: Arc::new(finished_steps::FinishedSteps::new(db.clone())),
             db,
             kv,
             settings: Arc::new(settings),
+            payments,
             decoded_pages: Arc::default(),
             statement_log: None,
         }
@@ -110,6 +163,7 @@ impl DataLayer {
             DatabaseConnection::default(),
             Kv::memory(),
             Settings::default(),
+            Payments::simulated_in_memory(),
         )
     }
 
@@ -134,6 +188,18 @@ impl DataLayer {
         &self.settings
     }
 
+    /// How money moves.
+    pub fn payments(&self) -> &Payments {
+        &self.payments
+    }
+
+    /// Waits until the steps of every checkout answered so far are deleted
+    /// (they are deleted together, after the answers): for a server that
+    /// stops, and for tests that look at the pending steps.
+    pub async fn finished_steps_settled(&self) {
+        self.finished_steps.settled().await;
+    }
+
     /// A fresh scope for one request: counted store handles and empty loaders.
     pub fn scope(&self) -> Scope {
         let round_trips = Arc::new(RoundTrips::default());
@@ -150,12 +216,14 @@ impl DataLayer {
             }
         });
         let kv = self.kv.counted(round_trips.kv.clone());
-        let loaders = Loaders::new(&db, &kv, &self.settings, &self.decoded_pages);
+        let loaders = Arc::new(Loaders::new(&db, &kv, &self.settings, &self.decoded_pages));
         Scope {
             db,
             kv,
             loaders,
             round_trips,
+            payments: self.payments.clone(),
+            finished_steps: self.finished_steps.clone(),
         }
     }
 }
@@ -175,11 +243,18 @@ pub struct RoundTrips {
 /// reads by key, and the methods of the domain modules (`restaurant`,
 /// `menu`, `account`, …) for root lists and writes. Both store handles
 /// count their round trips into this scope's [`RoundTrips`].
+///
+/// Cheap to clone (every clone shares the loaders and the counts): a write
+/// that must finish whatever happens to its request runs on a clone in a
+/// task of its own.
+#[derive(Clone)]
 pub struct Scope {
     db: DatabaseConnection,
     kv: Kv,
-    loaders: Loaders,
+    loaders: Arc<Loaders>,
     round_trips: Arc<RoundTrips>,
+    payments: Payments,
+    finished_steps: Arc<finished_steps::FinishedSteps>,
 }
 
 impl Scope {
@@ -188,8 +263,28 @@ impl Scope {
         &self.loaders
     }
 
-    /// The counted key-value handle, for layouts other crates own (sessions, in `bistro-auth`).
-    pub fn kv(&self) -> &Kv {
+    /// How money moves.
+    pub fn payments(&self) -> &Payments {
+        &self.payments
+    }
+
+    /// Runs `work` on a clone of this scope in a task of its own, so it
+    /// finishes (or undoes itself) even if the request that started it is
+    /// dropped half way: a client that hangs up, a WebSocket `complete`, the
+    /// request timeout. The request still gets the answer when it waits.
+    pub(crate) async fn detached<T, F>(&self, work: impl FnOnce(Scope) -> F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = Result<T>> + Send + 'static,
+    {
+        match tokio::spawn(work(self.clone())).await {
+            Ok(result) => result,
+            Err(error) => Err(Error::Task(error.to_string())),
+        }
+    }
+
+    /// The counted key-value handle.
+    pub(crate) fn kv(&self) -> &Kv {
         &self.kv
     }
 

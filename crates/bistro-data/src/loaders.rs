@@ -1,7 +1,5 @@
 //! Every loader of one request, built fresh for each [`Scope`](crate::Scope).
 
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::sync::Arc;
 
 use bistro_kv::Kv;
@@ -129,26 +127,4 @@ impl Loaders {
             ),
         }
     }
-}
-
-/// Groups loader keys by their shared part, keeping the parent ids of each group.
-pub(crate) fn group_by<K, S: Eq + Hash>(
-    keys: &[K],
-    split: impl Fn(&K) -> (S, i64),
-) -> Vec<(S, Vec<i64>)> {
-    let mut groups: HashMap<S, Vec<i64>> = HashMap::new();
-    for key in keys {
-        let (shared, id) = split(key);
-        groups.entry(shared).or_default().push(id);
-    }
-    groups.into_iter().collect()
-}
-
-/// Groups rows by their parent id.
-pub(crate) fn group_rows<T>(rows: Vec<T>, parent: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
-    let mut groups: HashMap<i64, Vec<T>> = HashMap::new();
-    for row in rows {
-        groups.entry(parent(&row)).or_default().push(row);
-    }
-    groups
 }

@@ -29,7 +29,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::batch::Load;
-use crate::loaders::{group_by, group_rows};
+use crate::batch::{group_by, group_rows};
 use crate::{Result, Scope, Settings};
 
 bistro_kv::kv_key! {

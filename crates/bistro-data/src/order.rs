@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::Result;
 use crate::batch::Load;
-use crate::loaders::{group_by, group_rows};
+use crate::batch::{group_by, group_rows};
 
 /// Orders by id.
 pub struct OrderLoader {

@@ -8,7 +8,7 @@ use bistro_sql::query::{self, PageWindow};
 use sea_orm::DatabaseConnection;
 
 use crate::batch::Load;
-use crate::loaders::{group_by, group_rows};
+use crate::batch::{group_by, group_rows};
 use crate::{Result, Scope};
 
 /// Reviews by id.

@@ -10,8 +10,12 @@
 //! A field is created when first needed, from SQL: the item's `daily_stock`
 //! minus the units of the day's orders that were not rejected or
 //! cancelled. Checkout takes units (all lines or none, never below zero)
-//! before it authorizes the payment and gives them back if the checkout
-//! fails; a rejected or cancelled order of the day gives its units back;
+//! before it authorizes the payment, recording them in a hold field
+//! (`hold:{pending step id}` → `item:units,…`), so the take happens once
+//! per checkout however often it is repeated, and giving back a failed
+//! checkout's units (by the request, or by recovery after it died) happens
+//! once; the hold is forgotten once the order is written. A rejected or
+//! cancelled order gives its units back once (a `back:{order id}` marker);
 //! changing an item's `daily_stock` drops its field, so it is recomputed.
 //! Written by checkout, order transitions and menu edits; read by
 //! `MenuItem.stockRemaining` and checkout. Expires two days after its day.
@@ -70,16 +74,25 @@ async fn remaining_from_sql(
         .collect())
 }
 
-/// Takes `wants` from today's stock of one restaurant, all or nothing.
-/// `Ok(Ok(left))`: taken, with the units left of each item; `Ok(Err(id))`:
-/// nothing taken, `id` has fewer units left than wanted. Publishes
-/// `SOLD_OUT` for the items this took to zero.
+/// The field of a stock hash that records the units a checkout holds (its
+/// pending step): a take happens once per hold, and only a take that is
+/// held can be given back by [`release_hold`].
+fn hold_field(step_id: i64) -> String {
+    format!("hold:{step_id}")
+}
+
+/// Takes `wants` from one day's stock of one restaurant, all or nothing,
+/// once for the checkout whose pending step is `step_id` (a repeat takes
+/// nothing more). `Ok(Ok(left))`: taken, with the units left of each item;
+/// `Ok(Err(id))`: nothing taken, `id` has fewer units left than wanted.
+/// Publishes `SOLD_OUT` for the items this took to zero.
 pub async fn reserve(
     db: &DatabaseConnection,
     kv: &Kv,
     day: NaiveDate,
     restaurant_id: i64,
     wants: &[Want],
+    step_id: i64,
 ) -> Result<std::result::Result<Vec<(i64, i64)>, i64>> {
     if wants.is_empty() {
         return Ok(Ok(Vec::new()));
@@ -100,7 +113,16 @@ pub async fn reserve(
         })
         .collect();
     let key = StockKey { day, restaurant_id };
-    match kv.take_fields(&key, &takes, Some(RETENTION)).await? {
+    let held = wants
+        .iter()
+        .map(|w| format!("{}:{}", w.menu_item_id, w.quantity))
+        .collect::<Vec<_>>()
+        .join(",");
+    let hold = hold_field(step_id);
+    match kv
+        .take_fields(&key, &takes, Some(RETENTION), Some((&hold, &held)))
+        .await?
+    {
         Ok(left) => {
             let left: Vec<(i64, i64)> = wants.iter().map(|w| w.menu_item_id).zip(left).collect();
             for (id, units) in &left {
@@ -122,58 +144,80 @@ pub async fn reserve(
     }
 }
 
-/// Gives units back to today's stock of one restaurant (a failed checkout,
-/// a cancelled order). Publishes `RESTOCKED` for items that were sold out.
-/// Logged, not returned, on failure: the stock then stays low until its
-/// field is recomputed (the next day, or after a flush).
-pub async fn release(kv: &Kv, day: NaiveDate, restaurant_id: i64, gives: &[(i64, i64)]) {
+/// Gives back what the checkout whose pending step is `step_id` holds
+/// (`gives`: the units it took), once: a hold released already, or never
+/// taken, gives nothing. Publishes `RESTOCKED` for items that were sold out.
+pub async fn release_hold(
+    kv: &Kv,
+    day: NaiveDate,
+    restaurant_id: i64,
+    step_id: i64,
+    gives: &[(i64, i64)],
+) -> Result<()> {
     let key = StockKey { day, restaurant_id };
-    match kv.give_fields(&key, gives).await {
-        Ok(now) => {
-            for ((id, units), left) in gives.iter().zip(now) {
-                if let Some(left) = left
-                    && left == *units
-                    && *units > 0
-                {
-                    events::publish_menu_availability(
-                        kv,
-                        *id,
-                        restaurant_id,
-                        AvailabilityReason::Restocked,
-                        true,
-                        Some(left),
-                    )
-                    .await;
-                }
-            }
-        }
-        Err(error) => {
-            tracing::error!(%error, restaurant.id = restaurant_id, "giving stock back failed; it stays low until recomputed");
+    let now = kv.release_fields(&key, &hold_field(step_id), gives).await?;
+    restocked(kv, restaurant_id, gives, &now).await;
+    Ok(())
+}
+
+/// Forgets the hold of a checkout whose order was written: its units are
+/// the order's now (a rejection or cancellation gives them back).
+pub async fn settle_hold(kv: &Kv, day: NaiveDate, restaurant_id: i64, step_id: i64) {
+    let key = bistro_kv::typed::Key::render(&StockKey { day, restaurant_id });
+    if let Err(error) = kv.hdel(&key, &[hold_field(step_id)]).await {
+        tracing::warn!(%error, restaurant.id = restaurant_id, "forgetting a settled stock hold failed; it expires with its day");
+    }
+}
+
+/// Publishes `RESTOCKED` for items whose units were all given back.
+async fn restocked(kv: &Kv, restaurant_id: i64, gives: &[(i64, i64)], now: &[Option<i64>]) {
+    for ((id, units), left) in gives.iter().zip(now) {
+        if let Some(left) = left
+            && left == units
+            && *units > 0
+        {
+            events::publish_menu_availability(
+                kv,
+                *id,
+                restaurant_id,
+                AvailabilityReason::Restocked,
+                true,
+                Some(*left),
+            )
+            .await;
         }
     }
 }
 
-/// Gives a rejected or cancelled order's units back, if it was placed today.
+/// Gives a rejected or cancelled order's units back to the stock of the
+/// day it was placed (if that day's stock is still kept), once per order:
+/// a repeat (recovery finishing what a request started) gives nothing.
 /// Its lines come through the request's loader, where the answer finds them.
-pub(crate) async fn give_back_order(loaders: &crate::Loaders, kv: &Kv, order: &order::Model) {
-    let day = crate::popularity::today();
-    if order.created_at.date_naive() != day {
-        return;
-    }
-    let lines = match loaders.order_lines.load_one(order.id).await {
-        Ok(lines) => lines.unwrap_or_default(),
-        Err(error) => {
-            tracing::error!(%error, order.id = order.id, "reading a cancelled order's lines failed; its stock is not given back");
-            return;
-        }
-    };
+pub(crate) async fn give_back_order(
+    loaders: &crate::Loaders,
+    kv: &Kv,
+    order: &order::Model,
+) -> Result<()> {
+    let lines = loaders
+        .order_lines
+        .load_one(order.id)
+        .await?
+        .unwrap_or_default();
     let mut units: HashMap<i64, i64> = HashMap::new();
     for line in lines.iter() {
         *units.entry(line.menu_item_id).or_default() += i64::from(line.quantity);
     }
     // Only limited items have fields; giving to a missing field does nothing.
     let gives: Vec<(i64, i64)> = units.into_iter().collect();
-    release(kv, day, order.restaurant_id, &gives).await;
+    let key = StockKey {
+        day: order.created_at.date_naive(),
+        restaurant_id: order.restaurant_id,
+    };
+    let now = kv
+        .give_fields_once(&key, &format!("back:{}", order.id), &gives)
+        .await?;
+    restocked(kv, order.restaurant_id, &gives, &now).await;
+    Ok(())
 }
 
 /// After a menu item changed: a new `daily_stock` drops today's field (it is

@@ -143,6 +143,17 @@ macro_rules! call {
     }};
 }
 
+/// When [`Kv::hgive`]-style additions happen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum GiveOnce<'a> {
+    /// Every time.
+    Always,
+    /// Only if this field exists; it is deleted (a hold being released).
+    IfHeld(&'a str),
+    /// Only if this field does not exist yet (in an existing hash); it is set.
+    Marker(&'a str),
+}
+
 impl Kv {
     /// A fresh, empty in-process store.
     pub fn memory() -> Self {
@@ -515,16 +526,22 @@ impl Kv {
     /// nothing is taken and `Ok(Err(i))` is the index of the first field
     /// short. Missing fields are created at their initial value either way.
     /// A hash created by this call expires after `ttl_if_new`.
+    ///
+    /// With a `hold` field, the take is recorded in it (its value is
+    /// `hold.1`) and happens once: when the field exists already, nothing is
+    /// taken again and the fields' current values are returned, so a take
+    /// whose answer was lost can be repeated; [`Kv::hrelease`] undoes it.
     pub async fn htake(
         &self,
         key: &str,
         takes: &[(String, i64, i64)],
         ttl_if_new: Option<Duration>,
+        hold: Option<(&str, &str)>,
     ) -> Result<std::result::Result<Vec<i64>, usize>> {
         if takes.is_empty() {
             return Ok(Ok(Vec::new()));
         }
-        call!(self, 1, htake(&self.key(key), takes, ttl_if_new))
+        call!(self, 1, htake(&self.key(key), takes, ttl_if_new, hold))
     }
 
     /// Adds amounts back to integer fields of the hash at `key` that exist,
@@ -535,7 +552,46 @@ impl Kv {
         if gives.is_empty() {
             return Ok(Vec::new());
         }
-        call!(self, 1, hgive(&self.key(key), gives))
+        call!(self, 1, hgive(&self.key(key), gives, GiveOnce::Always))
+    }
+
+    /// Undoes a take recorded in the field `hold` ([`Kv::htake`]): if the
+    /// field exists, it is deleted and `gives` are added back as
+    /// [`Kv::hgive`] adds them, in one atomic step; if it does not (never
+    /// taken, or released already), nothing changes and every value is `None`.
+    pub async fn hrelease(
+        &self,
+        key: &str,
+        hold: &str,
+        gives: &[(String, i64)],
+    ) -> Result<Vec<Option<i64>>> {
+        if gives.is_empty() {
+            return Ok(Vec::new());
+        }
+        call!(
+            self,
+            1,
+            hgive(&self.key(key), gives, GiveOnce::IfHeld(hold))
+        )
+    }
+
+    /// Adds `gives` back as [`Kv::hgive`] does, once per `marker`: the first
+    /// call sets the field `marker` (in an existing hash) and gives; later
+    /// calls with the same marker change nothing (every value `None`).
+    pub async fn hgive_once(
+        &self,
+        key: &str,
+        marker: &str,
+        gives: &[(String, i64)],
+    ) -> Result<Vec<Option<i64>>> {
+        if gives.is_empty() {
+            return Ok(Vec::new());
+        }
+        call!(
+            self,
+            1,
+            hgive(&self.key(key), gives, GiveOnce::Marker(marker))
+        )
     }
 
     /// Publishes `message` on `channel`; returns how many subscribers received it

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::{Channels, Error, Result, Subscription, lock};
+use crate::{Channels, Error, GiveOnce, Result, Subscription, lock};
 
 #[derive(Debug, Clone)]
 enum Value {
@@ -318,9 +318,11 @@ impl MemoryKv {
         delta: i64,
         ttl_if_new: Option<Duration>,
     ) -> Result<Vec<i64>> {
-        // Like the Redis transaction: all or nothing for well-typed keys.
+        // Like the Redis transaction: one atomic step (one lock), all or
+        // nothing for well-typed keys.
+        let mut map = self.map();
         keys.iter()
-            .map(|key| self.incr_by(key, delta, ttl_if_new))
+            .map(|key| incr(&mut map, key, delta, ttl_if_new))
             .collect()
     }
 
@@ -330,21 +332,7 @@ impl MemoryKv {
         delta: i64,
         ttl_if_new: Option<Duration>,
     ) -> Result<i64> {
-        let mut map = self.map();
-        match map.string(key)? {
-            Some(current) => {
-                let next = parse_int(current)
-                    .ok_or_else(not_an_integer)?
-                    .checked_add(delta)
-                    .ok_or_else(overflow)?;
-                *current = Text::from(next.to_string());
-                Ok(next)
-            }
-            None => {
-                map.put(key, Text::from(delta.to_string()), ttl_if_new);
-                Ok(delta)
-            }
-        }
+        incr(&mut self.map(), key, delta, ttl_if_new)
     }
 
     pub(crate) fn zincr_by(
@@ -568,6 +556,7 @@ impl MemoryKv {
         key: &str,
         takes: &[(String, i64, i64)],
         ttl_if_new: Option<Duration>,
+        hold: Option<(&str, &str)>,
     ) -> Result<std::result::Result<Vec<i64>, usize>> {
         let mut map = self.map();
         let created = map.get(key).is_none();
@@ -584,6 +573,12 @@ impl MemoryKv {
             };
             current.push(value);
         }
+        if let Some((hold, _)) = hold
+            && hash.contains_key(hold)
+        {
+            // Taken already by this holder: nothing is taken again.
+            return Ok(Ok(current));
+        }
         let short = takes
             .iter()
             .zip(&current)
@@ -597,6 +592,9 @@ impl MemoryKv {
                     hash.insert(field.clone(), Text::from(next.to_string()));
                     taken.push(next);
                 }
+                if let Some((hold, value)) = hold {
+                    hash.insert(hold.to_owned(), Text::from(value));
+                }
                 Ok(taken)
             }
         };
@@ -606,13 +604,33 @@ impl MemoryKv {
         Ok(outcome)
     }
 
-    pub(crate) fn hgive(&self, key: &str, gives: &[(String, i64)]) -> Result<Vec<Option<i64>>> {
+    pub(crate) fn hgive(
+        &self,
+        key: &str,
+        gives: &[(String, i64)],
+        once: GiveOnce<'_>,
+    ) -> Result<Vec<Option<i64>>> {
         let mut map = self.map();
         let hash = match map.get(key).map(|e| &mut e.value) {
             None => return Ok(vec![None; gives.len()]),
             Some(Value::Hash(h)) => h,
             Some(_) => return Err(Error::wrong_type()),
         };
+        let go = match once {
+            GiveOnce::Always => true,
+            GiveOnce::IfHeld(hold) => hash.remove(hold).is_some(),
+            GiveOnce::Marker(marker) => {
+                if hash.contains_key(marker) {
+                    false
+                } else {
+                    hash.insert(marker.to_owned(), Text::from("1"));
+                    true
+                }
+            }
+        };
+        if !go {
+            return Ok(vec![None; gives.len()]);
+        }
         let mut out = Vec::with_capacity(gives.len());
         for (field, amount) in gives {
             match hash.get_mut(field) {
@@ -652,6 +670,25 @@ impl MemoryKv {
         let before = entries.len();
         entries.retain(|k, _| !k.starts_with(prefix));
         Ok((before - entries.len()) as u64)
+    }
+}
+
+/// Adds `delta` to the integer at `key` (created at `delta`, expiring after
+/// `ttl_if_new`, when missing).
+fn incr(map: &mut Map<'_>, key: &str, delta: i64, ttl_if_new: Option<Duration>) -> Result<i64> {
+    match map.string(key)? {
+        Some(current) => {
+            let next = parse_int(current)
+                .ok_or_else(not_an_integer)?
+                .checked_add(delta)
+                .ok_or_else(overflow)?;
+            *current = Text::from(next.to_string());
+            Ok(next)
+        }
+        None => {
+            map.put(key, Text::from(delta.to_string()), ttl_if_new);
+            Ok(delta)
+        }
     }
 }
 

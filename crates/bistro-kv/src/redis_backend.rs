@@ -11,7 +11,7 @@ use redis::{AsyncCommands, Client, ErrorKind, RedisError, ServerErrorKind};
 use tokio::sync::mpsc;
 
 use crate::breaker::Breaker;
-use crate::{Channels, Error, KvConfig, Result, Subscription};
+use crate::{Channels, Error, GiveOnce, KvConfig, Result, Subscription};
 
 pub(crate) struct RedisKv {
     client: Client,
@@ -63,42 +63,59 @@ static DELETE_IF: LazyLock<redis::Script> = LazyLock::new(|| {
 });
 
 /// Takes amounts from hash fields, all or nothing. ARGV: the expiry in ms
-/// for a new hash (0: none), then `field, amount, initial` triples. Replies
-/// `{1, new values…}` when taken, `{0, index of the first short field}` when not.
+/// for a new hash (0: none), the hold field and its value (empty: no
+/// hold), then `field, amount, initial` triples. Replies `{1, new values…}`
+/// when taken (or held already: the current values, nothing taken again),
+/// `{0, index of the first short field}` when not.
 static HTAKE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
         r"local created = redis.call('EXISTS', KEYS[1]) == 0
-          local count = (#ARGV - 1) / 3
+          local count = (#ARGV - 3) / 3
           local values = {}
           local short = nil
           for i = 1, count do
-            local field = ARGV[3 * i - 1]
+            local field = ARGV[3 * i + 1]
             local v = redis.call('HGET', KEYS[1], field)
             if not v then
-              v = ARGV[3 * i + 1]
+              v = ARGV[3 * i + 3]
               redis.call('HSET', KEYS[1], field, v)
             end
             v = tonumber(v)
-            if short == nil and v < tonumber(ARGV[3 * i]) then short = i - 1 end
+            if short == nil and v < tonumber(ARGV[3 * i + 2]) then short = i - 1 end
             values[i] = v
           end
           if created and tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+          if ARGV[2] ~= '' and redis.call('HEXISTS', KEYS[1], ARGV[2]) == 1 then
+            local out = {1}
+            for i = 1, count do out[i + 1] = values[i] end
+            return out
+          end
           if short ~= nil then return {0, short} end
           local out = {1}
           for i = 1, count do
-            out[i + 1] = redis.call('HINCRBY', KEYS[1], ARGV[3 * i - 1], 0 - tonumber(ARGV[3 * i]))
+            out[i + 1] = redis.call('HINCRBY', KEYS[1], ARGV[3 * i + 1], 0 - tonumber(ARGV[3 * i + 2]))
           end
+          if ARGV[2] ~= '' then redis.call('HSET', KEYS[1], ARGV[2], ARGV[3]) end
           return out",
     )
 });
 
-/// Adds amounts back to hash fields that exist. ARGV: `field, amount`
-/// pairs. Replies with each new value, or false where the field is missing.
+/// Adds amounts back to hash fields that exist. ARGV: the mode (`always`,
+/// `held`: only if the field in ARGV[2] exists, deleting it; `once`: only
+/// if the field in ARGV[2] does not exist yet in an existing hash, setting
+/// it), that field, then `field, amount` pairs. Replies with each new
+/// value, or false where the field is missing (or nothing was given).
 static HGIVE: LazyLock<redis::Script> = LazyLock::new(|| {
     redis::Script::new(
-        r"local out = {}
-          for i = 1, #ARGV, 2 do
-            if redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
+        r"local go = true
+          if ARGV[1] == 'held' then
+            go = redis.call('HDEL', KEYS[1], ARGV[2]) == 1
+          elseif ARGV[1] == 'once' then
+            go = redis.call('EXISTS', KEYS[1]) == 1 and redis.call('HSETNX', KEYS[1], ARGV[2], '1') == 1
+          end
+          local out = {}
+          for i = 3, #ARGV, 2 do
+            if go and redis.call('HEXISTS', KEYS[1], ARGV[i]) == 1 then
               out[#out + 1] = redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1])
             else
               out[#out + 1] = false
@@ -581,12 +598,14 @@ impl RedisKv {
         key: &str,
         takes: &[(String, i64, i64)],
         ttl_if_new: Option<Duration>,
+        hold: Option<(&str, &str)>,
     ) -> Result<std::result::Result<Vec<i64>, usize>> {
         let ttl = ttl_if_new.map_or(0, millis);
+        let (hold_field, hold_value) = hold.unwrap_or(("", ""));
         let reply: Vec<i64> = self
             .run(|mut c| async move {
                 let mut invocation = HTAKE.key(key);
-                invocation.arg(ttl);
+                invocation.arg(ttl).arg(hold_field).arg(hold_value);
                 for (field, amount, initial) in takes {
                     invocation.arg(field).arg(*amount).arg(*initial);
                 }
@@ -604,9 +623,16 @@ impl RedisKv {
         &self,
         key: &str,
         gives: &[(String, i64)],
+        once: GiveOnce<'_>,
     ) -> Result<Vec<Option<i64>>> {
+        let (mode, field) = match once {
+            GiveOnce::Always => ("always", ""),
+            GiveOnce::IfHeld(hold) => ("held", hold),
+            GiveOnce::Marker(marker) => ("once", marker),
+        };
         self.run(|mut c| async move {
             let mut invocation = HGIVE.key(key);
+            invocation.arg(mode).arg(field);
             for (field, amount) in gives {
                 invocation.arg(field).arg(*amount);
             }

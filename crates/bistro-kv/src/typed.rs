@@ -196,18 +196,20 @@ impl crate::Kv {
     }
 
     /// Takes amounts from integer fields of one hash, all or nothing
-    /// ([`Kv::htake`](crate::Kv::htake)): `(field, amount, initial value when missing)`.
+    /// ([`Kv::htake`](crate::Kv::htake)): `(field, amount, initial value when missing)`,
+    /// once per `hold` (a field name and the value it records) when given.
     pub async fn take_fields<K: HashKey<Value = i64>>(
         &self,
         key: &K,
         takes: &[(K::Field, i64, i64)],
         ttl_if_new: Option<std::time::Duration>,
+        hold: Option<(&str, &str)>,
     ) -> Result<std::result::Result<Vec<i64>, usize>> {
         let takes: Vec<(String, i64, i64)> = takes
             .iter()
             .map(|(field, amount, initial)| (field.encode(), *amount, *initial))
             .collect();
-        self.htake(&key.render(), &takes, ttl_if_new).await
+        self.htake(&key.render(), &takes, ttl_if_new, hold).await
     }
 
     /// Gives amounts back to the integer fields of one hash that still exist
@@ -217,11 +219,29 @@ impl crate::Kv {
         key: &K,
         gives: &[(K::Field, i64)],
     ) -> Result<Vec<Option<i64>>> {
-        let gives: Vec<(String, i64)> = gives
-            .iter()
-            .map(|(field, amount)| (field.encode(), *amount))
-            .collect();
-        self.hgive(&key.render(), &gives).await
+        self.hgive(&key.render(), &encode_gives(gives)).await
+    }
+
+    /// Undoes the take recorded in the field `hold` ([`Kv::hrelease`](crate::Kv::hrelease)).
+    pub async fn release_fields<K: HashKey<Value = i64>>(
+        &self,
+        key: &K,
+        hold: &str,
+        gives: &[(K::Field, i64)],
+    ) -> Result<Vec<Option<i64>>> {
+        self.hrelease(&key.render(), hold, &encode_gives(gives))
+            .await
+    }
+
+    /// Gives amounts back once per `marker` ([`Kv::hgive_once`](crate::Kv::hgive_once)).
+    pub async fn give_fields_once<K: HashKey<Value = i64>>(
+        &self,
+        key: &K,
+        marker: &str,
+        gives: &[(K::Field, i64)],
+    ) -> Result<Vec<Option<i64>>> {
+        self.hgive_once(&key.render(), marker, &encode_gives(gives))
+            .await
     }
 
     /// Deletes keys of one layout; returns how many existed.
@@ -404,6 +424,13 @@ impl crate::Kv {
             .map(|v| v.and_then(|v| v.parse().ok()).unwrap_or(0))
             .collect())
     }
+}
+
+fn encode_gives<F: Codec>(gives: &[(F, i64)]) -> Vec<(String, i64)> {
+    gives
+        .iter()
+        .map(|(field, amount)| (field.encode(), *amount))
+        .collect()
 }
 
 #[cfg(test)]

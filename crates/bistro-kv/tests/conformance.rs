@@ -1146,7 +1146,8 @@ async fn hash_takes_are_all_or_nothing_and_never_go_below_zero() {
             kv.htake(
                 "stock",
                 &[take("a", 2, 5), take("b", 1, 1)],
-                Some(Duration::from_secs(60))
+                Some(Duration::from_secs(60)),
+                None
             )
             .await
             .unwrap(),
@@ -1156,7 +1157,7 @@ async fn hash_takes_are_all_or_nothing_and_never_go_below_zero() {
         assert!(kv.ttl("stock").await.unwrap().is_some(), "{name}");
         // One field short: nothing is taken, and the index says which.
         assert_eq!(
-            kv.htake("stock", &[take("a", 1, 99), take("b", 1, 99)], None)
+            kv.htake("stock", &[take("a", 1, 99), take("b", 1, 99)], None, None)
                 .await
                 .unwrap(),
             Err(1),
@@ -1183,16 +1184,22 @@ async fn hash_takes_are_all_or_nothing_and_never_go_below_zero() {
             vec![None],
             "{name}"
         );
-        assert_eq!(kv.htake("stock", &[], None).await.unwrap(), Ok(vec![]));
+        assert_eq!(
+            kv.htake("stock", &[], None, None).await.unwrap(),
+            Ok(vec![])
+        );
 
         // Many takers racing for the last units: exactly as many win as there are units.
-        kv.htake("race", &[take("x", 0, 10)], None)
+        kv.htake("race", &[take("x", 0, 10)], None, None)
             .await
             .unwrap()
             .unwrap();
         let attempts = (0..40).map(|_| {
             let kv = kv.clone();
-            async move { kv.htake("race", &[("x".to_owned(), 1, 10)], None).await }
+            async move {
+                kv.htake("race", &[("x".to_owned(), 1, 10)], None, None)
+                    .await
+            }
         });
         let results = futures_util::future::join_all(attempts).await;
         let won = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
@@ -1202,6 +1209,80 @@ async fn hash_takes_are_all_or_nothing_and_never_go_below_zero() {
             Some("0"),
             "{name}"
         );
+        kv.purge_prefix().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_held_take_happens_once_and_is_released_once() {
+    for kv in backends().await {
+        let name = kv.backend_name();
+        let take = |f: &str, amount: i64, initial: i64| (f.to_owned(), amount, initial);
+        let hold = Some(("hold:7", "a:2,b:1"));
+        let first = kv
+            .htake("stock", &[take("a", 2, 5), take("b", 1, 3)], None, hold)
+            .await
+            .unwrap();
+        assert_eq!(first, Ok(vec![3, 2]), "{name}");
+        // Repeated (its answer lost, say): nothing is taken again.
+        let again = kv
+            .htake("stock", &[take("a", 2, 5), take("b", 1, 3)], None, hold)
+            .await
+            .unwrap();
+        assert_eq!(again, Ok(vec![3, 2]), "{name}");
+        assert_eq!(
+            kv.hget("stock", "hold:7").await.unwrap().as_deref(),
+            Some("a:2,b:1"),
+            "{name}"
+        );
+        // A short take records no hold.
+        assert_eq!(
+            kv.htake("stock", &[take("a", 9, 5)], None, Some(("hold:8", "a:9")))
+                .await
+                .unwrap(),
+            Err(0),
+            "{name}"
+        );
+        assert_eq!(kv.hget("stock", "hold:8").await.unwrap(), None, "{name}");
+        let gives = [("a".to_owned(), 2), ("b".to_owned(), 1)];
+        assert_eq!(
+            kv.hrelease("stock", "hold:7", &gives).await.unwrap(),
+            vec![Some(5), Some(3)],
+            "{name}"
+        );
+        // Released once: a second release (recovery after the request) gives nothing.
+        assert_eq!(
+            kv.hrelease("stock", "hold:7", &gives).await.unwrap(),
+            vec![None, None],
+            "{name}"
+        );
+        assert_eq!(kv.hget("stock", "a").await.unwrap().as_deref(), Some("5"));
+        // A hold never taken releases nothing.
+        assert_eq!(
+            kv.hrelease("stock", "hold:9", &gives).await.unwrap(),
+            vec![None, None],
+            "{name}"
+        );
+        // Gives by marker happen once per marker, and never create a hash.
+        let back = [("a".to_owned(), 1)];
+        assert_eq!(
+            kv.hgive_once("stock", "back:1", &back).await.unwrap(),
+            vec![Some(6)],
+            "{name}"
+        );
+        assert_eq!(
+            kv.hgive_once("stock", "back:1", &back).await.unwrap(),
+            vec![None],
+            "{name}"
+        );
+        assert_eq!(
+            kv.hgive_once("no-such-hash", "back:1", &back)
+                .await
+                .unwrap(),
+            vec![None],
+            "{name}"
+        );
+        assert_eq!(kv.hget("no-such-hash", "back:1").await.unwrap(), None);
         kv.purge_prefix().await.unwrap();
     }
 }

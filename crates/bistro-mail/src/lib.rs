@@ -4,4 +4,4 @@ mod delivery;
 mod worker;
 
 pub use delivery::{Delivered, Delivery, DeliveryError, OutgoingMessage};
-pub use worker::{MailSettings, Worker};
+pub use worker::{Clock, MailSettings, Worker};

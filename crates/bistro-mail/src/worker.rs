@@ -1,10 +1,25 @@
-//! The outbox worker: claim due rows, deliver, mark.
+//! The outbox worker: claim a due row, deliver it, mark it; again.
+//!
+//! **One message per lease, renewed while it is sent.** A worker claims one
+//! message at a time, under a lease of `lease_secs`, and while its delivery
+//! runs it extends the lease whenever a third of it has passed. So the lease
+//! of a message being delivered never lapses, and no other worker (another
+//! replica) takes it over and sends it a second time, however slow the SMTP
+//! server; and a slow delivery is never cut off half way (which would send
+//! it again on the next attempt, the server having perhaps accepted it).
+//! Claiming a batch under one lease would let the last messages of a slow
+//! batch lapse while they still wait their turn. A worker that dies stops
+//! renewing: its lease lapses and another worker takes the message over.
+//!
+//! Other workers meanwhile claim the next messages, so a slow server delays
+//! one message per worker, not a queue.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bistro_sql::entity::email_outbox;
 use bistro_sql::outbox;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
@@ -24,10 +39,12 @@ pub struct MailSettings {
     pub from: String,
     /// How often the worker looks for due messages, milliseconds.
     pub poll_interval_ms: u64,
-    /// Most messages claimed at once.
+    /// Most messages one round handles (each claimed on its own) before the
+    /// worker looks again without pausing.
     pub batch_size: u64,
     /// How long a claimed message is the claiming worker's alone, seconds;
-    /// after that another worker may take it over.
+    /// after that another worker may take it over. A delivery gets three
+    /// quarters of it.
     pub lease_secs: u64,
     /// Attempts before a message is given up (`FAILED`).
     pub max_attempts: i32,
@@ -55,6 +72,16 @@ impl Default for MailSettings {
 }
 
 impl MailSettings {
+    /// The lease a claimed message is held under.
+    pub fn lease(&self) -> Duration {
+        Duration::from_secs(self.lease_secs)
+    }
+
+    /// How much of a lease may pass before a delivery still running renews it.
+    pub fn renew_after(&self) -> Duration {
+        self.lease() / 3
+    }
+
     /// Wait after the `attempt`-th failed attempt: base × 2^(attempt-1), capped.
     pub fn backoff(&self, attempt: i32) -> Duration {
         let exponent = u32::try_from(attempt.saturating_sub(1))
@@ -68,13 +95,30 @@ impl MailSettings {
     }
 }
 
+/// How often a delivery in progress looks whether its lease is due for renewal.
+const RENEWAL_CHECK: Duration = Duration::from_millis(100);
+
+/// The time as a worker sees it: the wall clock, or one a test moves.
+pub type Clock = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
 /// One outbox worker. Several may run at once, in one process or many.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Worker {
     db: DatabaseConnection,
     delivery: Delivery,
     settings: MailSettings,
     owner: String,
+    clock: Clock,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("delivery", &self.delivery)
+            .field("settings", &self.settings)
+            .field("owner", &self.owner)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Worker {
@@ -90,7 +134,16 @@ impl Worker {
             delivery,
             settings,
             owner: owner.into(),
+            clock: Arc::new(Utc::now),
         }
+    }
+
+    /// The same worker reading the time from `clock` (tests move time
+    /// forward past leases without waiting for it).
+    #[must_use]
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Runs until `shutdown` resolves: a round, then a pause, again.
@@ -104,14 +157,25 @@ impl Worker {
         let mut shutdown = std::pin::pin!(shutdown);
         let pause = Duration::from_millis(self.settings.poll_interval_ms.max(10));
         loop {
-            let busy = match self.run_once().await {
-                Ok(handled) => handled == self.settings.batch_size as usize,
+            // One message at a time, so a shutdown stops the worker after
+            // the message in hand (finished and marked: no lease is left
+            // behind), however long the backlog.
+            let busy = match self.run_one().await {
+                Ok(handled) => handled,
                 Err(error) => {
                     tracing::warn!(%error, "email outbox unreachable; trying again");
                     false
                 }
             };
-            // A full batch suggests more is due: go on at once.
+            let stopping = tokio::select! {
+                biased;
+                () = &mut shutdown => true,
+                () = std::future::ready(()) => false,
+            };
+            if stopping {
+                break;
+            }
+            // One was due: more may be, go on at once.
             if busy {
                 continue;
             }
@@ -123,32 +187,78 @@ impl Worker {
         tracing::info!(worker = %self.owner, "email outbox worker stopped");
     }
 
-    /// Claims the due messages and handles each; returns how many it handled.
+    /// Handles due messages one by one, each claimed under its own lease,
+    /// until none is due or `batch_size` were handled; returns how many.
     pub async fn run_once(&self) -> bistro_sql::Result<usize> {
-        let claimed = self.claim().await?;
-        for row in &claimed {
-            let delivered = self.deliver(row).await;
-            self.finish(row, delivered).await?;
+        let mut handled = 0;
+        while handled < self.settings.batch_size as usize {
+            let Some(row) = self.claim().await? else {
+                break;
+            };
+            let delivered = self.deliver(&row).await;
+            self.finish(&row, delivered).await?;
+            handled += 1;
         }
-        Ok(claimed.len())
+        Ok(handled)
     }
 
-    /// Claims due messages under this worker's lease.
-    pub async fn claim(&self) -> bistro_sql::Result<Vec<email_outbox::Model>> {
-        outbox::claim_due(
+    /// Handles the next due message, if any; `true` when there was one.
+    async fn run_one(&self) -> bistro_sql::Result<bool> {
+        let Some(row) = self.claim().await? else {
+            return Ok(false);
+        };
+        let delivered = self.deliver(&row).await;
+        self.finish(&row, delivered).await?;
+        Ok(true)
+    }
+
+    /// Claims the next due message under this worker's lease.
+    pub async fn claim(&self) -> bistro_sql::Result<Option<email_outbox::Model>> {
+        let mut rows = outbox::claim_due(
             &self.db,
             &self.owner,
-            Utc::now(),
-            Duration::from_secs(self.settings.lease_secs),
-            self.settings.batch_size,
+            (self.clock)(),
+            self.settings.lease(),
+            1,
         )
-        .await
+        .await?;
+        Ok(rows.pop())
     }
 
-    /// Delivers one claimed message (without marking it).
+    /// Delivers one claimed message (without marking it), renewing its
+    /// lease while the delivery runs (see the module docs).
     pub async fn deliver(&self, row: &email_outbox::Model) -> Result<Delivered, DeliveryError> {
         let message = OutgoingMessage::from_row(row, &self.settings.from);
-        self.delivery.deliver(&message).await
+        let delivery = self.delivery.deliver(&message);
+        let mut delivery = std::pin::pin!(delivery);
+        let lease =
+            chrono::Duration::from_std(self.settings.lease()).unwrap_or(chrono::Duration::MAX);
+        let renew_after = chrono::Duration::from_std(self.settings.renew_after())
+            .unwrap_or(chrono::Duration::MAX);
+        let mut renewed_at = (self.clock)();
+        loop {
+            tokio::select! {
+                delivered = &mut delivery => return delivered,
+                // Looks often, renews rarely: a third of the lease apart, on
+                // the worker's clock (the one that dates the lease).
+                () = tokio::time::sleep(RENEWAL_CHECK) => {}
+            }
+            let now = (self.clock)();
+            if now - renewed_at < renew_after {
+                continue;
+            }
+            match outbox::renew_lease(&self.db, row.id, &self.owner, now + lease).await {
+                Ok(true) => renewed_at = now,
+                Ok(false) => {
+                    tracing::warn!(outbox.id = row.id, worker = %self.owner, "the lease of a message being delivered was taken over; another worker may send it too");
+                    renewed_at = now;
+                }
+                Err(error) => {
+                    // Tried again at the next check; the lease still has two thirds left.
+                    tracing::warn!(%error, outbox.id = row.id, "renewing the lease of a message being delivered failed");
+                }
+            }
+        }
     }
 
     /// Records how a claimed message's delivery went: sent, due again after
@@ -158,7 +268,7 @@ impl Worker {
         row: &email_outbox::Model,
         delivered: Result<Delivered, DeliveryError>,
     ) -> bistro_sql::Result<()> {
-        let now = Utc::now();
+        let now = (self.clock)();
         let kept = match delivered {
             Ok(how) => {
                 tracing::info!(
@@ -169,6 +279,7 @@ impl Worker {
                     already_there = how == Delivered::AlreadyThere,
                     "email delivered"
                 );
+                bistro_metrics::email("sent");
                 outbox::mark_sent(&self.db, row.id, &self.owner, now).await?
             }
             Err(error) if error.is_permanent() || row.attempts >= self.settings.max_attempts => {
@@ -179,6 +290,7 @@ impl Worker {
                     %error,
                     "email delivery failed for good"
                 );
+                bistro_metrics::email("failed");
                 outbox::mark_failed(&self.db, row.id, &self.owner, now, &error.to_string()).await?
             }
             Err(error) => {
@@ -191,6 +303,7 @@ impl Worker {
                     %error,
                     "email delivery failed"
                 );
+                bistro_metrics::email("retry");
                 let next = now + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::MAX);
                 outbox::retry_later(&self.db, row.id, &self.owner, next, &error.to_string()).await?
             }
@@ -217,5 +330,14 @@ mod tests {
         let waits: Vec<u64> = (1..=5).map(|a| settings.backoff(a).as_secs()).collect();
         assert_eq!(waits, [10, 20, 40, 60, 60]);
         assert_eq!(settings.backoff(1000).as_secs(), 60);
+    }
+
+    #[test]
+    fn a_delivery_renews_its_lease_when_a_third_has_passed() {
+        let settings = MailSettings {
+            lease_secs: 60,
+            ..MailSettings::default()
+        };
+        assert_eq!(settings.renew_after(), Duration::from_secs(20));
     }
 }

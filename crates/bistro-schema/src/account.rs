@@ -3,17 +3,18 @@
 use std::net::{IpAddr, Ipv6Addr};
 
 use async_graphql::{Context, InputObject, Object, SimpleObject};
-use bistro_auth::password::{self, MAX_PASSWORD_CHARS};
+use bistro_auth::Role as TokenRole;
+use bistro_auth::password::{self, HashingError, MAX_PASSWORD_CHARS};
 use bistro_auth::text::{self, MAX_DISPLAY_NAME_CHARS};
-use bistro_auth::{Role as TokenRole, RotationError};
 use bistro_data::NewUser;
-use bistro_data::account::NewAccountError;
+use bistro_data::account::{NewAccountError, RotationError};
 use bistro_data::entity::{UserRole, user};
 use bistro_data::rate_limit::RateLimits;
 use chrono::{DateTime, Utc};
 
 use crate::auth::{AuthDeps, ClientAddr, Principal, Viewer, ViewerCell, viewer};
-use crate::error::{Coded, ErrorCode, data, loaders, rate_limited, scope, soft, store_error};
+use crate::error::{Coded, ErrorCode, nullable, rate_limited, server_busy, store_error};
+use crate::request::context::{data, loaders, scope};
 use crate::user::User;
 use crate::user_error::{UserError, UserErrorCode};
 
@@ -94,10 +95,6 @@ pub struct LogoutPayload {
     pub user_errors: Vec<UserError>,
 }
 
-fn kv_error(error: bistro_kv::Error) -> async_graphql::Error {
-    store_error(&error.into())
-}
-
 fn token_role(role: UserRole) -> TokenRole {
     match role {
         UserRole::Customer => TokenRole::Customer,
@@ -141,10 +138,10 @@ async fn access_token(
 async fn start_session(ctx: &Context<'_>, user: user::Model) -> async_graphql::Result<AuthPayload> {
     let auth = data::<AuthDeps>(ctx)?;
     let token = auth
-        .sessions_for(scope(ctx)?.kv())
+        .sessions_for(scope(ctx)?)
         .start(&auth.keys, user.id)
         .await
-        .map_err(kv_error)?;
+        .map_err(|e| store_error(&e))?;
     let (access_token, access_expires) = access_token(ctx, &user, &token.session_id).await?;
     Ok(AuthPayload {
         session: Some(AuthSession {
@@ -156,6 +153,38 @@ async fn start_session(ctx: &Context<'_>, user: user::Model) -> async_graphql::R
         }),
         user_errors: Vec::new(),
     })
+}
+
+/// The request's client address (unspecified when the transport gave none).
+fn client_address(ctx: &Context<'_>) -> IpAddr {
+    ctx.data_opt::<ClientAddr>()
+        .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.0)
+}
+
+/// The account `input` names, when its password is right; `None` when the
+/// email or the password is not. An unknown account is checked against a
+/// decoy hash (same time, same answer); an overlong password is refused
+/// before hashing (hashing is the cost an attacker wants).
+async fn check_credentials(
+    ctx: &Context<'_>,
+    input: &LoginInput,
+) -> async_graphql::Result<Option<user::Model>> {
+    if input.password.chars().count() > MAX_PASSWORD_CHARS {
+        return Ok(None);
+    }
+    let user = match password::normalize_email(&input.email) {
+        Ok(email) => scope(ctx)?.user_by_email(&email).await.coded()?,
+        Err(_) => None,
+    };
+    let verified = data::<AuthDeps>(ctx)?
+        .passwords
+        .verify(
+            &input.password,
+            user.as_ref().map(|u| u.password_hash.as_str()),
+        )
+        .await
+        .map_err(|_| server_busy())?;
+    Ok(user.filter(|_| verified))
 }
 
 /// Account and session mutations.
@@ -172,7 +201,7 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new account.")] input: RegisterInput,
     ) -> Option<AuthPayload> {
-        let result = async {
+        nullable(ctx, async {
             let mut errors = Vec::new();
             let email = match password::normalize_email(&input.email) {
                 Ok(email) => Some(email),
@@ -207,12 +236,55 @@ impl AccountMutation {
             if !errors.is_empty() {
                 return Ok(AuthPayload::failed(errors));
             }
-            let password_hash = password::hash_password(&input.password)
+            let email_taken = || {
+                AuthPayload::failed(vec![UserError::on(
+                    "email",
+                    UserErrorCode::EmailTaken,
+                    "An account with this email already exists; sign in instead.",
+                )])
+            };
+            // Registration attempts per address, counted first: each account
+            // brings a request budget of its own, so accounts must not be
+            // free; and a taken email, answered next, is one attempt too, so
+            // asking which emails have accounts is bounded like signing up.
+            let limits = data::<RateLimits>(ctx)?;
+            let data_scope = scope(ctx)?;
+            let reservation = match limits
+                .begin_registration(data_scope, client_address(ctx))
                 .await
-                .map_err(|e| {
+            {
+                Ok(reservation) => reservation,
+                Err(limited) => {
+                    return Err(rate_limited(
+                        "Too many accounts registered from this address; try again later.",
+                        limited,
+                    ));
+                }
+            };
+            // A taken email is answered before anything is hashed: asking
+            // costs one indexed read, not an argon2 run.
+            let taken = match scope(ctx)?.user_by_email(&email).await {
+                Ok(taken) => taken.is_some(),
+                Err(error) => {
+                    limits.registration_abandoned(data_scope, reservation).await;
+                    return Err(store_error(&error));
+                }
+            };
+            if taken {
+                return Ok(email_taken());
+            }
+            let password_hash = match data::<AuthDeps>(ctx)?.passwords.hash(&input.password).await {
+                Ok(hash) => hash,
+                Err(HashingError::Busy(_)) => {
+                    limits.registration_abandoned(data_scope, reservation).await;
+                    return Err(server_busy());
+                }
+                Err(HashingError::Failed(e)) => {
+                    limits.registration_abandoned(data_scope, reservation).await;
                     tracing::error!(error = %e, "password hashing failed");
-                    ErrorCode::Internal.error("Internal server error")
-                })?;
+                    return Err(ErrorCode::Internal.error("Internal server error"));
+                }
+            };
             let created = scope(ctx)?
                 .create_user(NewUser {
                     email,
@@ -224,19 +296,16 @@ impl AccountMutation {
                 .await;
             let user = match created {
                 Ok(user) => user,
-                Err(NewAccountError::EmailTaken) => {
-                    return Ok(AuthPayload::failed(vec![UserError::on(
-                        "email",
-                        UserErrorCode::EmailTaken,
-                        "An account with this email already exists; sign in instead.",
-                    )]));
+                // Registered at the same moment by another request: an attempt like any.
+                Err(NewAccountError::EmailTaken) => return Ok(email_taken()),
+                Err(NewAccountError::Store(e)) => {
+                    limits.registration_abandoned(data_scope, reservation).await;
+                    return Err(store_error(&e));
                 }
-                Err(NewAccountError::Store(e)) => return Err(store_error(&e)),
             };
             start_session(ctx, user).await
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Signs in with email and password.
@@ -246,52 +315,53 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Credentials.")] input: LoginInput,
     ) -> Option<AuthPayload> {
-        let result = async {
+        nullable(ctx, async {
             let invalid = || {
                 AuthPayload::failed(vec![UserError::general(
                     UserErrorCode::InvalidCredentials,
                     "The email or password is not right.",
                 )])
             };
-            // Past a failed-sign-in limit the attempt is refused before the
-            // password is looked at, even when it is right. Each aliased
+            // Every attempt reserves its place in the failed-sign-in counts
+            // before the password is looked at, so attempts sent at once
+            // cannot all slip under a limit; past a limit (or during the
+            // account's delay, for an address that failed on it) the attempt
+            // is refused even when the password is right. Each aliased
             // `login` of a request is an attempt of its own.
             let limits = data::<RateLimits>(ctx)?;
-            let kv = scope(ctx)?.kv();
-            let address = ctx
-                .data_opt::<ClientAddr>()
-                .map_or(IpAddr::V6(Ipv6Addr::UNSPECIFIED), |a| a.0);
-            let attempts = limits.login_attempts(&input.email, address);
-            if let Err(limited) = limits.check_login(kv, &attempts).await {
-                return Err(rate_limited(
-                    "Too many failed sign-ins; try again later.",
-                    limited,
-                ));
+            let data_scope = scope(ctx)?;
+            let attempts = limits.login_attempts(&input.email, client_address(ctx));
+            let reservation = match limits.begin_login(data_scope, &attempts).await {
+                Ok(reservation) => reservation,
+                Err(limited) => {
+                    return Err(rate_limited(
+                        "Too many failed sign-ins; try again later.",
+                        limited,
+                    ));
+                }
+            };
+            match check_credentials(ctx, &input).await {
+                Ok(Some(user)) => {
+                    limits
+                        .login_released(data_scope, &attempts, reservation)
+                        .await;
+                    start_session(ctx, user).await
+                }
+                Ok(None) => {
+                    limits.login_failed(reservation);
+                    Ok(invalid())
+                }
+                // The password was never checked (the server is busy, a
+                // store failed): the attempt does not count.
+                Err(error) => {
+                    limits
+                        .login_released(data_scope, &attempts, reservation)
+                        .await;
+                    Err(error)
+                }
             }
-            // An overlong password is refused before hashing (hashing is the cost an attacker wants).
-            let user = if input.password.chars().count() > MAX_PASSWORD_CHARS {
-                None
-            } else {
-                let user = match password::normalize_email(&input.email) {
-                    Ok(email) => scope(ctx)?.user_by_email(&email).await.coded()?,
-                    Err(_) => None,
-                };
-                // Unknown accounts are checked against a decoy hash: same time, same answer.
-                let verified = password::verify_password(
-                    &input.password,
-                    user.as_ref().map(|u| u.password_hash.as_str()),
-                )
-                .await;
-                user.filter(|_| verified)
-            };
-            let Some(user) = user else {
-                limits.record_login_failure(kv, &attempts).await;
-                return Ok(invalid());
-            };
-            start_session(ctx, user).await
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Exchanges a refresh token for new tokens. Each refresh token works
@@ -303,9 +373,9 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The refresh token to exchange.")] input: RefreshSessionInput,
     ) -> Option<AuthPayload> {
-        let result = async {
+        nullable(ctx, async {
             let auth = data::<AuthDeps>(ctx)?;
-            let sessions = auth.sessions_for(scope(ctx)?.kv());
+            let sessions = auth.sessions_for(scope(ctx)?);
             let rotation = match sessions.rotate(&auth.keys, &input.refresh_token).await {
                 Ok(rotation) => rotation,
                 Err(RotationError::Invalid) => {
@@ -322,7 +392,7 @@ impl AccountMutation {
                         "This refresh token was already used, so the session was ended for safety; sign in again.",
                     )]));
                 }
-                Err(RotationError::Store(e)) => return Err(kv_error(e)),
+                Err(RotationError::Store(e)) => return Err(store_error(&e)),
             };
             let user = loaders(ctx)?
                 .user
@@ -333,7 +403,7 @@ impl AccountMutation {
                 sessions
                     .revoke(&rotation.token.session_id)
                     .await
-                    .map_err(kv_error)?;
+                    .map_err(|e| store_error(&e))?;
                 return Ok(AuthPayload::failed(vec![UserError::on(
                     "refreshToken",
                     UserErrorCode::RefreshTokenInvalid,
@@ -352,9 +422,8 @@ impl AccountMutation {
                 }),
                 user_errors: Vec::new(),
             })
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Ends a session: its refresh token and its access tokens stop working.
@@ -364,16 +433,16 @@ impl AccountMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "Which session to end.")] input: LogoutInput,
     ) -> Option<LogoutPayload> {
-        let result = async {
+        nullable(ctx, async {
             let auth = data::<AuthDeps>(ctx)?;
-            let sessions = auth.sessions_for(scope(ctx)?.kv());
+            let sessions = auth.sessions_for(scope(ctx)?);
             let signed_in = viewer(ctx).0.as_ref().map(|p| p.session_id.clone());
             let logged_out = match (&input.refresh_token, signed_in) {
                 // The token's secret is checked before anything changes: the
                 // session id alone (readable in any access token) ends nothing.
                 (Some(token), _) => match sessions.end(&auth.keys, token).await {
                     Ok(logged_out) => logged_out,
-                    Err(RotationError::Store(e)) => return Err(kv_error(e)),
+                    Err(RotationError::Store(e)) => return Err(store_error(&e)),
                     Err(RotationError::Invalid | RotationError::Reused) => {
                         return Ok(LogoutPayload {
                             logged_out: false,
@@ -386,7 +455,7 @@ impl AccountMutation {
                     }
                 },
                 // A verified access token of the session proves the caller holds it.
-                (None, Some(sid)) => sessions.revoke(&sid).await.map_err(kv_error)?,
+                (None, Some(sid)) => sessions.revoke(&sid).await.map_err(|e| store_error(&e))?,
                 (None, None) => {
                     return Err(ErrorCode::Unauthenticated
                         .error("Sign in, or pass the session's refresh token, to log out."));
@@ -408,8 +477,7 @@ impl AccountMutation {
                 logged_out,
                 user_errors: Vec::new(),
             })
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 }

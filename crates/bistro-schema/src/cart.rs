@@ -1,16 +1,23 @@
 //! `Cart` and `CartLine`: a customer's open cart, as kept by the data layer
-//! (`bistro_data::cart`, in the key-value store). Prices are today's SQL
-//! prices, read through the loaders; the cart stores none.
+//! (`bistro_data::cart`, in the key-value store), and its mutations
+//! (`addToCart`, `updateCartLine`, `removeCartLine`, `clearCart`). Prices
+//! are today's SQL prices, read through the loaders; the cart stores none.
 
-use async_graphql::{Context, ID, Object};
-use bistro_data::cart::{StoredCart, StoredCartLine};
-use bistro_data::options::OptionGroup;
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use bistro_data::cart::{CartProblem, CartWrite, MAX_LINE_QUANTITY, StoredCart, StoredCartLine};
+use bistro_data::options::{OptionGroup, OptionsProblem};
 
-use crate::error::{Coded, loaders, soft};
+use crate::auth::signed_in;
+use crate::error::{Coded, nullable, soft};
+use crate::ids::{
+    NodeType, cart_line_id, expect_global_id, option_id, parse_cart_line_id, parse_option_id,
+};
 use crate::menu::MenuItem;
 use crate::money::Money;
 use crate::order::Fulfilment;
+use crate::request::context::{loaders, scope};
 use crate::restaurant::Restaurant;
+use crate::user_error::{UserError, UserErrorCode};
 
 /// A customer's open cart.
 pub struct Cart(pub StoredCart);
@@ -128,7 +135,7 @@ pub struct CartLine(StoredCartLine);
 impl CartLine {
     /// Identifies the line within the cart, for `updateCartLine` and `removeCartLine`.
     async fn id(&self) -> ID {
-        crate::ordering::cart_line_id(self.0.id)
+        cart_line_id(self.0.id)
     }
 
     /// The item (null if it was removed from the menu).
@@ -143,7 +150,7 @@ impl CartLine {
 
     /// The options chosen, with what each adds today.
     async fn options(&self, ctx: &Context<'_>) -> Option<Vec<CartLineOption>> {
-        let result = async {
+        nullable(ctx, async {
             let loaders = loaders(ctx)?;
             let (groups, item) = tokio::join!(
                 loaders.option_groups.load_one(self.0.menu_item_id),
@@ -157,15 +164,14 @@ impl CartLine {
                 .flat_map(|g| g.options.iter().map(move |o| (g, o)))
                 .filter(|(_, o)| self.0.option_ids.contains(&o.id))
                 .map(|(g, o)| CartLineOption {
-                    id: crate::ordering::option_id(o.id),
+                    id: option_id(o.id),
                     group: g.group.name.clone(),
                     name: o.name.clone(),
                     price_delta: Money::from_minor(o.price_delta_amount, &currency),
                 })
                 .collect())
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Price of the line at today's prices: (item price + options) × quantity;
@@ -191,4 +197,215 @@ pub struct CartLineOption {
     pub name: String,
     /// What it adds to the unit price today.
     pub price_delta: Money,
+}
+
+/// Adds an item to the viewer's cart.
+#[derive(InputObject)]
+pub struct AddToCartInput {
+    /// The menu item.
+    pub menu_item_id: ID,
+    /// How many (1 to 50 on one line).
+    #[graphql(default = 1)]
+    pub quantity: i32,
+    /// The options chosen (`MenuOption.id`), fitting the item's option groups.
+    #[graphql(default)]
+    pub option_ids: Vec<ID>,
+    /// If the cart holds another restaurant's items: `true` empties it first;
+    /// `false` refuses with `CART_OTHER_RESTAURANT`.
+    #[graphql(default = false)]
+    pub replace_cart: bool,
+}
+
+/// Changes how many of a cart line.
+#[derive(InputObject)]
+pub struct UpdateCartLineInput {
+    /// The line (`CartLine.id`).
+    pub line_id: ID,
+    /// The new quantity (1 to 50; remove the line with `removeCartLine`).
+    pub quantity: i32,
+}
+
+/// Removes a cart line.
+#[derive(InputObject)]
+pub struct RemoveCartLineInput {
+    /// The line (`CartLine.id`).
+    pub line_id: ID,
+}
+
+/// Empties the cart.
+#[derive(InputObject)]
+pub struct ClearCartInput {
+    /// Only empty the cart if it orders from this restaurant (a page showing
+    /// a cart it loaded earlier); omit to empty whatever it holds.
+    pub restaurant_id: Option<ID>,
+}
+
+/// Result of a cart mutation.
+#[derive(SimpleObject)]
+pub struct CartPayload {
+    /// The cart after the change; null when it is empty.
+    pub cart: Option<Cart>,
+    /// Why it did not work, if it did not.
+    pub user_errors: Vec<UserError>,
+}
+
+fn cart_payload(write: CartWrite) -> CartPayload {
+    match write {
+        Ok(cart) => CartPayload {
+            cart: cart.map(Cart),
+            user_errors: Vec::new(),
+        },
+        Err(problem) => CartPayload {
+            cart: None,
+            user_errors: vec![cart_error(&problem)],
+        },
+    }
+}
+
+fn cart_error(problem: &CartProblem) -> UserError {
+    use UserErrorCode as C;
+    match problem {
+        CartProblem::ItemNotFound => UserError::on(
+            "menuItemId",
+            C::ItemUnavailable,
+            "No menu item has this id.",
+        ),
+        CartProblem::ItemUnavailable => UserError::on(
+            "menuItemId",
+            C::ItemUnavailable,
+            "This item cannot be ordered now.",
+        ),
+        CartProblem::OtherRestaurant => UserError::on(
+            "replaceCart",
+            C::CartOtherRestaurant,
+            "The cart holds items of another restaurant; add with replaceCart: true to start a new cart.",
+        ),
+        CartProblem::QuantityOutOfRange => UserError::on(
+            "quantity",
+            C::QuantityInvalid,
+            format!("A line holds 1 to {MAX_LINE_QUANTITY} units."),
+        ),
+        CartProblem::TooManyLines => UserError::general(
+            C::CartTooLarge,
+            format!(
+                "A cart holds at most {} lines.",
+                bistro_data::cart::MAX_LINES
+            ),
+        ),
+        CartProblem::Options(OptionsProblem::Unknown(_)) => UserError::on(
+            "optionIds",
+            C::OptionsInvalid,
+            "An option is not one of this item's.",
+        ),
+        CartProblem::Options(OptionsProblem::Count { group, min, max }) => UserError::on(
+            "optionIds",
+            C::OptionsInvalid,
+            format!("Choose {min} to {max} options of \"{group}\"."),
+        ),
+        CartProblem::LineNotFound => {
+            UserError::on("lineId", C::CartLineNotFound, "The cart has no such line.")
+        }
+        CartProblem::Busy => UserError::general(
+            C::CartBusy,
+            "The cart was being changed by another request; try again.",
+        ),
+    }
+}
+
+/// Cart mutations: `addToCart`, `updateCartLine`, `removeCartLine`, `clearCart`.
+#[derive(Default)]
+pub struct CartMutation;
+
+#[Object]
+/// Cart mutations: `addToCart`, `updateCartLine`, `removeCartLine`, `clearCart`.
+impl CartMutation {
+    /// Adds an item (with options) to the viewer's cart; the same item with
+    /// the same options adds to its line. Signed-in users only.
+    #[graphql(complexity = "crate::limits::OWN_STATEMENT_COST")]
+    async fn add_to_cart(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The item, how many, its options.")] input: AddToCartInput,
+    ) -> Option<CartPayload> {
+        signed_in(ctx, |user_id| async move {
+            let item = expect_global_id(&input.menu_item_id, NodeType::MenuItem)?;
+            let mut options = Vec::with_capacity(input.option_ids.len());
+            for id in &input.option_ids {
+                let Some(option) = parse_option_id(id) else {
+                    return Ok(CartPayload {
+                        cart: None,
+                        user_errors: vec![cart_error(&CartProblem::Options(
+                            OptionsProblem::Unknown(0),
+                        ))],
+                    });
+                };
+                options.push(option);
+            }
+            let write = scope(ctx)?
+                .add_to_cart(user_id, item, input.quantity, options, input.replace_cart)
+                .await
+                .coded()?;
+            Ok(cart_payload(write))
+        })
+        .await
+    }
+
+    /// Sets how many of a line the viewer's cart holds. Signed-in users only.
+    #[graphql(complexity = "crate::limits::OWN_STATEMENT_COST")]
+    async fn update_cart_line(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The line and its new quantity.")] input: UpdateCartLineInput,
+    ) -> Option<CartPayload> {
+        signed_in(ctx, |user_id| async move {
+            let Some(line) = parse_cart_line_id(&input.line_id) else {
+                return Ok(cart_payload(Err(CartProblem::LineNotFound)));
+            };
+            let write = scope(ctx)?
+                .update_cart_line(user_id, line, input.quantity)
+                .await
+                .coded()?;
+            Ok(cart_payload(write))
+        })
+        .await
+    }
+
+    /// Removes a line from the viewer's cart. Signed-in users only.
+    #[graphql(complexity = "crate::limits::OWN_STATEMENT_COST")]
+    async fn remove_cart_line(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The line.")] input: RemoveCartLineInput,
+    ) -> Option<CartPayload> {
+        signed_in(ctx, |user_id| async move {
+            let Some(line) = parse_cart_line_id(&input.line_id) else {
+                return Ok(cart_payload(Err(CartProblem::LineNotFound)));
+            };
+            let write = scope(ctx)?.remove_cart_line(user_id, line).await.coded()?;
+            Ok(cart_payload(write))
+        })
+        .await
+    }
+
+    /// Empties the viewer's cart. Signed-in users only.
+    #[graphql(complexity = "crate::limits::OWN_STATEMENT_COST")]
+    async fn clear_cart(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which cart to empty.")] input: ClearCartInput,
+    ) -> Option<CartPayload> {
+        signed_in(ctx, |user_id| async move {
+            if let Some(restaurant) = &input.restaurant_id {
+                let restaurant = expect_global_id(restaurant, NodeType::Restaurant)?;
+                let cart = loaders(ctx)?.cart.load_one(user_id).await.coded()?;
+                if let Some(cart) = cart.filter(|c| c.restaurant_id != restaurant) {
+                    // Another restaurant's cart: left as it is.
+                    return Ok(cart_payload(Ok(Some(cart))));
+                }
+            }
+            let write = scope(ctx)?.clear_cart(user_id).await.coded()?;
+            Ok(cart_payload(write))
+        })
+        .await
+    }
 }

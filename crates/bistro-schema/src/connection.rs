@@ -6,8 +6,6 @@
 //! cursor from one list is refused by another.
 
 use async_graphql::{Context, SimpleObject};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use bistro_data::PageWindow;
 
 use crate::error::ErrorCode;
@@ -65,21 +63,11 @@ impl PageArgs {
     }
 }
 
-/// Encodes a cursor: a list letter plus its position payload.
-pub fn encode_cursor(kind: char, payload: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{kind}:{payload}"))
-}
-
-/// Decodes a cursor of list `kind`; `None` for anything else.
-pub fn decode_cursor(kind: char, cursor: &str) -> Option<String> {
-    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let payload = raw.strip_prefix(kind)?.strip_prefix(':')?;
-    Some(payload.to_owned())
-}
-
 // `@shareable` in the subgraph SDL: every subgraph with Relay connections
 // defines the same `PageInfo`.
 /// Where the current page sits in its list.
+///
+/// Cache: as its parent.
 #[derive(SimpleObject, Debug, Clone, Default)]
 #[graphql(shareable, serial)]
 pub struct PageInfo {
@@ -137,20 +125,12 @@ pub fn page_info(cursors: &[String], has_next_page: bool, has_previous_page: boo
 
 /// The paging arguments of `ctx`'s limits.
 pub fn limits<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Limits> {
-    crate::error::data::<std::sync::Arc<Limits>>(ctx).map(|l| l.as_ref())
+    crate::request::context::data::<std::sync::Arc<Limits>>(ctx).map(|l| l.as_ref())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cursors_round_trip_and_are_bound_to_their_list() {
-        let c = encode_cursor('r', "42");
-        assert_eq!(decode_cursor('r', &c).as_deref(), Some("42"));
-        assert_eq!(decode_cursor('m', &c), None);
-        assert_eq!(decode_cursor('r', "not base64!"), None);
-    }
 
     #[test]
     fn page_sizes_default_and_clamp() {

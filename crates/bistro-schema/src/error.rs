@@ -6,7 +6,6 @@
 //! message; the detail is logged once by the data layer, never sent to the client.
 
 use async_graphql::{Context, ErrorExtensions};
-use bistro_data::{Loaders, Scope};
 
 /// The machine-readable codes in `extensions.code`.
 ///
@@ -24,14 +23,21 @@ use bistro_data::{Loaders, Scope};
 /// | `MAX_SELECTIONS_EXCEEDED` | the document selects more fields than allowed (fragments expanded) |
 /// | `INTROSPECTION_LIMIT_EXCEEDED` | the document's introspection goes beyond its own bounds |
 /// | `MAX_OPERATIONS_EXCEEDED` | a WebSocket already runs as many operations as allowed (`live.max_operations`) |
+/// | `MAX_REPRESENTATIONS_EXCEEDED` | an `_entities` call names more representations than allowed (`graphql.max_representations`) |
 /// | `BAD_USER_INPUT` | an argument value is out of range or malformed |
 /// | `NOT_FOUND` | the thing asked for does not exist |
 /// | `UNAUTHENTICATED` | a valid identity is needed |
 /// | `FORBIDDEN` | the identity may not do this |
-/// | `RATE_LIMITED` | too many requests; retry later |
+/// | `RATE_LIMITED` | too many requests, sign-ins or registrations from this client; retry after `extensions.retryAfterSeconds` |
+/// | `SERVER_BUSY` | the server has as much password hashing queued as it allows; not the client's fault, retry after `extensions.retryAfterSeconds` |
 /// | `STORE_UNAVAILABLE` | a store behind the API is unreachable; retry later |
 /// | `TIMEOUT` | the request took longer than the server allows |
 /// | `INTERNAL` | an unexpected failure; details are in the server log |
+/// | `PERSISTED_QUERY_NOT_FOUND` | an automatic persisted query's hash is not registered (message `PersistedQueryNotFound`): send the text with it |
+/// | `PERSISTED_QUERY_NOT_SUPPORTED` | automatic persisted queries are off (`graphql.apq`; message `PersistedQueryNotSupported`): send the text |
+/// | `PERSISTED_QUERY_HASH_MISMATCH` | the hash sent is not the SHA-256 of the text sent |
+/// | `PERSISTED_DOCUMENT_NOT_FOUND` | no manifest lists the `documentId` |
+/// | `DOCUMENT_NOT_TRUSTED` | `graphql.trusted_documents_only` is on and no manifest lists the document |
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorCode {
     BadRequest,
@@ -46,14 +52,21 @@ pub enum ErrorCode {
     MaxSelectionsExceeded,
     IntrospectionLimitExceeded,
     MaxOperationsExceeded,
+    MaxRepresentationsExceeded,
     BadUserInput,
     NotFound,
     Unauthenticated,
     Forbidden,
     RateLimited,
+    ServerBusy,
     StoreUnavailable,
     Timeout,
     Internal,
+    PersistedQueryNotFound,
+    PersistedQueryNotSupported,
+    PersistedQueryHashMismatch,
+    PersistedDocumentNotFound,
+    DocumentNotTrusted,
 }
 
 impl ErrorCode {
@@ -83,14 +96,21 @@ impl ErrorCode {
             Self::MaxSelectionsExceeded => "MAX_SELECTIONS_EXCEEDED",
             Self::IntrospectionLimitExceeded => "INTROSPECTION_LIMIT_EXCEEDED",
             Self::MaxOperationsExceeded => "MAX_OPERATIONS_EXCEEDED",
+            Self::MaxRepresentationsExceeded => "MAX_REPRESENTATIONS_EXCEEDED",
             Self::BadUserInput => "BAD_USER_INPUT",
             Self::NotFound => "NOT_FOUND",
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden => "FORBIDDEN",
             Self::RateLimited => "RATE_LIMITED",
+            Self::ServerBusy => "SERVER_BUSY",
             Self::StoreUnavailable => "STORE_UNAVAILABLE",
             Self::Timeout => "TIMEOUT",
             Self::Internal => "INTERNAL",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            Self::PersistedQueryNotSupported => "PERSISTED_QUERY_NOT_SUPPORTED",
+            Self::PersistedQueryHashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
+            Self::PersistedDocumentNotFound => "PERSISTED_DOCUMENT_NOT_FOUND",
+            Self::DocumentNotTrusted => "DOCUMENT_NOT_TRUSTED",
         }
     }
 
@@ -108,6 +128,16 @@ pub fn rate_limited(
     async_graphql::Error::new(message).extend_with(|_, e| {
         e.set("code", ErrorCode::RateLimited.as_str());
         e.set("retryAfterSeconds", limited.retry_after_secs);
+    })
+}
+
+/// A `SERVER_BUSY` error: the server's password hashing has as much work
+/// running and queued as it allows. A second is a fair wait: the queue moves
+/// by a hash every few tens of milliseconds per core.
+pub fn server_busy() -> async_graphql::Error {
+    async_graphql::Error::new("The server is busy; try again in a moment.").extend_with(|_, e| {
+        e.set("code", ErrorCode::ServerBusy.as_str());
+        e.set("retryAfterSeconds", 1);
     })
 }
 
@@ -159,22 +189,11 @@ pub fn soft<T>(ctx: &Context<'_>, result: async_graphql::Result<T>) -> Option<T>
     }
 }
 
-/// Typed access to request data that must be there (a missing entry is a wiring bug).
-pub fn data<'a, T: std::any::Any + Send + Sync>(
-    ctx: &'a Context<'_>,
-) -> async_graphql::Result<&'a T> {
-    ctx.data::<T>().map_err(|_| {
-        tracing::error!(ty = std::any::type_name::<T>(), "request data missing");
-        ErrorCode::Internal.error("Internal server error")
-    })
-}
-
-/// The request's data-layer scope (its counted stores and loaders).
-pub fn scope<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Scope> {
-    data::<std::sync::Arc<Scope>>(ctx).map(|scope| &**scope)
-}
-
-/// The request's loaders.
-pub fn loaders<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Loaders> {
-    scope(ctx).map(Scope::loaders)
+/// Resolves a nullable field from `work` (most fields and mutations): on
+/// error the field is `null` and the error is reported with its path (see [`soft`]).
+pub async fn nullable<T>(
+    ctx: &Context<'_>,
+    work: impl Future<Output = async_graphql::Result<T>>,
+) -> Option<T> {
+    soft(ctx, work.await)
 }

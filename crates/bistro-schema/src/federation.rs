@@ -61,8 +61,9 @@ use async_graphql::{
 };
 
 use crate::error::ErrorCode;
+use crate::ids::{NodeType, expect_global_id};
 use crate::menu::MenuItem;
-use crate::node::{self, Node, NodeType, expect_global_id};
+use crate::node::{self, Node};
 use crate::order::Order;
 use crate::restaurant::Restaurant;
 use crate::review::Review;

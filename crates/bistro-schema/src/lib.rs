@@ -1,12 +1,16 @@
 #![doc = include_str!("../README.md")]
 
 pub mod auth;
+pub mod cache_hints;
 mod cart;
+mod checkout;
 pub mod documents;
 pub mod error;
 pub mod federation;
+pub mod ids;
 pub mod limits;
 pub mod live;
+pub mod persisted;
 pub mod request;
 
 mod account;
@@ -16,8 +20,9 @@ mod menu_admin;
 mod money;
 mod mutation;
 pub mod node;
+mod observe;
 mod order;
-pub mod ordering;
+mod order_lifecycle;
 mod popularity;
 mod query;
 mod rating;
@@ -37,7 +42,7 @@ pub use limits::Limits;
 pub use live::{LiveConnection, LiveHub, LiveSettings, LiveStats, Subscription};
 pub use mutation::Mutation;
 pub use query::Query;
-pub use request::{Api, Caller};
+pub use request::{Api, Caller, DocumentWork};
 
 /// The schema type served by Bistro.
 pub type BistroSchema = Schema<Query, Mutation, Subscription>;
@@ -53,8 +58,6 @@ pub struct SchemaDeps {
     pub auth: AuthDeps,
     /// Abuse limits (the request budget and failed sign-ins).
     pub rate_limits: RateLimits,
-    /// The payment provider checkout and the order lifecycle pay through.
-    pub payments: std::sync::Arc<dyn bistro_data::payments::PaymentProvider>,
 }
 
 /// The SDL of the schema as committed in `schema.graphql`.
@@ -70,11 +73,11 @@ pub fn sdl() -> String {
                 data.kv().clone(),
                 std::time::Duration::from_secs(60),
             ),
+            passwords: bistro_auth::password::PasswordHashing::new(1, 0),
         },
         data,
         limits: Limits::default(),
         rate_limits: RateLimits::default(),
-        payments: std::sync::Arc::new(bistro_data::payments::SimulatedProcessor::default()),
     })
     .schema()
     .sdl()

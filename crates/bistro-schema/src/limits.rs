@@ -45,10 +45,31 @@ pub struct Limits {
     pub max_page_size: u64,
     /// Largest `nodes(ids:)` list.
     pub max_node_ids: usize,
+    /// Most representations in one `_entities(representations:)`: a
+    /// federation router sends every reference to Bistro's entities that one
+    /// of its plans needs at once, so this is larger than `max_node_ids`.
+    pub max_representations: usize,
+    /// Parsed documents kept for reuse (see `documents::DocumentCache`).
+    pub document_cache_entries: usize,
     /// Whether `__schema`/`__type` introspection is served.
     pub introspection: bool,
     /// Add `extensions.roundTrips { sql kv }` to every response.
     pub expose_round_trips: bool,
+    /// Serve automatic persisted queries (`extensions.persistedQuery`):
+    /// register documents by hash in the key-value store.
+    pub apq: bool,
+    /// How long a document registered by APQ lives, seconds.
+    pub apq_ttl_secs: u64,
+    /// Longest document APQ registers, in bytes.
+    pub apq_max_document_bytes: usize,
+    /// Registrations APQ takes per `apq_ttl_secs` window, from every client
+    /// together (so at most twice as many documents are stored).
+    pub apq_max_registrations: u64,
+    /// Refuse every document no manifest lists (`DOCUMENT_NOT_TRUSTED`),
+    /// except for administrators and the federation router.
+    pub trusted_documents_only: bool,
+    /// How often a replica looks for manifest changes, milliseconds.
+    pub trusted_documents_refresh_ms: u64,
 }
 
 impl Default for Limits {
@@ -61,9 +82,24 @@ impl Default for Limits {
             default_page_size: 20,
             max_page_size: 100,
             max_node_ids: 100,
+            max_representations: 1_000,
+            document_cache_entries: 512,
             introspection: true,
             expose_round_trips: false,
+            apq: true,
+            apq_ttl_secs: 86_400,
+            apq_max_document_bytes: 16 * 1024,
+            apq_max_registrations: 2_000,
+            trusted_documents_only: false,
+            trusted_documents_refresh_ms: 2_000,
         }
+    }
+}
+
+impl Limits {
+    /// [`Self::trusted_documents_refresh_ms`] as a duration (at least 10 ms).
+    pub fn trusted_documents_refresh(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.trusted_documents_refresh_ms.max(10))
     }
 }
 
@@ -73,6 +109,11 @@ impl Default for Limits {
 /// however it repeats them under aliases; fields answered by a loader cost
 /// one statement for all their occurrences and are priced like any field.
 pub const OWN_STATEMENT_COST: usize = 2_000;
+
+/// The complexity of `searchMenu`: a search of common words ranks thousands
+/// of dishes (about 70 ms of PostgreSQL for eight common words over the
+/// standard data set's 30,000), so at most 5 per request.
+pub const SEARCH_COST: usize = 20_000;
 
 /// The complexity of a mutation that hashes a password (`register`, `login`):
 /// at most 25 per request, so aliases cannot turn one request into minutes

@@ -8,11 +8,13 @@ use bistro_data::options::OptionGroup;
 use bistro_data::popularity::Ranking;
 use bistro_data::stock::StockQuery;
 
-use crate::connection::{PageInfo, encode_cursor};
-use crate::error::{Coded, loaders, soft};
+use crate::connection::PageInfo;
+use crate::error::{Coded, nullable, soft};
+use crate::ids::CursorList;
+use crate::ids::{NodeType, global_id};
 use crate::money::Money;
-use crate::node::{NodeType, global_id};
 use crate::popularity::Popularity;
+use crate::request::context::loaders;
 use crate::restaurant::Restaurant;
 
 /// A dish or drink on a restaurant's menu, and what its parent list already
@@ -49,6 +51,8 @@ impl MenuItem {
 
 #[Object]
 /// A dish or drink on a restaurant's menu.
+///
+/// Cache: public, 300 s.
 impl MenuItem {
     /// Globally unique, opaque identifier.
     pub async fn id(&self) -> ID {
@@ -85,6 +89,8 @@ impl MenuItem {
     }
 
     /// Whether it can be ordered now (staff switch items off when they run out).
+    ///
+    /// Cache: public, 10 s.
     async fn available(&self) -> bool {
         self.0.available
     }
@@ -96,9 +102,11 @@ impl MenuItem {
 
     /// Units left today (UTC) when the item is limited; null when unlimited.
     /// Checkout takes units atomically, so this never goes below zero.
+    ///
+    /// Cache: public, 10 s.
     async fn stock_remaining(&self, ctx: &Context<'_>) -> Option<i64> {
         let daily_stock = self.0.daily_stock?;
-        let result = async {
+        nullable(ctx, async {
             loaders(ctx)?
                 .stock
                 .load_one(StockQuery {
@@ -108,14 +116,14 @@ impl MenuItem {
                 })
                 .await
                 .coded()
-        }
-        .await;
-        soft(ctx, result).flatten()
+        })
+        .await
+        .flatten()
     }
 
     /// Choices offered on the item ("Size: Large +1.50"), in menu order.
     async fn option_groups(&self, ctx: &Context<'_>) -> Option<Vec<MenuOptionGroup>> {
-        let result = async {
+        nullable(ctx, async {
             let groups = loaders(ctx)?
                 .option_groups
                 .load_one(self.0.id)
@@ -130,9 +138,8 @@ impl MenuItem {
                     currency_code: self.0.currency_code.clone(),
                 })
                 .collect())
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// The restaurant that serves it.
@@ -143,7 +150,7 @@ impl MenuItem {
     /// How it is selling today (UTC). Null with a `STORE_UNAVAILABLE` error when
     /// the key-value store is unreachable.
     async fn popularity(&self, ctx: &Context<'_>) -> Option<Popularity> {
-        let result = async {
+        nullable(ctx, async {
             let ranking = match &self.1.ranking {
                 Some(prefetched) => prefetched.clone().coded()?,
                 None => loaders(ctx)?
@@ -155,9 +162,8 @@ impl MenuItem {
             };
             let (orders_today, rank) = ranking.of(self.0.id);
             Ok(Popularity { orders_today, rank })
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 }
 
@@ -169,6 +175,8 @@ pub struct MenuOptionGroup {
 
 #[Object]
 /// A group of choices offered on a menu item, e.g. "Size".
+///
+/// Cache: as its parent.
 impl MenuOptionGroup {
     /// Display name, e.g. "Size".
     async fn name(&self) -> &str {
@@ -205,6 +213,8 @@ impl MenuOptionGroup {
 }
 
 /// One choice in an option group, e.g. "Large +1.50".
+///
+/// Cache: as its parent.
 #[derive(SimpleObject)]
 #[graphql(complex)]
 pub struct MenuOption {
@@ -221,7 +231,7 @@ pub struct MenuOption {
 impl MenuOption {
     /// Opaque identifier, for `addToCart(input: { optionIds })`.
     async fn id(&self) -> ID {
-        crate::ordering::option_id(self.id)
+        crate::ids::option_id(self.id)
     }
 }
 
@@ -313,7 +323,7 @@ impl Dietary {
 
 /// Cursor of a menu item within its restaurant's menu order.
 pub fn menu_cursor(item: &menu_item::Model) -> String {
-    encode_cursor('m', &format!("{}:{}", item.position, item.id))
+    CursorList::Menu.encode(&format!("{}:{}", item.position, item.id))
 }
 
 /// One menu item in a menu, with its cursor.
@@ -323,6 +333,8 @@ pub struct MenuItemEdge {
 
 #[Object(serial)]
 /// One menu item in a menu, with its cursor.
+///
+/// Cache: as its parent.
 impl MenuItemEdge {
     /// Opaque position of this edge, for `after`/`before`.
     async fn cursor(&self) -> String {
@@ -346,6 +358,8 @@ pub struct MenuItemConnection {
 
 #[Object]
 /// A page of a restaurant's menu.
+///
+/// Cache: as its parent.
 impl MenuItemConnection {
     /// The items of this page, with cursors.
     async fn edges(&self) -> &[MenuItemEdge] {
@@ -370,16 +384,15 @@ impl MenuItemConnection {
     /// How many items the whole menu (with the same course filter) holds; batched across restaurants.
     async fn total_count(&self, ctx: &Context<'_>) -> Option<u64> {
         let key = self.count_key.clone()?;
-        let result = async {
+        nullable(ctx, async {
             Ok(loaders(ctx)?
                 .menu_count
                 .load_one(key)
                 .await
                 .coded()?
                 .unwrap_or(0))
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 }
 
@@ -392,6 +405,8 @@ pub struct MenuSearchEdge {
 
 #[Object]
 /// One search hit, with its cursor and relevance.
+///
+/// Cache: as its parent.
 impl MenuSearchEdge {
     /// Opaque position of this hit, for `after`.
     async fn cursor(&self) -> &str {
@@ -403,7 +418,9 @@ impl MenuSearchEdge {
         &self.node
     }
 
-    /// Relevance of the hit, higher is better; only comparable within one search.
+    /// Relevance of the hit, higher is better: the number of words it matches,
+    /// plus a fraction below 1 for how well it matches them. Only comparable
+    /// within one search.
     async fn rank(&self) -> f64 {
         self.rank
     }
@@ -417,6 +434,8 @@ pub struct MenuSearchConnection {
 
 #[Object]
 /// A page of menu search results, best match first.
+///
+/// Cache: as its parent.
 impl MenuSearchConnection {
     /// The hits of this page, with cursors.
     async fn edges(&self) -> &[MenuSearchEdge] {

@@ -8,10 +8,11 @@ use bistro_data::entity::{self, menu_item};
 use bistro_data::{MenuItemChanges, NewMenuItem};
 
 use crate::auth::{Rule, viewer};
-use crate::error::{Coded, ErrorCode, loaders, scope, soft};
+use crate::error::{Coded, ErrorCode, nullable};
+use crate::ids::{NodeType, expect_global_id};
 use crate::menu::{Course, Dietary, MenuItem};
 use crate::money::{Decimal, to_minor};
-use crate::node::{NodeType, expect_global_id};
+use crate::request::context::{loaders, scope};
 use crate::user_error::{UserError, UserErrorCode};
 
 const MAX_NAME_CHARS: usize = 200;
@@ -221,7 +222,7 @@ impl MenuMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new item.")] input: CreateMenuItemInput,
     ) -> Option<MenuItemPayload> {
-        let result = async {
+        nullable(ctx, async {
             let restaurant_id = expect_global_id(&input.restaurant_id, NodeType::Restaurant)?;
             viewer(ctx).check(Rule::StaffOf { restaurant_id })?;
             let restaurant = loaders(ctx)?
@@ -258,9 +259,8 @@ impl MenuMutation {
                 menu_item: Some(MenuItem::new(item)),
                 user_errors: Vec::new(),
             })
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Changes an item. Staff of its restaurant and admins only.
@@ -270,7 +270,7 @@ impl MenuMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "What to change.")] input: UpdateMenuItemInput,
     ) -> Option<MenuItemPayload> {
-        let result = async {
+        nullable(ctx, async {
             let item = editable_item(ctx, &input.id).await?;
             let mut errors = Vec::new();
             let changes = MenuItemChanges {
@@ -299,9 +299,8 @@ impl MenuMutation {
                 return Ok(MenuItemPayload::failed(errors));
             }
             self.apply(ctx, item, changes).await
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Switches an item on (orderable) or off (sold out). Staff of its restaurant and admins only.
@@ -311,16 +310,15 @@ impl MenuMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The item and its availability.")] input: SetMenuItemAvailabilityInput,
     ) -> Option<MenuItemPayload> {
-        let result = async {
+        nullable(ctx, async {
             let item = editable_item(ctx, &input.id).await?;
             let changes = MenuItemChanges {
                 available: Some(input.available),
                 ..MenuItemChanges::default()
             };
             self.apply(ctx, item, changes).await
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 }
 

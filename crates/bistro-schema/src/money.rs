@@ -48,6 +48,8 @@ impl ScalarType for CurrencyCode {
 // `@shareable` in the subgraph SDL: a value type other subgraphs of a
 // supergraph may define and resolve too (a delivery fee, say).
 /// An amount of money in one currency.
+///
+/// Cache: as its parent.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
 #[graphql(shareable, serial)]
 pub struct Money {

@@ -4,8 +4,10 @@
 use async_graphql::MergedObject;
 
 use crate::account::AccountMutation;
+use crate::cart::CartMutation;
+use crate::checkout::CheckoutMutation;
 use crate::menu_admin::MenuMutation;
-use crate::ordering::OrderingMutation;
+use crate::order_lifecycle::OrderLifecycleMutation;
 use crate::review_write::ReviewMutation;
 
 /// Entry points for changing Bistro's data.
@@ -13,6 +15,8 @@ use crate::review_write::ReviewMutation;
 pub struct Mutation(
     AccountMutation,
     MenuMutation,
-    OrderingMutation,
+    CartMutation,
+    CheckoutMutation,
+    OrderLifecycleMutation,
     ReviewMutation,
 );

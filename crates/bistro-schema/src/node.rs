@@ -1,20 +1,17 @@
-//! Global object identification: opaque ids, the `Node` interface, `node`/`nodes`.
+//! Global object identification: the `Node` interface, `node`/`nodes`.
 //!
-//! A global id is base64url of `"{Type}:{database id}"`. Clients treat it as
-//! opaque; the server resolves it through the same loaders as every other
-//! field, so `nodes(ids:)` with a hundred mixed ids costs one statement per
+//! Global ids themselves are `ids.rs`'s. The server resolves them through
+//! the same loaders as every other field, so `nodes(ids:)` with a hundred mixed ids costs one statement per
 //! entity type.
 
-use async_graphql::{Context, ID, Interface};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-
 use crate::error::ErrorCode;
+use crate::ids::{NodeType, parse_global_id};
 use crate::menu::MenuItem;
 use crate::order::Order;
 use crate::restaurant::Restaurant;
 use crate::review::Review;
 use crate::user::User;
+use async_graphql::{Context, ID, Interface};
 
 /// An object with a globally unique, opaque id that `node(id:)` can refetch.
 #[derive(Interface)]
@@ -29,68 +26,6 @@ pub enum Node {
     Review(Review),
     User(User),
     Order(Order),
-}
-
-/// The entity types a global id can name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum NodeType {
-    Restaurant,
-    MenuItem,
-    Review,
-    User,
-    Order,
-}
-
-impl NodeType {
-    /// Every entity type, in the order the schema lists them.
-    pub const ALL: [Self; 5] = [
-        Self::Restaurant,
-        Self::MenuItem,
-        Self::Review,
-        Self::User,
-        Self::Order,
-    ];
-
-    /// The GraphQL type name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Self::Restaurant => "Restaurant",
-            Self::MenuItem => "MenuItem",
-            Self::Review => "Review",
-            Self::User => "User",
-            Self::Order => "Order",
-        }
-    }
-
-    /// The entity type of a GraphQL type name; `None` for any other type.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|ty| ty.name() == name)
-    }
-}
-
-/// The global id of an entity.
-pub fn global_id(ty: NodeType, id: i64) -> ID {
-    // Without `format!`: one per node of every page (see `format_minor`).
-    let mut raw = String::with_capacity(32);
-    raw.push_str(ty.name());
-    raw.push(':');
-    raw.push_str(itoa::Buffer::new().format(id));
-    ID(URL_SAFE_NO_PAD.encode(raw))
-}
-
-/// Reads a global id; `None` when it is not one of ours.
-pub fn parse_global_id(id: &str) -> Option<(NodeType, i64)> {
-    let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(id).ok()?).ok()?;
-    let (ty, id) = raw.split_once(':')?;
-    Some((NodeType::from_name(ty)?, id.parse().ok()?))
-}
-
-/// Reads a global id of one expected type, as an argument.
-pub fn expect_global_id(id: &ID, expected: NodeType) -> async_graphql::Result<i64> {
-    match parse_global_id(id) {
-        Some((ty, id)) if ty == expected => Ok(id),
-        _ => Err(ErrorCode::BadUserInput.error(format!("Not a {} id.", expected.name()))),
-    }
 }
 
 /// Resolves one global id through the loaders; `Ok(None)` when nothing has that id.
@@ -119,7 +54,7 @@ pub async fn resolve_keys(
     ctx: &Context<'_>,
     parsed: &[Option<(NodeType, i64)>],
 ) -> Vec<async_graphql::Result<Option<Node>>> {
-    let loaders = match crate::error::loaders(ctx) {
+    let loaders = match crate::request::context::loaders(ctx) {
         Ok(loaders) => loaders,
         Err(error) => return parsed.iter().map(|_| Err(error.clone())).collect(),
     };
@@ -183,27 +118,4 @@ pub async fn resolve_as(
         // Null, like an unknown id, when the viewer may not see the order.
         NodeType::Order => Order::try_load(ctx, id).await?.map(Node::Order),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn global_ids_round_trip_and_reject_foreign_strings() {
-        let id = global_id(NodeType::MenuItem, 42);
-        assert_eq!(id.0, URL_SAFE_NO_PAD.encode("MenuItem:42"));
-        assert_eq!(
-            global_id(NodeType::Restaurant, -3).0,
-            URL_SAFE_NO_PAD.encode("Restaurant:-3")
-        );
-        assert_eq!(parse_global_id(&id), Some((NodeType::MenuItem, 42)));
-        assert_eq!(parse_global_id("42"), None);
-        assert_eq!(parse_global_id(&URL_SAFE_NO_PAD.encode("Cart:1")), None);
-        assert_eq!(
-            parse_global_id(&URL_SAFE_NO_PAD.encode("User:1")),
-            Some((NodeType::User, 1))
-        );
-        assert!(expect_global_id(&id, NodeType::Restaurant).is_err());
-    }
 }

@@ -7,11 +7,13 @@ use bistro_data::{OrderOwner, PageWindow};
 use chrono::{DateTime, Utc};
 
 use crate::auth::{Can, Rule, viewer};
-use crate::connection::{self, PageArgs, PageInfo, decode_cursor, encode_cursor};
-use crate::error::{Coded, loaders, soft};
+use crate::connection::{self, PageArgs, PageInfo};
+use crate::error::{Coded, nullable, soft};
+use crate::ids::CursorList;
+use crate::ids::{NodeType, global_id};
 use crate::menu::MenuItem;
 use crate::money::Money;
-use crate::node::{NodeType, global_id};
+use crate::request::context::loaders;
 use crate::restaurant::Restaurant;
 use crate::user::User;
 use bistro_data::order::OrderPageKey;
@@ -124,6 +126,11 @@ pub enum PaymentStatus {
     Voided,
     /// Given back after capture.
     Refunded,
+    /// Captured, and part of it given back (from the payment processor's dashboard).
+    PartiallyRefunded,
+    /// Captured, and disputed by the card holder with their bank, which
+    /// holds the money until the dispute ends.
+    Disputed,
 }
 
 impl From<entity::PaymentStatus> for PaymentStatus {
@@ -135,6 +142,8 @@ impl From<entity::PaymentStatus> for PaymentStatus {
             S::Captured => Self::Captured,
             S::Declined => Self::Declined,
             S::Voided => Self::Voided,
+            S::PartiallyRefunded => Self::PartiallyRefunded,
+            S::Disputed => Self::Disputed,
             S::Refunded => Self::Refunded,
         }
     }
@@ -174,6 +183,8 @@ impl From<entity::Fulfilment> for Fulfilment {
 
 #[Object]
 /// An order placed by a customer at one restaurant.
+///
+/// Cache: private.
 impl Order {
     /// Globally unique, opaque identifier.
     pub async fn id(&self) -> ID {
@@ -239,7 +250,7 @@ impl Order {
         guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
     )]
     async fn lines(&self, ctx: &Context<'_>) -> Option<Vec<OrderLine>> {
-        let result = async {
+        nullable(ctx, async {
             let lines = loaders(ctx)?
                 .order_lines
                 .load_one(self.0.id)
@@ -254,9 +265,8 @@ impl Order {
                     currency_code: self.0.currency_code.clone(),
                 })
                 .collect())
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Every status change so far, oldest first: `PLACED` at checkout, then
@@ -265,7 +275,7 @@ impl Order {
         guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
     )]
     async fn events(&self, ctx: &Context<'_>) -> Option<Vec<OrderEvent>> {
-        let result = async {
+        nullable(ctx, async {
             let events = loaders(ctx)?
                 .order_events
                 .load_one(self.0.id)
@@ -280,9 +290,8 @@ impl Order {
                     customer_id: self.0.user_id,
                 })
                 .collect())
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// The payment: how much, through which provider, where it stands.
@@ -290,16 +299,16 @@ impl Order {
         guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
     )]
     async fn payment(&self, ctx: &Context<'_>) -> Option<Payment> {
-        let result = async {
+        nullable(ctx, async {
             Ok(loaders(ctx)?
                 .payment
                 .load_one(self.0.id)
                 .await
                 .coded()?
                 .map(Payment))
-        }
-        .await;
-        soft(ctx, result).flatten()
+        })
+        .await
+        .flatten()
     }
 }
 
@@ -347,9 +356,18 @@ impl OrderEvent {
         }
     }
 
-    /// Why, when a reason was given (a rejection's).
+    /// Why, when a reason was given (a rejection's), or what happened (a
+    /// change the payment processor reported).
     async fn note(&self) -> Option<&str> {
         self.event.note.as_deref()
+    }
+
+    /// The payment's status after this change, when the change moved money
+    /// (placed: `AUTHORIZED`; accepted: `CAPTURED`; a refund or a dispute the
+    /// payment processor reported, where `from` equals `to`); null when it
+    /// moved none.
+    async fn payment_status(&self) -> Option<PaymentStatus> {
+        self.event.payment_status.map(PaymentStatus::from)
     }
 }
 
@@ -367,6 +385,12 @@ impl Payment {
     /// How much, in the order's currency.
     async fn amount(&self) -> Money {
         Money::from_minor(self.0.amount, &self.0.currency_code)
+    }
+
+    /// How much of it was given back (refunds by Bistro and from the
+    /// payment processor's dashboard together).
+    async fn refunded(&self) -> Money {
+        Money::from_minor(self.0.amount_refunded, &self.0.currency_code)
     }
 
     // `@inaccessible` in the subgraph SDL, like `reference`: the payment
@@ -467,7 +491,7 @@ pub struct OrderConnection {
 
 /// Cursor of an order in an order list.
 pub fn order_cursor(id: i64) -> String {
-    encode_cursor('o', &id.to_string())
+    CursorList::Orders.encode(&id.to_string())
 }
 
 /// One page of a customer's or a restaurant's orders (the caller has checked access).
@@ -479,7 +503,7 @@ pub(crate) async fn order_page(
     args: PageArgs,
 ) -> async_graphql::Result<OrderConnection> {
     let window: PageWindow<i64> = args.window(connection::limits(ctx)?, |c| {
-        decode_cursor('o', c)?.parse().ok()
+        CursorList::Orders.decode(c)?.parse().ok()
     })?;
     let key = OrderPageKey {
         owner,
@@ -513,4 +537,45 @@ pub(crate) async fn order_page(
 /// Guard helper for a restaurant's orders.
 pub(crate) fn staff_of(restaurant_id: i64) -> Can {
     Can(Rule::StaffOf { restaurant_id })
+}
+
+/// The payment processor checkout pays through.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentProcessor {
+    /// The built-in simulated card processor: no real money moves; pay with
+    /// its test tokens (`tok_visa`, `tok_chargeDeclined`, …).
+    Simulated,
+    /// Stripe: take the card with Stripe Elements and pay with the
+    /// PaymentMethod id Stripe.js makes.
+    Stripe,
+}
+
+/// How checkout takes cards on this server.
+#[derive(SimpleObject, Debug, Clone, PartialEq, Eq)]
+pub struct PaymentForm {
+    /// The payment processor.
+    pub processor: PaymentProcessor,
+    /// Stripe's publishable key for Stripe.js (`pk_…`); null with the
+    /// simulated processor.
+    pub stripe_publishable_key: Option<String>,
+    /// Where to load Stripe.js from (the page's Content-Security-Policy
+    /// allows it); null with the simulated processor.
+    pub stripe_js_url: Option<String>,
+}
+
+impl PaymentForm {
+    pub(crate) fn of(payments: &bistro_data::Payments) -> Self {
+        let browser = &payments.browser;
+        let stripe = payments.provider.name() == "stripe";
+        let set = |value: &str| (stripe && !value.is_empty()).then(|| value.to_owned());
+        Self {
+            processor: if stripe {
+                PaymentProcessor::Stripe
+            } else {
+                PaymentProcessor::Simulated
+            },
+            stripe_publishable_key: set(&browser.publishable_key),
+            stripe_js_url: set(&browser.script_url),
+        }
+    }
 }

@@ -6,6 +6,8 @@ use async_graphql::{Context, Object, SimpleObject};
 use crate::error::Coded;
 
 /// How a menu item is doing today, from the restaurant's live ranking.
+///
+/// Cache: public, 30 s.
 #[derive(SimpleObject, Debug, Clone, Copy)]
 #[graphql(serial)]
 pub struct Popularity {
@@ -27,6 +29,8 @@ pub struct TrendingItem {
 }
 
 /// A restaurant's item that is selling today, ranked by units ordered.
+///
+/// Cache: public, 30 s.
 #[Object(serial)]
 impl TrendingItem {
     /// The menu item.

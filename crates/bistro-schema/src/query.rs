@@ -3,12 +3,14 @@
 use async_graphql::{Context, ID, Object};
 use bistro_data::{PageWindow, RestaurantFilter};
 
-use crate::connection::{self, PageArgs, decode_cursor, encode_cursor};
-use crate::error::{Coded, ErrorCode, loaders, scope, soft};
+use crate::connection::{self, PageArgs};
+use crate::error::{Coded, ErrorCode, nullable, soft};
 use crate::federation;
+use crate::ids::CursorList;
 use crate::limits::OWN_STATEMENT_COST;
 use crate::menu::{MenuItem, MenuSearchConnection, MenuSearchEdge};
 use crate::node::{self, Node};
+use crate::request::context::{loaders, scope};
 use crate::restaurant::{
     Cuisine, Restaurant, RestaurantConnection, RestaurantEdge, page_cost, restaurant_cursor,
 };
@@ -22,6 +24,8 @@ pub struct Query;
 /// Entry points for reading Bistro's data.
 impl Query {
     /// Restaurants in a stable order (oldest first), optionally of one cuisine.
+    ///
+    /// Cache: public, 300 s.
     #[graphql(complexity = "OWN_STATEMENT_COST + page_cost(first, last) * child_complexity")]
     async fn restaurants(
         &self,
@@ -35,7 +39,7 @@ impl Query {
         #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Option<RestaurantConnection> {
-        let result = async {
+        nullable(ctx, async {
             let args = PageArgs {
                 first,
                 after,
@@ -43,7 +47,7 @@ impl Query {
                 before,
             };
             let window = args.window(connection::limits(ctx)?, |c| {
-                decode_cursor('r', c)?.parse().ok()
+                CursorList::Restaurants.decode(c)?.parse().ok()
             })?;
             let filter = RestaurantFilter { cuisine };
             // Primes the by-id loader: fields that reach a restaurant again
@@ -67,40 +71,54 @@ impl Query {
                 filter,
                 total_count: tokio::sync::OnceCell::new(),
             })
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Every cuisine the restaurants cook, by name, with how many cook it:
     /// the choices for `restaurants(cuisine:)`.
+    ///
+    /// Cache: public, 300 s.
     #[graphql(complexity = "OWN_STATEMENT_COST + child_complexity")]
     async fn cuisines(&self, ctx: &Context<'_>) -> Option<Vec<Cuisine>> {
         soft(ctx, crate::restaurant::cuisines(ctx).await)
     }
 
     /// One restaurant by its slug; null when there is none.
+    ///
+    /// Cache: public, 300 s.
     async fn restaurant(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The restaurant's slug, e.g. \"trattoria-roma-12\".")] slug: String,
     ) -> Option<Restaurant> {
-        let result = async {
+        nullable(ctx, async {
             Ok(loaders(ctx)?
                 .restaurant_by_slug
                 .load_one(Slug(slug))
                 .await
                 .coded()?
                 .map(Restaurant))
-        }
-        .await;
-        soft(ctx, result).flatten()
+        })
+        .await
+        .flatten()
     }
 
     /// The signed-in user; null for an anonymous request.
+    ///
+    /// Cache: private.
     async fn me(&self, ctx: &Context<'_>) -> Option<crate::user::User> {
         let user_id = crate::auth::viewer(ctx).user_id()?;
         soft(ctx, crate::user::User::try_load(ctx, user_id).await).flatten()
+    }
+
+    /// How checkout takes cards on this server: the payment processor, and
+    /// what a browser needs to take a card with it (for Stripe, its
+    /// publishable key and where to load Stripe.js from; the card's number
+    /// then goes to Stripe only, and checkout gets its PaymentMethod id).
+    async fn payment_form(&self, ctx: &Context<'_>) -> Option<crate::order::PaymentForm> {
+        let result = scope(ctx).map(|scope| crate::order::PaymentForm::of(scope.payments()));
+        soft(ctx, result)
     }
 
     /// Refetches any object by its global id; null when nothing has that id.
@@ -139,10 +157,17 @@ impl Query {
         )
     }
 
-    /// Searches menu items of every restaurant by words in their name and
-    /// description, best match first. All words must match (stemmed:
-    /// "mushrooms" finds "mushroom").
-    #[graphql(complexity = "OWN_STATEMENT_COST + page_cost(first, None) * child_complexity")]
+    /// Searches menu items of every restaurant by the words of `query` in
+    /// their name, description and dietary tags ("spicy curry", "vegan",
+    /// "gluten-free"), stemmed ("mushrooms" finds "mushroom"). A dish with
+    /// any of the words is found; dishes with more of them come first, then
+    /// the better match (a word in the name counts more). Common words such
+    /// as "with" and "the" are ignored, and words after the eighth.
+    ///
+    /// Cache: public, 60 s.
+    #[graphql(
+        complexity = "crate::limits::SEARCH_COST + page_cost(first, None) * child_complexity"
+    )]
     async fn search_menu(
         &self,
         ctx: &Context<'_>,
@@ -150,7 +175,7 @@ impl Query {
         #[graphql(desc = "Page size (default 20, at most 100).")] first: Option<i32>,
         #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
     ) -> Option<MenuSearchConnection> {
-        let result = async {
+        nullable(ctx, async {
             if query.len() > 200 {
                 return Err(ErrorCode::BadUserInput.error("`query` is longer than 200 characters."));
             }
@@ -161,7 +186,7 @@ impl Query {
                 before: None,
             };
             let window: PageWindow<u64> = args.window(connection::limits(ctx)?, |c| {
-                decode_cursor('s', c)?.parse().ok()
+                CursorList::Search.decode(c)?.parse().ok()
             })?;
             // The cursor is the offset of the next hit: ranked results have no stable key.
             let offset = window.after.unwrap_or(0);
@@ -174,7 +199,7 @@ impl Query {
                 .into_iter()
                 .zip(offset + 1..)
                 .map(|(hit, next)| MenuSearchEdge {
-                    cursor: encode_cursor('s', &next.to_string()),
+                    cursor: CursorList::Search.encode(&next.to_string()),
                     node: MenuItem::new(hit.0),
                     rank: hit.1,
                 })
@@ -184,16 +209,17 @@ impl Query {
                 edges,
                 page_info: connection::page_info(&cursors, has_next, offset > 0),
             })
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// For Apollo Federation routers: the entities `representations` name,
     /// in their order. An entry is null, with an error at its index, when its
     /// id is malformed (`BAD_USER_INPUT`) or names nothing the viewer may see
     /// (`NOT_FOUND`: an order outsiders may not see is answered like one that
-    /// does not exist). Batched: one statement per entity type.
+    /// does not exist). Batched: one statement per entity type. At most 1,000
+    /// representations (`graphql.max_representations`); more fail the whole
+    /// field with `MAX_REPRESENTATIONS_EXCEEDED`.
     #[graphql(
         name = "_entities",
         complexity = "representations.len() * child_complexity"
@@ -205,8 +231,17 @@ impl Query {
             desc = "Entity references as a router sends them: `{ \"__typename\": \"Order\", \"id\": \"…\" }`, with the type `Restaurant`, `MenuItem`, `Review`, `User` or `Order` and its global id."
         )]
         representations: Vec<async_graphql::Any>,
-    ) -> Vec<Option<federation::Entity>> {
-        federation::entities(ctx, &representations).await
+    ) -> async_graphql::Result<Vec<Option<federation::Entity>>> {
+        let max = connection::limits(ctx)?.max_representations;
+        if representations.len() > max {
+            // Refused before any representation is read: a router that
+            // batches more is told how many fit, and no entity is loaded.
+            return Err(ErrorCode::MaxRepresentationsExceeded.error(format!(
+                "At most {max} representations at once; this request has {}.",
+                representations.len()
+            )));
+        }
+        Ok(federation::entities(ctx, &representations).await)
     }
 
     /// For Apollo Federation routers: this service as a subgraph, with its

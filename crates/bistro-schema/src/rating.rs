@@ -5,6 +5,8 @@ use async_graphql::SimpleObject;
 use bistro_data::RatingAggregate;
 
 /// What a restaurant's reviewers think, on average.
+///
+/// Cache: public, 60 s.
 #[derive(SimpleObject, Debug, Clone, Copy)]
 #[graphql(serial)]
 pub struct RatingSummary {

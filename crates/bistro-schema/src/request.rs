@@ -1,16 +1,22 @@
 //! The request pipeline: how one GraphQL request is taken in, checked,
 //! given its scope of the data layer, executed and answered.
 //!
-//! [`Api::execute`] does, in order:
+//! [`Api::prepare`] and [`Api::run`] (together [`Api::execute`]) do, in order:
 //!
 //! 1. the client's request budget (one key-value round trip, when on);
-//! 2. the document: from the [`DocumentCache`], else parsed and measured
-//!    against the limits (depth, selections, introspection), so a hostile
-//!    document is refused before authentication or any store;
-//! 3. authentication of the bearer token (one key-value read of the session);
-//! 4. execution, with the request's `Scope` and `ViewerCell` as request data,
+//! 2. the document's SHA-256: hashed from the text, or as the request names
+//!    it (a trusted `documentId`, an APQ hash; see `persisted`), so the
+//!    checks that need the document come after it is known;
+//! 3. with `graphql.trusted_documents_only`, a document no manifest lists is
+//!    refused (administrators, authenticated first, and the federation
+//!    router excepted);
+//! 4. the document: from the [`DocumentCache`] by its hash, else parsed and
+//!    measured against the limits (depth, selections, introspection), so a
+//!    hostile document is refused before authentication or any store;
+//! 5. authentication of the bearer token (one key-value read of the session);
+//! 6. execution, with the request's `Scope` and `ViewerCell` as request data,
 //!    on one of three builds of the schema (below);
-//! 5. the answer: a code on every error, `null` where a field failed, and
+//! 7. the answer: a code on every error, `null` where a field failed, and
 //!    the round trips in `extensions.roundTrips` when configured.
 //!
 //! No async-graphql extension is registered on the schemas that serve data:
@@ -29,22 +35,27 @@
 //!
 //! Subscriptions go through the same builds (`live::Api::subscribe`).
 
+pub mod context;
+
 use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextValidation};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{
     Name, Request, Response, Schema, ServerError, ValidationMode, ValidationResult, Value,
 };
-use bistro_data::DataLayer;
-use bistro_data::rate_limit::RateLimits;
-use bistro_kv::Kv;
+use bistro_data::rate_limit::{BudgetClient, Limited, RateLimits};
+use bistro_data::{DataLayer, Scope};
+use futures_util::StreamExt as _;
+use futures_util::stream::BoxStream;
 
 use crate::auth::{AuthDeps, ClientAddr, Viewer, ViewerCell, authenticate};
-use crate::documents::{Document, DocumentCache};
+use crate::documents::{CacheClient, Document, DocumentCache};
 use crate::error::{ErrorCode, rate_limited};
 use crate::limits::{LimitError, Limits, check_document};
 use crate::live::{LiveHub, LiveSettings, Subscription};
+use crate::persisted::{DocumentRef, Incoming, TrustedDocuments, sha256_hex};
 use crate::{BistroSchema, Mutation, Query, SchemaDeps};
 
 /// Who sent a request, as the transport knows them.
@@ -54,6 +65,10 @@ pub struct Caller {
     pub token: Option<String>,
     /// The client's address.
     pub address: Option<IpAddr>,
+    /// Whether the request carries the federation router's shared secret
+    /// (checked by the transport): a router's query plans are in no
+    /// manifest, so `graphql.trusted_documents_only` lets them through.
+    pub router: bool,
 }
 
 /// The GraphQL API: the schema and everything a request goes through.
@@ -62,12 +77,65 @@ pub struct Api {
     fast: BistroSchema,
     pub(crate) introspective: BistroSchema,
     documents: DocumentCache,
+    trusted: TrustedDocuments,
     pub(crate) data: DataLayer,
     pub(crate) limits: Arc<Limits>,
     pub(crate) auth: AuthDeps,
     pub(crate) rate_limits: Arc<RateLimits>,
     /// The replica's fan-out of live events to subscriptions.
     pub(crate) live: LiveHub,
+    /// Documents parsed and measured, and documents validated in full, since
+    /// start: what the parsed-document cache saves shows as requests that
+    /// add to neither.
+    work: [std::sync::atomic::AtomicU64; 2],
+}
+
+/// The document work a replica did since it started ([`Api::work`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocumentWork {
+    /// Documents parsed and measured against the limits.
+    pub parsed: u64,
+    /// Executions that ran every validation rule (the rest ran the fast set).
+    pub validated_in_full: u64,
+}
+
+/// A request whose document is known, checked and parsed, and whose caller
+/// is authenticated: what runs next (see [`Api::prepare`]).
+pub struct Prepared {
+    request: Request,
+    document: Arc<Document>,
+    scope: Arc<Scope>,
+    viewer: Viewer,
+    address: Option<IpAddr>,
+    /// An APQ registration to make when it runs: its hash and text.
+    registration: Option<(String, String)>,
+    /// When it was taken in (metrics on), and whether a manifest lists its document.
+    observed: (Option<std::time::Instant>, bool),
+}
+
+impl Prepared {
+    /// The parsed, measured document.
+    pub fn document(&self) -> &Document {
+        &self.document
+    }
+
+    /// The type of the operation it runs, when the document tells.
+    pub fn operation_type(&self) -> Option<OperationType> {
+        self.document
+            .operation_type(self.request.operation_name.as_deref())
+    }
+
+    /// Whether nobody signed in sent it.
+    pub fn is_anonymous(&self) -> bool {
+        self.viewer.0.is_none()
+    }
+
+    /// How long a shared cache may keep its answer, when every field it
+    /// selects is public (see `cache_hints`); `None`: nobody may keep it.
+    pub fn public_max_age(&self) -> Option<u32> {
+        self.document
+            .public_max_age(self.request.operation_name.as_deref())
+    }
 }
 
 impl Api {
@@ -83,8 +151,7 @@ impl Api {
                 .limit_directives(limits.max_directives)
                 .data(limits.clone())
                 .data(deps.auth.clone())
-                .data(deps.rate_limits.clone())
-                .data(crate::ordering::Payments(deps.payments.clone()));
+                .data(deps.rate_limits.clone());
             if complexity {
                 builder = builder.limit_complexity(limits.max_complexity);
             }
@@ -102,7 +169,8 @@ impl Api {
             strict: build(ValidationMode::Strict, true, false),
             fast: build(ValidationMode::Fast, true, false),
             introspective: build(ValidationMode::Strict, false, true),
-            documents: DocumentCache::default(),
+            documents: DocumentCache::new(limits.document_cache_entries),
+            trusted: TrustedDocuments::default(),
             live: LiveHub::new(
                 deps.data.clone(),
                 deps.auth.clone(),
@@ -112,6 +180,16 @@ impl Api {
             auth: deps.auth,
             rate_limits: Arc::new(deps.rate_limits),
             limits,
+            work: Default::default(),
+        }
+    }
+
+    /// The document work done since start (see [`DocumentWork`]).
+    pub fn work(&self) -> DocumentWork {
+        use std::sync::atomic::Ordering::Relaxed;
+        DocumentWork {
+            parsed: self.work[0].load(Relaxed),
+            validated_in_full: self.work[1].load(Relaxed),
         }
     }
 
@@ -131,11 +209,29 @@ impl Api {
         &self.strict
     }
 
-    /// The parsed, measured document of `text`, or the coded error that refuses it.
-    pub fn document(&self, text: &str) -> Result<Arc<Document>, ServerError> {
-        if let Some(document) = self.documents.get(text) {
+    /// The trusted documents (the manifests') this replica knows; the server
+    /// replaces them when the manifests change.
+    pub fn trusted(&self) -> &TrustedDocuments {
+        &self.trusted
+    }
+
+    /// The parsed, measured document of `text` as `client` sends it (the
+    /// cache keeps what many clients send), or the coded error that refuses it.
+    pub fn document(&self, text: &str, client: CacheClient) -> Result<Arc<Document>, ServerError> {
+        self.document_by_hash(&sha256_hex(text), text, client)
+    }
+
+    /// [`Self::document`] for a text whose SHA-256 (lowercase hex) is known.
+    fn document_by_hash(
+        &self,
+        hash: &str,
+        text: &str,
+        client: CacheClient,
+    ) -> Result<Arc<Document>, ServerError> {
+        if let Some(document) = self.documents.get(hash, client) {
             return Ok(document);
         }
+        self.work[0].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let parsed = async_graphql::parser::parse_query(text).map_err(|error| {
             parse_error(
                 ServerError::new(error.to_string(), error.positions().next()),
@@ -151,51 +247,296 @@ impl Api {
             code.server_error(error.message())
         })?;
         let document = Arc::new(Document::new(parsed, cost));
-        self.documents.insert(text, document.clone());
+        self.documents
+            .insert(hash, text.len(), client, document.clone());
         Ok(document)
     }
 
-    /// Serves one request from `caller`.
-    pub async fn execute(&self, mut request: Request, caller: Caller) -> Response {
+    /// The parsed-document cache (operators and tests look into it).
+    pub fn documents(&self) -> &DocumentCache {
+        &self.documents
+    }
+
+    /// Serves one request that carries its text, from `caller`.
+    pub async fn execute(&self, request: Request, caller: Caller) -> Response {
+        self.execute_incoming(Incoming::text(request), caller).await
+    }
+
+    /// Serves one request, however it names its document, from `caller`.
+    pub async fn execute_incoming(&self, incoming: Incoming, caller: Caller) -> Response {
+        match self.prepare(incoming, &caller, None).await {
+            Ok(prepared) => self.run(prepared).await,
+            Err(response) => response,
+        }
+    }
+
+    /// Everything before execution, in order:
+    ///
+    /// 1. the client's request budget (one key-value round trip, when on);
+    /// 2. the document's SHA-256 (hashed from the text, or as sent);
+    /// 3. with `graphql.trusted_documents_only`, a document no manifest lists
+    ///    is refused, unless the caller is an administrator (authenticated
+    ///    here, first) or the federation router;
+    /// 4. the document: from the parsed-document cache by its hash, else its
+    ///    text (sent, a manifest's, or APQ's in the key-value store) parsed
+    ///    and measured against the limits;
+    /// 5. an APQ registration, when the text came with its hash (made by
+    ///    [`Api::run`], once the document ran without a request error);
+    /// 6. authentication of the bearer token (one key-value read).
+    ///
+    /// `viewer` is the caller when the transport authenticated it already (a
+    /// live connection). The error is the finished response.
+    pub async fn prepare(
+        &self,
+        incoming: Incoming,
+        caller: &Caller,
+        viewer: Option<Viewer>,
+    ) -> Result<Prepared, Response> {
         let scope = Arc::new(self.data.scope());
-        let answer = async {
+        let started = crate::observe::start();
+        let Incoming {
+            mut request,
+            document,
+        } = incoming;
+        // Only when metrics are on: the refused request's label.
+        let requested = started.and(request.operation_name.clone());
+        let mut viewer = viewer;
+        let prepared = async {
             // The request budget, first: it is what sheds load.
-            spend_budget(&self.rate_limits, &self.auth, scope.kv(), &caller).await?;
-            let document = self.document(&request.query)?;
-            let viewer = match &caller.token {
-                None => Viewer(None),
-                Some(token) => match authenticate(&self.auth, scope.kv(), token).await {
-                    Ok(principal) => Viewer(Some(principal)),
-                    Err(failure) => {
-                        return Err(ErrorCode::Unauthenticated.server_error(failure.message()));
+            spend_budget(&self.rate_limits, &self.auth, &scope, caller).await?;
+            let (hash, sent_text, apq) = match document {
+                DocumentRef::Text(text) => (sha256_hex(&text), Some(text), false),
+                DocumentRef::Trusted(hash) => {
+                    if !self.trusted.contains(&hash) {
+                        return Err(ErrorCode::PersistedDocumentNotFound.server_error(format!(
+                            "No manifest lists the document sha256:{hash}."
+                        )));
                     }
-                },
+                    (hash, None, false)
+                }
+                DocumentRef::Apq { hash, text } => {
+                    if let Some(text) = &text
+                        && sha256_hex(text) != hash
+                    {
+                        return Err(ErrorCode::PersistedQueryHashMismatch.server_error(
+                            "The persisted query's sha256Hash is not the SHA-256 of the query sent.",
+                        ));
+                    }
+                    (hash, text, true)
+                }
+            };
+            let trusted = self.trusted.get(&hash);
+            if self.limits.trusted_documents_only && trusted.is_none() && !caller.router {
+                // Administrators may still explore a production server:
+                // authenticate before refusing.
+                let known = match viewer.take() {
+                    Some(known) => known,
+                    None => self.viewer(&scope, caller).await?,
+                };
+                let admin = known
+                    .0
+                    .as_ref()
+                    .is_some_and(|principal| principal.role == bistro_auth::Role::Admin);
+                if !admin {
+                    return Err(ErrorCode::DocumentNotTrusted.server_error(
+                        "This server runs only documents its clients' manifests list \
+                         (graphql.trusted_documents_only); send the document's `documentId`.",
+                    ));
+                }
+                viewer = Some(known);
+            }
+            let cached = self.documents.get(&hash, caller.address);
+            let document = match (cached, sent_text.as_deref(), &trusted) {
+                (Some(document), _, _) if !apq || self.limits.apq || trusted.is_some() => document,
+                (_, Some(text), _) => {
+                    if apq && !self.limits.apq {
+                        return Err(not_supported());
+                    }
+                    self.document_by_hash(&hash, text, caller.address)?
+                }
+                (_, None, Some(trusted)) => {
+                    self.document_by_hash(&hash, &trusted.body, caller.address)?
+                }
+                (_, None, None) => {
+                    if !self.limits.apq {
+                        return Err(not_supported());
+                    }
+                    // An unreachable store is a miss (logged where it
+                    // happened): the client sends the text and is served.
+                    let text = scope.apq_document(&hash).await
+                        .unwrap_or_default();
+                    let Some(text) = text else {
+                        return Err(ErrorCode::PersistedQueryNotFound
+                            .server_error("PersistedQueryNotFound"));
+                    };
+                    self.document_by_hash(&hash, &text, caller.address)?
+                }
+            };
+            let viewer = match viewer.take() {
+                Some(viewer) => viewer,
+                None => self.viewer(&scope, caller).await?,
             };
             request.set_parsed_query(document.document.clone());
-            let mut request = request.data(ViewerCell::new(viewer)).data(scope.clone());
-            if let Some(address) = caller.address {
-                request = request.data(ClientAddr(address));
-            }
-            let (schema, strict) = if document.introspects() {
-                request = request.data(IntrospectionCost(document.cost.introspection_complexity));
-                (&self.introspective, true)
-            } else if document.is_validated() {
-                (&self.fast, false)
-            } else {
-                (&self.strict, true)
+            // Registered once it ran: a request refused after this point (a
+            // mutation over GET, a router field without the secret, a document
+            // that does not validate) leaves nothing.
+            let registration = match sent_text {
+                Some(text) if apq && self.limits.apq => Some((hash, text)),
+                _ => None,
             };
-            let response = schema.execute(request).await;
-            let request_failed = response.data == Value::Null && !response.errors.is_empty();
-            if strict && !request_failed {
-                document.mark_validated();
-            }
-            Ok(response)
+            Ok(Prepared {
+                request,
+                document,
+                scope: scope.clone(),
+                viewer,
+                address: caller.address,
+                registration,
+                observed: (started, trusted.is_some()),
+            })
         }
         .await;
-        let mut response = match answer {
-            Ok(response) => response,
-            Err(error) => Response::from_errors(vec![error]),
+        prepared.map_err(|error| {
+            let response = self.respond(&scope, Response::from_errors(vec![error]));
+            let requested = requested.as_deref();
+            crate::observe::request(started, None, requested, false, &scope, &response, None);
+            response
+        })
+    }
+
+    /// `prepared` with its viewer authenticated again from `caller`'s token
+    /// (one key-value read of the session): a live connection's queries and
+    /// mutations are checked against the session as it is now, as over HTTP,
+    /// while its subscriptions use the viewer the connection authenticated.
+    pub async fn authenticate_again(
+        &self,
+        mut prepared: Prepared,
+        caller: &Caller,
+    ) -> Result<Prepared, Response> {
+        match self.viewer(&prepared.scope, caller).await {
+            Ok(viewer) => {
+                prepared.viewer = viewer;
+                Ok(prepared)
+            }
+            Err(error) => Err(self.respond(&prepared.scope, Response::from_errors(vec![error]))),
+        }
+    }
+
+    /// The caller's viewer: anonymous without a token, else the token's
+    /// principal (one key-value read of the session).
+    async fn viewer(&self, scope: &Scope, caller: &Caller) -> Result<Viewer, ServerError> {
+        match &caller.token {
+            None => Ok(Viewer(None)),
+            Some(token) => match authenticate(&self.auth, scope, token).await {
+                Ok(principal) => Ok(Viewer(Some(principal))),
+                Err(failure) => Err(ErrorCode::Unauthenticated.server_error(failure.message())),
+            },
+        }
+    }
+
+    /// Executes a prepared request on the right build of the schema.
+    pub async fn run(&self, prepared: Prepared) -> Response {
+        let Prepared {
+            request,
+            document,
+            scope,
+            viewer,
+            address,
+            registration,
+            observed: (started, known),
+        } = prepared;
+        let operation = started.and(request.operation_name.clone());
+        let mut request = request.data(ViewerCell::new(viewer)).data(scope.clone());
+        if let Some(address) = address {
+            request = request.data(ClientAddr(address));
+        }
+        let (schema, strict) = if document.introspects() {
+            request = request.data(IntrospectionCost(document.cost.introspection_complexity));
+            (&self.introspective, true)
+        } else if document.is_validated() {
+            (&self.fast, false)
+        } else {
+            (&self.strict, true)
         };
+        if strict {
+            self.work[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        let response = schema.execute(request).await;
+        let request_failed = response.data == Value::Null && !response.errors.is_empty();
+        if strict && !request_failed {
+            document.mark_validated();
+        }
+        // Registered once it ran: a document that does not validate is not stored.
+        if let Some((hash, text)) = registration
+            && !request_failed
+        {
+            register(&self.limits, &scope, &hash, &text).await;
+        }
+        let response = self.respond(&scope, response);
+        let requested = operation.as_deref();
+        let ty = started.and_then(|_| document.operation_type(requested));
+        crate::observe::request(
+            started,
+            Some(&document),
+            requested,
+            known,
+            &scope,
+            &response,
+            ty,
+        );
+        response
+    }
+
+    /// The stream of a prepared subscription (see `live`), on the strict build (a
+    /// subscription starts rarely; its events never run validation again).
+    pub(crate) fn stream(&self, prepared: Prepared) -> BoxStream<'static, Response> {
+        let Prepared {
+            request,
+            document,
+            scope,
+            viewer,
+            address,
+            registration,
+            observed: _,
+        } = prepared;
+        let open =
+            crate::observe::OpenSubscription::open(&document, request.operation_name.as_deref());
+        let limits = self.limits.clone();
+        let registering = {
+            let limits = self.limits.clone();
+            let scope = scope.clone();
+            futures_util::stream::once(async move {
+                if let Some((hash, text)) = registration {
+                    register(&limits, &scope, &hash, &text).await;
+                }
+            })
+            .filter_map(|()| std::future::ready(None::<Response>))
+        };
+        let mut request = request
+            .data(ViewerCell::new(viewer))
+            .data(scope)
+            .data(self.live.clone());
+        if let Some(address) = address {
+            request = request.data(ClientAddr(address));
+        }
+        let schema = if document.introspects() {
+            request = request.data(IntrospectionCost(document.cost.introspection_complexity));
+            self.introspective.clone()
+        } else {
+            self.strict.clone()
+        };
+        self.work[1].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        registering
+            .chain(schema.execute_stream(request).map(move |mut response| {
+                // Counted open while the stream lives.
+                let _open = &open;
+                finish(&mut response, &limits);
+                response
+            }))
+            .boxed()
+    }
+
+    /// Codes the response's errors, and adds the round trips when configured.
+    fn respond(&self, scope: &Scope, mut response: Response) -> Response {
         finish(&mut response, &self.limits);
         let (sql, kv) = scope.round_trips();
         let kv_commands = scope.kv_commands();
@@ -219,31 +560,81 @@ impl Api {
     }
 }
 
+/// Registers an APQ document in the key-value store (bounded, see
+/// `bistro_data::persisted`); the request runs whatever happens here.
+async fn register(limits: &Limits, scope: &Scope, hash: &str, text: &str) {
+    if text.len() > limits.apq_max_document_bytes {
+        tracing::debug!(
+            bytes = text.len(),
+            "an APQ document too long to register was run unregistered"
+        );
+        return;
+    }
+    let bounds = bistro_data::persisted::ApqBounds {
+        ttl: std::time::Duration::from_secs(limits.apq_ttl_secs),
+        max_registrations: limits.apq_max_registrations,
+    };
+    match scope.register_apq(hash, text, bounds).await {
+        Ok(bistro_data::persisted::Registered::Stored) => {}
+        Ok(bistro_data::persisted::Registered::Full) => tracing::warn!(
+            max = limits.apq_max_registrations,
+            "APQ registrations for this window are spent; the document ran unregistered"
+        ),
+        // Logged where it happened; the request runs all the same.
+        Err(_) => {}
+    }
+}
+
+/// APQ is off: the message and code Apollo's link take to stop hashing.
+fn not_supported() -> ServerError {
+    ErrorCode::PersistedQueryNotSupported.server_error("PersistedQueryNotSupported")
+}
+
 /// Spends one request of the caller's budget (one key-value round trip, when
 /// the budget is on). The client is the token's user when its signature
 /// holds (the session is checked later), else the address.
 pub(crate) async fn spend_budget(
     rate_limits: &RateLimits,
     auth: &AuthDeps,
-    kv: &Kv,
+    scope: &Scope,
     caller: &Caller,
 ) -> Result<(), ServerError> {
-    if !rate_limits.budget_enabled() {
-        return Ok(());
-    }
-    let client = match caller.token.as_deref().map(|t| auth.keys.verify(t)) {
-        Some(Ok(claims)) => format!("user:{}", claims.sub),
-        _ => caller
-            .address
-            .map_or_else(|| "addr:unknown".to_owned(), |a| format!("addr:{a}")),
-    };
-    rate_limits
-        .spend_request(kv, &client)
+    spend(rate_limits, auth, scope, caller)
         .await
         .map_err(|limited| {
             rate_limited("Too many requests; slow down and retry later.", limited)
                 .into_server_error(async_graphql::Pos::default())
         })
+}
+
+async fn spend(
+    rate_limits: &RateLimits,
+    auth: &AuthDeps,
+    scope: &Scope,
+    caller: &Caller,
+) -> Result<(), Limited> {
+    if !rate_limits.budget_enabled() {
+        return Ok(());
+    }
+    let claims = caller.token.as_deref().map(|t| auth.keys.verify(t));
+    let client = match &claims {
+        Some(Ok(claims)) => BudgetClient::User(&claims.sub),
+        _ => BudgetClient::Address(caller.address),
+    };
+    rate_limits.spend_request(scope, client).await
+}
+
+impl Api {
+    /// Spends one request of `caller`'s budget on a message that runs no
+    /// operation but costs the server work all the same (a WebSocket's
+    /// `connection_init` and `ping`); one key-value round trip when the
+    /// budget is on, none when it is off.
+    pub async fn spend_message(&self, caller: &Caller) -> Result<(), Limited> {
+        if !self.rate_limits.budget_enabled() {
+            return Ok(());
+        }
+        spend(&self.rate_limits, &self.auth, &self.data.scope(), caller).await
+    }
 }
 
 /// What async-graphql's complexity counts inside a document's introspection.

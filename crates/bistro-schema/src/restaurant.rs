@@ -6,13 +6,15 @@ use bistro_data::entity::restaurant;
 use bistro_data::{MenuCursor, MenuPageArgs, RestaurantFilter};
 use serde::Deserialize;
 
-use crate::connection::{self, PageArgs, PageInfo, decode_cursor, encode_cursor};
-use crate::error::{Coded, ErrorCode, loaders, scope, soft};
+use crate::connection::{self, PageArgs, PageInfo};
+use crate::error::{Coded, ErrorCode, nullable};
+use crate::ids::CursorList;
+use crate::ids::{NodeType, global_id};
 use crate::menu::{Course, MenuItem, MenuItemConnection, MenuItemEdge};
 use crate::money::CurrencyCode;
-use crate::node::{NodeType, global_id};
 use crate::popularity::TrendingItem;
 use crate::rating::RatingSummary;
+use crate::request::context::{loaders, scope};
 use crate::review::{Review, ReviewConnection, ReviewEdge, review_cursor};
 use bistro_data::menu::MenuPageKey;
 use bistro_data::review::ReviewPageKey;
@@ -42,6 +44,8 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>) -> usize {
 
 #[Object]
 /// A restaurant that takes orders through Bistro.
+///
+/// Cache: public, 300 s.
 impl Restaurant {
     /// Globally unique, opaque identifier.
     pub async fn id(&self) -> ID {
@@ -99,7 +103,7 @@ impl Restaurant {
         #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Option<MenuItemConnection> {
-        let result = async {
+        nullable(ctx, async {
             let args = PageArgs {
                 first,
                 after,
@@ -107,7 +111,7 @@ impl Restaurant {
                 before,
             };
             let window = args.window(connection::limits(ctx)?, |c| {
-                let payload = decode_cursor('m', c)?;
+                let payload = CursorList::Menu.decode(c)?;
                 let (position, id) = payload.split_once(':')?;
                 Some(MenuCursor {
                     position: position.parse().ok()?,
@@ -159,9 +163,8 @@ impl Restaurant {
                 has_previous,
                 count_key: Some((self.0.id, course)),
             })
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Orders placed here, newest first. Only the restaurant's staff and admins may read them.
@@ -208,7 +211,7 @@ impl Restaurant {
         #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
         #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
     ) -> Option<ReviewConnection> {
-        let result = async {
+        nullable(ctx, async {
             let args = PageArgs {
                 first,
                 after,
@@ -216,7 +219,7 @@ impl Restaurant {
                 before,
             };
             let window = args.window(connection::limits(ctx)?, |c| {
-                decode_cursor('v', c)?.parse().ok()
+                CursorList::Reviews.decode(c)?.parse().ok()
             })?;
             let key = ReviewPageKey {
                 restaurant_id: self.0.id,
@@ -242,15 +245,14 @@ impl Restaurant {
                 page_info: connection::page_info(&cursors, has_next, has_previous),
                 restaurant_id: self.0.id,
             })
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Average rating and number of reviews. Cached in the key-value store and
     /// computed from the reviews when the cache misses or is unreachable.
     async fn rating(&self, ctx: &Context<'_>) -> Option<RatingSummary> {
-        let result = async {
+        nullable(ctx, async {
             let aggregate = loaders(ctx)?.rating.load_one(self.0.id).await.coded()?;
             Ok(RatingSummary::from(aggregate.unwrap_or(
                 bistro_data::RatingAggregate {
@@ -258,9 +260,8 @@ impl Restaurant {
                     count: 0,
                 },
             )))
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// The restaurant's best-selling items today (UTC), most ordered first.
@@ -273,7 +274,7 @@ impl Restaurant {
         ctx: &Context<'_>,
         #[graphql(default = 3, desc = "How many items, at most 20.")] limit: i32,
     ) -> Option<Vec<TrendingItem>> {
-        let result = async {
+        nullable(ctx, async {
             if !(0..=MAX_TRENDING).contains(&limit) {
                 return Err(ErrorCode::BadUserInput
                     .error(format!("`limit` must be between 0 and {MAX_TRENDING}.")));
@@ -313,9 +314,8 @@ impl Restaurant {
                     }),
                 })
                 .collect())
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 }
 
@@ -340,6 +340,8 @@ pub enum Weekday {
 }
 
 /// One opening period of a restaurant's week.
+///
+/// Cache: as its parent.
 #[derive(SimpleObject, Debug, Clone, Deserialize)]
 pub struct OpeningHours {
     /// The day the period starts.
@@ -358,6 +360,8 @@ pub struct RestaurantEdge {
 
 #[Object(serial)]
 /// One restaurant in a list, with its cursor.
+///
+/// Cache: as its parent.
 impl RestaurantEdge {
     /// Opaque position of this edge, for `after`/`before`.
     async fn cursor(&self) -> &str {
@@ -381,6 +385,8 @@ pub struct RestaurantConnection {
 
 #[Object]
 /// A page of restaurants.
+///
+/// Cache: as its parent.
 impl RestaurantConnection {
     /// The restaurants of this page, with cursors.
     async fn edges(&self) -> &[RestaurantEdge] {
@@ -400,7 +406,7 @@ impl RestaurantConnection {
     /// How many restaurants the whole list holds (one extra `COUNT`, only when
     /// asked for, and once however many aliases ask).
     async fn total_count(&self, ctx: &Context<'_>) -> Option<u64> {
-        let result = async {
+        nullable(ctx, async {
             let count = self
                 .total_count
                 .get_or_init(|| async {
@@ -411,13 +417,14 @@ impl RestaurantConnection {
                 })
                 .await;
             count.clone()
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 }
 
 /// A kind of cooking, with how many restaurants offer it.
+///
+/// Cache: public, 300 s.
 #[derive(SimpleObject, Debug, Clone)]
 pub struct Cuisine {
     /// Lower-case name, as `Restaurant.cuisine` gives it and
@@ -441,5 +448,5 @@ pub async fn cuisines(ctx: &Context<'_>) -> async_graphql::Result<Vec<Cuisine>> 
 
 /// Cursor of a restaurant in the id-ordered list.
 pub fn restaurant_cursor(id: i64) -> String {
-    encode_cursor('r', &id.to_string())
+    CursorList::Restaurants.encode(&id.to_string())
 }

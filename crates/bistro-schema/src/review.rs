@@ -4,10 +4,12 @@ use async_graphql::{Context, ID, Object};
 use bistro_data::entity::review;
 use chrono::{DateTime, Utc};
 
-use crate::connection::{PageInfo, encode_cursor};
-use crate::error::{Coded, loaders, soft};
-use crate::node::{NodeType, global_id};
+use crate::connection::PageInfo;
+use crate::error::{Coded, nullable, soft};
+use crate::ids::CursorList;
+use crate::ids::{NodeType, global_id};
 use crate::rating::RatingSummary;
+use crate::request::context::loaders;
 use crate::restaurant::Restaurant;
 
 /// A customer's rating and words about a restaurant (one per customer and restaurant).
@@ -24,6 +26,8 @@ impl Review {
 
 #[Object]
 /// A customer's rating and words about a restaurant (one per customer and restaurant).
+///
+/// Cache: public, 60 s.
 impl Review {
     /// Globally unique, opaque identifier.
     pub async fn id(&self) -> ID {
@@ -52,15 +56,15 @@ impl Review {
 
     /// The reviewer's public display name.
     async fn author_name(&self, ctx: &Context<'_>) -> Option<String> {
-        let result = async {
+        nullable(ctx, async {
             loaders(ctx)?
                 .user_name
                 .load_one(self.0.user_id)
                 .await
                 .coded()
-        }
-        .await;
-        soft(ctx, result).flatten()
+        })
+        .await
+        .flatten()
     }
 
     /// The restaurant reviewed.
@@ -71,7 +75,7 @@ impl Review {
 
 /// Cursor of a review in a restaurant's newest-first list.
 pub fn review_cursor(id: i64) -> String {
-    encode_cursor('v', &id.to_string())
+    CursorList::Reviews.encode(&id.to_string())
 }
 
 /// One review in a list, with its cursor.
@@ -82,6 +86,8 @@ pub struct ReviewEdge {
 
 #[Object]
 /// One review in a list, with its cursor.
+///
+/// Cache: as its parent.
 impl ReviewEdge {
     /// Opaque position of this edge, for `after`/`before`.
     async fn cursor(&self) -> &str {
@@ -103,6 +109,8 @@ pub struct ReviewConnection {
 
 #[Object]
 /// A page of a restaurant's reviews, newest first.
+///
+/// Cache: as its parent.
 impl ReviewConnection {
     /// The reviews of this page, with cursors.
     async fn edges(&self) -> &[ReviewEdge] {
@@ -121,15 +129,14 @@ impl ReviewConnection {
 
     /// How many reviews the restaurant has (from the cached rating summary).
     async fn total_count(&self, ctx: &Context<'_>) -> Option<u64> {
-        let result = async {
+        nullable(ctx, async {
             let aggregate = loaders(ctx)?
                 .rating
                 .load_one(self.restaurant_id)
                 .await
                 .coded()?;
             Ok(aggregate.map_or(0, |a| RatingSummary::from(a).count))
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 }

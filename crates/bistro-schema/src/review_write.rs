@@ -7,9 +7,10 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use bistro_data::entity::review;
 use bistro_data::review::ReviewProblem;
 
-use crate::auth::{Rule, viewer};
-use crate::error::{Coded, ErrorCode, loaders, scope, soft};
-use crate::node::{NodeType, expect_global_id};
+use crate::auth::{Rule, signed_in, viewer};
+use crate::error::{Coded, ErrorCode, nullable};
+use crate::ids::{NodeType, expect_global_id};
+use crate::request::context::{loaders, scope};
 use crate::review::Review;
 use crate::user_error::{UserError, UserErrorCode};
 
@@ -158,9 +159,7 @@ impl ReviewMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The restaurant, a rating, a text.")] input: WriteReviewInput,
     ) -> Option<ReviewPayload> {
-        let result = async {
-            viewer(ctx).check(Rule::SignedIn)?;
-            let user_id = viewer(ctx).user_id().unwrap_or_default();
+        signed_in(ctx, |user_id| async move {
             let restaurant_id = expect_global_id(&input.restaurant_id, NodeType::Restaurant)?;
             let mut errors = Vec::new();
             check_rating(input.rating, &mut errors);
@@ -178,9 +177,8 @@ impl ReviewMutation {
                 .await
                 .coded()?;
             Ok(written_payload(written))
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Changes one's review. The review's author and admins only.
@@ -190,7 +188,7 @@ impl ReviewMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The review and what to change.")] input: UpdateReviewInput,
     ) -> Option<ReviewPayload> {
-        let result = async {
+        nullable(ctx, async {
             let review = own_review(ctx, &input.review_id).await?;
             let mut errors = Vec::new();
             if let Some(rating) = input.rating {
@@ -205,9 +203,8 @@ impl ReviewMutation {
                 .await
                 .coded()?;
             Ok(written_payload(updated))
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 
     /// Deletes one's review. The review's author and admins only.
@@ -217,7 +214,7 @@ impl ReviewMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The review.")] input: DeleteReviewInput,
     ) -> Option<DeleteReviewPayload> {
-        let result = async {
+        nullable(ctx, async {
             let review = own_review(ctx, &input.review_id).await?;
             let deleted = scope(ctx)?.delete_review(&review).await.coded()?;
             Ok(match deleted {
@@ -230,8 +227,7 @@ impl ReviewMutation {
                     user_errors: vec![problem(why)],
                 },
             })
-        }
-        .await;
-        soft(ctx, result)
+        })
+        .await
     }
 }

@@ -6,9 +6,10 @@ use bistro_data::entity::{UserRole, user};
 
 use crate::auth::{Can, Rule};
 use crate::connection::PageArgs;
-use crate::error::{Coded, loaders};
-use crate::node::{NodeType, global_id};
+use crate::error::Coded;
+use crate::ids::{NodeType, global_id};
 use crate::order::{OrderConnection, OrderStatus, order_page};
+use crate::request::context::loaders;
 use crate::restaurant::{Restaurant, page_cost};
 
 /// An account: a customer, a restaurant's staff member, or an administrator.
@@ -46,6 +47,8 @@ impl From<UserRole> for Role {
 
 #[Object]
 /// An account: a customer, a restaurant's staff member, or an administrator.
+///
+/// Cache: private.
 impl User {
     /// Globally unique, opaque identifier.
     pub async fn id(&self) -> ID {

@@ -65,6 +65,11 @@ pub enum UserErrorCode {
     PriceChanged,
     /// The card was declined; nothing was charged.
     CardDeclined,
+    /// The card's bank asks its holder to confirm the payment (3-D Secure):
+    /// complete the challenge with `cardAction.clientSecret` (Stripe.js),
+    /// then check out again with the same idempotency key. The cart's
+    /// limited stock stays held meanwhile (15 minutes by default).
+    CardActionRequired,
     /// The payment could not be made (a processor error, or it refused a
     /// capture or refund); nothing was charged or the order did not move.
     PaymentFailed,

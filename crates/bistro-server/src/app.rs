@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::routing::{MethodFilter, get, on};
 use bistro_data::DataLayer;
 use bistro_kv::{Kv, KvConfig};
-use bistro_payments::{PaymentProvider, SimulatedProcessor};
+use bistro_payments::{PaymentProvider, SimulatedProcessor, StripeProcessor};
 use bistro_schema::{Api, SchemaDeps};
 use bistro_sql::SqlConfig;
 use sea_orm::DatabaseConnection;
@@ -21,35 +21,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
-use crate::{graphiql, graphql_http, graphql_ws, health, seed, storefront};
-
-/// Shared by every request handler.
-pub type AppState = Arc<App>;
-
-/// The running service's parts.
-pub struct App {
-    /// The configuration it was started with.
-    pub config: Config,
-    /// Relational store pool.
-    pub db: DatabaseConnection,
-    /// Key-value store, namespaced by `kv.key_prefix`.
-    pub kv: Kv,
-    /// Both stores, as the schema (and the seeder) use them.
-    pub data: DataLayer,
-    /// The GraphQL API: the schema and the request pipeline.
-    pub api: Api,
-    /// Proxies whose `X-Forwarded-For` names the client (`http.trusted_proxies`).
-    pub trusted_proxies: Vec<ipnet::IpNet>,
-    /// The payment provider checkout and the order lifecycle use.
-    pub payments: Arc<dyn PaymentProvider>,
-    /// The built-in simulated processor, when it is the provider (its counts, for tests and demos).
-    pub simulated_payments: Option<Arc<SimulatedProcessor>>,
-    /// Where the outbox worker delivers email.
-    pub mail_delivery: bistro_mail::Delivery,
-    /// Set when the server starts shutting down: live connections close
-    /// with 1001, so their clients reconnect (to another replica).
-    pub closing: tokio::sync::watch::Sender<bool>,
-}
+use crate::state::{App, AppState};
+use crate::{graphiql, graphql_http, graphql_ws, health, seed, storefront, stripe_webhook};
 
 impl App {
     /// Connects both stores, migrates, seeds demo data into an empty database
@@ -71,29 +44,17 @@ impl App {
             &config.mail.smtp_url,
             &config.mail.from,
         )?;
-        let (payments, simulated_payments) = match payments {
-            Some(payments) => (payments, None),
-            None => {
-                let simulated = Arc::new(SimulatedProcessor::new(Duration::from_millis(
-                    config.payments.slow_token_delay_ms,
-                )));
-                if config.environment == crate::config::Environment::Production {
-                    tracing::warn!(
-                        "payments go through the simulated card processor (payments.provider): \
-                         no real money moves"
-                    );
-                }
-                (
-                    simulated.clone() as Arc<dyn PaymentProvider>,
-                    Some(simulated),
-                )
-            }
-        };
         let db = connect_sql(&config).await?;
         bistro_sql::migrate(&db)
             .await
             .context("running migrations")?;
         let kv = connect_kv(&config).await?;
+        let (payments, simulated_payments) = match payments {
+            Some(payments) => (payments, None),
+            None => payment_provider(&config, &db)?,
+        };
+        // Every call counted and timed (a no-op with metrics off).
+        let payments: Arc<dyn PaymentProvider> = Arc::new(bistro_payments::Observed::new(payments));
         let empty = bistro_sql::seed::is_empty(&db).await?;
         if empty && config.seed_demo_data {
             seed::seed_demo(&db, &kv).await?;
@@ -128,19 +89,44 @@ impl App {
             }
         }
         let auth = auth_deps(&config, &kv)?;
-        let data = DataLayer::new(db.clone(), kv.clone(), config.data.clone());
+        let passwords = auth.passwords.clone();
+        let data = DataLayer::new(
+            db.clone(),
+            kv.clone(),
+            config.data.clone(),
+            bistro_data::Payments {
+                provider: payments.clone(),
+                recovery_after: config.payments.recovery_after(),
+                customer_action: config.payments.customer_action(),
+                browser: config.payments.browser(),
+            },
+        );
         let api = Api::new(SchemaDeps {
             data: data.clone(),
             limits: config.graphql.clone(),
             auth,
             rate_limits: config.rate_limit.clone(),
-            payments: payments.clone(),
         })
         .with_live_settings(&config.live);
         // Listening on the event bus from the start, so the first subscriber
         // hears what is published next.
         api.live().start();
+        // Every manifest is known before the first request.
+        let storefront_manifest = crate::trusted_documents::storefront_manifest()?;
+        let trusted_revision =
+            crate::trusted_documents::load(&db, api.trusted(), &storefront_manifest)
+                .await
+                .context("loading the trusted documents")?;
         let trusted_proxies = crate::client_addr::parse_trusted(&config.http.trusted_proxies)?;
+        let stripe_origins = if config.payments.is_stripe() {
+            // `validate` checked both are plain http(s) URLs.
+            crate::config::url_origin(&config.payments.stripe_js_url)
+                .zip(crate::config::url_origin(&config.payments.stripe_api_base))
+                .map(|(js, api)| storefront::StripeOrigins { js, api })
+        } else {
+            None
+        };
+        let storefront_policy = storefront::base_policy(stripe_origins.as_ref());
         Ok(Self {
             config,
             db,
@@ -152,8 +138,102 @@ impl App {
             simulated_payments,
             mail_delivery,
             closing: tokio::sync::watch::Sender::new(false),
+            draining: tokio::sync::watch::Sender::new(false),
+            live_connections: Arc::default(),
+            passwords,
+            trusted_documents: (storefront_manifest, trusted_revision),
+            storefront_policy,
         })
     }
+}
+
+impl App {
+    /// How the recovery task runs here.
+    pub fn recovery_settings(&self) -> bistro_data::recovery::RecoverySettings {
+        let payments = &self.config.payments;
+        bistro_data::recovery::RecoverySettings {
+            interval: payments.recovery_interval(),
+            // Recovery's own hold on a step it settles: a provider that does
+            // not answer is asked again after one interval.
+            lease: payments.recovery_interval(),
+            ledger: self.simulated_payments.as_ref().map(|simulated| {
+                (
+                    simulated.ledger().clone(),
+                    Duration::from_secs(payments.simulated_ledger_retention_days * 86_400),
+                )
+            }),
+        }
+    }
+}
+
+/// A payment provider, and the simulated processor itself when it is the one.
+pub type ConfiguredProvider = (Arc<dyn PaymentProvider>, Option<Arc<SimulatedProcessor>>);
+
+/// The configured payment provider: Stripe, or the simulated processor with
+/// its ledger in SQL (then also returned as itself, for its counts).
+pub fn payment_provider(
+    config: &Config,
+    db: &DatabaseConnection,
+) -> anyhow::Result<ConfiguredProvider> {
+    if config.payments.is_stripe() {
+        let stripe = StripeProcessor::new(config.payments.stripe())
+            .map_err(|e| anyhow::anyhow!("setting up the Stripe client: {e}"))?;
+        tracing::info!(
+            api = %config.payments.stripe_api_base,
+            version = bistro_payments::STRIPE_API_VERSION,
+            webhooks = !config.payments.stripe_webhook_secret.is_empty(),
+            "payments go through Stripe"
+        );
+        if config.payments.stripe_webhook_secret.is_empty() {
+            tracing::warn!(
+                "no payments.stripe_webhook_secret: POST /webhooks/stripe is not served, \
+                 so refunds, disputes and expired authorizations reach orders only \
+                 through `bistro payments reconcile --fix`"
+            );
+        }
+        return Ok((Arc::new(stripe), None));
+    }
+    // Its ledger in SQL: every replica and every restart sees it.
+    let simulated = Arc::new(SimulatedProcessor::new(
+        Arc::new(bistro_data::simulated_ledger::SqlLedger::new(db.clone())),
+        Duration::from_millis(config.payments.slow_token_delay_ms),
+        // Pause tokens are for tests and demos of failure: never in production.
+        config.environment != crate::config::Environment::Production,
+    ));
+    if config.environment == crate::config::Environment::Production {
+        // `validate` let it through only with allow_simulated_in_production.
+        tracing::warn!(
+            "payments go through the simulated card processor, as \
+             payments.allow_simulated_in_production asks: no real money moves"
+        );
+    }
+    Ok((
+        simulated.clone() as Arc<dyn PaymentProvider>,
+        Some(simulated),
+    ))
+}
+
+/// The data layer of a configuration, for commands that work on the stores
+/// without serving (`bistro payments reconcile`): both stores connected and
+/// migrated, the configured provider.
+pub async fn data_layer(config: &Config) -> anyhow::Result<DataLayer> {
+    let db = connect_sql(config).await?;
+    bistro_sql::migrate(&db)
+        .await
+        .context("running migrations")?;
+    let kv = connect_kv(config).await?;
+    let (provider, _) = payment_provider(config, &db)?;
+    Ok(DataLayer::new(
+        db,
+        kv,
+        config.data.clone(),
+        bistro_data::Payments {
+            provider,
+            recovery_after: config.payments.recovery_after(),
+            customer_action: config.payments.customer_action(),
+            browser: config.payments.browser(),
+        },
+    ))
 }
 
 /// Token keys from the configured secret (or a generated one in development) and the session store.
@@ -174,6 +254,10 @@ pub fn auth_deps(config: &Config, kv: &Kv) -> anyhow::Result<bistro_schema::Auth
         sessions: bistro_auth::Sessions::new(
             kv.clone(),
             Duration::from_secs(config.auth.refresh_token_ttl_secs),
+        ),
+        passwords: bistro_auth::password::PasswordHashing::new(
+            config.auth.password_hashes_at_once,
+            config.auth.password_hash_queue,
         ),
     })
 }
@@ -246,6 +330,17 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(graphql_ws::upgrade))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready));
+    if state.config.payments.is_stripe() && !state.config.payments.stripe_webhook_secret.is_empty()
+    {
+        router = router.route(
+            "/webhooks/stripe",
+            axum::routing::post(stripe_webhook::receive)
+                // Stripe's events are a few kilobytes; a large body is no event of Stripe's.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    stripe_webhook::MAX_BODY_BYTES,
+                )),
+        );
+    }
     if state.config.http.graphiql {
         router = router
             .route("/graphiql", get(graphiql::page))
@@ -267,23 +362,32 @@ pub fn router(state: AppState) -> Router {
     // outer bound (a little longer) catches anything else that hangs.
     let outer_timeout = state.config.request_timeout() + Duration::from_secs(5);
     router
+        // Inside routing, where the route's template is known.
+        .route_layer(axum::middleware::from_fn(crate::metrics::name_route))
         .with_state(state)
         .layer(CatchPanicLayer::new())
         .layer(TimeoutLayer::with_status_code(
             StatusCode::GATEWAY_TIMEOUT,
             outer_timeout,
         ))
-        .layer(TraceLayer::new_for_http())
+        // Outside routing and the two answers above: every request counts.
+        .layer(axum::middleware::from_fn(crate::metrics::count_requests))
+        .layer(TraceLayer::new_for_http().make_span_with(crate::request_id::span))
         // Outermost, so the answers of the layers above (a panic, the outer
         // timeout) carry the headers too.
         .layer(axum::middleware::from_fn(security_headers))
+        // Before the trace layer, whose span carries the id.
+        .layer(axum::middleware::from_fn(crate::request_id::echo))
 }
 
 /// `X-Content-Type-Options: nosniff` on every response (browsers take each
 /// body for what its `Content-Type` says, never sniff a script out of JSON),
-/// and `Cache-Control: no-store` on every GraphQL response, success or
-/// error: they carry tokens and personal data, which no browser or proxy
-/// cache may keep.
+/// and `Cache-Control: private, no-store` on every GraphQL response, success
+/// or error, that did not say otherwise: they carry tokens and personal
+/// data, which no browser or proxy cache may keep. Only public reads over
+/// GET say otherwise (`graphql_http`); `Vary: Accept, Authorization` keeps
+/// any cache from giving one caller's answer to another (or one media
+/// type's to another).
 async fn security_headers(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -297,7 +401,16 @@ async fn security_headers(
         HeaderValue::from_static("nosniff"),
     );
     if graphql {
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
+        }
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Authorization"),
+        );
     }
     response
 }
@@ -305,6 +418,8 @@ async fn security_headers(
 /// A bound, ready-to-run server.
 pub struct Application {
     listener: TcpListener,
+    /// The `/metrics` listener and the recorder's handle, when `metrics.listen` is set.
+    metrics: Option<(TcpListener, metrics_exporter_prometheus::PrometheusHandle)>,
     state: AppState,
 }
 
@@ -320,14 +435,40 @@ impl Application {
         payments: Option<Arc<dyn PaymentProvider>>,
     ) -> anyhow::Result<Self> {
         let addr = config.listen_addr()?;
+        // Installed before anything records (the stores' first failures too).
+        let metrics = match config.metrics.listen_addr()? {
+            Some(metrics_addr) => Some((metrics_addr, crate::metrics::install()?)),
+            None => None,
+        };
         let app = App::connect_with_payments(config, payments).await?;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("binding {addr}"))?;
+        let metrics = match metrics {
+            Some((metrics_addr, handle)) => {
+                let metrics_listener = TcpListener::bind(metrics_addr)
+                    .await
+                    .with_context(|| format!("binding metrics.listen {metrics_addr}"))?;
+                tracing::info!(
+                    addr = %metrics_listener.local_addr()?,
+                    "Prometheus metrics served at /metrics"
+                );
+                Some((metrics_listener, handle))
+            }
+            None => None,
+        };
         Ok(Self {
             listener,
+            metrics,
             state: Arc::new(app),
         })
+    }
+
+    /// The address `/metrics` is served on, when metrics are on.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// The address actually bound.
@@ -347,9 +488,37 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let drain = Duration::from_secs(self.state.config.http.shutdown_timeout_secs);
+        let data = self.state.data.clone();
         let (stop_worker, worker) = self.start_mail_worker();
+        let recovery = self.start_recovery();
+        let (stop_trusted, stopped_trusted) = tokio::sync::watch::channel(false);
+        tokio::spawn(crate::trusted_documents::refresh(
+            self.state.db.clone(),
+            self.state.api.trusted().clone(),
+            self.state.trusted_documents.0.clone(),
+            self.state.trusted_documents.1,
+            self.state.config.graphql.trusted_documents_refresh(),
+            async move {
+                let mut stopped = stopped_trusted;
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        ));
+        if let Some((listener, handle)) = self.metrics {
+            // Served until the background tasks stop, after the drain.
+            let mut stopped = stop_trusted.subscribe();
+            tokio::spawn(crate::metrics::serve(
+                listener,
+                self.state.clone(),
+                handle,
+                async move {
+                    let _ = stopped.wait_for(|stop| *stop).await;
+                },
+            ));
+        }
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let closing = self.state.closing.clone();
+        let draining = self.state.draining.clone();
+        let ready_delay = Duration::from_secs(self.state.config.http.shutdown_ready_delay_secs);
         let server = axum::serve(
             self.listener,
             // The peer address is the client's, unless a trusted proxy says otherwise.
@@ -357,6 +526,15 @@ impl Application {
         )
         .with_graceful_shutdown(async move {
             shutdown.await;
+            // Out of the load balancer's rotation first: /health/ready answers
+            // 503 while the listener still accepts what is already on its way.
+            draining.send_replace(true);
+            tracing::info!(
+                ready_delay_secs = ready_delay.as_secs(),
+                "draining: /health/ready answers 503; still accepting until the delay ends"
+            );
+            tokio::time::sleep(ready_delay).await;
+            tracing::info!("no longer accepting; finishing in-flight requests");
             // Upgraded connections are not the server's to drain: tell them.
             closing.send_replace(true);
             let _ = stop_tx.send(());
@@ -369,30 +547,67 @@ impl Application {
             _ = stop_rx => None,
         };
         let _ = stop_worker.send(true);
+        let _ = stop_trusted.send(true);
         if let Some(worker) = worker {
             // A delivery in progress finishes (or its lease lapses for another worker).
             if tokio::time::timeout(drain, worker).await.is_err() {
                 tracing::warn!("the email outbox worker did not stop in time");
             }
         }
-        if let Some(result) = served {
-            return result.context("server task")?.context("serving HTTP");
+        let (stop_recovery, recovery) = recovery;
+        let _ = stop_recovery.send(true);
+        // A step being settled finishes (or its lease lapses for another replica).
+        if tokio::time::timeout(drain, recovery).await.is_err() {
+            tracing::warn!("the recovery task did not stop in time");
         }
-        match tokio::time::timeout(drain, &mut server).await {
-            Ok(result) => result.context("server task")?.context("serving HTTP"),
-            Err(_) => {
-                tracing::warn!(
-                    drain_secs = drain.as_secs(),
-                    "in-flight requests did not finish; stopping anyway"
-                );
-                server.abort();
-                Ok(())
-            }
+        let served = match served {
+            Some(result) => result,
+            None => match tokio::time::timeout(drain, &mut server).await {
+                Ok(result) => result,
+                Err(_) => {
+                    tracing::warn!(
+                        drain_secs = drain.as_secs(),
+                        "in-flight requests did not finish; stopping anyway"
+                    );
+                    server.abort();
+                    Ok(Ok(()))
+                }
+            },
+        };
+        // Steps of checkouts answered are deleted after their answers: let
+        // the last ones go (left undeleted, recovery would repeat their
+        // bookkeeping after their lease).
+        if tokio::time::timeout(drain, data.finished_steps_settled())
+            .await
+            .is_err()
+        {
+            tracing::warn!("finished checkout steps were not deleted in time");
         }
+        served.context("server task")?.context("serving HTTP")
     }
 }
 
 impl Application {
+    /// Starts the recovery task (every replica runs one); returns the switch
+    /// that stops it and its task.
+    fn start_recovery(
+        &self,
+    ) -> (
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let (stop, mut stopped) = tokio::sync::watch::channel(false);
+        let app = &self.state;
+        let task = tokio::spawn(bistro_data::recovery::run(
+            app.data.clone(),
+            app.recovery_settings(),
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            },
+        ));
+        (stop, task)
+    }
+
     /// Starts the email outbox worker when `mail.worker` is on; returns the
     /// switch that stops it and its task.
     fn start_mail_worker(

@@ -6,6 +6,13 @@
 //! could write anything there. The list is read from the right, the way the
 //! proxies appended to it; the first address that is not a trusted proxy is
 //! the client.
+//!
+//! The address is the one every per-client limit counts by, so it is
+//! normalised first ([`limit_address`]): an IPv4 client written as an
+//! IPv4-mapped IPv6 address is that IPv4 address, and an IPv6 client is its
+//! /64 network, the block one subscriber (a home, a phone, a server) is
+//! given: counting whole IPv6 addresses would let one subscriber step
+//! around every limit by changing the low bits of its address.
 
 use std::convert::Infallible;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
@@ -14,7 +21,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use ipnet::IpNet;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// The client's address (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +41,11 @@ impl FromRequestParts<AppState> for ClientIp {
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|value| value.to_str().ok());
-        Ok(Self(client_ip(peer, forwarded, &state.trusted_proxies)))
+        Ok(Self(limit_address(client_ip(
+            peer,
+            forwarded,
+            &state.trusted_proxies,
+        ))))
     }
 }
 
@@ -64,6 +75,21 @@ pub fn client_ip<'a>(
         }
     }
     client
+}
+
+/// The address limits count a client by: IPv4 as is (also when written as
+/// an IPv4-mapped IPv6 address), IPv6 as its /64 network (the low 64 bits
+/// zeroed).
+pub fn limit_address(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6(Ipv6Addr::from(
+                u128::from(v6) & 0xffff_ffff_ffff_ffff_0000_0000_0000_0000,
+            )),
+        },
+    }
 }
 
 /// Parses `http.trusted_proxies` entries: networks (`10.0.0.0/8`) or single addresses.
@@ -123,5 +149,23 @@ mod tests {
             ip("10.0.0.5")
         );
         assert!(parse_trusted(&["not-an-ip".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn limits_count_an_ipv6_client_by_its_64_and_a_mapped_ipv4_as_ipv4() {
+        assert_eq!(limit_address(ip("203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(limit_address(ip("::ffff:203.0.113.7")), ip("203.0.113.7"));
+        assert_eq!(
+            limit_address(ip("2001:db8:1:2:aaaa:bbbb:cccc:dddd")),
+            ip("2001:db8:1:2::")
+        );
+        assert_eq!(
+            limit_address(ip("2001:db8:1:2::1")),
+            limit_address(ip("2001:db8:1:2:ffff::9"))
+        );
+        assert_ne!(
+            limit_address(ip("2001:db8:1:2::1")),
+            limit_address(ip("2001:db8:1:3::1"))
+        );
     }
 }

@@ -98,12 +98,14 @@ pub async fn page(headers: HeaderMap) -> Response {
 /// referrer policy.
 pub(crate) fn page_headers(
     headers: &mut HeaderMap,
-    base_policy: &'static str,
+    base_policy: &str,
     host: Option<&str>,
     referrer_policy: &'static str,
 ) {
     let policy = HeaderValue::from_str(&policy_with_websocket(base_policy, host))
-        .unwrap_or_else(|_| HeaderValue::from_static(base_policy));
+        .or_else(|_| HeaderValue::from_str(base_policy))
+        // The policies are built from checked parts; never looser than nothing allowed.
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'none'"));
     headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(

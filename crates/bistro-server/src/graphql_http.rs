@@ -9,18 +9,28 @@
 //! - `Accept` is negotiated: `application/graphql-response+json` (preferred
 //!   when listed) or `application/json` (also for `*/*` and a missing header);
 //!   anything else is 406.
-//! - A request that is not well-formed (bad JSON, missing or non-string
-//!   `query`, wrong parameter types, wrong content type or method, a body over
-//!   the limit, a mutation over GET) is a 4xx with a GraphQL-shaped error and
-//!   a code, under either media type.
+//! - A request names its document by `query` (its text), `documentId` (a
+//!   trusted document, `sha256:<hex>`) or `extensions.persistedQuery`
+//!   (automatic persisted queries); `bistro_schema::persisted` resolves it
+//!   first, so every check below that needs the document (the GET mutation
+//!   check, the router secret) sees it however it was named.
+//! - A request that is not well-formed (bad JSON, no document, wrong
+//!   parameter types, wrong content type or method, a body over the limit, a
+//!   mutation over GET) is a 4xx with a GraphQL-shaped error and a code,
+//!   under either media type.
 //! - A well-formed request whose document fails to parse or validate is 200
 //!   under `application/json` and 400 under `application/graphql-response+json`;
 //!   either way the response has no `data` entry.
 //! - With `federation.router_secret` set, a request that selects `_service`
 //!   or `_entities` (the fields only a federation router uses) must carry the
 //!   secret in `federation.router_secret_header`, else it is a 401 with
-//!   `UNAUTHENTICATED` and nothing runs ([`check_router_secret`]); requests
-//!   that do not select them never look at the header.
+//!   `UNAUTHENTICATED` and nothing runs ([`check_router_secret`]).
+//! - **HTTP caching.** Every response is `Cache-Control: private, no-store`
+//!   and `Vary: Accept, Authorization` (set by `app`), except a query over
+//!   GET from a caller without a token whose every field is public
+//!   (`bistro_schema::cache_hints`) and that answered without an error:
+//!   `Cache-Control: public, max-age=N` (N the smallest hint it met) with an
+//!   `ETag`, and `304 Not Modified` to a matching `If-None-Match`.
 
 use std::time::Duration;
 
@@ -29,11 +39,13 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use bistro_schema::documents::Document;
+use bistro_schema::persisted::{DocumentRef, Incoming};
 use bistro_schema::{Caller, ErrorCode};
 use serde_json::{Map, Value, json};
 
-use crate::app::AppState;
 use crate::client_addr::ClientIp;
+use crate::state::AppState;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
@@ -100,7 +112,7 @@ pub async fn post(
         );
     };
     match build_request(params) {
-        Ok(request) => execute(&state, client, &headers, request, media).await,
+        Ok(incoming) => execute(&state, client, &headers, incoming, media, false).await,
         Err(message) => request_error(
             media,
             StatusCode::BAD_REQUEST,
@@ -161,36 +173,15 @@ pub async fn get(
         };
         params.insert(key, value);
     }
-    let request = match build_request(params) {
-        Ok(request) => request,
-        Err(message) => {
-            return request_error(
-                media,
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadRequest,
-                &message,
-            );
-        }
-    };
-    // GET must not change anything: refuse mutations (and subscriptions)
-    // before execution. Documents that do not parse are left to the executor,
-    // which reports them with the usual parse error.
-    if let Ok(document) = state.api.document(&request.query)
-        && let Some(kind) = document.operation_type(request.operation_name.as_deref())
-        && kind != OperationType::Query
-    {
-        let mut response = request_error(
+    match build_request(params) {
+        Ok(incoming) => execute(&state, client, &headers, incoming, media, true).await,
+        Err(message) => request_error(
             media,
-            StatusCode::METHOD_NOT_ALLOWED,
-            ErrorCode::MethodNotAllowed,
-            "Only queries may be sent with GET; send mutations with POST.",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            &message,
+        ),
     }
-    execute(&state, client, &headers, request, media).await
 }
 
 /// Any other method on `/graphql`.
@@ -241,37 +232,33 @@ fn unauthenticated(media: MediaType, message: &str) -> Response {
     response
 }
 
+/// Whether the request carries the federation router's shared secret (none
+/// configured: no request does).
+fn carries_router_secret(state: &AppState, headers: &HeaderMap) -> bool {
+    let federation = &state.config.federation;
+    federation.router_secret().is_some_and(|secret| {
+        headers
+            .get(federation.router_secret_header.as_str())
+            .is_some_and(|presented| same_secret(presented.as_bytes(), secret.as_bytes()))
+    })
+}
+
 /// Refuses a request that selects a router field (`_service`, `_entities`)
-/// without the router's shared secret, when one is configured.
-///
-/// The document comes from the API's document cache (execution finds it
-/// there again); one that does not parse, or exceeds a limit, is left to
-/// execution, which refuses it with its own error and runs nothing.
+/// without the router's shared secret, when one is configured. The document
+/// is the prepared request's (however the request named it).
 #[allow(clippy::result_large_err)] // The error is the ready response; it is built once per refused request.
 fn check_router_secret(
     state: &AppState,
     client: ClientIp,
-    headers: &HeaderMap,
-    request: &async_graphql::Request,
+    caller: &Caller,
+    document: &Document,
     media: MediaType,
 ) -> Result<(), Response> {
     let federation = &state.config.federation;
-    let Some(secret) = federation.router_secret() else {
-        return Ok(());
-    };
-    let Ok(document) = state.api.document(&request.query) else {
-        return Ok(());
-    };
-    if !document.selects_router_fields() {
+    if federation.router_secret().is_none() || !document.selects_router_fields() || caller.router {
         return Ok(());
     }
     let header = federation.router_secret_header.as_str();
-    if headers
-        .get(header)
-        .is_some_and(|presented| same_secret(presented.as_bytes(), secret.as_bytes()))
-    {
-        return Ok(());
-    }
     // Worth an operator's look: a router without (or with a stale) secret,
     // or someone probing the subgraph directly.
     tracing::warn!(
@@ -307,16 +294,22 @@ fn same_secret(presented: &[u8], secret: &[u8]) -> bool {
             == 0
 }
 
+/// What a request came to before it is written.
+enum Outcome {
+    /// A GraphQL response; `Some(max_age)` when a shared cache may keep it.
+    Graphql(async_graphql::Response, Option<u32>),
+    /// An HTTP answer of its own (405, 401).
+    Http(Response),
+}
+
 async fn execute(
     state: &AppState,
     client: ClientIp,
     headers: &HeaderMap,
-    request: async_graphql::Request,
+    incoming: Incoming,
     media: MediaType,
+    get: bool,
 ) -> Response {
-    if let Err(response) = check_router_secret(state, client, headers, &request, media) {
-        return response;
-    }
     let token = match bearer_token(headers) {
         Ok(token) => token,
         Err(()) => {
@@ -329,10 +322,46 @@ async fn execute(
     let caller = Caller {
         token,
         address: Some(client.0),
+        router: carries_router_secret(state, headers),
     };
     let timeout = state.config.request_timeout();
-    let response = match tokio::time::timeout(timeout, state.api.execute(request, caller)).await {
-        Ok(response) => response,
+    let outcome = async {
+        let prepared = match state.api.prepare(incoming, &caller, None).await {
+            Ok(prepared) => prepared,
+            Err(response) => return Outcome::Graphql(response, None),
+        };
+        // GET must not change anything: refuse mutations (and subscriptions)
+        // before execution, once the document is known however it was named.
+        if get
+            && let Some(kind) = prepared.operation_type()
+            && kind != OperationType::Query
+        {
+            let mut response = request_error(
+                media,
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                "Only queries may be sent with GET; send mutations with POST.",
+            );
+            response
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return Outcome::Http(response);
+        }
+        if let Err(response) =
+            check_router_secret(state, client, &caller, prepared.document(), media)
+        {
+            return Outcome::Http(response);
+        }
+        // Shared caches may keep only what anyone would be answered: a
+        // query over GET, from nobody signed in, whose fields are all public.
+        let max_age = (get && caller.token.is_none() && prepared.is_anonymous())
+            .then(|| prepared.public_max_age())
+            .flatten();
+        Outcome::Graphql(state.api.run(prepared).await, max_age)
+    };
+    let (response, max_age) = match tokio::time::timeout(timeout, outcome).await {
+        Ok(Outcome::Graphql(response, max_age)) => (response, max_age),
+        Ok(Outcome::Http(response)) => return response,
         Err(_) => {
             tracing::warn!(
                 timeout_ms = timeout.as_millis() as u64,
@@ -393,6 +422,10 @@ async fn execute(
             );
         }
     };
+    // An answer with an error is never kept: the next one may succeed.
+    if let Some(max_age) = max_age.filter(|_| response.errors.is_empty()) {
+        return cacheable(headers, media, bytes, max_age);
+    }
     let mut http = bytes_response(status, media, bytes);
     if status == StatusCode::TOO_MANY_REQUESTS {
         // Over the request budget: the time its window has left.
@@ -409,6 +442,35 @@ async fn execute(
     http
 }
 
+/// A public answer: `Cache-Control: public, max-age=N`, an `ETag` of its
+/// bytes, and `304 Not Modified` when `If-None-Match` names that tag.
+fn cacheable(headers: &HeaderMap, media: MediaType, bytes: Vec<u8>, max_age: u32) -> Response {
+    let etag = format!(
+        "\"{}\"",
+        &bistro_schema::persisted::sha256_hex_bytes(&bytes)[..32]
+    );
+    let not_modified = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|tag| tag.trim().trim_start_matches("W/"))
+        .any(|tag| tag == etag || tag == "*");
+    let mut http = if not_modified {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        bytes_response(StatusCode::OK, media, bytes)
+    };
+    let headers = http.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&format!("public, max-age={max_age}")) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    http
+}
+
 /// A GraphQL response as written: `data` left out for a request error.
 #[derive(serde::Serialize)]
 struct ResponseBody<'a> {
@@ -420,16 +482,12 @@ struct ResponseBody<'a> {
     extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
-/// Checks the shape of the request parameters and builds the request.
-pub(crate) fn build_request(
-    mut params: Map<String, Value>,
-) -> Result<async_graphql::Request, String> {
-    let query = match params.remove("query") {
-        Some(Value::String(query)) => query,
-        Some(_) => return Err("`query` must be a string.".to_owned()),
-        None => return Err("A `query` parameter is required.".to_owned()),
-    };
-    let mut request = async_graphql::Request::new(query);
+/// Checks the shape of the request parameters and builds the request: its
+/// document named by `query`, `documentId` or `extensions.persistedQuery`.
+pub(crate) fn build_request(mut params: Map<String, Value>) -> Result<Incoming, String> {
+    let query = params.remove("query");
+    let document_id = params.remove("documentId");
+    let mut request = async_graphql::Request::new("");
     match params.remove("operationName") {
         None | Some(Value::Null) => {}
         Some(Value::String(name)) => request = request.operation_name(name),
@@ -442,10 +500,15 @@ pub(crate) fn build_request(
         }
         Some(_) => return Err("`variables` must be an object or null.".to_owned()),
     }
+    let mut persisted_query = None;
     match params.remove("extensions") {
         None | Some(Value::Null) => {}
         Some(Value::Object(extensions)) => {
             for (key, value) in extensions {
+                if key == "persistedQuery" {
+                    persisted_query = Some(value);
+                    continue;
+                }
                 let value = async_graphql::Value::from_json(value)
                     .map_err(|_| "`extensions` holds a value that is not JSON.".to_owned())?;
                 request.extensions.insert(key, value);
@@ -453,10 +516,13 @@ pub(crate) fn build_request(
         }
         Some(_) => return Err("`extensions` must be an object or null.".to_owned()),
     }
-    Ok(request)
+    let document = DocumentRef::from_params(query, document_id, persisted_query.as_ref())?;
+    if let DocumentRef::Text(text) = &document {
+        request.query.clone_from(text);
+    }
+    Ok(Incoming { request, document })
 }
 
-/// The type of the operation the request would run, when the document parses and the operation can be chosen.
 /// Picks the response media type from `Accept`.
 #[allow(clippy::result_large_err)] // The error is the ready response; it is built once per refused request.
 fn negotiate(headers: &HeaderMap) -> Result<MediaType, Response> {
@@ -632,6 +698,8 @@ mod tests {
             .is_ok()
         );
         assert!(req(json!({})).is_err());
+        assert!(req(json!({"documentId": "sha256:0"})).is_err());
+        assert!(req(json!({"extensions": {"persistedQuery": {"version": 1}}})).is_err());
         assert!(req(json!({"query": 1})).is_err());
         assert!(req(json!({"query": "{a}", "variables": "x"})).is_err());
         assert!(req(json!({"query": "{a}", "variables": []})).is_err());

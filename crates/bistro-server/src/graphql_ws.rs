@@ -19,13 +19,24 @@
 //! | no `connection_init` within `live.connection_init_timeout_ms` | close 4408 |
 //! | `subscribe` with the id of a running operation | close 4409 |
 //! | a second `connection_init` | close 4429 |
+//! | an operation id longer than `live.max_operation_id_bytes` (128) | close 4400, as for any malformed message |
 //! | no subprotocol, or one not spoken here | close 4406 |
+//! | a client (address) that already holds `live.max_connections_per_client` sockets here | close 1013 (try again later) at once |
+//! | `connection_init` or `ping` past the client's request budget | close 1013 (try again later) |
 //! | an operation that fails to parse, be measured or validate | `error` for its id; the socket stays open |
 //! | a subscription refused when it starts (`FORBIDDEN`, `NOT_FOUND`) | `next` with `data: null` and the error, then `complete`, as graphql-ws's own server does |
 //! | the server shuts down | close 1001 (clients reconnect, to another replica) |
 //!
 //! 4403 is the code graphql-ws clients retry on: they reconnect and send
 //! `connection_init` again with fresh connection params (a new token).
+//! They reconnect after 1013 too, with their backoff, while they treat 4429
+//! (and the other 44xx codes but 4403 and 4408) as final: so a temporary
+//! refusal (too many sockets, the budget spent) is 1013, RFC 6455's "Try
+//! Again Later", which the protocol leaves free for such conditions.
+//!
+//! Each `connection_init` and `ping` spends one request of the client's
+//! budget (its user's when the token's signature holds, else its address's),
+//! like every `subscribe`: a socket is no way around `rate_limit.requests_per_minute`.
 //!
 //! The token is read from `connection_init`'s payload, as GraphiQL sends
 //! its headers there: `{ "Authorization": "Bearer …" }` (any case), or
@@ -57,7 +68,8 @@ use async_graphql::{Response, ServerError};
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::response::Response as HttpResponse;
-use bistro_schema::{ErrorCode, LiveConnection};
+use bistro_schema::persisted::Incoming;
+use bistro_schema::{Caller, ErrorCode, LiveConnection};
 use futures_util::StreamExt as _;
 use futures_util::stream::BoxStream;
 use serde::Serialize;
@@ -65,8 +77,8 @@ use serde_json::{Map, Value};
 use tokio::time::Instant;
 use tokio_stream::StreamMap;
 
-use crate::app::AppState;
 use crate::client_addr::ClientIp;
+use crate::state::AppState;
 
 /// The `graphql-transport-ws` subprotocol (graphql-ws 5+).
 pub const TRANSPORT_WS: &str = "graphql-transport-ws";
@@ -105,17 +117,37 @@ pub async fn upgrade(
         Some(LEGACY_WS) => Some(Protocol::Legacy),
         _ => None,
     };
+    // Counted from the upgrade: a socket that never sends `connection_init`
+    // holds a slot until its timeout closes it.
+    let slot = state
+        .live_connections
+        .enter(client.0, state.config.live.max_connections_per_client);
     upgrade.on_upgrade(move |socket| async move {
+        let mut socket = socket;
         let Some(protocol) = protocol else {
-            let mut socket = socket;
             let _ = close(&mut socket, 4406, "Subprotocol not acceptable").await;
+            return;
+        };
+        let Some(slot) = slot else {
+            tracing::debug!(client.address = %client.0, "a websocket over the per-client limit was closed");
+            let _ = close(
+                &mut socket,
+                TRY_AGAIN_LATER,
+                "Too many connections from this client; try again later",
+            )
+            .await;
             return;
         };
         Connection::new(socket, state, protocol, client.0)
             .run()
             .await;
+        drop(slot);
     })
 }
+
+/// Close code 1013, "Try Again Later" (RFC 6455's registry): a temporary
+/// condition. graphql-ws clients reconnect after it, with their backoff.
+const TRY_AGAIN_LATER: u16 = 1013;
 
 /// What ends a connection: a close frame to send (or none: the peer is gone).
 struct Closed(Option<(u16, String)>);
@@ -196,12 +228,19 @@ impl Connection {
             let Some(text) = self.text(message)? else {
                 continue;
             };
-            match parse(self.protocol, &text)? {
+            match parse(self.protocol, &text, settings.max_operation_id_bytes)? {
                 ClientMessage::Init(payload) => {
                     let token = match token(payload.as_ref()) {
                         Ok(token) => token,
                         Err(reason) => return Err(self.refuse(reason).await),
                     };
+                    // The budget first, as for a request: it is what sheds load.
+                    let caller = Caller {
+                        token: token.clone(),
+                        address: Some(self.address),
+                        ..Caller::default()
+                    };
+                    self.spend(&caller).await?;
                     return match self.state.api.connect(token, Some(self.address)).await {
                         Ok(connection) => {
                             self.send(&Outgoing::bare("connection_ack")).await?;
@@ -213,7 +252,15 @@ impl Connection {
                         Err(failure) => Err(self.refuse(failure.message()).await),
                     };
                 }
-                ClientMessage::Ping => self.send(&Outgoing::bare("pong")).await?,
+                ClientMessage::Ping => {
+                    let caller = Caller {
+                        token: None,
+                        address: Some(self.address),
+                        ..Caller::default()
+                    };
+                    self.spend(&caller).await?;
+                    self.send(&Outgoing::bare("pong")).await?;
+                }
                 ClientMessage::Pong | ClientMessage::Complete(_) => {}
                 ClientMessage::Subscribe { .. } => {
                     return Err(Closed::with(4401, "Unauthorized"));
@@ -221,6 +268,25 @@ impl Connection {
                 ClientMessage::Terminate => return Err(Closed::gone()),
             }
         }
+    }
+
+    /// Spends one request of `caller`'s budget on a message; past the
+    /// budget the connection closes with 1013, after which graphql-ws clients
+    /// reconnect with their backoff (by then the budget's minute may be over).
+    async fn spend(&mut self, caller: &Caller) -> Result<(), Closed> {
+        self.state
+            .api
+            .spend_message(caller)
+            .await
+            .map_err(|limited| {
+                Closed::with(
+                    TRY_AGAIN_LATER,
+                    format!(
+                        "Too many requests; try again in {} s",
+                        limited.retry_after_secs
+                    ),
+                )
+            })
     }
 
     /// Refuses a `connection_init` (the legacy protocol hears why first).
@@ -306,9 +372,13 @@ impl Connection {
     }
 
     async fn on_message(&mut self, connection: &LiveConnection, text: &str) -> Result<(), Closed> {
-        match parse(self.protocol, text)? {
+        let max_id_bytes = self.state.config.live.max_operation_id_bytes;
+        match parse(self.protocol, text, max_id_bytes)? {
             ClientMessage::Init(_) => Err(Closed::with(4429, "Too many initialisation requests")),
-            ClientMessage::Ping => self.send(&Outgoing::bare("pong")).await,
+            ClientMessage::Ping => {
+                self.spend(connection.caller()).await?;
+                self.send(&Outgoing::bare("pong")).await
+            }
             ClientMessage::Pong => Ok(()),
             ClientMessage::Terminate => Err(Closed::gone()),
             ClientMessage::Complete(id) => {
@@ -330,7 +400,7 @@ impl Connection {
                         }
                     }
                 }
-                let request = crate::graphql_http::build_request(payload).map_err(|message| {
+                let incoming = crate::graphql_http::build_request(payload).map_err(|message| {
                     Closed::with(4400, format!("Invalid message received: {message}"))
                 })?;
                 let max = self.state.config.live.max_operations;
@@ -340,7 +410,7 @@ impl Connection {
                     ));
                     return self.send_error(&id, &[error]).await;
                 }
-                let stream = self.operation(connection, request);
+                let stream = self.operation(connection, incoming);
                 self.operations.insert(id, stream);
                 Ok(())
             }
@@ -348,57 +418,59 @@ impl Connection {
     }
 
     /// The stream of one operation: a subscription's events, or the one
-    /// response of a query or mutation.
-    fn operation(
-        &self,
-        connection: &LiveConnection,
-        request: async_graphql::Request,
-    ) -> OperationStream {
-        let document = self.state.api.document(&request.query).ok();
-        // The router secret guards `_service` and `_entities` on every
-        // transport; routers send them over HTTP only, where the header is.
-        if self.state.config.federation.router_secret().is_some()
-            && document
-                .as_ref()
-                .is_some_and(|document| document.selects_router_fields())
-        {
-            tracing::warn!(
-                client.address = %self.address,
-                "a WebSocket operation for _service or _entities was refused: the router secret is set"
-            );
-            let error = ErrorCode::Unauthenticated.server_error(
-                "`_service` and `_entities` are for the federation router, over HTTP with its shared secret.",
-            );
-            return futures_util::stream::iter([
-                OperationEvent::Response {
-                    response: Response::from_errors(vec![error]),
-                    first: true,
-                },
-                OperationEvent::End,
-            ])
-            .boxed();
-        }
-        let kind = document
-            .and_then(|document| document.operation_type(request.operation_name.as_deref()));
-        let responses: BoxStream<'static, Response> = match kind {
-            Some(OperationType::Query | OperationType::Mutation) => {
-                let state = self.state.clone();
-                let caller = connection.caller().clone();
-                futures_util::stream::once(async move {
-                    let timeout = state.config.request_timeout();
-                    match tokio::time::timeout(timeout, state.api.execute(request, caller)).await {
-                        Ok(response) => response,
-                        Err(_) => Response::from_errors(vec![ErrorCode::Timeout.server_error(
-                            format!("The request took longer than {} ms.", timeout.as_millis()),
-                        )]),
-                    }
-                })
-                .boxed()
+    /// response of a query or mutation. Its document is resolved first
+    /// (text, `documentId`, or an APQ hash; with
+    /// `graphql.trusted_documents_only`, one no manifest lists is refused
+    /// unless the connection's viewer is an administrator), then the
+    /// operation's type decides how it runs.
+    fn operation(&self, connection: &LiveConnection, incoming: Incoming) -> OperationStream {
+        let state = self.state.clone();
+        let caller = connection.caller().clone();
+        let viewer = connection.viewer().clone();
+        let address = self.address;
+        let responses = futures_util::stream::once(async move {
+            let once = |response: Response| -> BoxStream<'static, Response> {
+                futures_util::stream::once(std::future::ready(response)).boxed()
+            };
+            let prepared = match state.api.prepare(incoming, &caller, Some(viewer)).await {
+                Ok(prepared) => prepared,
+                Err(response) => return once(response),
+            };
+            // The router secret guards `_service` and `_entities` on every
+            // transport; routers send them over HTTP only, where the header is.
+            if state.config.federation.router_secret().is_some()
+                && prepared.document().selects_router_fields()
+            {
+                tracing::warn!(
+                    client.address = %address,
+                    "a WebSocket operation for _service or _entities was refused: the router secret is set"
+                );
+                return once(Response::from_errors(vec![ErrorCode::Unauthenticated.server_error(
+                    "`_service` and `_entities` are for the federation router, over HTTP with its shared secret.",
+                )]));
             }
-            // Subscriptions, and documents whose operation cannot be told:
-            // the pipeline reports what is wrong with them.
-            _ => self.state.api.subscribe(connection, request),
-        };
+            match prepared.operation_type() {
+                Some(OperationType::Query | OperationType::Mutation) => {
+                    let prepared = match state.api.authenticate_again(prepared, &caller).await {
+                        Ok(prepared) => prepared,
+                        Err(response) => return once(response),
+                    };
+                    let timeout = state.config.request_timeout();
+                    once(
+                        match tokio::time::timeout(timeout, state.api.run(prepared)).await {
+                            Ok(response) => response,
+                            Err(_) => Response::from_errors(vec![ErrorCode::Timeout.server_error(
+                                format!("The request took longer than {} ms.", timeout.as_millis()),
+                            )]),
+                        },
+                    )
+                }
+                // Subscriptions, and documents whose operation cannot be told:
+                // execution reports what is wrong with them.
+                _ => state.api.subscribe(prepared),
+            }
+        })
+        .flatten();
         responses
             .enumerate()
             .map(|(n, response)| OperationEvent::Response {
@@ -519,8 +591,11 @@ enum ClientMessage {
     Terminate,
 }
 
-/// Reads a client message; anything malformed closes with 4400.
-fn parse(protocol: Protocol, text: &str) -> Result<ClientMessage, Closed> {
+/// Reads a client message; anything malformed closes with 4400, the
+/// protocol's answer to a message of a format it does not specify: an
+/// operation id longer than `max_id_bytes` among them (graphql-ws clients
+/// make 36-byte UUIDs).
+fn parse(protocol: Protocol, text: &str, max_id_bytes: usize) -> Result<ClientMessage, Closed> {
     let invalid = |why: &str| Closed::with(4400, format!("Invalid message received: {why}"));
     let Ok(Value::Object(mut message)) = serde_json::from_str::<Value>(text) else {
         return Err(invalid("not a JSON object"));
@@ -529,6 +604,9 @@ fn parse(protocol: Protocol, text: &str) -> Result<ClientMessage, Closed> {
         return Err(invalid("no `type`"));
     };
     let id = |message: &mut Map<String, Value>| match message.remove("id") {
+        Some(Value::String(id)) if id.len() > max_id_bytes => Err(invalid(&format!(
+            "`id` is longer than {max_id_bytes} bytes"
+        ))),
         Some(Value::String(id)) if !id.is_empty() => Ok(id),
         _ => Err(invalid("no `id`")),
     };
@@ -655,8 +733,9 @@ mod tests {
 
     #[test]
     fn malformed_messages_are_told_apart_from_good_ones() {
-        let bad =
-            |protocol, text: &str| matches!(parse(protocol, text), Err(Closed(Some((4400, _)))));
+        let bad = |protocol, text: &str| {
+            matches!(parse(protocol, text, 128), Err(Closed(Some((4400, _)))))
+        };
         assert!(bad(Protocol::Transport, "not json"));
         assert!(bad(
             Protocol::Transport,
@@ -674,13 +753,25 @@ mod tests {
         assert!(matches!(
             parse(
                 Protocol::Transport,
-                r#"{"type":"subscribe","id":"1","payload":{"query":"{a}"}}"#
+                r#"{"type":"subscribe","id":"1","payload":{"query":"{a}"}}"#,
+                128
             ),
             Ok(ClientMessage::Subscribe { .. })
         ));
         assert!(matches!(
-            parse(Protocol::Legacy, r#"{"type":"stop","id":"1"}"#),
+            parse(Protocol::Legacy, r#"{"type":"stop","id":"1"}"#, 128),
             Ok(ClientMessage::Complete(_))
+        ));
+        // Ids up to the limit, in bytes: 128 ASCII, not 43 three-byte characters.
+        let subscribe = |id: &str| {
+            format!(r#"{{"type":"subscribe","id":"{id}","payload":{{"query":"{{a}}"}}}}"#)
+        };
+        assert!(parse(Protocol::Transport, &subscribe(&"x".repeat(128)), 128).is_ok());
+        assert!(bad(Protocol::Transport, &subscribe(&"x".repeat(129))));
+        assert!(bad(Protocol::Transport, &subscribe(&"€".repeat(43))));
+        assert!(bad(
+            Protocol::Transport,
+            &format!(r#"{{"type":"complete","id":"{}"}}"#, "x".repeat(129))
         ));
     }
 }

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::app::AppState;
+use crate::state::AppState;
 
 /// How long a readiness probe waits for each store.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -19,8 +19,15 @@ pub async fn live() -> Response {
     Json(json!({ "status": "live" })).into_response()
 }
 
-/// `GET /health/ready`: 200 when both stores answer, 503 otherwise, with each store's state.
+/// `GET /health/ready`: 200 when both stores answer, 503 otherwise or while
+/// the replica drains (from the shutdown signal on, so a load balancer stops
+/// sending before the listener stops accepting), with each store's state and
+/// the SQL pool's saturation.
 pub async fn ready(State(state): State<AppState>) -> Response {
+    if *state.draining.borrow() {
+        let body = json!({ "status": "draining" });
+        return (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response();
+    }
     let (sql, kv) = tokio::join!(
         tokio::time::timeout(PROBE_TIMEOUT, bistro_sql::ping(&state.db)),
         tokio::time::timeout(PROBE_TIMEOUT, state.kv.ping()),
@@ -47,11 +54,20 @@ pub async fn ready(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
+    // Reported, not judged: a saturated pool queues requests rather than
+    // failing them, and taking the replica out would only move its load.
+    let pool = bistro_sql::pool_status(&state.db);
     let body = json!({
         "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
         "checks": {
             "relationalStore": check(sql_up, bistro_sql::backend_name(&state.db)),
             "keyValueStore": check(kv_up, state.kv.backend_name()),
+        },
+        "sqlPool": {
+            "inUse": pool.in_use(),
+            "idle": pool.idle,
+            "max": pool.max,
+            "saturated": pool.in_use() >= pool.max,
         }
     });
     (status, Json(body)).into_response()

@@ -20,7 +20,15 @@ pub const DEMO_SEED: u64 = 42;
 
 /// Seeds the small demo data set and warms the key-value store.
 pub async fn seed_demo(db: &DatabaseConnection, kv: &Kv) -> anyhow::Result<SeedSummary> {
-    let summary = seed(db, kv, SeedSize::Small, DEMO_SEED, false).await?;
+    let summary = seed(
+        db,
+        kv,
+        SeedSize::Small,
+        DEMO_SEED,
+        false,
+        chrono::Utc::now(),
+    )
+    .await?;
     tracing::info!(
         restaurants = summary.restaurants,
         menu_items = summary.menu_items,
@@ -30,14 +38,16 @@ pub async fn seed_demo(db: &DatabaseConnection, kv: &Kv) -> anyhow::Result<SeedS
     Ok(summary)
 }
 
-/// Seeds `size` from `seed` into an empty database, then rebuilds today's
-/// popularity leaderboards from today's orders.
+/// Seeds `size` from `seed` into an empty database as it would be at `now`
+/// (see [`SeedOptions::now`]), then rebuilds the popularity leaderboards of
+/// `now`'s day from that day's orders.
 pub async fn seed(
     db: &DatabaseConnection,
     kv: &Kv,
     size: SeedSize,
     seed: u64,
     progress: bool,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<SeedSummary> {
     anyhow::ensure!(
         bistro_sql::seed::is_empty(db).await?,
@@ -47,7 +57,6 @@ pub async fn seed(
         .hash_password(DEMO_PASSWORD.as_bytes())
         .map_err(|e| anyhow::anyhow!("hashing the demo password: {e}"))?
         .to_string();
-    let today = bistro_data::popularity::today();
     let summary = bistro_sql::seed::seed(
         db,
         &SeedOptions {
@@ -55,12 +64,12 @@ pub async fn seed(
             seed,
             password_hash,
             progress,
-            today,
+            now,
         },
     )
     .await
     .context("seeding the relational store")?;
-    rebuild_popularity(db, kv, today).await?;
+    rebuild_popularity(db, kv, now.date_naive()).await?;
     plant_carts(db, kv, size.carts(), seed).await?;
     Ok(summary)
 }
@@ -95,7 +104,35 @@ pub async fn plant_carts(
 
 /// Rebuilds the day's popularity leaderboards from the day's orders in SQL
 /// (after seeding, or after the key-value store lost its data).
+///
+/// A start-up task, not a request: a key-value command that times out on a
+/// busy machine (the per-command timeout is a request's, 250 ms by default)
+/// does not fail the start. The whole rebuild is tried again, up to three
+/// times, which is safe because it clears before it counts.
 pub async fn rebuild_popularity(
+    db: &DatabaseConnection,
+    kv: &Kv,
+    day: NaiveDate,
+) -> anyhow::Result<usize> {
+    let mut attempt = 1;
+    loop {
+        match rebuild_popularity_once(db, kv, day).await {
+            Ok(written) => return Ok(written),
+            Err(error) if attempt < 3 => {
+                tracing::warn!(
+                    error = format!("{error:#}"),
+                    attempt,
+                    "rebuilding the popularity leaderboards failed; trying again"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(250 * attempt)).await;
+                attempt += 1;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+async fn rebuild_popularity_once(
     db: &DatabaseConnection,
     kv: &Kv,
     day: NaiveDate,

@@ -30,8 +30,20 @@
 //! from `'self'` and `data:` (the page's empty `data:` favicon, which spares
 //! the browser a request for `/favicon.ico`); forms post only to `'self'`;
 //! no `<base>`, no framing (`frame-ancestors 'none'`, `X-Frame-Options`).
-//! No inline script or style: the page has none. Nothing is fetched from the
-//! internet: the bundle holds every script it runs.
+//! No inline script or style: the page has none. With the simulated
+//! processor nothing is fetched from the internet: the bundle holds every
+//! script it runs.
+//!
+//! With Stripe (`payments.provider = "stripe"`), and only then, the page
+//! takes the card with Stripe Elements, so the policy also allows the origin
+//! of `payments.stripe_js_url` in `script-src` (Stripe.js), `frame-src` (the
+//! card fields and the 3-D Secure challenge are Stripe's frames) and
+//! `connect-src`, and the origin of `payments.stripe_api_base` in
+//! `connect-src` (Stripe.js makes the PaymentMethod there). When that is
+//! Stripe's own `https://js.stripe.com`, it adds what Stripe's security
+//! guide lists for Elements besides: `https://*.js.stripe.com` (scripts and
+//! frames) and `https://hooks.stripe.com` (3-D Secure frames). See
+//! [`base_policy`].
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -41,6 +53,13 @@ use axum::response::{IntoResponse, Response};
 #[derive(rust_embed::Embed)]
 #[folder = "assets/storefront/"]
 struct Assets;
+
+/// The storefront's manifest of trusted documents (GraphQL Code
+/// Generator's `persisted-documents.json`, written by its build beside the
+/// bundle and never served), when the bundle has one.
+pub fn persisted_documents() -> Option<Vec<u8>> {
+    Assets::get("persisted-documents.json").map(|file| file.data.into_owned())
+}
 
 /// First path segments of the storefront's client-side routes
 /// (`storefront/src/main.ts`): every path under them is answered with
@@ -67,13 +86,62 @@ pub const BASE_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 
      img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'";
 
+/// Where a page that takes cards with Stripe loads Stripe.js from and where
+/// Stripe.js sends them: origins, as [`crate::config::url_origin`] reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StripeOrigins {
+    /// The origin of `payments.stripe_js_url`.
+    pub js: String,
+    /// The origin of `payments.stripe_api_base`.
+    pub api: String,
+}
+
+/// The page's policy without its WebSocket origin: [`BASE_POLICY`], or with
+/// Stripe's origins added as the module documentation says.
+pub fn base_policy(stripe: Option<&StripeOrigins>) -> String {
+    let Some(StripeOrigins { js, api }) = stripe else {
+        return BASE_POLICY.to_owned();
+    };
+    let (scripts, frames) = if js == "https://js.stripe.com" {
+        (
+            format!("{js} https://*.js.stripe.com"),
+            format!("{js} https://*.js.stripe.com https://hooks.stripe.com"),
+        )
+    } else {
+        (js.clone(), js.clone())
+    };
+    let connect = if api == js {
+        js.clone()
+    } else {
+        format!("{js} {api}")
+    };
+    BASE_POLICY
+        .replace("script-src 'self'", &format!("script-src 'self' {scripts}"))
+        .replace(
+            "connect-src 'self'",
+            &format!("connect-src 'self' {connect}"),
+        )
+        .replace(
+            "form-action 'self'",
+            &format!("frame-src {frames}; form-action 'self'"),
+        )
+}
+
 /// `GET /` and the storefront's routes: the page.
-pub async fn page(headers: HeaderMap) -> Response {
+pub async fn page(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    headers: HeaderMap,
+) -> Response {
     let mut response = serve("index.html", &headers, PAGE_CACHE_CONTROL);
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok());
-    crate::graphiql::page_headers(response.headers_mut(), BASE_POLICY, host, "same-origin");
+    crate::graphiql::page_headers(
+        response.headers_mut(),
+        &state.storefront_policy,
+        host,
+        "same-origin",
+    );
     response
 }
 

@@ -4,8 +4,11 @@ pub mod entity;
 pub mod migration;
 pub mod ordering;
 pub mod outbox;
+pub mod persisted_documents;
 pub mod query;
 pub mod seed;
+pub mod simulated_ledger;
+pub mod steps;
 pub mod write;
 
 use std::time::Duration;
@@ -168,6 +171,37 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
     Ok(())
 }
 
+/// A condition to add to the one statement of a write whose durability may
+/// trail by a moment: on PostgreSQL it makes that statement's own commit
+/// asynchronous (`synchronous_commit` off for its transaction, set while it
+/// runs, so no extra statement), sparing the wait for the write-ahead log to
+/// reach the disk; elsewhere it is always true.
+///
+/// For writes that are safe to lose in a crash of PostgreSQL itself,
+/// because the log is written in order: a later synchronous commit (the
+/// order's) makes them durable too, and losing one only makes recovery do a
+/// little more (a pending step's reference, read again from the provider by
+/// its key; a finished step, whose bookkeeping recovery repeats). The
+/// process dying loses nothing: PostgreSQL has the write.
+pub fn durability_may_trail(db: &impl ConnectionTrait) -> sea_orm::sea_query::SimpleExpr {
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => sea_orm::sea_query::Expr::cust(
+            "set_config('synchronous_commit', 'off', true) IS NOT NULL",
+        ),
+        _ => sea_orm::sea_query::Expr::cust("1 = 1"),
+    }
+}
+
+/// Inside a transaction on PostgreSQL, makes its commit asynchronous (see
+/// [`durability_may_trail`]); elsewhere nothing.
+pub async fn let_durability_trail(txn: &sea_orm::DatabaseTransaction) -> Result<()> {
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        txn.execute_unprepared("SET LOCAL synchronous_commit TO OFF")
+            .await?;
+    }
+    Ok(())
+}
+
 /// One trivial statement: answers "is the database there?".
 pub async fn ping(db: &DatabaseConnection) -> Result<()> {
     db.execute_unprepared("SELECT 1").await?;
@@ -180,5 +214,53 @@ pub fn backend_name(db: &DatabaseConnection) -> &'static str {
         DatabaseBackend::Postgres => "postgres",
         DatabaseBackend::Sqlite => "sqlite",
         _ => "other",
+    }
+}
+
+/// The connection pool as it is now (operators watch it for saturation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStatus {
+    /// Connections open, in use or idle.
+    pub open: u32,
+    /// Of those, idle.
+    pub idle: u32,
+    /// The most it may open (`sql.max_connections`).
+    pub max: u32,
+}
+
+impl PoolStatus {
+    /// Connections lent out now.
+    pub fn in_use(&self) -> u32 {
+        self.open.saturating_sub(self.idle)
+    }
+}
+
+/// The pool's status (sqlx reports sizes only; waiting for a connection is
+/// timed where writes begin, [`ordering::begin_write`]).
+pub fn pool_status(db: &DatabaseConnection) -> PoolStatus {
+    fn status(open: u32, idle: usize, max: u32) -> PoolStatus {
+        PoolStatus {
+            open,
+            idle: u32::try_from(idle).unwrap_or(u32::MAX),
+            max,
+        }
+    }
+    match db.get_database_backend() {
+        DatabaseBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            status(
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+        _ => {
+            let pool = db.get_sqlite_connection_pool();
+            status(
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
     }
 }

@@ -14,14 +14,14 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QuerySelect,
-    SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 use crate::entity::{
-    Fulfilment, OrderStatus, OutboxStatus, PaymentStatus, email_outbox, menu_option,
-    menu_option_group, order, order_event, order_line, payment,
+    Fulfilment, OrderStatus, OutboxStatus, PaymentStatus, StepKind, StepState, email_outbox,
+    menu_option, menu_option_group, order, order_event, order_line, payment, pending_step,
 };
 use crate::{Error, Result};
 
@@ -31,13 +31,21 @@ pub fn stored<E: sea_orm::ActiveEnum<Value = String>>(value: E) -> String {
 }
 
 /// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite).
+///
+/// Times the wait for a pooled connection and the `BEGIN` (SQLite's write
+/// lock included) when metrics are on: the pool's saturation as writes feel it.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
-    Ok(db
+    let started = bistro_metrics::enabled().then(std::time::Instant::now);
+    let txn = db
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
             ..TransactionOptions::default()
         })
-        .await?)
+        .await?;
+    if let Some(started) = started {
+        bistro_metrics::sql_acquire(started.elapsed());
+    }
+    Ok(txn)
 }
 
 /// One line of a new order, priced by the caller from SQL prices.
@@ -110,6 +118,23 @@ pub struct NewOrder {
     pub confirmation: NewEmail,
     /// When it is placed.
     pub placed_at: DateTime<Utc>,
+    /// The checkout's pending step and its holder: the order is written only
+    /// while the holder still holds it, and the step is marked committed in
+    /// the same transaction (leased until `lease_until`, so recovery leaves
+    /// the bookkeeping after the commit to the request).
+    pub step: Option<StepGuard>,
+}
+
+/// A pending step its holder still holds: a write that carries it commits
+/// only if the lease is still the holder's.
+#[derive(Debug, Clone)]
+pub struct StepGuard {
+    /// The step.
+    pub id: i64,
+    /// Its holder.
+    pub owner: String,
+    /// The lease to set with the write.
+    pub lease_until: DateTime<Utc>,
 }
 
 /// A new order as written, with its lines, payment and first event: what
@@ -132,6 +157,10 @@ pub enum PlaceOrderError {
     /// The customer already has an order with this idempotency key.
     #[error("the idempotency key is already used by an order of this customer")]
     DuplicateKey,
+    /// The checkout's pending step is no longer the writer's (it outlived
+    /// its lease and another took it over): nothing was written.
+    #[error("the checkout's pending step was taken over")]
+    LeaseLost,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] Error),
@@ -157,6 +186,7 @@ pub async fn place_order(
 ) -> std::result::Result<PlacedOrder, PlaceOrderError> {
     let txn = begin_write(db).await?;
     let now = new.placed_at;
+    let step = new.step.clone();
     let placed = order::ActiveModel {
         user_id: Set(new.user_id),
         restaurant_id: Set(new.restaurant_id),
@@ -210,6 +240,7 @@ pub async fn place_order(
         to_status: Set(OrderStatus::Placed),
         actor_user_id: Set(Some(new.user_id)),
         note: Set(None),
+        payment_status: Set(Some(PaymentStatus::Authorized)),
         created_at: Set(now),
         ..Default::default()
     }
@@ -239,6 +270,12 @@ pub async fn place_order(
     }
     .insert(&txn)
     .await?;
+    if let Some(step) = &step
+        && !mark_committed(&txn, step, now).await?
+    {
+        // Dropping the transaction rolls it back.
+        return Err(PlaceOrderError::LeaseLost);
+    }
     txn.commit().await?;
     Ok(PlacedOrder {
         order: placed,
@@ -246,6 +283,26 @@ pub async fn place_order(
         payment,
         event,
     })
+}
+
+/// Marks a step committed inside the transaction of its write, if its
+/// holder still holds it; renews its lease for the bookkeeping that follows.
+async fn mark_committed(
+    txn: &DatabaseTransaction,
+    step: &StepGuard,
+    now: DateTime<Utc>,
+) -> std::result::Result<bool, DbErr> {
+    use pending_step::Column as C;
+    let updated = pending_step::Entity::update_many()
+        .col_expr(C::State, Expr::value(StepState::Committed.to_value()))
+        .col_expr(C::LeaseUntil, Expr::value(step.lease_until))
+        .col_expr(C::UpdatedAt, Expr::value(now))
+        .filter(C::Id.eq(step.id))
+        .filter(C::LeaseOwner.eq(step.owner.clone()))
+        .filter(C::State.eq(StepState::Running.to_value()))
+        .exec(txn)
+        .await?;
+    Ok(updated.rows_affected == 1)
 }
 
 /// The customer's order placed with this idempotency key.
@@ -277,6 +334,10 @@ pub struct NewTransition {
     pub to: OrderStatus,
     /// The payment status change that goes with it, if any: `(from, to)`.
     pub payment: Option<(PaymentStatus, PaymentStatus)>,
+    /// The payment change's pending step, which the order must still be
+    /// going through; `None` for a transition that moves no money (it then
+    /// needs an order going through no payment change).
+    pub step: Option<TransitionStep>,
     /// Who made it; `None` for the system.
     pub actor_user_id: Option<i64>,
     /// Why (a rejection's reason).
@@ -285,10 +346,24 @@ pub struct NewTransition {
     pub at: DateTime<Utc>,
 }
 
+/// The pending step a transition completes, and what becomes of it.
+#[derive(Debug, Clone, Copy)]
+pub struct TransitionStep {
+    /// The step.
+    pub id: i64,
+    /// `None`: the step is deleted with the write (nothing follows it).
+    /// `Some(until)`: it stays, `COMMITTED` and leased until then, for what
+    /// must follow the commit (stock given back) to be finished by recovery
+    /// if its holder dies first.
+    pub keep_until: Option<DateTime<Utc>>,
+}
+
 /// Records a transition in one transaction: the order's status (and
-/// payment status) changes only if it is still `from`, the event is
-/// written, the payment row follows. `Ok(None)` when the order was no
-/// longer in `from` (a concurrent transition won): nothing was written.
+/// payment status) changes only if it is still `from` and going through
+/// exactly the transition's pending step (or none), the event is written,
+/// the payment row follows, and the step, done, is deleted. `Ok(None)` when
+/// the order was no longer in `from` or is going through another payment
+/// change (a concurrent transition won): nothing was written.
 pub async fn record_transition(
     db: &DatabaseConnection,
     transition: NewTransition,
@@ -301,8 +376,13 @@ pub async fn record_transition(
             Expr::value(sea_orm::ActiveEnum::to_value(&transition.to)),
         )
         .col_expr(C::UpdatedAt, Expr::value(transition.at))
+        .col_expr(C::PendingStepId, Expr::value(None::<i64>))
         .filter(C::Id.eq(transition.order_id))
         .filter(C::Status.eq(stored(transition.from)));
+    update = match transition.step {
+        Some(step) => update.filter(C::PendingStepId.eq(step.id)),
+        None => update.filter(C::PendingStepId.is_null()),
+    };
     if let Some((from, to)) = transition.payment {
         update = update
             .col_expr(
@@ -321,28 +401,341 @@ pub async fn record_transition(
         to_status: Set(transition.to),
         actor_user_id: Set(transition.actor_user_id),
         note: Set(transition.note),
+        payment_status: Set(transition.payment.map(|(_, to)| to)),
         created_at: Set(transition.at),
         ..Default::default()
     }
     .insert(&txn)
     .await?;
     if let Some((from, to)) = transition.payment {
-        payment::Entity::update_many()
+        let mut update = payment::Entity::update_many()
             .col_expr(
                 payment::Column::Status,
                 Expr::value(sea_orm::ActiveEnum::to_value(&to)),
             )
-            .col_expr(payment::Column::UpdatedAt, Expr::value(transition.at))
+            .col_expr(payment::Column::UpdatedAt, Expr::value(transition.at));
+        if to == PaymentStatus::Refunded {
+            // A refund gives back whatever was left: all of it now.
+            update = update.col_expr(
+                payment::Column::AmountRefunded,
+                Expr::col(payment::Column::Amount),
+            );
+        }
+        update
             .filter(payment::Column::OrderId.eq(transition.order_id))
             .filter(payment::Column::Status.eq(stored(from)))
             .exec(&txn)
             .await?;
+    }
+    match transition.step {
+        Some(TransitionStep {
+            id,
+            keep_until: None,
+        }) => {
+            pending_step::Entity::delete_by_id(id).exec(&txn).await?;
+        }
+        Some(TransitionStep {
+            id,
+            keep_until: Some(until),
+        }) => {
+            use pending_step::Column as S;
+            pending_step::Entity::update_many()
+                .col_expr(S::State, Expr::value(StepState::Committed.to_value()))
+                .col_expr(S::LeaseUntil, Expr::value(until))
+                .col_expr(S::UpdatedAt, Expr::value(transition.at))
+                .filter(S::Id.eq(id))
+                .exec(&txn)
+                .await?;
+        }
+        None => {}
     }
     let updated = order::Entity::find_by_id(transition.order_id)
         .one(&txn)
         .await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// A payment change of an order about to call the provider.
+#[derive(Debug, Clone)]
+pub struct NewPaymentChange {
+    /// The order.
+    pub order_id: i64,
+    /// The status the order must be in.
+    pub from: OrderStatus,
+    /// The payment status it must have.
+    pub payment_from: PaymentStatus,
+    /// Capture, void or refund.
+    pub kind: StepKind,
+    /// The provider's name.
+    pub provider: String,
+    /// The provider's idempotency key for the operation.
+    pub provider_key: String,
+    /// The payment's reference at the provider.
+    pub reference: String,
+    /// The transition it belongs to, as JSON.
+    pub detail: String,
+    /// Who works on it.
+    pub lease_owner: String,
+    /// Until when.
+    pub lease_until: DateTime<Utc>,
+    /// Now.
+    pub now: DateTime<Utc>,
+}
+
+/// Starts a payment change of an order, in one transaction: its pending step
+/// is written and the order is marked as going through it, only if the order
+/// is still in `from` with payment `payment_from` and going through no other
+/// change. `None` when it was not (another transition got there first).
+pub async fn begin_payment_change(
+    db: &DatabaseConnection,
+    change: NewPaymentChange,
+) -> Result<Option<pending_step::Model>> {
+    let txn = begin_write(db).await?;
+    let step = pending_step::ActiveModel {
+        kind: Set(change.kind),
+        state: Set(StepState::Running),
+        user_id: Set(None),
+        idempotency_key: Set(None),
+        order_id: Set(Some(change.order_id)),
+        provider: Set(change.provider),
+        provider_key: Set(change.provider_key),
+        provider_reference: Set(Some(change.reference)),
+        detail: Set(change.detail),
+        lease_owner: Set(change.lease_owner),
+        lease_until: Set(change.lease_until),
+        created_at: Set(change.now),
+        updated_at: Set(change.now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await;
+    let step = match step {
+        Ok(step) => step,
+        // Another change of this order has a step (`pending_steps_order_key`).
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Ok(None);
+        }
+        Err(err) => return Err(err.into()),
+    };
+    use order::Column as C;
+    let marked = order::Entity::update_many()
+        .col_expr(C::PendingStepId, Expr::value(step.id))
+        .filter(C::Id.eq(change.order_id))
+        .filter(C::Status.eq(stored(change.from)))
+        .filter(C::PaymentStatus.eq(stored(change.payment_from)))
+        .filter(C::PendingStepId.is_null())
+        .exec(&txn)
+        .await?;
+    if marked.rows_affected == 0 {
+        return Ok(None);
+    }
+    txn.commit().await?;
+    Ok(Some(step))
+}
+
+/// Abandons a payment change the provider refused: the order goes through
+/// no change any more and the step is deleted (one transaction).
+pub async fn abandon_payment_change(
+    db: &DatabaseConnection,
+    order_id: i64,
+    step: i64,
+) -> Result<()> {
+    let txn = begin_write(db).await?;
+    order::Entity::update_many()
+        .col_expr(order::Column::PendingStepId, Expr::value(None::<i64>))
+        .filter(order::Column::Id.eq(order_id))
+        .filter(order::Column::PendingStepId.eq(step))
+        .exec(&txn)
+        .await?;
+    pending_step::Entity::delete_by_id(step).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A change the payment processor made on its own (reported by a webhook),
+/// to record on its order.
+#[derive(Debug, Clone)]
+pub struct NewProcessorChange {
+    /// The processor's id for the event that reported it.
+    pub event_id: String,
+    /// The processor's name (`stripe`).
+    pub provider: String,
+    /// The event's type.
+    pub kind: String,
+    /// The order.
+    pub order_id: i64,
+    /// The order's status, which it must still have.
+    pub from: OrderStatus,
+    /// Its status after (the same when only the payment changes).
+    pub to: OrderStatus,
+    /// The payment's status, which it must still have.
+    pub payment_from: PaymentStatus,
+    /// Its status after (the same when only the refunded amount grows).
+    pub payment_to: PaymentStatus,
+    /// How much of the payment is given back after it, in minor units.
+    pub amount_refunded: i64,
+    /// What happened, in words staff and the customer read.
+    pub note: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// What [`record_processor_change`] did.
+#[derive(Debug, Clone)]
+pub enum ProcessorChangeRecord {
+    /// Recorded: the order as it is now, and its new event.
+    Recorded(Box<order::Model>, Box<order_event::Model>),
+    /// The event was handled before: nothing was written.
+    Duplicate,
+    /// The order is no longer in the statuses read, or is going through a
+    /// payment change of Bistro's own: nothing was written.
+    Moved,
+}
+
+/// Records a change the processor made, in one transaction: the event's id
+/// (once: a known id writes nothing), the order's status and payment status
+/// (only if they are still those read and the order is going through no
+/// payment change), the payment row and the order's event.
+pub async fn record_processor_change(
+    db: &DatabaseConnection,
+    change: NewProcessorChange,
+) -> Result<ProcessorChangeRecord> {
+    use crate::entity::processor_event;
+    use sea_orm::sea_query::OnConflict;
+    let txn = begin_write(db).await?;
+    let inserted = processor_event::Entity::insert(processor_event::ActiveModel {
+        event_id: Set(change.event_id.clone()),
+        provider: Set(change.provider.clone()),
+        kind: Set(change.kind.clone()),
+        order_id: Set(Some(change.order_id)),
+        received_at: Set(change.at),
+    })
+    .on_conflict(
+        OnConflict::column(processor_event::Column::EventId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(&txn)
+    .await?;
+    if inserted == 0 {
+        return Ok(ProcessorChangeRecord::Duplicate);
+    }
+    let moved = order::Entity::update_many()
+        .col_expr(order::Column::Status, Expr::value(change.to.to_value()))
+        .col_expr(
+            order::Column::PaymentStatus,
+            Expr::value(change.payment_to.to_value()),
+        )
+        .col_expr(order::Column::UpdatedAt, Expr::value(change.at))
+        .filter(order::Column::Id.eq(change.order_id))
+        .filter(order::Column::Status.eq(stored(change.from)))
+        .filter(order::Column::PaymentStatus.eq(stored(change.payment_from)))
+        .filter(order::Column::PendingStepId.is_null())
+        .exec(&txn)
+        .await?;
+    if moved.rows_affected == 0 {
+        // Dropping the transaction rolls the event's id back too: a later
+        // delivery of the event is looked at again.
+        return Ok(ProcessorChangeRecord::Moved);
+    }
+    payment::Entity::update_many()
+        .col_expr(
+            payment::Column::Status,
+            Expr::value(change.payment_to.to_value()),
+        )
+        .col_expr(
+            payment::Column::AmountRefunded,
+            Expr::value(change.amount_refunded),
+        )
+        .col_expr(payment::Column::UpdatedAt, Expr::value(change.at))
+        .filter(payment::Column::OrderId.eq(change.order_id))
+        .filter(payment::Column::Status.eq(stored(change.payment_from)))
+        .exec(&txn)
+        .await?;
+    let event = order_event::ActiveModel {
+        order_id: Set(change.order_id),
+        from_status: Set(Some(change.from)),
+        to_status: Set(change.to),
+        actor_user_id: Set(None),
+        note: Set(Some(change.note)),
+        payment_status: Set(Some(change.payment_to)),
+        created_at: Set(change.at),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let order = order::Entity::find_by_id(change.order_id)
+        .one(&txn)
+        .await?
+        .ok_or_else(|| Error::Db(DbErr::RecordNotFound("an order vanished".into())))?;
+    txn.commit().await?;
+    Ok(ProcessorChangeRecord::Recorded(
+        Box::new(order),
+        Box::new(event),
+    ))
+}
+
+/// Whether the processor's event `event_id` was handled already.
+pub async fn processor_event_seen(db: &DatabaseConnection, event_id: &str) -> Result<bool> {
+    use crate::entity::processor_event;
+    Ok(processor_event::Entity::find_by_id(event_id.to_owned())
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The payment a provider knows by `reference`, if any.
+pub async fn payment_by_reference(
+    db: &DatabaseConnection,
+    provider: &str,
+    reference: &str,
+) -> Result<Option<payment::Model>> {
+    Ok(payment::Entity::find()
+        .filter(payment::Column::Provider.eq(provider))
+        .filter(payment::Column::ProviderReference.eq(reference))
+        .order_by_desc(payment::Column::Id)
+        .one(db)
+        .await?)
+}
+
+/// Orders placed since `since` with their payments, oldest first
+/// (reconciliation reads a period; two statements).
+pub async fn orders_with_payments_since(
+    db: &DatabaseConnection,
+    since: DateTime<Utc>,
+) -> Result<Vec<(order::Model, Vec<payment::Model>)>> {
+    let orders = order::Entity::find()
+        .filter(order::Column::CreatedAt.gte(since))
+        .order_by_asc(order::Column::Id)
+        .all(db)
+        .await?;
+    let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
+    let mut payments: HashMap<i64, Vec<payment::Model>> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for payment in payments_by_orders(db, chunk).await? {
+            payments.entry(payment.order_id).or_default().push(payment);
+        }
+    }
+    Ok(orders
+        .into_iter()
+        .map(|order| {
+            let paid = payments.remove(&order.id).unwrap_or_default();
+            (order, paid)
+        })
+        .collect())
+}
+
+/// Forgets handled processor events received before `before` (the
+/// processor stops redelivering an event after three days); returns how
+/// many went.
+pub async fn prune_processor_events(db: &DatabaseConnection, before: DateTime<Utc>) -> Result<u64> {
+    use crate::entity::processor_event;
+    Ok(processor_event::Entity::delete_many()
+        .filter(processor_event::Column::ReceivedAt.lt(before))
+        .exec(db)
+        .await?
+        .rows_affected)
 }
 
 /// The payments of many orders, oldest first (one statement).

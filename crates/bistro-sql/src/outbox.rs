@@ -40,12 +40,18 @@ pub async fn claim_due(
     let backend = db.get_database_backend();
     let sql = match backend {
         DatabaseBackend::Postgres => {
-            "UPDATE email_outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM email_outbox \
+            // The rows are picked once, in a materialized CTE: as `id IN
+            // (SELECT … LIMIT n FOR UPDATE SKIP LOCKED)` PostgreSQL may run
+            // the subquery again per row while another worker holds locks,
+            // claiming more than `limit` rows (a worker asking for one then
+            // left the others leased and unsent until the lease ran out).
+            "WITH picked AS MATERIALIZED (SELECT id FROM email_outbox \
                WHERE status = 'PENDING' AND next_attempt_at <= $3 \
                  AND (lease_until IS NULL OR lease_until <= $3) \
                ORDER BY next_attempt_at, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
-             RETURNING *"
+             UPDATE email_outbox SET lease_owner = $1, lease_until = $2, attempts = attempts + 1 \
+             FROM picked WHERE email_outbox.id = picked.id \
+             RETURNING email_outbox.*"
         }
         _ => {
             "UPDATE email_outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + 1 \
@@ -139,6 +145,43 @@ async fn finish(
         update = update.col_expr(C::SentAt, Expr::value(sent_at));
     }
     Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// Extends the lease `owner` holds on a row to `until` (a delivery still
+/// running keeps its message); `false` when the lease is no longer its.
+pub async fn renew_lease(
+    db: &DatabaseConnection,
+    id: i64,
+    owner: &str,
+    until: DateTime<Utc>,
+) -> Result<bool> {
+    use email_outbox::Column as C;
+    Ok(email_outbox::Entity::update_many()
+        .col_expr(C::LeaseUntil, Expr::value(until))
+        .filter(C::Id.eq(id))
+        .filter(C::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?
+        .rows_affected
+        == 1)
+}
+
+/// Emails not yet sent nor given up on, and when the oldest of them was
+/// written (read when metrics are scraped: two statements).
+pub async fn backlog(db: &DatabaseConnection) -> Result<(u64, Option<DateTime<Utc>>)> {
+    use sea_orm::{PaginatorTrait as _, QueryOrder as _, QuerySelect as _};
+    let pending = || {
+        email_outbox::Entity::find().filter(email_outbox::Column::Status.eq(OutboxStatus::Pending))
+    };
+    let count = pending().count(db).await?;
+    let oldest: Option<DateTime<Utc>> = pending()
+        .select_only()
+        .column(email_outbox::Column::CreatedAt)
+        .order_by_asc(email_outbox::Column::CreatedAt)
+        .into_tuple()
+        .one(db)
+        .await?;
+    Ok((count, oldest))
 }
 
 /// Every row of the outbox, oldest first (operators and tests).

@@ -588,14 +588,24 @@ pub struct SearchHit {
     pub rank: f64,
 }
 
-/// Full-text search over menu item names and descriptions, across restaurants.
+/// Full-text search over menu items across restaurants: their names,
+/// descriptions and dietary tags ("spicy", "vegan", "gluten free").
 ///
-/// PostgreSQL uses the `search_vector` column (`english` configuration,
-/// names weighted above descriptions) ranked by `ts_rank`; SQLite uses the
-/// FTS5 table `menu_items_fts` (porter stemmer) ranked by `bm25` with the
-/// same weighting. Both treat the words as "all of these", ignore
-/// punctuation, and order by relevance then id, so pages are stable.
-/// A query with no words matches nothing and costs no statement.
+/// A dish matches when it has any of the words, stemmed ("curries" finds
+/// "curry"); dishes with more of the words come first, then the better
+/// match of those words (a word in the name counts more than one in the
+/// description or the tags), then the lower id, so pages are stable.
+/// `rank` is the number of words matched plus that relevance squeezed into
+/// `[0, 1)`, the same scale on both backends.
+///
+/// PostgreSQL reads the `search_vector` column (`english` configuration;
+/// name, description and tags weighted A, B, B) and ranks with `ts_rank`;
+/// SQLite reads the FTS5 table `menu_items_fts` (porter stemmer) and ranks
+/// with `bm25` weighted alike. Each word's own match is counted with its
+/// own query, so the counting is the same on both. English stop words
+/// ("with", "and") are left out on both, as PostgreSQL's configuration
+/// does: they would otherwise match nearly every description on SQLite.
+/// A query with no words left matches nothing and costs no statement.
 pub async fn search_menu_items(
     db: &DatabaseConnection,
     text: &str,
@@ -607,39 +617,71 @@ pub async fn search_menu_items(
         return Ok(Vec::new());
     }
     let backend = db.get_database_backend();
+    let columns = <menu_item::Column as sea_orm::Iterable>::iter()
+        .map(|c| format!("m.{}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let n = words.len();
     let statement = match backend {
-        DatabaseBackend::Postgres => Statement::from_sql_and_values(
-            backend,
-            "SELECT m.*, CAST(ts_rank(m.search_vector, q) AS DOUBLE PRECISION) AS search_rank \
-             FROM menu_items m, plainto_tsquery('english', $1) q \
-             WHERE m.search_vector @@ q \
-             ORDER BY search_rank DESC, m.id ASC LIMIT $2 OFFSET $3",
-            [
-                words.join(" ").into(),
-                to_i64(limit).into(),
-                to_i64(offset).into(),
-            ],
-        ),
-        _ => {
-            // Each word quoted: FTS5 query syntax (AND, NEAR, column filters)
-            // in user input is matched literally instead of interpreted.
-            let fts_query = words
-                .iter()
-                .map(|w| format!("\"{w}\""))
+        DatabaseBackend::Postgres => {
+            // $1..$n are the words, each its own query; the dish must match
+            // their union, ranked once.
+            let queries = (1..=n)
+                .map(|i| format!("plainto_tsquery('english', ${i}) AS w{i}"))
                 .collect::<Vec<_>>()
-                .join(" ");
-            Statement::from_sql_and_values(
-                backend,
-                "SELECT m.*, -bm25(menu_items_fts, 10.0, 4.0) AS search_rank \
-                 FROM menu_items_fts JOIN menu_items m ON m.id = menu_items_fts.rowid \
-                 WHERE menu_items_fts MATCH ? \
-                 ORDER BY search_rank DESC, m.id ASC LIMIT ? OFFSET ?",
-                [
-                    fts_query.into(),
-                    to_i64(limit).into(),
-                    to_i64(offset).into(),
-                ],
-            )
+                .join(", ");
+            let any = (1..=n)
+                .map(|i| format!("q.w{i}"))
+                .collect::<Vec<_>>()
+                .join(" || ");
+            let matched = (1..=n)
+                .map(|i| format!("CAST(m.search_vector @@ a.w{i} AS INTEGER)"))
+                .collect::<Vec<_>>()
+                .join(" + ");
+            let sql = format!(
+                "WITH q AS (SELECT {queries}), a AS (SELECT q.*, {any} AS any_word FROM q) \
+                 SELECT {columns}, CAST(m.matched + m.relevance / (1 + m.relevance) \
+                   AS DOUBLE PRECISION) AS search_rank \
+                 FROM (SELECT m.*, ({matched}) AS matched, \
+                         ts_rank(m.search_vector, a.any_word) AS relevance \
+                       FROM menu_items m, a WHERE m.search_vector @@ a.any_word) m \
+                 ORDER BY search_rank DESC, m.id ASC LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            );
+            let mut values: Vec<sea_orm::Value> = words.iter().map(|w| w.clone().into()).collect();
+            values.push(to_i64(limit).into());
+            values.push(to_i64(offset).into());
+            Statement::from_sql_and_values(backend, sql, values)
+        }
+        _ => {
+            // ?1..?n are the words, each quoted so that FTS5 query syntax
+            // (AND, NEAR, column filters) in user input is matched
+            // literally; ?n+1 is all of them joined with OR.
+            let matched = (1..=n)
+                .map(|i| {
+                    format!(
+                        "(m.id IN (SELECT rowid FROM menu_items_fts WHERE menu_items_fts MATCH ?{i}))"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" + ");
+            let sql = format!(
+                "SELECT {columns}, ({matched}) + f.relevance / (1 + f.relevance) AS search_rank \
+                 FROM (SELECT rowid, -bm25(menu_items_fts, 10.0, 4.0, 4.0) AS relevance \
+                       FROM menu_items_fts WHERE menu_items_fts MATCH ?{}) f \
+                 JOIN menu_items m ON m.id = f.rowid \
+                 ORDER BY search_rank DESC, m.id ASC LIMIT ?{} OFFSET ?{}",
+                n + 1,
+                n + 2,
+                n + 3
+            );
+            let quoted: Vec<String> = words.iter().map(|w| format!("\"{w}\"")).collect();
+            let mut values: Vec<sea_orm::Value> = quoted.iter().map(|w| w.clone().into()).collect();
+            values.push(quoted.join(" OR ").into());
+            values.push(to_i64(limit).into());
+            values.push(to_i64(offset).into());
+            Statement::from_sql_and_values(backend, sql, values)
         }
     };
     let rows = db.query_all_raw(statement).await?;
@@ -653,14 +695,46 @@ pub async fn search_menu_items(
         .collect()
 }
 
-/// Lower-cased alphanumeric words of a search text, at most 16 of them.
+/// Most words a search looks for: each is one more test of every dish the
+/// search finds, and common words find thousands.
+pub const MAX_SEARCH_WORDS: usize = 8;
+
+/// The distinct lower-cased alphanumeric words of a search text that are
+/// not English stop words, at most [`MAX_SEARCH_WORDS`] of them.
 fn search_words(text: &str) -> Vec<String> {
-    text.split(|c: char| !c.is_alphanumeric())
+    let mut words: Vec<String> = Vec::new();
+    for word in text
+        .split(|c: char| !c.is_alphanumeric())
         .filter(|w| !w.is_empty())
-        .take(16)
         .map(str::to_lowercase)
-        .collect()
+    {
+        if !STOP_WORDS.contains(&word.as_str()) && !words.contains(&word) {
+            words.push(word);
+            if words.len() == MAX_SEARCH_WORDS {
+                break;
+            }
+        }
+    }
+    words
 }
+
+/// PostgreSQL's English stop words (`tsearch_data/english.stop`), which its
+/// `english` configuration drops; SQLite's FTS5 has none, so they are
+/// dropped before either sees the words.
+#[rustfmt::skip]
+const STOP_WORDS: &[&str] = &[
+    "i", "me", "my", "myself", "we", "our", "ours", "ourselves", "you", "your", "yours",
+    "yourself", "yourselves", "he", "him", "his", "himself", "she", "her", "hers", "herself", "it",
+    "its", "itself", "they", "them", "their", "theirs", "themselves", "what", "which", "who",
+    "whom", "this", "that", "these", "those", "am", "is", "are", "was", "were", "be", "been",
+    "being", "have", "has", "had", "having", "do", "does", "did", "doing", "a", "an", "the", "and",
+    "but", "if", "or", "because", "as", "until", "while", "of", "at", "by", "for", "with", "about",
+    "against", "between", "into", "through", "during", "before", "after", "above", "below", "to",
+    "from", "up", "down", "in", "out", "on", "off", "over", "under", "again", "further", "then",
+    "once", "here", "there", "when", "where", "why", "how", "all", "any", "both", "each", "few",
+    "more", "most", "other", "some", "such", "no", "nor", "not", "only", "own", "same", "so",
+    "than", "too", "very", "s", "t", "can", "will", "just", "don", "should", "now",
+];
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
@@ -734,6 +808,15 @@ mod tests {
             ["spicy", "tofu", "near", "x"]
         );
         assert!(search_words(" -- ").is_empty());
+    }
+
+    #[test]
+    fn search_words_drop_stop_words_and_repeats() {
+        assert_eq!(
+            search_words("Curry with rice and the RICE"),
+            ["curry", "rice"]
+        );
+        assert!(search_words("the and with").is_empty());
     }
 
     #[test]

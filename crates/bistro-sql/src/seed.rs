@@ -1,6 +1,6 @@
 //! Deterministic demo and benchmark data.
 //!
-//! The same [`SeedOptions::seed`] and [`SeedOptions::today`] always give the
+//! The same [`SeedOptions::seed`] and [`SeedOptions::now`] always give the
 //! same rows, on SQLite and on PostgreSQL: every random choice comes from one
 //! seeded generator, drawn in a fixed order. Ids are assigned here (the
 //! database is empty), so foreign keys need no read-back; PostgreSQL's id
@@ -17,14 +17,14 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 use sea_orm::{
     ActiveValue::Set, ConnectionTrait, DatabaseBackend, DatabaseConnection, DatabaseTransaction,
-    EntityTrait, FromQueryResult, PaginatorTrait, Statement, TransactionTrait,
+    EntityTrait, FromQueryResult, PaginatorTrait, Statement,
 };
 
 use crate::Result;
 use crate::entity::{
     Course, Fulfilment, OrderStatus, PaymentStatus, UserRole, menu_item, menu_option,
     menu_option_group, order, order_event, order_line, payment, restaurant, restaurant_staff,
-    review, user,
+    review, simulated_authorization, user,
 };
 
 /// The demo customer (password: the seeding command's demo password).
@@ -124,9 +124,11 @@ pub struct SeedOptions {
     pub password_hash: String,
     /// Draw a progress bar on stderr.
     pub progress: bool,
-    /// The day that counts as "today": orders are spread over the 30 days
-    /// ending on it, a tenth of them on it.
-    pub today: NaiveDate,
+    /// The moment that counts as now. Orders are spread over the 30 days
+    /// before it, a tenth of them earlier on its day (UTC, the day of
+    /// popularity counts and daily stock); nothing is dated after it, and
+    /// today's most recent orders are still being prepared.
+    pub now: DateTime<Utc>,
 }
 
 /// What was written.
@@ -276,345 +278,33 @@ const BATCH: usize = 1_000;
 /// Seeds an empty database. See the module documentation.
 pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> Result<SeedSummary> {
     let plan = options.size.plan();
-    let mut rng = fastrand::Rng::with_seed(options.seed);
-    let now = options
-        .today
-        .and_hms_opt(12, 0, 0)
-        .unwrap_or_default()
-        .and_utc();
-    let mut summary = SeedSummary::default();
-
+    let now = chrono::SubsecRound::trunc_subsecs(options.now, 0);
     let total_rows = plan.restaurants * (1 + plan.items_per_restaurant)
         + plan.customers
         + plan.staff
         + plan.admins
-        + plan.orders * 6
+        // An order, its lines, payment, ledger entry and events, about.
+        + plan.orders * 7
         + plan.reviews;
     let bar = progress_bar(options.progress, total_rows);
 
-    let txn = db.begin().await?;
-
-    // Users: admins first, then staff, then customers; the demo accounts lead each group.
-    let mut users = Vec::new();
-    let mut next_user = 1_i64;
-    let mut add_user = |email: String, name: String, role: UserRole| {
-        let id = next_user;
-        next_user += 1;
-        users.push(user::ActiveModel {
-            id: Set(id),
-            email: Set(email),
-            display_name: Set(name),
-            password_hash: Set(options.password_hash.clone()),
-            role: Set(role),
-            created_at: Set(now - Duration::days(60)),
-        });
-        id
+    let txn = crate::ordering::begin_write(db).await?;
+    // The steps draw from one generator in this order: the same seed gives the same data.
+    let mut seeding = Seeding {
+        txn: &txn,
+        options,
+        plan,
+        rng: fastrand::Rng::with_seed(options.seed),
+        now,
+        bar,
+        summary: SeedSummary::default(),
     };
-    for i in 0..plan.admins {
-        let email = if i == 0 {
-            DEMO_ADMIN_EMAIL.to_owned()
-        } else {
-            format!("admin{i}@bistro.test")
-        };
-        add_user(email, person_name(&mut rng), UserRole::Admin);
-    }
-    let mut staff_ids = Vec::new();
-    for i in 0..plan.staff {
-        let email = if i == 0 {
-            DEMO_STAFF_EMAIL.to_owned()
-        } else {
-            format!("staff{i}@bistro.test")
-        };
-        staff_ids.push(add_user(email, person_name(&mut rng), UserRole::Staff));
-    }
-    let mut customer_ids = Vec::new();
-    for i in 0..plan.customers {
-        let email = if i == 0 {
-            DEMO_CUSTOMER_EMAIL.to_owned()
-        } else {
-            format!("customer{i}@bistro.test")
-        };
-        customer_ids.push(add_user(email, person_name(&mut rng), UserRole::Customer));
-    }
-    summary.users = insert_batched::<user::Entity, _>(&txn, users, &bar).await?;
-
-    // Restaurants and their menus.
-    let mut restaurants = Vec::new();
-    let mut items = Vec::new();
-    let mut groups = Vec::new();
-    let mut options_rows = Vec::new();
-    let mut menus: Vec<Menu> = Vec::new();
-    let mut next_item = 1_i64;
-    let mut next_group = 1_i64;
-    let mut next_option = 1_i64;
-    for r in 0..plan.restaurants {
-        let id = i64::try_from(r).unwrap_or(i64::MAX) + 1;
-        let cuisine = &CUISINES[rng.usize(..CUISINES.len())];
-        let city = &CITIES[rng.usize(..CITIES.len())];
-        let name = format!(
-            "{} {}",
-            cuisine.venues[rng.usize(..cuisine.venues.len())],
-            SURNAMES[rng.usize(..SURNAMES.len())]
-        );
-        let slug = format!("{}-{}", slugify(&name), id);
-        restaurants.push(restaurant::ActiveModel {
-            id: Set(id),
-            slug: Set(slug),
-            description: Set(format!(
-                "{} cooking in {}, {}.",
-                cuisine.blurb,
-                city.name,
-                TAGLINES[rng.usize(..TAGLINES.len())]
-            )),
-            address: Set(format!(
-                "{} {}, {}",
-                rng.u32(1..200),
-                city.streets[rng.usize(..city.streets.len())],
-                city.name
-            )),
-            name: Set(name),
-            cuisine: Set(cuisine.name.to_owned()),
-            opening_hours: Set(opening_hours(&mut rng)),
-            currency_code: Set(city.currency.to_owned()),
-            created_at: Set(now - Duration::days(90) + Duration::minutes(r as i64)),
-        });
-        let mut menu = Vec::new();
-        for position in 0..plan.items_per_restaurant {
-            let dish = &cuisine.dishes[position as usize % cuisine.dishes.len()];
-            let item_id = next_item;
-            next_item += 1;
-            let variant = position as usize / cuisine.dishes.len().max(1);
-            let name = if variant == 0 {
-                dish.name.to_owned()
-            } else {
-                format!("{} {}", VARIANTS[(variant - 1) % VARIANTS.len()], dish.name)
-            };
-            // Prices vary ±20 % around the dish's base, rounded to 10 cents.
-            let price = (dish.price * i64::from(rng.u32(80..=120)) / 100) / 10 * 10;
-            items.push(menu_item::ActiveModel {
-                id: Set(item_id),
-                restaurant_id: Set(id),
-                name: Set(name.clone()),
-                description: Set(dish.description.to_owned()),
-                price_amount: Set(price),
-                currency_code: Set(city.currency.to_owned()),
-                course: Set(dish.course),
-                dietary: Set(dish.dietary.to_owned()),
-                // A few items sold out, a few with a limited daily batch.
-                available: Set(rng.u8(..100) >= 5),
-                daily_stock: Set((rng.u8(..100) < 10).then(|| rng.i32(10..60))),
-                position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
-                created_at: Set(now - Duration::days(80)),
-                updated_at: Set(now - Duration::days(rng.i64(1..80))),
-            });
-            if let Some(choices) = option_group_for(dish.course) {
-                groups.push(menu_option_group::ActiveModel {
-                    id: Set(next_group),
-                    menu_item_id: Set(item_id),
-                    name: Set(choices.0.to_owned()),
-                    min_choices: Set(0),
-                    max_choices: Set(1),
-                    position: Set(0),
-                });
-                for (position, (option, delta)) in choices.1.iter().enumerate() {
-                    options_rows.push(menu_option::ActiveModel {
-                        id: Set(next_option),
-                        group_id: Set(next_group),
-                        name: Set((*option).to_owned()),
-                        price_delta_amount: Set(*delta),
-                        position: Set(i32::try_from(position).unwrap_or(0)),
-                    });
-                    next_option += 1;
-                }
-                next_group += 1;
-            }
-            menu.push((item_id, price, name));
-        }
-        menus.push((id, city.currency, menu));
-    }
-    summary.restaurants = insert_batched::<restaurant::Entity, _>(&txn, restaurants, &bar).await?;
-    summary.menu_items = insert_batched::<menu_item::Entity, _>(&txn, items, &bar).await?;
-    insert_batched::<menu_option_group::Entity, _>(&txn, groups, &ProgressBar::hidden()).await?;
-    insert_batched::<menu_option::Entity, _>(&txn, options_rows, &ProgressBar::hidden()).await?;
-
-    // Staff member j works for every restaurant r with r ≡ j (mod staff count).
-    let staff_rows: Vec<_> = menus
-        .iter()
-        .enumerate()
-        .filter(|_| !staff_ids.is_empty())
-        .map(|(r, (restaurant_id, _, _))| restaurant_staff::ActiveModel {
-            user_id: Set(staff_ids[r % staff_ids.len()]),
-            restaurant_id: Set(*restaurant_id),
-            created_at: Set(now - Duration::days(60)),
-        })
-        .collect();
-    insert_batched::<restaurant_staff::Entity, _>(&txn, staff_rows, &ProgressBar::hidden()).await?;
-
-    // Orders, with lines, events and payments, spread over 30 days.
-    let mut orders = Vec::with_capacity(BATCH);
-    let mut lines = Vec::new();
-    let mut events = Vec::new();
-    let mut payments = Vec::new();
-    let mut next_line = 1_i64;
-    let mut next_event = 1_i64;
-    for o in 0..plan.orders {
-        let id = i64::try_from(o).unwrap_or(i64::MAX) + 1;
-        let (restaurant_id, currency, menu) = &menus[rng.usize(..menus.len())];
-        let customer = customer_ids[rng.usize(..customer_ids.len())];
-        let days_ago = if rng.u8(..10) == 0 { 0 } else { rng.i64(1..30) };
-        let day_start = (options.today - Duration::days(days_ago))
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc();
-        let created_at = day_start + Duration::seconds(rng.i64(0..86_400));
-        let status = if days_ago == 0 {
-            [
-                OrderStatus::Placed,
-                OrderStatus::Accepted,
-                OrderStatus::Preparing,
-                OrderStatus::Ready,
-                OrderStatus::Completed,
-                OrderStatus::Completed,
-            ][rng.usize(..6)]
-        } else {
-            match rng.u8(..100) {
-                0..=4 => OrderStatus::Cancelled,
-                5..=7 => OrderStatus::Rejected,
-                _ => OrderStatus::Completed,
-            }
-        };
-        let payment_status = match status {
-            OrderStatus::Placed => PaymentStatus::Authorized,
-            OrderStatus::Cancelled | OrderStatus::Rejected => PaymentStatus::Refunded,
-            _ => PaymentStatus::Captured,
-        };
-        let fulfilment =
-            [Fulfilment::Pickup, Fulfilment::Delivery, Fulfilment::DineIn][rng.usize(..3)];
-        let mut subtotal = 0;
-        for _ in 0..rng.u32(1..=5) {
-            // Skewed towards the top of the menu, so some dishes trend.
-            let index = rng.usize(..menu.len()).min(rng.usize(..menu.len()));
-            let (item_id, price, name) = &menu[index];
-            let quantity = [1, 1, 1, 2, 2, 3][rng.usize(..6)];
-            let total = price * i64::from(quantity);
-            subtotal += total;
-            lines.push(order_line::ActiveModel {
-                id: Set(next_line),
-                order_id: Set(id),
-                menu_item_id: Set(*item_id),
-                name: Set(name.clone()),
-                quantity: Set(quantity),
-                unit_price_amount: Set(*price),
-                options: Set("[]".to_owned()),
-                line_total_amount: Set(total),
-            });
-            next_line += 1;
-        }
-        let delivery_fee = if fulfilment == Fulfilment::Delivery {
-            350
-        } else {
-            0
-        };
-        events.push(order_event::ActiveModel {
-            id: Set(next_event),
-            order_id: Set(id),
-            from_status: Set(None),
-            to_status: Set(OrderStatus::Placed),
-            actor_user_id: Set(Some(customer)),
-            note: Set(None),
-            created_at: Set(created_at),
-        });
-        next_event += 1;
-        if status != OrderStatus::Placed {
-            next_event += 1;
-            events.push(order_event::ActiveModel {
-                id: Set(next_event - 1),
-                order_id: Set(id),
-                from_status: Set(Some(OrderStatus::Placed)),
-                to_status: Set(status),
-                actor_user_id: Set(None),
-                note: Set(None),
-                created_at: Set(created_at + Duration::minutes(5)),
-            });
-        }
-        payments.push(payment::ActiveModel {
-            id: Set(id),
-            order_id: Set(id),
-            provider: Set("simulated".to_owned()),
-            provider_reference: Set(Some(format!("sim_{:016x}", rng.u64(..)))),
-            status: Set(payment_status),
-            amount: Set(subtotal + delivery_fee),
-            currency_code: Set((*currency).to_owned()),
-            failure_code: Set(None),
-            created_at: Set(created_at),
-            updated_at: Set(created_at + Duration::minutes(5)),
-        });
-        orders.push(order::ActiveModel {
-            id: Set(id),
-            user_id: Set(customer),
-            restaurant_id: Set(*restaurant_id),
-            status: Set(status),
-            payment_status: Set(payment_status),
-            fulfilment: Set(fulfilment),
-            table_number: Set((fulfilment == Fulfilment::DineIn).then(|| rng.i32(1..30))),
-            delivery_address: Set((fulfilment == Fulfilment::Delivery)
-                .then(|| format!("{} Delivery Lane", rng.u32(1..500)))),
-            subtotal_amount: Set(subtotal),
-            total_amount: Set(subtotal + delivery_fee),
-            currency_code: Set((*currency).to_owned()),
-            idempotency_key: Set(format!("seed-{}-{id}", options.seed)),
-            checkout_fingerprint: Set(None),
-            created_at: Set(created_at),
-            updated_at: Set(created_at + Duration::minutes(5)),
-        });
-        // Flush in batches so memory stays flat on the standard size.
-        if orders.len() == BATCH {
-            summary.orders += flush_orders(
-                &txn,
-                &mut orders,
-                &mut lines,
-                &mut events,
-                &mut payments,
-                &bar,
-                &mut summary.order_lines,
-            )
-            .await?;
-        }
-    }
-    summary.orders += flush_orders(
-        &txn,
-        &mut orders,
-        &mut lines,
-        &mut events,
-        &mut payments,
-        &bar,
-        &mut summary.order_lines,
-    )
-    .await?;
-
-    // Reviews: distinct (customer, restaurant) pairs.
-    let mut seen = HashSet::new();
-    let mut reviews = Vec::new();
-    let wanted = plan.reviews.min(plan.customers * plan.restaurants / 2);
-    while (reviews.len() as u64) < wanted {
-        let customer = customer_ids[rng.usize(..customer_ids.len())];
-        let (restaurant_id, _, _) = &menus[rng.usize(..menus.len())];
-        if !seen.insert((customer, *restaurant_id)) {
-            continue;
-        }
-        // Mostly good reviews, as on every real platform.
-        let rating = [5, 5, 5, 4, 4, 4, 3, 3, 2, 1][rng.usize(..10)];
-        let created_at = now - Duration::days(rng.i64(1..60)) - Duration::minutes(rng.i64(0..1440));
-        reviews.push(review::ActiveModel {
-            id: Set(reviews.len() as i64 + 1),
-            user_id: Set(customer),
-            restaurant_id: Set(*restaurant_id),
-            rating: Set(rating),
-            body: Set(REVIEW_BODIES[(5 - rating) as usize][rng.usize(..4)].to_owned()),
-            created_at: Set(created_at),
-            updated_at: Set(created_at),
-        });
-    }
-    summary.reviews = insert_batched::<review::Entity, _>(&txn, reviews, &bar).await?;
+    let (staff_ids, customer_ids) = seeding.users().await?;
+    let menus = seeding.restaurants().await?;
+    seeding.staff(&menus, &staff_ids).await?;
+    seeding.orders(&menus, &staff_ids, &customer_ids).await?;
+    seeding.reviews(&menus, &customer_ids).await?;
+    let Seeding { bar, summary, .. } = seeding;
 
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         reset_sequences(&txn).await?;
@@ -628,6 +318,439 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> Result<Seed
     Ok(summary)
 }
 
+/// What every step of [`seed`] shares: the transaction, the plan, the one
+/// random generator, the clock, the progress bar and the counts so far.
+struct Seeding<'a> {
+    txn: &'a DatabaseTransaction,
+    options: &'a SeedOptions,
+    plan: Plan,
+    rng: fastrand::Rng,
+    now: DateTime<Utc>,
+    bar: ProgressBar,
+    summary: SeedSummary,
+}
+
+impl Seeding<'_> {
+    /// Users: admins first, then staff, then customers; the ids of staff and of customers.
+    async fn users(&mut self) -> Result<(Vec<i64>, Vec<i64>)> {
+        let (txn, options, plan, now, bar) =
+            (self.txn, self.options, &self.plan, self.now, &self.bar);
+        let rng = &mut self.rng;
+        let summary = &mut self.summary;
+        // Users: admins first, then staff, then customers; the demo accounts lead each group.
+        let mut users = Vec::new();
+        let mut next_user = 1_i64;
+        let mut add_user = |email: String, name: String, role: UserRole| {
+            let id = next_user;
+            next_user += 1;
+            users.push(user::ActiveModel {
+                id: Set(id),
+                email: Set(email),
+                display_name: Set(name),
+                password_hash: Set(options.password_hash.clone()),
+                role: Set(role),
+                created_at: Set(now - Duration::days(60)),
+            });
+            id
+        };
+        for i in 0..plan.admins {
+            let email = if i == 0 {
+                DEMO_ADMIN_EMAIL.to_owned()
+            } else {
+                format!("admin{i}@bistro.test")
+            };
+            add_user(email, person_name(rng), UserRole::Admin);
+        }
+        let mut staff_ids = Vec::new();
+        for i in 0..plan.staff {
+            let email = if i == 0 {
+                DEMO_STAFF_EMAIL.to_owned()
+            } else {
+                format!("staff{i}@bistro.test")
+            };
+            staff_ids.push(add_user(email, person_name(rng), UserRole::Staff));
+        }
+        let mut customer_ids = Vec::new();
+        for i in 0..plan.customers {
+            let email = if i == 0 {
+                DEMO_CUSTOMER_EMAIL.to_owned()
+            } else {
+                format!("customer{i}@bistro.test")
+            };
+            customer_ids.push(add_user(email, person_name(rng), UserRole::Customer));
+        }
+        summary.users = insert_batched::<user::Entity, _>(txn, users, bar).await?;
+        Ok((staff_ids, customer_ids))
+    }
+
+    /// Restaurants and their menus, with option groups.
+    async fn restaurants(&mut self) -> Result<Vec<Menu>> {
+        let (txn, plan, now, bar) = (self.txn, &self.plan, self.now, &self.bar);
+        let rng = &mut self.rng;
+        let summary = &mut self.summary;
+        // Restaurants and their menus.
+        let mut restaurants = Vec::new();
+        let mut items = Vec::new();
+        let mut groups = Vec::new();
+        let mut options_rows = Vec::new();
+        let mut menus: Vec<Menu> = Vec::new();
+        let mut next_item = 1_i64;
+        let mut next_group = 1_i64;
+        let mut next_option = 1_i64;
+        for r in 0..plan.restaurants {
+            let id = i64::try_from(r).unwrap_or(i64::MAX) + 1;
+            let cuisine = &CUISINES[rng.usize(..CUISINES.len())];
+            let city = &CITIES[rng.usize(..CITIES.len())];
+            let name = format!(
+                "{} {}",
+                cuisine.venues[rng.usize(..cuisine.venues.len())],
+                SURNAMES[rng.usize(..SURNAMES.len())]
+            );
+            let slug = format!("{}-{}", slugify(&name), id);
+            let tagline = TAGLINES[rng.usize(..TAGLINES.len())];
+            let number = rng.u32(1..200);
+            let street = city.streets[rng.usize(..city.streets.len())];
+            restaurants.push(restaurant::ActiveModel {
+                id: Set(id),
+                slug: Set(slug),
+                description: Set(format!("{} in {}. {tagline}", cuisine.blurb, city.name)),
+                address: Set(format!("{number} {street}, {}", city.name)),
+                name: Set(name),
+                cuisine: Set(cuisine.name.to_owned()),
+                opening_hours: Set(opening_hours(rng)),
+                currency_code: Set(city.currency.to_owned()),
+                created_at: Set(now - Duration::days(90) + Duration::minutes(r as i64)),
+            });
+            let mut menu = Vec::new();
+            for position in 0..plan.items_per_restaurant {
+                let dish = &cuisine.dishes[position as usize % cuisine.dishes.len()];
+                let item_id = next_item;
+                next_item += 1;
+                let variant = position as usize / cuisine.dishes.len().max(1);
+                let name = if variant == 0 {
+                    dish.name.to_owned()
+                } else {
+                    format!("{} {}", VARIANTS[(variant - 1) % VARIANTS.len()], dish.name)
+                };
+                // Prices vary ±20 % around the dish's base, rounded to 10 cents.
+                let price = (dish.price * i64::from(rng.u32(80..=120)) / 100) / 10 * 10;
+                items.push(menu_item::ActiveModel {
+                    id: Set(item_id),
+                    restaurant_id: Set(id),
+                    name: Set(name.clone()),
+                    description: Set(dish.description.to_owned()),
+                    price_amount: Set(price),
+                    currency_code: Set(city.currency.to_owned()),
+                    course: Set(dish.course),
+                    dietary: Set(dish.dietary.to_owned()),
+                    // A few items sold out, a few with a limited daily batch.
+                    available: Set(rng.u8(..100) >= 5),
+                    daily_stock: Set((rng.u8(..100) < 10).then(|| rng.i32(10..60))),
+                    position: Set(i32::try_from(position).unwrap_or(i32::MAX)),
+                    created_at: Set(now - Duration::days(80)),
+                    updated_at: Set(now - Duration::days(rng.i64(1..80))),
+                });
+                if let Some(choices) = option_group_for(dish.course) {
+                    groups.push(menu_option_group::ActiveModel {
+                        id: Set(next_group),
+                        menu_item_id: Set(item_id),
+                        name: Set(choices.name.to_owned()),
+                        min_choices: Set(0),
+                        max_choices: Set(choices.max_choices),
+                        position: Set(0),
+                    });
+                    for (position, (option, delta)) in choices.options.iter().enumerate() {
+                        options_rows.push(menu_option::ActiveModel {
+                            id: Set(next_option),
+                            group_id: Set(next_group),
+                            name: Set((*option).to_owned()),
+                            price_delta_amount: Set(*delta),
+                            position: Set(i32::try_from(position).unwrap_or(0)),
+                        });
+                        next_option += 1;
+                    }
+                    next_group += 1;
+                }
+                menu.push((item_id, price, name));
+            }
+            menus.push((id, city.currency, menu));
+        }
+        summary.restaurants =
+            insert_batched::<restaurant::Entity, _>(txn, restaurants, bar).await?;
+        summary.menu_items = insert_batched::<menu_item::Entity, _>(txn, items, bar).await?;
+        insert_batched::<menu_option_group::Entity, _>(txn, groups, &ProgressBar::hidden()).await?;
+        insert_batched::<menu_option::Entity, _>(txn, options_rows, &ProgressBar::hidden()).await?;
+        Ok(menus)
+    }
+
+    /// Who works where.
+    async fn staff(&mut self, menus: &[Menu], staff_ids: &[i64]) -> Result<()> {
+        let (txn, now) = (self.txn, self.now);
+        // Staff member j works for every restaurant r with r ≡ j (mod staff count).
+        let staff_rows: Vec<_> = menus
+            .iter()
+            .enumerate()
+            .filter(|_| !staff_ids.is_empty())
+            .map(|(r, (restaurant_id, _, _))| restaurant_staff::ActiveModel {
+                user_id: Set(staff_ids[r % staff_ids.len()]),
+                restaurant_id: Set(*restaurant_id),
+                created_at: Set(now - Duration::days(60)),
+            })
+            .collect();
+        insert_batched::<restaurant_staff::Entity, _>(txn, staff_rows, &ProgressBar::hidden())
+            .await?;
+        Ok(())
+    }
+
+    /// Orders with their lines, events, payments and the simulated processor's records.
+    async fn orders(
+        &mut self,
+        menus: &[Menu],
+        staff_ids: &[i64],
+        customer_ids: &[i64],
+    ) -> Result<()> {
+        let (txn, options, plan, now, bar) =
+            (self.txn, self.options, &self.plan, self.now, &self.bar);
+        let rng = &mut self.rng;
+        let summary = &mut self.summary;
+        let today = now.date_naive();
+        // Orders, with lines, events and payments, spread over the 30 days
+        // before now; none after it.
+        let mut orders = Vec::with_capacity(BATCH);
+        let mut lines = Vec::new();
+        let mut events = Vec::new();
+        let mut payments = Vec::new();
+        // The simulated processor's record of each seeded payment, so seeded
+        // orders can be accepted, rejected and cancelled like any other.
+        let mut ledger = Vec::new();
+        let mut next_line = 1_i64;
+        let mut next_event = 1_i64;
+        let today_start = today.and_time(chrono::NaiveTime::MIN).and_utc();
+        let seconds_today = (now - today_start).num_seconds().max(1);
+        for o in 0..plan.orders {
+            let id = i64::try_from(o).unwrap_or(i64::MAX) + 1;
+            let (restaurant_id, currency, menu) = &menus[rng.usize(..menus.len())];
+            let customer = customer_ids[rng.usize(..customer_ids.len())];
+            let days_ago = if rng.u8(..10) == 0 { 0 } else { rng.i64(1..30) };
+            let created_at = if days_ago == 0 {
+                // Nearer now more often: a few of today's orders are still under way.
+                let age = rng.i64(0..seconds_today).min(rng.i64(0..seconds_today));
+                now - Duration::seconds(age)
+            } else {
+                today_start - Duration::days(days_ago) + Duration::seconds(rng.i64(0..86_400))
+            };
+            let fulfilment =
+                [Fulfilment::Pickup, Fulfilment::Delivery, Fulfilment::DineIn][rng.usize(..3)];
+            // An order is where its age puts it on the way; most that are done
+            // were completed, a few cancelled by the customer or rejected.
+            let ending = match rng.u8(..100) {
+                0..=4 => OrderStatus::Cancelled,
+                5..=7 => OrderStatus::Rejected,
+                _ => OrderStatus::Completed,
+            };
+            let age = now - created_at;
+            let steps: Vec<(OrderStatus, Duration)> = match ending {
+                OrderStatus::Completed => lifecycle_steps(fulfilment)
+                    .iter()
+                    .copied()
+                    .take_while(|(_, after)| *after <= age)
+                    .collect(),
+                _ => vec![
+                    (OrderStatus::Placed, Duration::zero()),
+                    (ending, Duration::minutes(4).min(age)),
+                ],
+            };
+            let status = steps.last().map_or(OrderStatus::Placed, |(to, _)| *to);
+            let payment_status = match status {
+                OrderStatus::Placed => PaymentStatus::Authorized,
+                // Both end a placed order: its authorization is released.
+                OrderStatus::Cancelled | OrderStatus::Rejected => PaymentStatus::Voided,
+                _ => PaymentStatus::Captured,
+            };
+            // Lines as the cart makes them: the same dish again adds to its line.
+            let first_line = lines.len();
+            let mut subtotal = 0;
+            for _ in 0..rng.u32(1..=5) {
+                // Skewed towards the top of the menu, so some dishes trend.
+                let index = rng.usize(..menu.len()).min(rng.usize(..menu.len()));
+                let (item_id, price, name) = &menu[index];
+                let quantity = [1, 1, 1, 2, 2, 3][rng.usize(..6)];
+                subtotal += price * i64::from(quantity);
+                let same =
+                    lines[first_line..]
+                        .iter_mut()
+                        .find(|line: &&mut order_line::ActiveModel| {
+                            line.menu_item_id.as_ref() == item_id
+                        });
+                if let Some(line) = same {
+                    let merged = line.quantity.as_ref() + quantity;
+                    line.quantity = Set(merged);
+                    line.line_total_amount = Set(price * i64::from(merged));
+                    continue;
+                }
+                lines.push(order_line::ActiveModel {
+                    id: Set(next_line),
+                    order_id: Set(id),
+                    menu_item_id: Set(*item_id),
+                    name: Set(name.clone()),
+                    quantity: Set(quantity),
+                    unit_price_amount: Set(*price),
+                    options: Set("[]".to_owned()),
+                    line_total_amount: Set(price * i64::from(quantity)),
+                });
+                next_line += 1;
+            }
+            let delivery_fee = if fulfilment == Fulfilment::Delivery {
+                350
+            } else {
+                0
+            };
+            // The customer places and may cancel; the restaurant's staff do the rest.
+            let staff = staff_ids
+                .get(usize::try_from(restaurant_id - 1).unwrap_or(0) % staff_ids.len().max(1))
+                .copied();
+            let mut from = None;
+            for (to, after) in &steps {
+                let by_customer = matches!(to, OrderStatus::Placed | OrderStatus::Cancelled);
+                events.push(order_event::ActiveModel {
+                    id: Set(next_event),
+                    order_id: Set(id),
+                    from_status: Set(from),
+                    to_status: Set(*to),
+                    actor_user_id: Set(if by_customer { Some(customer) } else { staff }),
+                    note: Set((*to == OrderStatus::Rejected).then(|| {
+                        REJECTION_REASONS[id as usize % REJECTION_REASONS.len()].to_owned()
+                    })),
+                    payment_status: Set(None),
+                    created_at: Set(created_at + *after),
+                });
+                next_event += 1;
+                from = Some(*to);
+            }
+            let updated_at =
+                created_at + steps.last().map_or(Duration::zero(), |(_, after)| *after);
+            let reference = format!("sim_seed_{id}_{:08x}", rng.u32(..));
+            if let Some(state) = match payment_status {
+                PaymentStatus::Authorized => Some("AUTHORIZED"),
+                PaymentStatus::Captured => Some("CAPTURED"),
+                PaymentStatus::Voided => Some("VOIDED"),
+                PaymentStatus::Refunded => Some("REFUNDED"),
+                PaymentStatus::Pending
+                | PaymentStatus::Declined
+                | PaymentStatus::PartiallyRefunded
+                | PaymentStatus::Disputed => None,
+            } {
+                ledger.push(simulated_authorization::ActiveModel {
+                    idempotency_key: Set(format!("seed-{reference}")),
+                    request_hash: Set("seed".to_owned()),
+                    reference: Set(Some(reference.clone())),
+                    decline_code: Set(None),
+                    state: Set(Some(state.to_owned())),
+                    pause_operation: Set(None),
+                    pause_name: Set(None),
+                    created_at: Set(created_at),
+                    updated_at: Set(updated_at),
+                });
+            }
+            payments.push(payment::ActiveModel {
+                id: Set(id),
+                order_id: Set(id),
+                provider: Set("simulated".to_owned()),
+                provider_reference: Set(Some(reference)),
+                status: Set(payment_status),
+                amount: Set(subtotal + delivery_fee),
+                currency_code: Set((*currency).to_owned()),
+                failure_code: Set(None),
+                amount_refunded: Set(if payment_status == PaymentStatus::Refunded {
+                    subtotal + delivery_fee
+                } else {
+                    0
+                }),
+                created_at: Set(created_at),
+                updated_at: Set(updated_at),
+            });
+            orders.push(order::ActiveModel {
+                id: Set(id),
+                user_id: Set(customer),
+                restaurant_id: Set(*restaurant_id),
+                status: Set(status),
+                payment_status: Set(payment_status),
+                fulfilment: Set(fulfilment),
+                table_number: Set((fulfilment == Fulfilment::DineIn).then(|| rng.i32(1..30))),
+                delivery_address: Set((fulfilment == Fulfilment::Delivery)
+                    .then(|| format!("{} Delivery Lane", rng.u32(1..500)))),
+                subtotal_amount: Set(subtotal),
+                total_amount: Set(subtotal + delivery_fee),
+                currency_code: Set((*currency).to_owned()),
+                idempotency_key: Set(format!("seed-{}-{id}", options.seed)),
+                checkout_fingerprint: Set(None),
+                pending_step_id: Set(None),
+                created_at: Set(created_at),
+                updated_at: Set(updated_at),
+            });
+            // Flush in batches so memory stays flat on the standard size.
+            if orders.len() == BATCH {
+                summary.orders += flush_orders(
+                    txn,
+                    &mut orders,
+                    &mut lines,
+                    &mut events,
+                    &mut payments,
+                    &mut ledger,
+                    bar,
+                    &mut summary.order_lines,
+                )
+                .await?;
+            }
+        }
+        summary.orders += flush_orders(
+            txn,
+            &mut orders,
+            &mut lines,
+            &mut events,
+            &mut payments,
+            &mut ledger,
+            bar,
+            &mut summary.order_lines,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Reviews.
+    async fn reviews(&mut self, menus: &[Menu], customer_ids: &[i64]) -> Result<()> {
+        let (txn, plan, now, bar) = (self.txn, &self.plan, self.now, &self.bar);
+        let rng = &mut self.rng;
+        let summary = &mut self.summary;
+        // Reviews: distinct (customer, restaurant) pairs.
+        let mut seen = HashSet::new();
+        let mut reviews = Vec::new();
+        let wanted = plan.reviews.min(plan.customers * plan.restaurants / 2);
+        while (reviews.len() as u64) < wanted {
+            let customer = customer_ids[rng.usize(..customer_ids.len())];
+            let (restaurant_id, _, _) = &menus[rng.usize(..menus.len())];
+            if !seen.insert((customer, *restaurant_id)) {
+                continue;
+            }
+            // Mostly good reviews, as on every real platform.
+            let rating = [5, 5, 5, 4, 4, 4, 3, 3, 2, 1][rng.usize(..10)];
+            let created_at =
+                now - Duration::days(rng.i64(1..60)) - Duration::minutes(rng.i64(0..1440));
+            reviews.push(review::ActiveModel {
+                id: Set(reviews.len() as i64 + 1),
+                user_id: Set(customer),
+                restaurant_id: Set(*restaurant_id),
+                rating: Set(rating),
+                body: Set(REVIEW_BODIES[(5 - rating) as usize][rng.usize(..4)].to_owned()),
+                created_at: Set(created_at),
+                updated_at: Set(created_at),
+            });
+        }
+        summary.reviews = insert_batched::<review::Entity, _>(txn, reviews, bar).await?;
+        Ok(())
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 async fn flush_orders(
     txn: &DatabaseTransaction,
@@ -635,12 +758,14 @@ async fn flush_orders(
     lines: &mut Vec<order_line::ActiveModel>,
     events: &mut Vec<order_event::ActiveModel>,
     payments: &mut Vec<payment::ActiveModel>,
+    ledger: &mut Vec<simulated_authorization::ActiveModel>,
     bar: &ProgressBar,
     line_count: &mut u64,
 ) -> Result<u64> {
     let written = insert_batched::<order::Entity, _>(txn, std::mem::take(orders), bar).await?;
     *line_count += insert_batched::<order_line::Entity, _>(txn, std::mem::take(lines), bar).await?;
     insert_batched::<payment::Entity, _>(txn, std::mem::take(payments), bar).await?;
+    insert_batched::<simulated_authorization::Entity, _>(txn, std::mem::take(ledger), bar).await?;
     insert_batched::<order_event::Entity, _>(txn, std::mem::take(events), bar).await?;
     Ok(written)
 }
@@ -747,13 +872,60 @@ fn opening_hours(rng: &mut fastrand::Rng) -> String {
     serde_json::Value::Array(days).to_string()
 }
 
-fn option_group_for(course: Course) -> Option<(&'static str, &'static [(&'static str, i64)])> {
+/// The way of a completed order of `fulfilment`: each status and how long
+/// after the order was placed it was reached.
+fn lifecycle_steps(fulfilment: Fulfilment) -> &'static [(OrderStatus, Duration)] {
+    const TO_THE_DOOR: &[(OrderStatus, Duration)] = &[
+        (OrderStatus::Placed, Duration::zero()),
+        (OrderStatus::Accepted, Duration::minutes(3)),
+        (OrderStatus::Preparing, Duration::minutes(8)),
+        (OrderStatus::Ready, Duration::minutes(24)),
+        (OrderStatus::OutForDelivery, Duration::minutes(28)),
+        (OrderStatus::Completed, Duration::minutes(45)),
+    ];
+    const AT_THE_COUNTER: &[(OrderStatus, Duration)] = &[
+        (OrderStatus::Placed, Duration::zero()),
+        (OrderStatus::Accepted, Duration::minutes(3)),
+        (OrderStatus::Preparing, Duration::minutes(8)),
+        (OrderStatus::Ready, Duration::minutes(24)),
+        (OrderStatus::Completed, Duration::minutes(35)),
+    ];
+    match fulfilment {
+        Fulfilment::Delivery => TO_THE_DOOR,
+        _ => AT_THE_COUNTER,
+    }
+}
+
+/// What a restaurant tells a customer whose order it rejects.
+const REJECTION_REASONS: &[&str] = &[
+    "Sorry, the kitchen is closing early tonight.",
+    "Sorry, we are too busy to take more orders right now.",
+    "Sorry, we cannot deliver to this address.",
+];
+
+/// An optional group of choices on every dish of a course.
+struct Choices {
+    name: &'static str,
+    max_choices: i32,
+    /// `(name, price change in minor units)`.
+    options: &'static [(&'static str, i64)],
+}
+
+/// The choices a course offers. Every group is optional and offers only
+/// real choices: leaving it alone is the plain dish ("no extras", the
+/// regular size), so no option stands for "nothing".
+fn option_group_for(course: Course) -> Option<Choices> {
     match course {
-        Course::Drink => Some(("Size", &[("Regular", 0), ("Large", 150)])),
-        Course::Main => Some((
-            "Extra",
-            &[("No extra", 0), ("Extra cheese", 100), ("Side salad", 250)],
-        )),
+        Course::Drink => Some(Choices {
+            name: "Size",
+            max_choices: 1,
+            options: &[("Large", 150)],
+        }),
+        Course::Main => Some(Choices {
+            name: "Extras",
+            max_choices: 2,
+            options: &[("Extra cheese", 100), ("Side salad", 250)],
+        }),
         _ => None,
     }
 }
@@ -769,6 +941,7 @@ struct Dish {
 
 struct Cuisine {
     name: &'static str,
+    /// What the restaurant serves, the start of its description ("… in Paris.").
     blurb: &'static str,
     venues: &'static [&'static str],
     dishes: &'static [Dish],
@@ -832,14 +1005,14 @@ const CUISINES: &[Cuisine] = &[
             ),
             dish(
                 "Penne Arrabbiata",
-                "Spicy tomato sauce with chilli and garlic",
+                "Pasta in a spicy tomato sauce with chilli and garlic",
                 Course::Main,
                 "vegetarian,vegan,spicy,dairy_free",
                 1250,
             ),
             dish(
                 "Mushroom Risotto",
-                "Arborio rice with porcini mushrooms and parmesan",
+                "Creamy arborio rice with porcini mushrooms and parmesan",
                 Course::Main,
                 "vegetarian,gluten_free",
                 1550,
@@ -890,7 +1063,7 @@ const CUISINES: &[Cuisine] = &[
     },
     Cuisine {
         name: "japanese",
-        blurb: "Ramen, sushi and izakaya plates",
+        blurb: "Ramen, sushi and izakaya small plates",
         venues: &["Ramen Bar", "Sushi House", "Izakaya", "Kitchen"],
         dishes: &[
             dish(
@@ -909,14 +1082,14 @@ const CUISINES: &[Cuisine] = &[
             ),
             dish(
                 "Tonkotsu Ramen",
-                "Rich pork broth, chashu, egg and noodles",
+                "Noodles in a rich pork broth with chashu and a soft egg",
                 Course::Main,
                 "dairy_free",
                 1500,
             ),
             dish(
                 "Spicy Miso Ramen",
-                "Miso broth with chilli oil, tofu and corn",
+                "Spicy miso broth with noodles, chilli oil, tofu and corn",
                 Course::Main,
                 "vegetarian,spicy,dairy_free",
                 1400,
@@ -930,7 +1103,7 @@ const CUISINES: &[Cuisine] = &[
             ),
             dish(
                 "Chicken Katsu Curry",
-                "Crispy chicken cutlet with Japanese curry sauce",
+                "Crispy chicken cutlet and rice with a mild Japanese curry sauce",
                 Course::Main,
                 "dairy_free",
                 1450,
@@ -1000,35 +1173,35 @@ const CUISINES: &[Cuisine] = &[
             ),
             dish(
                 "Butter Chicken",
-                "Tandoori chicken in a creamy tomato sauce",
+                "Mild, creamy curry of tandoori chicken in a tomato and butter sauce",
                 Course::Main,
                 "gluten_free,halal",
                 1450,
             ),
             dish(
                 "Lamb Rogan Josh",
-                "Kashmiri lamb curry with chilli and aromatic spices",
+                "Spicy Kashmiri lamb curry, slow-cooked with chilli and aromatic spices",
                 Course::Main,
                 "gluten_free,dairy_free,halal,spicy",
                 1600,
             ),
             dish(
                 "Chana Masala",
-                "Chickpeas in a spiced tomato and onion sauce",
+                "Vegan chickpea curry in a spiced tomato and onion sauce",
                 Course::Main,
                 "vegetarian,vegan,gluten_free,dairy_free",
                 1150,
             ),
             dish(
                 "Palak Paneer",
-                "Fresh cheese in a smooth spinach sauce",
+                "Vegetarian curry of fresh paneer cheese in a smooth spinach sauce",
                 Course::Main,
                 "vegetarian,gluten_free",
                 1250,
             ),
             dish(
                 "Chicken Vindaloo",
-                "Fiery Goan curry with vinegar and chilli",
+                "Our hottest curry: fiery, spicy Goan chicken with vinegar and chilli",
                 Course::Main,
                 "gluten_free,dairy_free,halal,spicy",
                 1400,
@@ -1072,7 +1245,7 @@ const CUISINES: &[Cuisine] = &[
     },
     Cuisine {
         name: "mexican",
-        blurb: "Tacos, salsas and slow-cooked meats",
+        blurb: "Tacos, fresh salsas and slow-cooked meats",
         venues: &["Taqueria", "Cantina", "Cocina", "Tortilleria"],
         dishes: &[
             dish(
@@ -1105,7 +1278,7 @@ const CUISINES: &[Cuisine] = &[
             ),
             dish(
                 "Black Bean Enchiladas",
-                "Corn tortillas, black beans and salsa roja",
+                "Corn tortillas filled with black beans, baked in a spicy salsa roja",
                 Course::Main,
                 "vegetarian,gluten_free,spicy",
                 1200,
@@ -1163,7 +1336,7 @@ const CUISINES: &[Cuisine] = &[
     },
     Cuisine {
         name: "french",
-        blurb: "Bistro classics and patisserie",
+        blurb: "Bistro classics and French pastries",
         venues: &["Bistro", "Brasserie", "Café", "Maison"],
         dishes: &[
             dish(
@@ -1189,7 +1362,7 @@ const CUISINES: &[Cuisine] = &[
             ),
             dish(
                 "Coq au Vin",
-                "Chicken braised in red wine with mushrooms",
+                "Chicken slow-braised in red wine with mushrooms and bacon",
                 Course::Main,
                 "gluten_free,dairy_free",
                 1850,
@@ -1254,7 +1427,7 @@ const CUISINES: &[Cuisine] = &[
     },
     Cuisine {
         name: "lebanese",
-        blurb: "Mezze, grills and fresh flatbread",
+        blurb: "Mezze, charcoal grills and fresh flatbread",
         venues: &["Mezze House", "Grill", "Kitchen", "Bakery"],
         dishes: &[
             dish(
@@ -1345,7 +1518,7 @@ const CUISINES: &[Cuisine] = &[
     },
     Cuisine {
         name: "thai",
-        blurb: "Street-food woks and fragrant curries",
+        blurb: "Street-food noodles and fragrant curries",
         venues: &["Thai Kitchen", "Noodle Bar", "Street Food", "Canteen"],
         dishes: &[
             dish(
@@ -1364,35 +1537,35 @@ const CUISINES: &[Cuisine] = &[
             ),
             dish(
                 "Pad Thai",
-                "Rice noodles with tamarind, egg, peanuts and lime",
+                "Stir-fried rice noodles with tamarind, egg, peanuts and lime",
                 Course::Main,
                 "gluten_free,dairy_free",
                 1300,
             ),
             dish(
                 "Green Curry",
-                "Coconut curry with Thai basil and aubergine",
+                "Spicy Thai curry of coconut milk, green chilli, basil and aubergine",
                 Course::Main,
                 "gluten_free,dairy_free,spicy",
                 1350,
             ),
             dish(
                 "Massaman Curry",
-                "Mild beef curry with potatoes and peanuts",
+                "Mild, slow-cooked beef curry with potatoes and peanuts",
                 Course::Main,
                 "gluten_free,dairy_free",
                 1450,
             ),
             dish(
                 "Tofu Pad Kra Pao",
-                "Stir-fried tofu with holy basil and chilli",
+                "Spicy stir-fried tofu with holy basil, chilli and rice",
                 Course::Main,
                 "vegetarian,vegan,dairy_free,spicy",
                 1200,
             ),
             dish(
                 "Tom Yum Soup",
-                "Hot and sour prawn soup with lemongrass",
+                "Hot and sour prawn soup with lemongrass and chilli",
                 Course::Main,
                 "gluten_free,dairy_free,spicy",
                 1250,
@@ -1436,12 +1609,12 @@ const CUISINES: &[Cuisine] = &[
     },
     Cuisine {
         name: "american",
-        blurb: "Burgers, barbecue and milkshakes",
+        blurb: "Burgers, smoked barbecue and thick milkshakes",
         venues: &["Diner", "Burger Joint", "Smokehouse", "Grill"],
         dishes: &[
             dish(
                 "Buffalo Wings",
-                "Chicken wings in hot sauce with blue cheese dip",
+                "Spicy chicken wings in hot sauce with a blue cheese dip",
                 Course::Starter,
                 "gluten_free,spicy",
                 850,
@@ -1469,7 +1642,7 @@ const CUISINES: &[Cuisine] = &[
             ),
             dish(
                 "Veggie Burger",
-                "Black bean patty, avocado and chipotle mayo",
+                "Vegetarian burger: black bean patty, avocado and chipotle mayo",
                 Course::Main,
                 "vegetarian",
                 1250,
@@ -1483,7 +1656,7 @@ const CUISINES: &[Cuisine] = &[
             ),
             dish(
                 "Fried Chicken",
-                "Buttermilk fried chicken with honey",
+                "Crispy buttermilk fried chicken with hot honey",
                 Course::Main,
                 "dairy_free",
                 1400,
@@ -1582,12 +1755,13 @@ const FIRST_NAMES: &[&str] = &[
     "Zoe",
 ];
 
+/// The second sentence of a restaurant's description.
 const TAGLINES: &[&str] = &[
-    "family run since 1998",
-    "with a menu that changes with the seasons",
-    "a neighbourhood favourite",
-    "open late on weekends",
-    "cooked to order by a small team",
+    "Family run since 1998.",
+    "The menu changes with the seasons.",
+    "A neighbourhood favourite for over ten years.",
+    "Open late on Fridays and Saturdays.",
+    "Everything is cooked to order by a small team.",
 ];
 
 const VARIANTS: &[&str] = &["Chef's", "House", "Grandma's", "Seasonal"];

@@ -1,14 +1,20 @@
 //! Writes: accounts and menu management. Each function is one statement
 //! (or one short transaction) and returns the row as stored.
+//!
+//! Transactions begin with [`crate::ordering::begin_write`] (`BEGIN IMMEDIATE`
+//! on SQLite): a deferred transaction that reads before it writes cannot wait
+//! for another writer, since SQLite refuses its lock upgrade at once
+//! (`database is locked`) instead of calling the busy timeout.
 
 use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, SqlErr, TransactionTrait,
+    QueryFilter, QuerySelect, SqlErr,
 };
 
 use crate::entity::{Course, UserRole, menu_item, restaurant_staff, user};
+use crate::ordering::begin_write;
 use crate::{Error, Result};
 
 /// A new account.
@@ -47,7 +53,7 @@ pub async fn create_user(
     db: &DatabaseConnection,
     new: NewUser,
 ) -> std::result::Result<user::Model, CreateUserError> {
-    let txn = db.begin().await.map_err(Error::from)?;
+    let txn = begin_write(db).await?;
     let inserted = user::ActiveModel {
         email: Set(new.email),
         display_name: Set(new.display_name),
@@ -124,7 +130,7 @@ pub async fn create_menu_item(
     db: &DatabaseConnection,
     new: NewMenuItem,
 ) -> Result<Option<menu_item::Model>> {
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let last: Option<Option<i32>> = menu_item::Entity::find()
         .select_only()
         .column_as(menu_item::Column::Position.max(), "max_position")
@@ -220,7 +226,7 @@ pub async fn update_menu_item(
     if let Some(stock) = changes.daily_stock {
         update = update.col_expr(C::DailyStock, Expr::value(stock));
     }
-    let txn = db.begin().await?;
+    let txn = begin_write(db).await?;
     let result = update.exec(&txn).await?;
     if result.rows_affected == 0 {
         return Ok(None);
@@ -296,7 +302,7 @@ pub async fn update_review(
     if let Some(body) = body {
         update = update.col_expr(C::Body, Expr::value(body));
     }
-    let txn = crate::ordering::begin_write(db).await?;
+    let txn = begin_write(db).await?;
     if update.exec(&txn).await?.rows_affected == 0 {
         return Ok(None);
     }

@@ -95,7 +95,7 @@ fn options(seed: u64) -> SeedOptions {
         seed,
         password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo".into(),
         progress: false,
-        today: TODAY,
+        now: TODAY.and_hms_opt(12, 0, 0).unwrap().and_utc(),
     }
 }
 
@@ -431,13 +431,32 @@ async fn search_ranks_names_above_descriptions_and_follows_edits() {
                 .unwrap()
                 .is_empty()
         );
-        // Every word must match; punctuation and FTS syntax are inert.
-        assert!(
-            query::search_menu_items(&t.db, "ramen tiramisu", 0, 5)
+        // Any word may match: dishes with more of the words come first.
+        let either = query::search_menu_items(&t.db, "ramen tiramisu", 0, 100)
+            .await
+            .unwrap();
+        let names = |hits: &[query::SearchHit]| -> Vec<String> {
+            hits.iter().map(|h| h.item.name.to_lowercase()).collect()
+        };
+        assert!(names(&either).iter().any(|n| n.contains("ramen")));
+        assert!(names(&either).iter().any(|n| n.contains("tiramisu")));
+        assert!(either.iter().all(|h| (1.0..2.0).contains(&h.rank)));
+        let spicy_ramen = query::search_menu_items(&t.db, "spicy ramen", 0, 100)
+            .await
+            .unwrap();
+        assert!(spicy_ramen[0].item.name.contains("Spicy Miso Ramen"));
+        assert!(spicy_ramen[0].rank >= 2.0);
+        assert!(spicy_ramen.iter().any(|h| h.item.name.contains("Tonkotsu")));
+        assert!(spicy_ramen.windows(2).all(|w| w[0].rank >= w[1].rank));
+        // Stop words count for nothing ("ramen with" is "ramen").
+        assert_eq!(
+            query::search_menu_items(&t.db, "the ramen with", 0, 100)
                 .await
                 .unwrap()
-                .is_empty()
+                .len(),
+            hits.len()
         );
+        // Punctuation and FTS syntax are inert.
         assert!(
             query::search_menu_items(&t.db, "\"ramen\" OR NEAR(", 0, 5)
                 .await
@@ -479,6 +498,189 @@ async fn search_ranks_names_above_descriptions_and_follows_edits() {
         assert_eq!(
             renamed.iter().map(|h| h.item.id).collect::<Vec<_>>(),
             [target]
+        );
+        t.drop_all().await;
+    }
+}
+
+#[tokio::test]
+async fn search_counts_dietary_tags_and_ranks_dishes_with_more_of_the_words_first() {
+    for t in databases().await {
+        bistro_sql::seed::seed(&t.db, &options(6)).await.unwrap();
+        let search = |text: &'static str| {
+            let db = t.db.clone();
+            async move { query::search_menu_items(&db, text, 0, 500).await.unwrap() }
+        };
+        let tagged = |tag: &'static str| {
+            let db = t.db.clone();
+            async move {
+                let mut ids: Vec<i64> = menu_item::Entity::find()
+                    .filter(menu_item::Column::Dietary.contains(tag))
+                    .all(&db)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|i| i.id)
+                    .collect();
+                ids.sort_unstable();
+                ids
+            }
+        };
+        // A tag counts like a word of the description: every dish tagged
+        // vegan is found, also where neither its name nor its description says so.
+        let mut vegan: Vec<i64> = search("vegan").await.iter().map(|h| h.item.id).collect();
+        vegan.sort_unstable();
+        assert_eq!(vegan, tagged("vegan").await);
+        let quiet = menu_item::Entity::find()
+            .filter(menu_item::Column::Dietary.contains("vegan"))
+            .filter(menu_item::Column::Description.not_like("%egan%"))
+            .filter(menu_item::Column::Name.not_like("%egan%"))
+            .all(&t.db)
+            .await
+            .unwrap();
+        assert!(!quiet.is_empty());
+        // "gluten-free" is the tag `gluten_free`: the dishes tagged so match
+        // both words and come first; "free" alone finds dairy-free ones after them.
+        let gluten_free = search("gluten-free").await;
+        let mut both: Vec<i64> = gluten_free
+            .iter()
+            .take_while(|h| h.rank >= 2.0)
+            .map(|h| h.item.id)
+            .collect();
+        both.sort_unstable();
+        assert_eq!(both, tagged("gluten_free").await);
+        assert!(
+            gluten_free
+                .iter()
+                .skip(both.len())
+                .all(|h| h.rank < 2.0 && h.item.dietary.contains("dairy_free"))
+        );
+
+        // The storefront's and the README's example: spicy curries first,
+        // then every other curry and every other spicy dish.
+        let hits = search("spicy curry").await;
+        let matches = |item: &menu_item::Model, word: &str| {
+            format!("{} {} {}", item.name, item.description, item.dietary)
+                .to_lowercase()
+                .contains(word)
+        };
+        let both = hits
+            .iter()
+            .take_while(|h| h.rank >= 2.0)
+            .collect::<Vec<_>>();
+        assert!(both.len() >= 3, "spicy curries: {both:?}");
+        for hit in &both {
+            assert!(
+                matches(&hit.item, "spic") && matches(&hit.item, "curr"),
+                "{:?}",
+                hit.item
+            );
+        }
+        let rest = &hits[both.len()..];
+        assert!(rest.iter().all(|h| (1.0..2.0).contains(&h.rank)));
+        assert!(rest.iter().any(|h| h.item.name.contains("Massaman Curry")));
+        assert!(rest.iter().any(|h| h.item.name.contains("Buffalo Wings")));
+        assert!(hits.windows(2).all(|w| w[0].rank >= w[1].rank));
+        t.drop_all().await;
+    }
+}
+
+#[tokio::test]
+async fn seeded_orders_read_like_real_ones() {
+    use bistro_sql::entity::{
+        OrderStatus, PaymentStatus, menu_option, order, order_event, order_line,
+    };
+    // Early in the day, when a day's orders can only be a few hours old.
+    let now = TODAY.and_hms_opt(3, 20, 0).unwrap().and_utc();
+    for t in databases().await {
+        let mut early = options(9);
+        early.now = now;
+        bistro_sql::seed::seed(&t.db, &early).await.unwrap();
+        let orders = order::Entity::find().all(&t.db).await.unwrap();
+        let lines = order_line::Entity::find().all(&t.db).await.unwrap();
+        let events = order_event::Entity::find()
+            .order_by_asc(order_event::Column::Id)
+            .all(&t.db)
+            .await
+            .unwrap();
+
+        // Nothing is dated after now; the orders spread over the last days.
+        assert!(
+            orders
+                .iter()
+                .all(|o| o.created_at <= now && o.updated_at <= now)
+        );
+        assert!(events.iter().all(|e| e.created_at <= now));
+        let days: std::collections::BTreeSet<_> =
+            orders.iter().map(|o| o.created_at.date_naive()).collect();
+        assert!(days.len() >= 25, "{days:?}");
+        assert!(days.contains(&TODAY));
+
+        for o in &orders {
+            // Lines as a cart makes them: one line per dish (the seed chooses no options).
+            let mine: Vec<_> = lines.iter().filter(|l| l.order_id == o.id).collect();
+            let mut dishes: Vec<(i64, &str)> = mine
+                .iter()
+                .map(|l| (l.menu_item_id, l.options.as_str()))
+                .collect();
+            dishes.sort_unstable();
+            dishes.dedup();
+            assert_eq!(dishes.len(), mine.len(), "order {}: {mine:?}", o.id);
+            assert!(
+                mine.iter()
+                    .all(|l| l.line_total_amount == l.unit_price_amount * i64::from(l.quantity))
+            );
+            assert_eq!(
+                o.subtotal_amount,
+                mine.iter().map(|l| l.line_total_amount).sum::<i64>()
+            );
+
+            // Its events are a walk of the lifecycle, in time order, ending at its status.
+            let walk: Vec<_> = events.iter().filter(|e| e.order_id == o.id).collect();
+            assert_eq!(walk[0].from_status, None);
+            assert_eq!(walk[0].to_status, OrderStatus::Placed);
+            for pair in walk.windows(2) {
+                assert_eq!(pair[1].from_status, Some(pair[0].to_status));
+                assert!(pair[1].created_at >= pair[0].created_at);
+            }
+            assert_eq!(walk.last().unwrap().to_status, o.status);
+            let expected_payment = match o.status {
+                OrderStatus::Placed => PaymentStatus::Authorized,
+                OrderStatus::Rejected | OrderStatus::Cancelled => PaymentStatus::Voided,
+                _ => PaymentStatus::Captured,
+            };
+            assert_eq!(o.payment_status, expected_payment, "order {}", o.id);
+            if o.status == OrderStatus::Rejected {
+                assert!(walk.last().unwrap().note.is_some(), "a rejection says why");
+            }
+        }
+        // Orders still under way are today's latest.
+        let open: Vec<_> = orders
+            .iter()
+            .filter(|o| {
+                !matches!(
+                    o.status,
+                    OrderStatus::Completed | OrderStatus::Rejected | OrderStatus::Cancelled
+                )
+            })
+            .collect();
+        assert!(
+            open.iter()
+                .all(|o| now - o.created_at < chrono::Duration::hours(1))
+        );
+
+        // Descriptions read as a restaurant would write them.
+        for r in restaurant::Entity::find().all(&t.db).await.unwrap() {
+            assert!(!r.description.contains("cooking in"), "{}", r.description);
+            assert!(r.description.ends_with('.'), "{}", r.description);
+        }
+        // No option stands for "nothing": the seeded groups are optional,
+        // so leaving one alone is the plain dish.
+        let options = menu_option::Entity::find().all(&t.db).await.unwrap();
+        assert!(!options.is_empty());
+        assert!(
+            options.iter().all(|o| o.price_delta_amount > 0),
+            "{options:?}"
         );
         t.drop_all().await;
     }
@@ -544,6 +746,7 @@ fn new_order(user_id: i64, key: &str) -> bistro_sql::ordering::NewOrder {
             kind: "ORDER_CONFIRMATION".into(),
         },
         placed_at: chrono::Utc::now(),
+        step: None,
     }
 }
 
@@ -612,6 +815,7 @@ async fn transitions_apply_only_from_the_expected_status() {
             from: S::Placed,
             to: S::Accepted,
             payment: Some((P::Authorized, P::Captured)),
+            step: None,
             actor_user_id: Some(2),
             note: None,
             at: chrono::Utc::now(),
@@ -634,6 +838,277 @@ async fn transitions_apply_only_from_the_expected_status() {
             .await
             .unwrap();
         assert_eq!(payments[0].status, P::Captured);
+        t.drop_all().await;
+    }
+}
+
+fn checkout_step(user_id: i64, key: &str, owner: &str) -> bistro_sql::steps::NewCheckoutStep {
+    let now = chrono::Utc::now();
+    bistro_sql::steps::NewCheckoutStep {
+        user_id,
+        idempotency_key: key.into(),
+        provider: "simulated".into(),
+        provider_key: format!("checkout-{user_id}-{key}-{owner}"),
+        detail: "{}".into(),
+        lease_owner: owner.into(),
+        lease_until: now + chrono::Duration::seconds(60),
+        now,
+        durability_may_trail: false,
+    }
+}
+
+#[tokio::test]
+async fn a_checkout_step_claims_its_key_once_and_guards_the_order_it_writes() {
+    use bistro_sql::ordering::{PlaceOrderError, StepGuard, place_order};
+    use bistro_sql::steps::{self, CheckoutClaim};
+    for t in databases().await {
+        bistro_sql::seed::seed(&t.db, &options(3)).await.unwrap();
+        let CheckoutClaim::Claimed(step) = steps::claim_checkout(&t.db, checkout_step(1, "k", "a"))
+            .await
+            .unwrap()
+        else {
+            panic!("the first claim of a key wins");
+        };
+        // A second claim of the key finds it held; another customer's is free.
+        assert!(matches!(
+            steps::claim_checkout(&t.db, checkout_step(1, "k", "b"))
+                .await
+                .unwrap(),
+            CheckoutClaim::Held
+        ));
+        // A claim whose commit may trail the disk claims the same way.
+        let trailing = |owner| bistro_sql::steps::NewCheckoutStep {
+            durability_may_trail: true,
+            ..checkout_step(2, "k", owner)
+        };
+        assert!(matches!(
+            steps::claim_checkout(&t.db, trailing("b")).await.unwrap(),
+            CheckoutClaim::Claimed(_)
+        ));
+        assert!(matches!(
+            steps::claim_checkout(&t.db, trailing("c")).await.unwrap(),
+            CheckoutClaim::Held
+        ));
+        // The lease is the holder's until it passes.
+        let now = chrono::Utc::now();
+        let later = now + chrono::Duration::seconds(61);
+        assert!(
+            steps::take_over(&t.db, step.id, "b", later, now)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            steps::set_reference(&t.db, step.id, "a", "ref-1")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !steps::set_reference(&t.db, step.id, "b", "ref-2")
+                .await
+                .unwrap()
+        );
+        // Taken over after it passed, the old holder cannot write its order.
+        let taken = steps::take_over(
+            &t.db,
+            step.id,
+            "b",
+            later + chrono::Duration::seconds(60),
+            later,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(taken.lease_owner, "b");
+        assert_eq!(taken.provider_reference.as_deref(), Some("ref-1"));
+        let mut stale = new_order(1, "k");
+        stale.step = Some(StepGuard {
+            id: step.id,
+            owner: "a".into(),
+            lease_until: later,
+        });
+        assert!(matches!(
+            place_order(&t.db, stale).await,
+            Err(PlaceOrderError::LeaseLost)
+        ));
+        assert_eq!(
+            bistro_sql::ordering::order_by_idempotency_key(&t.db, 1, "k")
+                .await
+                .unwrap(),
+            None,
+            "nothing of the refused order was written"
+        );
+        // The holder writes it, and the step is committed with it.
+        let mut held = new_order(1, "k");
+        held.step = Some(StepGuard {
+            id: step.id,
+            owner: "b".into(),
+            lease_until: later,
+        });
+        place_order(&t.db, held).await.unwrap();
+        let committed = steps::checkout_step(&t.db, 1, "k").await.unwrap().unwrap();
+        assert_eq!(committed.state, bistro_sql::entity::StepState::Committed);
+        assert!(steps::finish(&t.db, step.id, "b").await.unwrap());
+        // With the order written, the key cannot be claimed again.
+        assert!(matches!(
+            steps::claim_checkout(&t.db, checkout_step(1, "k", "c"))
+                .await
+                .unwrap(),
+            CheckoutClaim::Ordered
+        ));
+        t.drop_all().await;
+    }
+}
+
+#[tokio::test]
+async fn an_order_goes_through_one_payment_change_at_a_time() {
+    use bistro_sql::entity::{OrderStatus as S, PaymentStatus as P, StepKind};
+    use bistro_sql::ordering::{
+        NewPaymentChange, NewTransition, TransitionStep, abandon_payment_change,
+        begin_payment_change, place_order, record_transition,
+    };
+    for t in databases().await {
+        bistro_sql::seed::seed(&t.db, &options(3)).await.unwrap();
+        let order = place_order(&t.db, new_order(1, "k")).await.unwrap().order;
+        let now = chrono::Utc::now();
+        let change = |owner: &str| NewPaymentChange {
+            order_id: order.id,
+            from: S::Placed,
+            payment_from: P::Authorized,
+            kind: StepKind::Capture,
+            provider: "simulated".into(),
+            provider_key: format!("order-{}-capture-{owner}", order.id),
+            reference: "ref".into(),
+            detail: "{}".into(),
+            lease_owner: owner.into(),
+            lease_until: now + chrono::Duration::seconds(60),
+            now,
+        };
+        let step = begin_payment_change(&t.db, change("a"))
+            .await
+            .unwrap()
+            .unwrap();
+        // A second change, and a transition that moves no money, both lose.
+        assert!(
+            begin_payment_change(&t.db, change("b"))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let reject_without_money = NewTransition {
+            order_id: order.id,
+            from: S::Placed,
+            to: S::Rejected,
+            payment: None,
+            step: None,
+            actor_user_id: Some(2),
+            note: None,
+            at: now,
+        };
+        assert_eq!(
+            record_transition(&t.db, reject_without_money.clone())
+                .await
+                .unwrap(),
+            None
+        );
+        // Refused by the provider, the change ends and the order is free again.
+        abandon_payment_change(&t.db, order.id, step.id)
+            .await
+            .unwrap();
+        let step = begin_payment_change(&t.db, change("c"))
+            .await
+            .unwrap()
+            .unwrap();
+        let accept = NewTransition {
+            order_id: order.id,
+            from: S::Placed,
+            to: S::Accepted,
+            payment: Some((P::Authorized, P::Captured)),
+            step: Some(TransitionStep {
+                id: step.id,
+                keep_until: None,
+            }),
+            actor_user_id: Some(2),
+            note: None,
+            at: now,
+        };
+        let accepted = record_transition(&t.db, accept.clone())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (
+                accepted.status,
+                accepted.payment_status,
+                accepted.pending_step_id
+            ),
+            (S::Accepted, P::Captured, None)
+        );
+        // Recorded once: a repeat (recovery after the request) changes nothing.
+        assert_eq!(record_transition(&t.db, accept).await.unwrap(), None);
+        assert!(bistro_sql::steps::all(&t.db).await.unwrap().is_empty());
+        t.drop_all().await;
+    }
+}
+
+#[tokio::test]
+async fn the_simulated_ledger_applies_an_operation_once_per_key() {
+    use bistro_sql::simulated_ledger as ledger;
+    for t in databases().await {
+        let now = chrono::Utc::now();
+        let row = ledger::new_authorization("k1".into(), "h".into(), Ok("ref-1".into()), None, now);
+        let (first, fresh) = ledger::record_authorization(&t.db, row.clone())
+            .await
+            .unwrap();
+        assert!(fresh);
+        let mut other = row;
+        other.request_hash = "other".into();
+        let (again, fresh) = ledger::record_authorization(&t.db, other).await.unwrap();
+        assert!(!fresh);
+        assert_eq!(
+            again.request_hash, first.request_hash,
+            "the first answer stands"
+        );
+        let capture = ("AUTHORIZED", "CAPTURED");
+        let applied = ledger::apply(&t.db, "c1", "CAPTURE", "ref-1", capture, now)
+            .await
+            .unwrap();
+        assert_eq!((applied.outcome.as_str(), applied.fresh), ("APPLIED", true));
+        let replay = ledger::apply(&t.db, "c1", "CAPTURE", "ref-1", capture, now)
+            .await
+            .unwrap();
+        assert_eq!((replay.outcome.as_str(), replay.fresh), ("APPLIED", false));
+        let twice = ledger::apply(&t.db, "c2", "CAPTURE", "ref-1", capture, now)
+            .await
+            .unwrap();
+        assert_eq!(twice.outcome, "INVALID_STATE");
+        let reused = ledger::apply(&t.db, "c1", "VOID", "ref-1", ("AUTHORIZED", "VOIDED"), now)
+            .await
+            .unwrap();
+        assert_eq!(reused.outcome, "KEY_REUSED");
+        let missing = ledger::apply(&t.db, "c3", "CAPTURE", "nope", capture, now)
+            .await
+            .unwrap();
+        assert_eq!(missing.outcome, "NO_SUCH_AUTHORIZATION");
+        assert_eq!(
+            ledger::state(&t.db, "ref-1").await.unwrap().as_deref(),
+            Some("CAPTURED")
+        );
+        // Pauses: waiting until released, released for good.
+        assert_eq!(ledger::hold(&t.db, "p", now).await.unwrap(), "WAITING");
+        assert_eq!(ledger::hold(&t.db, "p", now).await.unwrap(), "WAITING");
+        ledger::release(&t.db, "p", now).await.unwrap();
+        assert_eq!(ledger::hold(&t.db, "p", now).await.unwrap(), "RELEASED");
+        // Pruned by age.
+        let pruned = ledger::prune(&t.db, now + chrono::Duration::seconds(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            pruned,
+            1 + 3 + 1,
+            "the authorization, three operations (a reused key is not recorded) and the pause"
+        );
+        assert_eq!(ledger::state(&t.db, "ref-1").await.unwrap(), None);
         t.drop_all().await;
     }
 }

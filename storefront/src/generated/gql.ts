@@ -19,7 +19,7 @@ type Documents = {
     "mutation AdvanceOrder($input: AdvanceOrderInput!) {\n  advanceOrder(input: $input) {\n    order {\n      ...BoardOrder\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": typeof types.AdvanceOrderDocument,
     "mutation CancelOrder($input: CancelOrderInput!) {\n  cancelOrder(input: $input) {\n    order {\n      ...OrderFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": typeof types.CancelOrderDocument,
     "query Cart {\n  me {\n    ...Viewer\n    cart {\n      ...CartFields\n      pickupTotal: total(fulfilment: PICKUP) {\n        ...MoneyFields\n      }\n      deliveryTotal: total(fulfilment: DELIVERY) {\n        ...MoneyFields\n      }\n      dineInTotal: total(fulfilment: DINE_IN) {\n        ...MoneyFields\n      }\n    }\n  }\n}": typeof types.CartDocument,
-    "mutation Checkout($input: CheckoutInput!) {\n  checkout(input: $input) {\n    order {\n      ...OrderFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": typeof types.CheckoutDocument,
+    "mutation Checkout($input: CheckoutInput!) {\n  checkout(input: $input) {\n    order {\n      ...OrderFields\n    }\n    cardAction {\n      clientSecret\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": typeof types.CheckoutDocument,
     "query Home($cuisine: String, $after: String, $signedIn: Boolean!) {\n  cuisines {\n    name\n    restaurantCount\n  }\n  restaurants(cuisine: $cuisine, first: 24, after: $after) {\n    nodes {\n      id\n      slug\n      name\n      cuisine\n      description\n      address\n      rating {\n        average\n        count\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n  me @include(if: $signedIn) {\n    ...Viewer\n  }\n}": typeof types.HomeDocument,
     "mutation Login($input: LoginInput!) {\n  login(input: $input) {\n    session {\n      ...SessionFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": typeof types.LoginDocument,
     "mutation Logout($input: LogoutInput!) {\n  logout(input: $input) {\n    loggedOut\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": typeof types.LogoutDocument,
@@ -27,6 +27,7 @@ type Documents = {
     "query MyOrders {\n  me {\n    ...Viewer\n    orders(first: 20) {\n      edges {\n        node {\n          ...OrderFields\n        }\n      }\n    }\n  }\n}": typeof types.MyOrdersDocument,
     "query OrderDetail($id: ID!, $signedIn: Boolean!) {\n  node(id: $id) {\n    ... on Order {\n      ...OrderFields\n    }\n  }\n  me @include(if: $signedIn) {\n    ...Viewer\n  }\n}": typeof types.OrderDetailDocument,
     "subscription OrderUpdates($orderId: ID!) {\n  orderUpdated(orderId: $orderId) {\n    kind\n    orderId\n    to\n    order {\n      ...OrderFields\n    }\n  }\n}": typeof types.OrderUpdatesDocument,
+    "query PaymentForm {\n  paymentForm {\n    processor\n    stripePublishableKey\n    stripeJsUrl\n  }\n}": typeof types.PaymentFormDocument,
     "mutation RefreshSession($input: RefreshSessionInput!) {\n  refreshSession(input: $input) {\n    session {\n      ...SessionFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": typeof types.RefreshSessionDocument,
     "mutation Register($input: RegisterInput!) {\n  register(input: $input) {\n    session {\n      ...SessionFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": typeof types.RegisterDocument,
     "mutation RejectOrder($input: RejectOrderInput!) {\n  rejectOrder(input: $input) {\n    order {\n      ...BoardOrder\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": typeof types.RejectOrderDocument,
@@ -43,7 +44,7 @@ const documents: Documents = {
     "mutation AdvanceOrder($input: AdvanceOrderInput!) {\n  advanceOrder(input: $input) {\n    order {\n      ...BoardOrder\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": types.AdvanceOrderDocument,
     "mutation CancelOrder($input: CancelOrderInput!) {\n  cancelOrder(input: $input) {\n    order {\n      ...OrderFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": types.CancelOrderDocument,
     "query Cart {\n  me {\n    ...Viewer\n    cart {\n      ...CartFields\n      pickupTotal: total(fulfilment: PICKUP) {\n        ...MoneyFields\n      }\n      deliveryTotal: total(fulfilment: DELIVERY) {\n        ...MoneyFields\n      }\n      dineInTotal: total(fulfilment: DINE_IN) {\n        ...MoneyFields\n      }\n    }\n  }\n}": types.CartDocument,
-    "mutation Checkout($input: CheckoutInput!) {\n  checkout(input: $input) {\n    order {\n      ...OrderFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": types.CheckoutDocument,
+    "mutation Checkout($input: CheckoutInput!) {\n  checkout(input: $input) {\n    order {\n      ...OrderFields\n    }\n    cardAction {\n      clientSecret\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": types.CheckoutDocument,
     "query Home($cuisine: String, $after: String, $signedIn: Boolean!) {\n  cuisines {\n    name\n    restaurantCount\n  }\n  restaurants(cuisine: $cuisine, first: 24, after: $after) {\n    nodes {\n      id\n      slug\n      name\n      cuisine\n      description\n      address\n      rating {\n        average\n        count\n      }\n    }\n    pageInfo {\n      hasNextPage\n      endCursor\n    }\n  }\n  me @include(if: $signedIn) {\n    ...Viewer\n  }\n}": types.HomeDocument,
     "mutation Login($input: LoginInput!) {\n  login(input: $input) {\n    session {\n      ...SessionFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": types.LoginDocument,
     "mutation Logout($input: LogoutInput!) {\n  logout(input: $input) {\n    loggedOut\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": types.LogoutDocument,
@@ -51,6 +52,7 @@ const documents: Documents = {
     "query MyOrders {\n  me {\n    ...Viewer\n    orders(first: 20) {\n      edges {\n        node {\n          ...OrderFields\n        }\n      }\n    }\n  }\n}": types.MyOrdersDocument,
     "query OrderDetail($id: ID!, $signedIn: Boolean!) {\n  node(id: $id) {\n    ... on Order {\n      ...OrderFields\n    }\n  }\n  me @include(if: $signedIn) {\n    ...Viewer\n  }\n}": types.OrderDetailDocument,
     "subscription OrderUpdates($orderId: ID!) {\n  orderUpdated(orderId: $orderId) {\n    kind\n    orderId\n    to\n    order {\n      ...OrderFields\n    }\n  }\n}": types.OrderUpdatesDocument,
+    "query PaymentForm {\n  paymentForm {\n    processor\n    stripePublishableKey\n    stripeJsUrl\n  }\n}": types.PaymentFormDocument,
     "mutation RefreshSession($input: RefreshSessionInput!) {\n  refreshSession(input: $input) {\n    session {\n      ...SessionFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": types.RefreshSessionDocument,
     "mutation Register($input: RegisterInput!) {\n  register(input: $input) {\n    session {\n      ...SessionFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": types.RegisterDocument,
     "mutation RejectOrder($input: RejectOrderInput!) {\n  rejectOrder(input: $input) {\n    order {\n      ...BoardOrder\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}": types.RejectOrderDocument,
@@ -82,7 +84,7 @@ export function graphql(source: "query Cart {\n  me {\n    ...Viewer\n    cart {
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "mutation Checkout($input: CheckoutInput!) {\n  checkout(input: $input) {\n    order {\n      ...OrderFields\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}"): typeof import('./graphql').CheckoutDocument;
+export function graphql(source: "mutation Checkout($input: CheckoutInput!) {\n  checkout(input: $input) {\n    order {\n      ...OrderFields\n    }\n    cardAction {\n      clientSecret\n    }\n    userErrors {\n      ...UserErrorFields\n    }\n  }\n}"): typeof import('./graphql').CheckoutDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
@@ -111,6 +113,10 @@ export function graphql(source: "query OrderDetail($id: ID!, $signedIn: Boolean!
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "subscription OrderUpdates($orderId: ID!) {\n  orderUpdated(orderId: $orderId) {\n    kind\n    orderId\n    to\n    order {\n      ...OrderFields\n    }\n  }\n}"): typeof import('./graphql').OrderUpdatesDocument;
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "query PaymentForm {\n  paymentForm {\n    processor\n    stripePublishableKey\n    stripeJsUrl\n  }\n}"): typeof import('./graphql').PaymentFormDocument;
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -57,8 +57,10 @@ export type CheckoutInput = {
    */
   idempotencyKey: string;
   /**
-   * The card, as a token from the payment form (with the simulated
-   * processor: `tok_visa`, `tok_chargeDeclined`, `tok_processingError`, `tok_slow`).
+   * The card, as a token from the payment form, never a card number: with
+   * Stripe, the PaymentMethod id (`pm_…`) Stripe.js made in the browser;
+   * with the simulated processor, `tok_visa`, `tok_chargeDeclined`,
+   * `tok_processingError` or `tok_slow`.
    */
   paymentToken: string;
   /** The table, for `DINE_IN` only. */
@@ -161,6 +163,19 @@ export type OrderStatus =
   /** Refused by the restaurant. */
   | 'REJECTED';
 
+/** The payment processor checkout pays through. */
+export type PaymentProcessor =
+  /**
+   * The built-in simulated card processor: no real money moves; pay with
+   * its test tokens (`tok_visa`, `tok_chargeDeclined`, …).
+   */
+  | 'SIMULATED'
+  /**
+   * Stripe: take the card with Stripe Elements and pay with the
+   * PaymentMethod id Stripe.js makes.
+   */
+  | 'STRIPE';
+
 /** Where an order's money stands (independent of its status). */
 export type PaymentStatus =
   /** Funds reserved. */
@@ -169,6 +184,13 @@ export type PaymentStatus =
   | 'CAPTURED'
   /** Refused by the processor. */
   | 'DECLINED'
+  /**
+   * Captured, and disputed by the card holder with their bank, which
+   * holds the money until the dispute ends.
+   */
+  | 'DISPUTED'
+  /** Captured, and part of it given back (from the payment processor's dashboard). */
+  | 'PARTIALLY_REFUNDED'
   /** Waiting for the payment processor. */
   | 'PENDING'
   /** Given back after capture. */
@@ -227,6 +249,13 @@ export type UpdateCartLineInput = {
 export type UserErrorCode =
   /** The customer has reviewed this restaurant already. */
   | 'ALREADY_REVIEWED'
+  /**
+   * The card's bank asks its holder to confirm the payment (3-D Secure):
+   * complete the challenge with `cardAction.clientSecret` (Stripe.js),
+   * then check out again with the same idempotency key. The cart's
+   * limited stock stays held meanwhile (15 minutes by default).
+   */
+  | 'CARD_ACTION_REQUIRED'
   /** The card was declined; nothing was charged. */
   | 'CARD_DECLINED'
   /** Another request was changing the cart at the same time; try again. */
@@ -367,7 +396,7 @@ export type CheckoutMutationVariables = Exact<{
 }>;
 
 
-export type CheckoutMutation = { checkout: { order: { id: string, status: OrderStatus, paymentStatus: PaymentStatus, fulfilment: Fulfilment, tableNumber: number | null, deliveryAddress: string | null, createdAt: string, subtotal: { amount: string, currencyCode: string }, total: { amount: string, currencyCode: string }, restaurant: { id: string, slug: string, name: string } | null, lines: Array<{ name: string, quantity: number, total: { amount: string, currencyCode: string }, options: Array<{ group: string, name: string }> }> | null, events: Array<{ from: OrderStatus | null, to: OrderStatus, at: string, by: OrderActor, note: string | null }> | null } | null, userErrors: Array<{ field: Array<string> | null, code: UserErrorCode, message: string }> } | null };
+export type CheckoutMutation = { checkout: { order: { id: string, status: OrderStatus, paymentStatus: PaymentStatus, fulfilment: Fulfilment, tableNumber: number | null, deliveryAddress: string | null, createdAt: string, subtotal: { amount: string, currencyCode: string }, total: { amount: string, currencyCode: string }, restaurant: { id: string, slug: string, name: string } | null, lines: Array<{ name: string, quantity: number, total: { amount: string, currencyCode: string }, options: Array<{ group: string, name: string }> }> | null, events: Array<{ from: OrderStatus | null, to: OrderStatus, at: string, by: OrderActor, note: string | null }> | null } | null, cardAction: { clientSecret: string } | null, userErrors: Array<{ field: Array<string> | null, code: UserErrorCode, message: string }> } | null };
 
 export type HomeQueryVariables = Exact<{
   cuisine?: string | null | undefined;
@@ -421,6 +450,11 @@ export type OrderUpdatesSubscriptionVariables = Exact<{
 
 
 export type OrderUpdatesSubscription = { orderUpdated: { kind: LiveUpdateKind, orderId: string | null, to: OrderStatus | null, order: { id: string, status: OrderStatus, paymentStatus: PaymentStatus, fulfilment: Fulfilment, tableNumber: number | null, deliveryAddress: string | null, createdAt: string, subtotal: { amount: string, currencyCode: string }, total: { amount: string, currencyCode: string }, restaurant: { id: string, slug: string, name: string } | null, lines: Array<{ name: string, quantity: number, total: { amount: string, currencyCode: string }, options: Array<{ group: string, name: string }> }> | null, events: Array<{ from: OrderStatus | null, to: OrderStatus, at: string, by: OrderActor, note: string | null }> | null } | null } };
+
+export type PaymentFormQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type PaymentFormQuery = { paymentForm: { processor: PaymentProcessor, stripePublishableKey: string | null, stripeJsUrl: string | null } | null };
 
 export type RefreshSessionMutationVariables = Exact<{
   input: RefreshSessionInput;
@@ -748,7 +782,7 @@ fragment UserErrorFields on UserError {
   field
   code
   message
-}`) as unknown as TypedDocumentString<AddToCartMutation, AddToCartMutationVariables>;
+}`, {"hash":"sha256:ee475d3a89afa17ec274a594565a240363bb510ecb2b42e411a86cf47a7d117e"}) as unknown as TypedDocumentString<AddToCartMutation, AddToCartMutationVariables>;
 export const AdvanceOrderDocument = new TypedDocumentString(`
     mutation AdvanceOrder($input: AdvanceOrderInput!) {
   advanceOrder(input: $input) {
@@ -794,7 +828,7 @@ fragment BoardOrder on Order {
       name
     }
   }
-}`) as unknown as TypedDocumentString<AdvanceOrderMutation, AdvanceOrderMutationVariables>;
+}`, {"hash":"sha256:894aa615ac4c52484cf470d6456beca003fc8dc4ac48a8a6186faec1d7751f9f"}) as unknown as TypedDocumentString<AdvanceOrderMutation, AdvanceOrderMutationVariables>;
 export const CancelOrderDocument = new TypedDocumentString(`
     mutation CancelOrder($input: CancelOrderInput!) {
   cancelOrder(input: $input) {
@@ -852,7 +886,7 @@ fragment OrderFields on Order {
     by
     note
   }
-}`) as unknown as TypedDocumentString<CancelOrderMutation, CancelOrderMutationVariables>;
+}`, {"hash":"sha256:23694174974a52ef5c6c14951b0834cb8f13e0405d8eb989a0e9aef625821c37"}) as unknown as TypedDocumentString<CancelOrderMutation, CancelOrderMutationVariables>;
 export const CartDocument = new TypedDocumentString(`
     query Cart {
   me {
@@ -912,12 +946,15 @@ fragment CartFields on Cart {
       ...MoneyFields
     }
   }
-}`) as unknown as TypedDocumentString<CartQuery, CartQueryVariables>;
+}`, {"hash":"sha256:3ccbc8ee19f3674d74aa80c180f41e6847111dad44ee877a2094fd3507127d30"}) as unknown as TypedDocumentString<CartQuery, CartQueryVariables>;
 export const CheckoutDocument = new TypedDocumentString(`
     mutation Checkout($input: CheckoutInput!) {
   checkout(input: $input) {
     order {
       ...OrderFields
+    }
+    cardAction {
+      clientSecret
     }
     userErrors {
       ...UserErrorFields
@@ -970,7 +1007,7 @@ fragment OrderFields on Order {
     by
     note
   }
-}`) as unknown as TypedDocumentString<CheckoutMutation, CheckoutMutationVariables>;
+}`, {"hash":"sha256:d6cd12764d664df92a941fa380f07dc8c3531d4b11d3e7d9640f6420f54c4412"}) as unknown as TypedDocumentString<CheckoutMutation, CheckoutMutationVariables>;
 export const HomeDocument = new TypedDocumentString(`
     query Home($cuisine: String, $after: String, $signedIn: Boolean!) {
   cuisines {
@@ -1006,7 +1043,7 @@ export const HomeDocument = new TypedDocumentString(`
   cart {
     itemCount
   }
-}`) as unknown as TypedDocumentString<HomeQuery, HomeQueryVariables>;
+}`, {"hash":"sha256:a5eb6b673a52305bbb77e4424970b2e7cbd961c25b94d91789a48eacf2a98581"}) as unknown as TypedDocumentString<HomeQuery, HomeQueryVariables>;
 export const LoginDocument = new TypedDocumentString(`
     mutation Login($input: LoginInput!) {
   login(input: $input) {
@@ -1038,7 +1075,7 @@ fragment SessionFields on AuthSession {
   user {
     ...Viewer
   }
-}`) as unknown as TypedDocumentString<LoginMutation, LoginMutationVariables>;
+}`, {"hash":"sha256:da93dae69e3c4e23d363af43ac4181eb7c805326811b8a9ed9aa9f50128040de"}) as unknown as TypedDocumentString<LoginMutation, LoginMutationVariables>;
 export const LogoutDocument = new TypedDocumentString(`
     mutation Logout($input: LogoutInput!) {
   logout(input: $input) {
@@ -1052,7 +1089,7 @@ export const LogoutDocument = new TypedDocumentString(`
   field
   code
   message
-}`) as unknown as TypedDocumentString<LogoutMutation, LogoutMutationVariables>;
+}`, {"hash":"sha256:5347113885c45414edeeb03da278fc48a14cd884510df0f8c584c5f53f991d6f"}) as unknown as TypedDocumentString<LogoutMutation, LogoutMutationVariables>;
 export const MenuAvailabilityDocument = new TypedDocumentString(`
     subscription MenuAvailability($restaurantId: ID!) {
   menuItemAvailability(restaurantId: $restaurantId) {
@@ -1063,7 +1100,7 @@ export const MenuAvailabilityDocument = new TypedDocumentString(`
     orderable
   }
 }
-    `) as unknown as TypedDocumentString<MenuAvailabilitySubscription, MenuAvailabilitySubscriptionVariables>;
+    `, {"hash":"sha256:6b5a3996a88113dbadcb2445bca98ffeeb46619b06dbdc4a37a1bf819208bab1"}) as unknown as TypedDocumentString<MenuAvailabilitySubscription, MenuAvailabilitySubscriptionVariables>;
 export const MyOrdersDocument = new TypedDocumentString(`
     query MyOrders {
   me {
@@ -1126,7 +1163,7 @@ fragment OrderFields on Order {
     by
     note
   }
-}`) as unknown as TypedDocumentString<MyOrdersQuery, MyOrdersQueryVariables>;
+}`, {"hash":"sha256:b6a9a6eb33137187067eb5cbe9218f3e86fe454164fcdf24cfa66b6bdbceb5f1"}) as unknown as TypedDocumentString<MyOrdersQuery, MyOrdersQueryVariables>;
 export const OrderDetailDocument = new TypedDocumentString(`
     query OrderDetail($id: ID!, $signedIn: Boolean!) {
   node(id: $id) {
@@ -1187,7 +1224,7 @@ fragment OrderFields on Order {
     by
     note
   }
-}`) as unknown as TypedDocumentString<OrderDetailQuery, OrderDetailQueryVariables>;
+}`, {"hash":"sha256:e00c019e695df8c127b798b3c7e8181aa16b810bd69bdc6821fd20ce9bfd8c0d"}) as unknown as TypedDocumentString<OrderDetailQuery, OrderDetailQueryVariables>;
 export const OrderUpdatesDocument = new TypedDocumentString(`
     subscription OrderUpdates($orderId: ID!) {
   orderUpdated(orderId: $orderId) {
@@ -1240,7 +1277,16 @@ fragment OrderFields on Order {
     by
     note
   }
-}`) as unknown as TypedDocumentString<OrderUpdatesSubscription, OrderUpdatesSubscriptionVariables>;
+}`, {"hash":"sha256:af0c37f44872fe61ea67fbc9b505252ffa191de577af6ef11e0a08fb2905b687"}) as unknown as TypedDocumentString<OrderUpdatesSubscription, OrderUpdatesSubscriptionVariables>;
+export const PaymentFormDocument = new TypedDocumentString(`
+    query PaymentForm {
+  paymentForm {
+    processor
+    stripePublishableKey
+    stripeJsUrl
+  }
+}
+    `, {"hash":"sha256:a084b968283a789ed5d311dfb9af7df3d35cf9832c186349a37457822c47fde1"}) as unknown as TypedDocumentString<PaymentFormQuery, PaymentFormQueryVariables>;
 export const RefreshSessionDocument = new TypedDocumentString(`
     mutation RefreshSession($input: RefreshSessionInput!) {
   refreshSession(input: $input) {
@@ -1272,7 +1318,7 @@ fragment SessionFields on AuthSession {
   user {
     ...Viewer
   }
-}`) as unknown as TypedDocumentString<RefreshSessionMutation, RefreshSessionMutationVariables>;
+}`, {"hash":"sha256:33ec0cd025a3ae5d64de091d1efa3d1c12ac75653a4955965782646f1c89f42a"}) as unknown as TypedDocumentString<RefreshSessionMutation, RefreshSessionMutationVariables>;
 export const RegisterDocument = new TypedDocumentString(`
     mutation Register($input: RegisterInput!) {
   register(input: $input) {
@@ -1304,7 +1350,7 @@ fragment SessionFields on AuthSession {
   user {
     ...Viewer
   }
-}`) as unknown as TypedDocumentString<RegisterMutation, RegisterMutationVariables>;
+}`, {"hash":"sha256:2cb789cffbddead96ae05a04f5133bfb1bde6b1ccb21efc07284be00a77c03c2"}) as unknown as TypedDocumentString<RegisterMutation, RegisterMutationVariables>;
 export const RejectOrderDocument = new TypedDocumentString(`
     mutation RejectOrder($input: RejectOrderInput!) {
   rejectOrder(input: $input) {
@@ -1350,7 +1396,7 @@ fragment BoardOrder on Order {
       name
     }
   }
-}`) as unknown as TypedDocumentString<RejectOrderMutation, RejectOrderMutationVariables>;
+}`, {"hash":"sha256:9f586d2bb1cb44735782c1619de82885edd1fd7a68180b8f6cbbbba6fbf15462"}) as unknown as TypedDocumentString<RejectOrderMutation, RejectOrderMutationVariables>;
 export const RemoveCartLineDocument = new TypedDocumentString(`
     mutation RemoveCartLine($input: RemoveCartLineInput!) {
   removeCartLine(input: $input) {
@@ -1400,7 +1446,7 @@ fragment UserErrorFields on UserError {
   field
   code
   message
-}`) as unknown as TypedDocumentString<RemoveCartLineMutation, RemoveCartLineMutationVariables>;
+}`, {"hash":"sha256:8901b89c88305e93020f81607ee18b1c4532001fb56b920222dfbe48af8c817d"}) as unknown as TypedDocumentString<RemoveCartLineMutation, RemoveCartLineMutationVariables>;
 export const RestaurantMenuDocument = new TypedDocumentString(`
     query RestaurantMenu($slug: String!, $signedIn: Boolean!) {
   restaurant(slug: $slug) {
@@ -1465,7 +1511,7 @@ fragment MenuItemFields on MenuItem {
       }
     }
   }
-}`) as unknown as TypedDocumentString<RestaurantMenuQuery, RestaurantMenuQueryVariables>;
+}`, {"hash":"sha256:790ec2fcb3e91724eab557c638d7803f68e03274fe706bc4d31adb63d6f618fa"}) as unknown as TypedDocumentString<RestaurantMenuQuery, RestaurantMenuQueryVariables>;
 export const RestaurantOrdersDocument = new TypedDocumentString(`
     subscription RestaurantOrders($restaurantId: ID!) {
   restaurantOrders(restaurantId: $restaurantId) {
@@ -1507,7 +1553,7 @@ fragment BoardOrder on Order {
       name
     }
   }
-}`) as unknown as TypedDocumentString<RestaurantOrdersSubscription, RestaurantOrdersSubscriptionVariables>;
+}`, {"hash":"sha256:bca787aa213909f53e4bdca795072a2919afee7b62522c624b429552aefe8838"}) as unknown as TypedDocumentString<RestaurantOrdersSubscription, RestaurantOrdersSubscriptionVariables>;
 export const SearchMenuDocument = new TypedDocumentString(`
     query SearchMenu($query: String!, $after: String, $signedIn: Boolean!) {
   searchMenu(query: $query, first: 20, after: $after) {
@@ -1563,7 +1609,7 @@ fragment MenuItemFields on MenuItem {
       }
     }
   }
-}`) as unknown as TypedDocumentString<SearchMenuQuery, SearchMenuQueryVariables>;
+}`, {"hash":"sha256:8bbf55662ea5898f169c66cdc7517267c62c69582488dc8d7284e60fa3360d45"}) as unknown as TypedDocumentString<SearchMenuQuery, SearchMenuQueryVariables>;
 export const StaffBoardDocument = new TypedDocumentString(`
     query StaffBoard {
   me {
@@ -1647,7 +1693,7 @@ fragment BoardOrder on Order {
       name
     }
   }
-}`) as unknown as TypedDocumentString<StaffBoardQuery, StaffBoardQueryVariables>;
+}`, {"hash":"sha256:6277f08e5f88e059120ff79137b5935e6d547d97641b0c0e073e260fbd7816c9"}) as unknown as TypedDocumentString<StaffBoardQuery, StaffBoardQueryVariables>;
 export const UpdateCartLineDocument = new TypedDocumentString(`
     mutation UpdateCartLine($input: UpdateCartLineInput!) {
   updateCartLine(input: $input) {
@@ -1697,4 +1743,4 @@ fragment UserErrorFields on UserError {
   field
   code
   message
-}`) as unknown as TypedDocumentString<UpdateCartLineMutation, UpdateCartLineMutationVariables>;
+}`, {"hash":"sha256:7d294e5aaeec8219b65b19e5ec7d211bfd4a4555412aa03f494adddec10b3f00"}) as unknown as TypedDocumentString<UpdateCartLineMutation, UpdateCartLineMutationVariables>;

@@ -4,7 +4,7 @@ import { h, replace, uid } from '../dom';
 import { LoginDocument, RegisterDocument, type UserErrorFieldsFragment } from '../generated/graphql';
 import { ApiError, request } from '../graphql';
 import { apiErrorMessage, userErrorMessage } from '../messages';
-import { navigate, type Page } from '../router';
+import { accountLink, localPath, navigate, type Page } from '../router';
 import * as session from '../session';
 
 function field(name: string, label: string, attrs: Record<string, string | number | boolean>, hint?: string) {
@@ -19,10 +19,9 @@ function field(name: string, label: string, attrs: Record<string, string | numbe
   );
 }
 
-/** Only paths of this storefront are followed after signing in. */
+/** Where to go once signed in: `next` when it is a path of this storefront. */
 function nextPath(query: URLSearchParams): string {
-  const next = query.get('next') ?? '/';
-  return next.startsWith('/') && !next.startsWith('//') ? next : '/';
+  return localPath(query.get('next')) ?? '/';
 }
 
 function accountForm(
@@ -92,7 +91,7 @@ export const signIn: Page = async (_params, query) => {
       h('h1', null, 'Sign in'),
       reason ? h('p', { class: 'notice', role: 'status' }, reason) : null,
       form,
-      h('p', null, 'New here? ', h('a', { href: `/sign-up${query.get('next') ? `?next=${encodeURIComponent(nextPath(query))}` : ''}` }, 'Create an account'))),
+      h('p', null, 'New here? ', h('a', { href: accountLink('/sign-up', localPath(query.get('next'))) }, 'Create an account'))),
   };
 };
 
@@ -126,6 +125,6 @@ export const signUp: Page = async (_params, query) => {
     node: h('section', { class: 'narrow' },
       h('h1', null, 'Create an account'),
       form,
-      h('p', null, 'Already have one? ', h('a', { href: '/sign-in' }, 'Sign in'))),
+      h('p', null, 'Already have one? ', h('a', { href: accountLink('/sign-in', localPath(query.get('next'))) }, 'Sign in'))),
   };
 };

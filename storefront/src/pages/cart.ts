@@ -11,7 +11,7 @@ import { delta, money } from '../format';
 import { request } from '../graphql';
 import { setCartCount, setViewer } from '../layout';
 import { userErrorMessage } from '../messages';
-import type { Page, View } from '../router';
+import { accountLink, type Page, type View } from '../router';
 import * as session from '../session';
 
 export function signInFirst(what: string, next: string): View {
@@ -19,8 +19,8 @@ export function signInFirst(what: string, next: string): View {
     title: 'Sign in',
     node: h('section', null,
       h('h1', null, what),
-      h('p', null, h('a', { href: `/sign-in?next=${encodeURIComponent(next)}` }, 'Sign in'), ' or ',
-        h('a', { href: '/sign-up' }, 'create an account'), ' to order.')),
+      h('p', null, h('a', { href: accountLink('/sign-in', next) }, 'Sign in'), ' or ',
+        h('a', { href: accountLink('/sign-up', next) }, 'create an account'), ' to order.')),
   };
 }
 

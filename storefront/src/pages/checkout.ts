@@ -1,16 +1,26 @@
-// "/checkout": fulfilment, the card, the total, and a clear answer for every
-// way a checkout can be refused. A refused checkout changes nothing: the
-// cart stays as it was.
+// "/checkout": fulfilment, the card, the subtotal, delivery fee and total,
+// and a clear answer for every way a checkout can be refused. A refused
+// checkout changes nothing: the cart stays as it was.
+//
+// The card: with the simulated processor, a choice of its test cards; with
+// Stripe, Stripe's card field (Stripe Elements, `../stripe.ts`), whose
+// PaymentMethod id is what checkout sends. A card whose bank asks its holder
+// to confirm (CARD_ACTION_REQUIRED) is confirmed with Stripe.js, then the
+// checkout is sent again with the same key: the server finds the payment
+// it started, never a second one.
 
 import { announce, h, replace, uid } from '../dom';
-import { CartDocument, CheckoutDocument, type CartQuery, type Fulfilment } from '../generated/graphql';
-import { FULFILMENT, money } from '../format';
+import { CartDocument, CheckoutDocument, PaymentFormDocument, type CartQuery, type Fulfilment } from '../generated/graphql';
+import { FULFILMENT, isZero, minus, money } from '../format';
 import { ApiError, request } from '../graphql';
 import { setViewer } from '../layout';
 import { apiErrorMessage, userErrorMessage } from '../messages';
 import { navigate, type Page } from '../router';
 import * as session from '../session';
+import { totals } from '../totals';
+import * as checkoutKeys from '../checkoutKeys';
 import { signInFirst } from './cart';
+import { mountCard, type StripeCard } from '../stripe';
 
 type CartWithTotals = NonNullable<NonNullable<CartQuery['me']>['cart']>;
 
@@ -33,13 +43,14 @@ function totalFor(cart: CartWithTotals, fulfilment: Fulfilment) {
   }
 }
 
-function newKey(): string {
-  return crypto.randomUUID();
-}
-
 export const checkout: Page = async () => {
   if (!session.isSignedIn()) return signInFirst('Checkout', '/checkout');
-  const data = await request(CartDocument, {});
+  const [data, payments] = await Promise.all([request(CartDocument, {}), request(PaymentFormDocument, {})]);
+  const paymentForm = payments.paymentForm;
+  const stripeForm =
+    paymentForm?.processor === 'STRIPE' && paymentForm.stripeJsUrl && paymentForm.stripePublishableKey
+      ? { url: paymentForm.stripeJsUrl, key: paymentForm.stripePublishableKey }
+      : null;
   setViewer(data.me);
   // The session ended while the page was asked for.
   if (!data.me) return signInFirst('Checkout', '/checkout');
@@ -50,9 +61,11 @@ export const checkout: Page = async () => {
       node: h('section', null, h('h1', null, 'Checkout'), h('p', null, 'Your cart is empty. ', h('a', { href: '/' }, 'Find something to eat'), '.')),
     };
   }
-  // One key for this checkout, sent again with every retry of it: a retry
-  // (a double click, a lost answer) never places or pays twice.
-  let idempotencyKey = newKey();
+  // One key for this version of the cart, sent again with every retry of
+  // it, across reloads and tabs: a retry (a double click, a lost answer, a
+  // reload after the server went away) never places or pays twice.
+  const version = () => checkoutKeys.cartVersion(data.me?.id ?? '', cart ?? { lines: [] });
+  let idempotencyKey = checkoutKeys.keyFor(version());
   const error = h('div', { class: 'error', role: 'alert', id: 'checkout-error' });
   const status = h('p', { role: 'status', class: 'status' });
   const fulfilments: Fulfilment[] = ['PICKUP', 'DELIVERY', 'DINE_IN'];
@@ -64,9 +77,13 @@ export const checkout: Page = async () => {
   const table = h('div', { class: 'field', hidden: true },
     h('label', { for: tableId }, 'Table number'),
     h('input', { id: tableId, name: 'tableNumber', type: 'number', min: 1, max: 9999, inputmode: 'numeric' }));
-  const totalText = h('strong', { 'data-total': '' });
+  const receipt = h('div', { 'aria-live': 'polite' });
+  const deliveryLabel = h('label', null, FULFILMENT.DELIVERY);
   const summary = h('ul', { class: 'lines compact', 'aria-label': 'Your order' });
   const submit = h('button', { type: 'submit' }, 'Place order');
+  const cardField = h('div', { class: 'card-field', id: uid('card-field'), 'data-stripe-card': '' });
+  const cardError = h('p', { class: 'field-error', role: 'alert' });
+  let stripeCard: StripeCard | null = null;
 
   const chosen = (): Fulfilment => {
     const value = new FormData(form).get('fulfilment');
@@ -79,7 +96,12 @@ export const checkout: Page = async () => {
     table.hidden = f !== 'DINE_IN';
     (address.querySelector('textarea') as HTMLTextAreaElement).required = f === 'DELIVERY';
     (table.querySelector('input') as HTMLInputElement).required = f === 'DINE_IN';
-    replace(totalText, money(totalFor(cart, f)));
+    const total = totalFor(cart, f);
+    const subtotal = cart.subtotal;
+    replace(receipt, total && subtotal ? totals(subtotal, total) : h('p', { class: 'total' }, 'Total ', h('strong', { 'data-total': '' }, money(total))));
+    // What choosing delivery adds, said where it is chosen.
+    const fee = cart.deliveryTotal && subtotal ? minus(cart.deliveryTotal, subtotal) : null;
+    replace(deliveryLabel, FULFILMENT.DELIVERY, fee && !isZero(fee) ? ` (+${money(fee)} delivery fee)` : '');
     replace(summary, cart.lines.map((line) =>
       h('li', null, `${line.quantity} × ${line.menuItem?.name ?? 'item'}`,
         line.options?.length ? ` (${line.options.map((o) => o.name).join(', ')})` : '',
@@ -93,26 +115,34 @@ export const checkout: Page = async () => {
       h('legend', null, 'How would you like your order?'),
       fulfilments.map((f, i) => {
         const id = uid('fulfilment');
+        const label = f === 'DELIVERY' ? deliveryLabel : h('label', null, FULFILMENT[f]);
+        label.htmlFor = id;
         return h('div', { class: 'choice' },
           h('input', { type: 'radio', id, name: 'fulfilment', value: f, checked: i === 0, onchange: update }),
-          h('label', { for: id }, f === 'DELIVERY' ? `${FULFILMENT[f]} (delivery fee added)` : FULFILMENT[f]));
+          label);
       }),
       address,
       table,
     ),
-    h('fieldset', null,
-      h('legend', null, 'Pay with (test cards: no real money moves)'),
-      CARDS.map((card, i) => {
-        const id = uid('card');
-        return h('div', { class: 'choice' },
-          h('input', { type: 'radio', id, name: 'paymentToken', value: card.token, checked: i === 0 }),
-          h('label', { for: id }, card.label, ' ', h('code', null, card.token)));
-      }),
-    ),
+    stripeForm
+      ? h('fieldset', null,
+          h('legend', null, 'Card'),
+          h('p', { class: 'hint' }, 'Your card details go to Stripe, our payment processor; Bistro never sees them.'),
+          cardField,
+          cardError)
+      : h('fieldset', null,
+          h('legend', null, 'Pay with (test cards: no real money moves)'),
+          CARDS.map((card, i) => {
+            const id = uid('card');
+            return h('div', { class: 'choice' },
+              h('input', { type: 'radio', id, name: 'paymentToken', value: card.token, checked: i === 0 }),
+              h('label', { for: id }, card.label, ' ', h('code', null, card.token)));
+          }),
+        ),
     h('section', { 'aria-labelledby': 'summary-title', class: 'summary' },
       h('h2', { id: 'summary-title' }, cart.restaurant ? `Your order from ${cart.restaurant.name}` : 'Your order'),
       summary,
-      h('p', { class: 'total' }, 'Total ', totalText)),
+      receipt),
     error,
     status,
     submit,
@@ -129,18 +159,44 @@ export const checkout: Page = async () => {
     form.setAttribute('aria-busy', 'true');
     replace(status, 'Placing your order…');
     try {
-      const result = await request(CheckoutDocument, {
-        input: {
-          fulfilment,
-          paymentToken: String(values.get('paymentToken') ?? ''),
-          idempotencyKey,
-          expectedTotal: expected.amount,
-          deliveryAddress: fulfilment === 'DELIVERY' ? String(values.get('deliveryAddress') ?? '') : null,
-          tableNumber: fulfilment === 'DINE_IN' ? Number(values.get('tableNumber')) : null,
-        },
-      });
+      let paymentToken = String(values.get('paymentToken') ?? '');
+      if (stripeForm) {
+        if (!stripeCard) {
+          replace(status);
+          replace(error, h('p', null, 'The card form is still loading. Please try again in a moment.'));
+          return;
+        }
+        const method = await stripeCard.paymentMethod();
+        if ('error' in method) {
+          replace(status);
+          replace(cardError, method.error);
+          return;
+        }
+        paymentToken = method.id;
+      }
+      const send = () =>
+        request(CheckoutDocument, {
+          input: {
+            fulfilment,
+            paymentToken,
+            idempotencyKey,
+            expectedTotal: expected.amount,
+            deliveryAddress: fulfilment === 'DELIVERY' ? String(values.get('deliveryAddress') ?? '') : null,
+            tableNumber: fulfilment === 'DINE_IN' ? Number(values.get('tableNumber')) : null,
+          },
+        });
+      let result = await send();
+      const action = result.checkout?.cardAction;
+      if (stripeCard && action) {
+        // The bank's check, in Stripe's frame; then the same checkout again.
+        replace(status, 'Your bank asks you to confirm the payment…');
+        await stripeCard.confirm(action.clientSecret);
+        replace(status, 'Placing your order…');
+        result = await send();
+      }
       const payload = result.checkout;
       if (payload?.order) {
+        checkoutKeys.forget(version());
         replace(status, 'Order placed.');
         navigate(`/orders/${encodeURIComponent(payload.order.id)}?placed=1`);
         return;
@@ -152,12 +208,13 @@ export const checkout: Page = async () => {
         return;
       }
       if (problem.code === 'IDEMPOTENCY_KEY_REUSED' || problem.code === 'IDEMPOTENCY_KEY_INVALID') {
-        idempotencyKey = newKey();
+        idempotencyKey = checkoutKeys.renew(version());
       }
       if (problem.code === 'PRICE_CHANGED' || problem.code === 'OUT_OF_STOCK' || problem.code === 'ITEM_UNAVAILABLE') {
         // Show what checkout would charge now.
         const again = await request(CartDocument, {});
         cart = again.me?.cart ?? cart;
+        idempotencyKey = checkoutKeys.keyFor(version());
         update();
       }
       replace(error, h('p', { 'data-code': problem.code }, userErrorMessage(problem)));
@@ -178,5 +235,14 @@ export const checkout: Page = async () => {
     void place();
   });
   update();
-  return { title: 'Checkout', node: h('section', null, h('h1', null, 'Checkout'), form) };
+  const mounted = stripeForm
+    ? () => {
+        mountCard(stripeForm.url, stripeForm.key, cardField, (message) => replace(cardError, message))
+          .then((card) => {
+            stripeCard = card;
+          })
+          .catch(() => replace(cardError, 'The card form could not be loaded. Please reload the page.'));
+      }
+    : undefined;
+  return { title: 'Checkout', node: h('section', null, h('h1', null, 'Checkout'), form), mounted };
 };

@@ -16,7 +16,61 @@ import * as live from '../live';
 import { userErrorMessage } from '../messages';
 import type { Page } from '../router';
 import * as session from '../session';
+import { totals } from '../totals';
 import { signInFirst } from './cart';
+
+/** Why the restaurant rejected the order, as it told the customer. */
+function rejectionReason(order: OrderFieldsFragment): string | null {
+  const event = [...(order.events ?? [])].reverse().find((e) => e.to === 'REJECTED');
+  return event?.note ?? null;
+}
+
+/**
+ * What the top of an order's page says: where the order is now. "Thank you"
+ * only while it is placed and just checked out; a rejected order says so,
+ * and what became of the payment.
+ */
+function headline(order: OrderFieldsFragment, justPlaced: boolean): { text: string; tone: 'good' | 'bad' } {
+  const place = order.restaurant?.name ?? 'The restaurant';
+  switch (order.status) {
+    case 'PLACED':
+      return { text: justPlaced ? 'Thank you! Your order was placed.' : `Your order was placed; ${place} will confirm it shortly.`, tone: 'good' };
+    case 'ACCEPTED':
+      return { text: `${place} accepted your order.`, tone: 'good' };
+    case 'PREPARING':
+      return { text: 'Your order is being prepared.', tone: 'good' };
+    case 'READY':
+      return {
+        text: order.fulfilment === 'PICKUP' ? 'Your order is ready to collect.' : order.fulfilment === 'DELIVERY' ? 'Your order is ready and leaves shortly.' : 'Your order is ready and on its way to your table.',
+        tone: 'good',
+      };
+    case 'OUT_FOR_DELIVERY':
+      return { text: 'Your order is on its way.', tone: 'good' };
+    case 'COMPLETED':
+      return { text: 'Your order is complete. Enjoy your meal!', tone: 'good' };
+    case 'REJECTED': {
+      const reason = rejectionReason(order)?.trim();
+      const why = reason ? `: ${/[.!?]$/.test(reason) ? reason : `${reason}.`}` : '.';
+      return { text: `Sorry, ${place} could not take your order${why} ${paymentAfterwards(order)}`, tone: 'bad' };
+    }
+    case 'CANCELLED':
+      return { text: `Your order was cancelled. ${paymentAfterwards(order)}`, tone: 'bad' };
+  }
+}
+
+/** What became of the payment of an order that will not be made. */
+function paymentAfterwards(order: OrderFieldsFragment): string {
+  switch (order.paymentStatus) {
+    case 'VOIDED':
+      return 'Your card was not charged.';
+    case 'REFUNDED':
+      return 'Your payment was refunded.';
+    case 'PARTIALLY_REFUNDED':
+      return 'Part of your payment was refunded.';
+    default:
+      return '';
+  }
+}
 
 function statusBadge(order: OrderFieldsFragment): HTMLElement {
   return h('span', { class: `status-badge s-${order.status.toLowerCase()}`, 'data-order-status': order.status }, STATUS[order.status]);
@@ -93,7 +147,10 @@ export const orderDetail: Page = async (params, query) => {
     const cancellable = order.status === 'PLACED' || order.status === 'ACCEPTED';
     replace(
       root,
-      placed ? h('p', { class: 'notice', role: 'status' }, 'Thank you! Your order was placed.') : null,
+      (() => {
+        const { text, tone } = headline(order, placed);
+        return h('p', { class: tone === 'bad' ? 'notice bad' : 'notice', 'data-headline': order.status }, text.trim());
+      })(),
       h('h1', null, `Your order from ${order.restaurant?.name ?? 'the restaurant'}`),
       h('p', { class: 'now' }, 'Status: ', h('span', { 'aria-live': 'polite' }, statusBadge(order))),
       h('p', { class: 'meta' }, `${PAYMENT[order.paymentStatus]} · ${FULFILMENT[order.fulfilment]}`,
@@ -101,7 +158,7 @@ export const orderDetail: Page = async (params, query) => {
       h('ul', { class: 'lines compact', 'aria-label': 'What you ordered' },
         (order.lines ?? []).map((l) => h('li', null, `${l.quantity} × ${l.name}`,
           l.options.length ? ` (${l.options.map((o) => o.name).join(', ')})` : '', h('span', { class: 'price' }, money(l.total))))),
-      h('p', { class: 'total' }, 'Total ', h('strong', null, money(order.total))),
+      totals(order.subtotal, order.total),
       h('h2', null, 'Progress'),
       h('ol', { class: 'timeline' }, (order.events ?? []).map((e) =>
         h('li', null, h('time', { datetime: e.at }, time(e.at)), ` ${STATUS[e.to]}`, e.note ? ` — ${e.note}` : ''))),

@@ -1,5 +1,7 @@
 // "/restaurants/:slug": a restaurant and its menu by course, with dietary
 // tags, options, and what is sold out (kept live while the page is open).
+// "?add=<item id>" opens that dish's dialog: where a visitor who chose a
+// dish before signing in or up comes back to.
 
 import { announce, h, replace, uid } from '../dom';
 import {
@@ -9,12 +11,12 @@ import {
   type MenuItemFieldsFragment,
   type RestaurantMenuQuery,
 } from '../generated/graphql';
-import { COURSE, COURSE_ORDER, DIETARY, delta, money } from '../format';
+import { COURSE, COURSE_ORDER, DIETARY, delta, money, plus, times, type MoneyLike } from '../format';
 import { ApiError, request, signedIn } from '../graphql';
 import { setCartCount, setViewer } from '../layout';
 import * as live from '../live';
 import { apiErrorMessage, userErrorMessage } from '../messages';
-import { navigate, type Page } from '../router';
+import { accountLink, navigate, type Page } from '../router';
 import * as session from '../session';
 
 type Restaurant = NonNullable<RestaurantMenuQuery['restaurant']>;
@@ -32,7 +34,7 @@ function stockNote(item: MenuItemFieldsFragment): Node | null {
   return null;
 }
 
-export const restaurant: Page = async (params) => {
+export const restaurant: Page = async (params, query) => {
   const slug = params.slug ?? '';
   const data = await request(RestaurantMenuDocument, { slug, ...signedIn() });
   setViewer(data.me);
@@ -97,12 +99,30 @@ export const restaurant: Page = async (params) => {
 
   const openAdd = (item: MenuItemFieldsFragment) => {
     if (!session.isSignedIn()) {
-      navigate(`/sign-in?next=${encodeURIComponent(location.pathname)}`);
+      // Back here after signing in (or up), with this dish's dialog open again.
+      const back = `${location.pathname}?add=${encodeURIComponent(item.id)}`;
+      navigate(accountLink('/sign-in', back));
       return;
     }
     replace(dialog, addForm(place, item, dialog));
     dialog.showModal();
   };
+
+  // Coming back with a dish chosen: once the page is shown, its dialog opens
+  // (once: the address loses `add`, so a reload shows the menu).
+  const wanted = query.get('add');
+  const reopen = () => {
+    if (!dialog.isConnected || !wanted) return;
+    history.replaceState(null, '', location.pathname);
+    const item = items.get(wanted);
+    if (!item) return;
+    if (!orderable(item)) {
+      announce(`${item.name} is sold out.`);
+      return;
+    }
+    if (session.isSignedIn()) openAdd(item);
+  };
+  if (wanted) document.addEventListener('bistro:rendered', reopen, { once: true });
 
   renderMenu();
   const stop = live.subscribe(MenuAvailabilityDocument, { restaurantId: place.id }, (update) => {
@@ -143,20 +163,28 @@ export const restaurant: Page = async (params) => {
     dispose: () => {
       stop();
       stopResync();
+      document.removeEventListener('bistro:rendered', reopen);
       if (dialog.open) dialog.close();
     },
   };
 };
 
-/** The "add to cart" dialog's form: options, quantity, and the answer to a cart of another restaurant. */
+/**
+ * The "add to cart" dialog's form: options, quantity, the price of what is
+ * chosen (kept as the choice changes), and the answer to a cart of another
+ * restaurant.
+ */
 function addForm(place: Restaurant, item: MenuItemFieldsFragment, dialog: HTMLDialogElement): HTMLElement {
   const error = h('div', { class: 'error', role: 'alert' });
   const quantityId = uid('quantity');
+  const deltas = new Map<string, MoneyLike>();
   const groups = (item.optionGroups ?? []).map((group, index) => {
-    const single = group.maxChoices === 1;
+    // One optional choice is a checkbox: unticked is the plain dish, so no "None" beside it.
+    const single = group.maxChoices === 1 && !(group.minChoices === 0 && group.options.length === 1);
     const name = `group-${index}`;
     const choices = group.options.map((option, i) => {
       const id = uid('option');
+      deltas.set(option.id, option.priceDelta);
       return h('div', { class: 'choice' },
         h('input', {
           type: single ? 'radio' : 'checkbox',
@@ -165,6 +193,7 @@ function addForm(place: Restaurant, item: MenuItemFieldsFragment, dialog: HTMLDi
           value: option.id,
           checked: single && group.minChoices > 0 && i === 0,
           required: single && group.minChoices > 0,
+          'data-max': single ? null : group.maxChoices,
         }),
         h('label', { for: id }, `${option.name}${delta(option.priceDelta)}`),
       );
@@ -180,11 +209,12 @@ function addForm(place: Restaurant, item: MenuItemFieldsFragment, dialog: HTMLDi
   });
   const replaceChoice = h('div', { class: 'replace', hidden: true });
   const submit = h('button', { type: 'submit' }, 'Add to cart');
+  const price = h('p', { class: 'price', 'data-dialog-price': '', 'aria-live': 'polite' });
   const form = h(
     'form',
     { method: 'dialog' },
     h('h2', { id: 'add-title' }, item.name),
-    h('p', { class: 'meta' }, money(item.price)),
+    price,
     groups,
     h('div', { class: 'field' },
       h('label', { for: quantityId }, 'Quantity'),
@@ -197,11 +227,33 @@ function addForm(place: Restaurant, item: MenuItemFieldsFragment, dialog: HTMLDi
       h('button', { type: 'button', class: 'secondary', onclick: () => dialog.close() }, 'Cancel'),
     ),
   );
+  const chosen = (data: FormData) =>
+    [...data.entries()].filter(([key, value]) => key.startsWith('group-') && value !== '').map(([, value]) => String(value));
+  // The price of what is chosen, as the cart will count it: the dish with its options, times the quantity.
+  const showPrice = () => {
+    const data = new FormData(form);
+    const unit = chosen(data).reduce((sum, id) => {
+      const change = deltas.get(id);
+      return change ? plus(sum, change) : sum;
+    }, item.price as MoneyLike);
+    const quantity = Number(data.get('quantity'));
+    const count = Number.isInteger(quantity) && quantity >= 1 && quantity <= 50 ? quantity : 1;
+    replace(price, count > 1 ? `${money(times(unit, count))} (${count} × ${money(unit)})` : money(unit));
+    price.dataset.amount = times(unit, count).amount;
+    // No more ticks than a group allows.
+    for (const group of form.querySelectorAll('fieldset')) {
+      const boxes = [...group.querySelectorAll<HTMLInputElement>('input[type="checkbox"][data-max]')];
+      const max = Number(boxes[0]?.dataset.max ?? 0);
+      const full = boxes.filter((b) => b.checked).length >= max;
+      for (const box of boxes) box.disabled = full && !box.checked;
+    }
+  };
+  form.addEventListener('input', showPrice);
+  form.addEventListener('change', showPrice);
+  showPrice();
   const add = async (replaceCart: boolean) => {
     const data = new FormData(form);
-    const optionIds = [...data.entries()]
-      .filter(([key, value]) => key.startsWith('group-') && value !== '')
-      .map(([, value]) => String(value));
+    const optionIds = chosen(data);
     const quantity = Number(data.get('quantity') ?? 1);
     submit.disabled = true;
     form.setAttribute('aria-busy', 'true');

@@ -1,9 +1,10 @@
 //! The replica's one listener on the event bus, and its fan-out.
 //!
-//! [`LiveHub::start`] subscribes once per process to the three channels
-//! (`events:orders:v1`, `events:menu:v1`, `events:sessions:v1`) through
-//! `bistro-kv`, which holds the one pub/sub connection. A router task decodes
-//! each message once and hands it to the subscriptions of its topic:
+//! [`LiveHub::start`] listens once per process to every kind of event the
+//! data layer declares ([`DataLayer::listen`]: one channel per kind, over
+//! the key-value store's one pub/sub connection, each payload decoded once
+//! into a typed [`Event`]). A router task hands each event to the
+//! subscriptions of its topic:
 //!
 //! - an order transition to [`Topic::Order`] of its order and
 //!   [`Topic::RestaurantOrders`] of its restaurant;
@@ -16,22 +17,17 @@
 //! subscriber on this replica: whatever they select beyond the payload is
 //! loaded once per event, through the same loaders as queries.
 //!
-//! A gap in the bus (`bistro_kv::Delivery::Gap`: the pub/sub connection came
-//! back after an outage) becomes a [`Entry::Missed`] for every subscription
-//! of that channel; for the sessions channel, every connection's session is
+//! A gap in the bus ([`Received::Gap`]: the pub/sub connection came back
+//! after an outage) becomes a [`Entry::Missed`] for every subscription of
+//! that kind of event; for the sessions channel, every connection's session is
 //! checked again (one round trip), since an announced logout may be lost.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
 
-use bistro_auth::session::{SESSION_EVENTS_CHANNEL, SessionEndedEvent};
-use bistro_data::events::{
-    MENU_EVENTS_CHANNEL, MenuAvailabilityEvent, ORDER_EVENTS_CHANNEL, OrderTransitionEvent,
-};
+use bistro_data::events::{Event, EventKind, Received};
 use bistro_data::{DataLayer, Scope};
-use bistro_kv::Delivery;
-use futures_util::StreamExt as _;
 use tokio::sync::{Notify, oneshot, watch};
 
 use super::inbox::{Entry, Inbox, InboxStream, Pushed};
@@ -49,34 +45,33 @@ pub(crate) enum Topic {
 }
 
 impl Topic {
-    /// The channel its events come from.
-    fn channel(self) -> Channel {
+    /// The kind of event it follows.
+    fn kind(self) -> EventKind {
         match self {
-            Self::Order(_) | Self::RestaurantOrders(_) => Channel::Orders,
-            Self::Menu(_) => Channel::Menu,
+            Self::Order(_) | Self::RestaurantOrders(_) => EventKind::Order,
+            Self::Menu(_) => EventKind::Menu,
         }
     }
-}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Channel {
-    Orders,
-    Menu,
-}
-
-/// An event's content, decoded once per replica.
-#[derive(Debug)]
-pub(crate) enum EventBody {
-    /// An order transition.
-    Order(OrderTransitionEvent),
-    /// A menu availability change.
-    Menu(MenuAvailabilityEvent),
+    /// The topics an event goes to (at most two: no allocation for the
+    /// many events nobody follows).
+    fn of(event: &Event) -> [Option<Topic>; 2] {
+        match event {
+            Event::Order(event) => [
+                Some(Topic::Order(event.order_id)),
+                Some(Topic::RestaurantOrders(event.restaurant_id)),
+            ],
+            Event::Menu(event) => [Some(Topic::Menu(event.restaurant_id)), None],
+            // Not routed by topic: it closes connections (see `end_session`).
+            Event::SessionEnded(_) => [None, None],
+        }
+    }
 }
 
 /// One event as every subscriber of this replica shares it: its content,
 /// and the scope its fields beyond the payload load through (once).
 pub(crate) struct SharedEvent {
-    pub(crate) body: EventBody,
+    pub(crate) body: Event,
     /// Execute data for resolving this event: the event's `Arc<Scope>`, so
     /// every loader reached from its payload is this event's (see `Live`).
     pub(crate) data: async_graphql::Data,
@@ -86,7 +81,7 @@ pub(crate) struct SharedEvent {
 }
 
 impl SharedEvent {
-    fn new(body: EventBody, scope: Scope, subscribers: usize, stats: Arc<Counters>) -> Self {
+    fn new(body: Event, scope: Scope, subscribers: usize, stats: Arc<Counters>) -> Self {
         let scope = Arc::new(scope);
         let mut data = async_graphql::Data::default();
         data.insert(scope.clone());
@@ -101,7 +96,7 @@ impl SharedEvent {
 
     /// An event over disconnected stores, for unit tests.
     #[cfg(test)]
-    pub(crate) fn for_tests(body: EventBody) -> Self {
+    pub(crate) fn for_tests(body: Event) -> Self {
         Self::new(body, DataLayer::disconnected().scope(), 1, Arc::default())
     }
 }
@@ -216,7 +211,7 @@ impl LiveHub {
             if let Some(stop) = stop {
                 tokio::spawn(route(
                     Arc::downgrade(&self.inner),
-                    self.inner.data.kv().clone(),
+                    self.inner.data.clone(),
                     stop,
                 ));
             }
@@ -327,16 +322,9 @@ impl HubInner {
         }
     }
 
-    fn route(&self, body: EventBody) {
+    fn route(&self, body: Event) {
         self.stats.received.fetch_add(1, Ordering::Relaxed);
-        // At most two topics: no allocation for the many events nobody follows.
-        let topics: [Option<Topic>; 2] = match &body {
-            EventBody::Order(event) => [
-                Some(Topic::Order(event.order_id)),
-                Some(Topic::RestaurantOrders(event.restaurant_id)),
-            ],
-            EventBody::Menu(event) => [Some(Topic::Menu(event.restaurant_id)), None],
-        };
+        let topics = Topic::of(&body);
         let table = read(&self.topics);
         let subscribers: usize = topics
             .iter()
@@ -369,12 +357,12 @@ impl HubInner {
         }
     }
 
-    /// Tells every subscription of `channel` that events may have been missed.
-    fn gap(&self, channel: Channel) {
+    /// Tells every subscription of `kind` that events may have been missed.
+    fn gap(&self, kind: EventKind) {
         let table = read(&self.topics);
         for inbox in table
             .iter()
-            .filter(|(topic, _)| topic.channel() == channel)
+            .filter(|(topic, _)| topic.kind() == kind)
             .flat_map(|(_, subscribers)| subscribers.values())
         {
             self.stats.gaps.fetch_add(1, Ordering::Relaxed);
@@ -432,29 +420,15 @@ impl HubInner {
 const RECHECK_TRIES: u32 = 5;
 
 /// The router: one task per replica, from the bus to the subscriptions.
-async fn route(hub: Weak<HubInner>, kv: bistro_kv::Kv, mut stop: oneshot::Receiver<()>) {
-    let subscribed = async {
-        Ok::<_, bistro_kv::Error>((
-            kv.subscribe(ORDER_EVENTS_CHANNEL).await?,
-            kv.subscribe(MENU_EVENTS_CHANNEL).await?,
-            kv.subscribe(SESSION_EVENTS_CHANNEL).await?,
-        ))
-    };
-    let (mut orders, mut menu, mut sessions) = match subscribed.await {
-        Ok(subscriptions) => subscriptions,
+async fn route(hub: Weak<HubInner>, data: DataLayer, mut stop: oneshot::Receiver<()>) {
+    let mut listener = match data.listen().await {
+        Ok(listener) => listener,
         Err(error) => {
             tracing::error!(%error, "live updates cannot subscribe to the event bus");
             return;
         }
     };
-    let confirmed = {
-        let (a, b, c) = (orders.live(), menu.live(), sessions.live());
-        async move {
-            a.await;
-            b.await;
-            c.await;
-        }
-    };
+    let confirmed = listener.confirmed();
     tokio::pin!(confirmed);
     let mut is_ready = false;
     loop {
@@ -467,44 +441,17 @@ async fn route(hub: Weak<HubInner>, kv: bistro_kv::Kv, mut stop: oneshot::Receiv
                     None => return,
                 };
             }
-            delivery = orders.next() => {
+            received = listener.next() => {
                 let Some(hub) = hub.upgrade() else { return };
-                match delivery {
-                    Some(Delivery::Message(message)) => {
-                        match serde_json::from_str::<OrderTransitionEvent>(&message) {
-                            Ok(event) => hub.route(EventBody::Order(event)),
-                            Err(error) => tracing::warn!(%error, "undecodable order event skipped"),
-                        }
+                match received {
+                    Some(Received::Event(Event::SessionEnded(event))) => {
+                        hub.end_session(&event.session_id);
                     }
-                    Some(Delivery::Gap) => hub.gap(Channel::Orders),
-                    None => return,
-                }
-            }
-            delivery = menu.next() => {
-                let Some(hub) = hub.upgrade() else { return };
-                match delivery {
-                    Some(Delivery::Message(message)) => {
-                        match serde_json::from_str::<MenuAvailabilityEvent>(&message) {
-                            Ok(event) => hub.route(EventBody::Menu(event)),
-                            Err(error) => tracing::warn!(%error, "undecodable menu event skipped"),
-                        }
-                    }
-                    Some(Delivery::Gap) => hub.gap(Channel::Menu),
-                    None => return,
-                }
-            }
-            delivery = sessions.next() => {
-                let Some(hub) = hub.upgrade() else { return };
-                match delivery {
-                    Some(Delivery::Message(message)) => {
-                        match serde_json::from_str::<SessionEndedEvent>(&message) {
-                            Ok(event) => hub.end_session(&event.session_id),
-                            Err(error) => tracing::warn!(%error, "undecodable session event skipped"),
-                        }
-                    }
-                    Some(Delivery::Gap) => {
+                    Some(Received::Event(event)) => hub.route(event),
+                    Some(Received::Gap(EventKind::SessionEnded)) => {
                         tokio::spawn(async move { hub.recheck_sessions().await });
                     }
+                    Some(Received::Gap(kind)) => hub.gap(kind),
                     None => return,
                 }
             }
@@ -530,21 +477,21 @@ fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
 
 /// A menu event of restaurant 1, for unit tests.
 #[cfg(test)]
-pub(crate) fn menu_event() -> EventBody {
-    EventBody::Menu(MenuAvailabilityEvent {
+pub(crate) fn menu_event() -> Event {
+    Event::Menu(bistro_data::events::MenuAvailabilityEvent {
         version: 1,
         menu_item_id: 1,
         restaurant_id: 1,
         reason: bistro_data::events::AvailabilityReason::SoldOut,
         available: true,
         stock_remaining: Some(0),
-        at: "2026-11-29T18:30:00.123Z".into(),
+        at: chrono::Utc::now(),
     })
 }
 
 #[cfg(test)]
 mod tests {
-    use futures_util::FutureExt as _;
+    use futures_util::{FutureExt as _, StreamExt as _};
 
     use super::*;
 
@@ -556,6 +503,7 @@ mod tests {
                 data.kv().clone(),
                 std::time::Duration::from_secs(60),
             ),
+            passwords: bistro_auth::password::PasswordHashing::new(1, 0),
         };
         LiveHub::new(data, auth, queue_capacity)
     }
@@ -605,10 +553,10 @@ mod tests {
         let mut menu = hub.subscribe(Topic::Menu(1));
         let mut order = hub.subscribe(Topic::Order(9));
         hub.inner.route(menu_event());
-        hub.inner.gap(Channel::Menu);
-        hub.inner.gap(Channel::Menu);
+        hub.inner.gap(EventKind::Menu);
+        hub.inner.gap(EventKind::Menu);
         assert_eq!(waiting(&mut menu), "EM");
-        assert_eq!(waiting(&mut order), "", "the orders channel had no gap");
+        assert_eq!(waiting(&mut order), "", "order events had no gap");
     }
 
     #[test]

@@ -48,24 +48,27 @@ use async_graphql::futures_util::stream::BoxStream;
 use async_graphql::parser::types::Field;
 use async_graphql::registry::Registry;
 use async_graphql::{
-    Context, ContextSelectionSet, Enum, ID, Object, OutputType, Positioned, Request, Response,
-    ServerResult, Value,
+    Context, ContextSelectionSet, Enum, ID, Object, OutputType, Positioned, Response, ServerResult,
+    Value,
 };
-use bistro_data::events::{AvailabilityReason, MenuAvailabilityEvent, OrderTransitionEvent};
+use bistro_data::events::{
+    AvailabilityReason, Event, EventActor, MenuAvailabilityEvent, OrderTransitionEvent,
+};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt as _;
 use serde::Deserialize;
 
 pub use hub::{LiveHub, LiveStats};
 
-use self::hub::{EventBody, SessionRegistration, SharedEvent, Topic};
+use self::hub::{SessionRegistration, SharedEvent, Topic};
 use self::inbox::Entry;
-use crate::auth::{AuthFailure, ClientAddr, Rule, Viewer, ViewerCell, authenticate_until, viewer};
-use crate::error::{ErrorCode, data};
+use crate::auth::{AuthFailure, Rule, Viewer, authenticate_until, viewer};
+use crate::error::ErrorCode;
+use crate::ids::{NodeType, expect_global_id, global_id};
 use crate::menu::MenuItem;
-use crate::node::{NodeType, expect_global_id, global_id};
 use crate::order::{Order, OrderActor, OrderStatus, PaymentStatus};
-use crate::request::{Api, Caller, IntrospectionCost, finish, spend_budget};
+use crate::request::context::data;
+use crate::request::{Api, Caller, Prepared};
 use crate::restaurant::Restaurant;
 
 /// How live connections behave (configuration section `[live]`).
@@ -82,6 +85,12 @@ pub struct LiveSettings {
     pub queue_capacity: usize,
     /// Operations one WebSocket may run at once.
     pub max_operations: usize,
+    /// Longest operation id accepted, in bytes (a longer one closes the
+    /// socket with 4400, as any malformed message does).
+    pub max_operation_id_bytes: usize,
+    /// WebSockets one client (address) may hold open on one server at once;
+    /// another is closed with 1013 (try again later) as soon as it opens.
+    pub max_connections_per_client: usize,
 }
 
 impl Default for LiveSettings {
@@ -91,6 +100,8 @@ impl Default for LiveSettings {
             keepalive_secs: 15,
             queue_capacity: 64,
             max_operations: 100,
+            max_operation_id_bytes: 128,
+            max_connections_per_client: 50,
         }
     }
 }
@@ -119,6 +130,11 @@ impl LiveConnection {
     /// Who the connection is, as its queries and mutations present themselves.
     pub fn caller(&self) -> &Caller {
         &self.caller
+    }
+
+    /// Who signed in on it (authenticated once, at `connection_init`).
+    pub fn viewer(&self) -> &Viewer {
+        &self.viewer
     }
 
     /// Whether a user signed in (else the connection is anonymous).
@@ -165,13 +181,14 @@ impl Api {
                 caller: Caller {
                     token: None,
                     address,
+                    router: false,
                 },
                 expires_at: None,
                 registration: None,
             });
         };
         let scope = self.data.scope();
-        let (principal, exp) = authenticate_until(&self.auth, scope.kv(), &token).await?;
+        let (principal, exp) = authenticate_until(&self.auth, &scope, &token).await?;
         let expires_at = u64::try_from(exp)
             .map(|exp| UNIX_EPOCH + Duration::from_secs(exp))
             .map_err(|_| AuthFailure::Invalid)?;
@@ -184,71 +201,24 @@ impl Api {
             caller: Caller {
                 token: Some(token),
                 address,
+                router: false,
             },
             expires_at: Some(expires_at),
             registration: Some(registration),
         })
     }
 
-    /// Runs a subscription operation for `connection`: its responses, coded
-    /// as HTTP responses are. A document that fails to parse, to measure or
-    /// to validate yields one response with errors and no `data` (a request
+    /// Runs a prepared subscription operation ([`Api::prepare`] with the
+    /// connection's [`LiveConnection::caller`] and [`LiveConnection::viewer`]):
+    /// its responses, coded as HTTP responses are. A document that fails to
+    /// validate yields one response with errors and no `data` (a request
     /// error) and ends; a subscription refused when it starts yields one
     /// with `data: null` and the error at its path, and ends.
     ///
     /// Queries and mutations sent over a live connection go through
-    /// [`Api::execute`] with [`LiveConnection::caller`].
-    pub fn subscribe(
-        &self,
-        connection: &LiveConnection,
-        mut request: Request,
-    ) -> BoxStream<'static, Response> {
-        let limits = self.limits.clone();
-        let finish_each = move |mut response: Response| {
-            finish(&mut response, &limits);
-            response
-        };
-        let document = match self.document(&request.query) {
-            Ok(document) => document,
-            Err(error) => {
-                return futures_util::stream::once(std::future::ready(finish_each(
-                    Response::from_errors(vec![error]),
-                )))
-                .boxed();
-            }
-        };
-        request.set_parsed_query(document.document.clone());
-        let scope = Arc::new(self.data.scope());
-        let mut request = request
-            .data(ViewerCell::new(connection.viewer.clone()))
-            .data(scope.clone())
-            .data(self.live.clone());
-        if let Some(address) = connection.caller.address {
-            request = request.data(ClientAddr(address));
-        }
-        // Validated in full every time: a subscription starts rarely, and
-        // its events never run validation again.
-        let schema = if document.introspects() {
-            request = request.data(IntrospectionCost(document.cost.introspection_complexity));
-            self.introspective.clone()
-        } else {
-            self.strict.clone()
-        };
-        let rate_limits = self.rate_limits.clone();
-        let auth = self.auth.clone();
-        let caller = connection.caller.clone();
-        futures_util::stream::once(async move {
-            if let Err(error) = spend_budget(&rate_limits, &auth, scope.kv(), &caller).await {
-                return futures_util::stream::once(std::future::ready(Response::from_errors(
-                    vec![error],
-                )))
-                .boxed();
-            }
-            schema.execute_stream(request)
-        })
-        .flatten()
-        .map(finish_each)
-        .boxed()
+    /// [`Api::run`] instead.
+    pub fn subscribe(&self, prepared: Prepared) -> BoxStream<'static, Response> {
+        self.stream(prepared)
     }
 }
 
@@ -327,7 +297,7 @@ impl Subscription {
                     Entry::Missed => Some(Live::missed(MenuItemAvailabilityUpdate(None))),
                     Entry::Event(event) => match &event.body {
                         // Public: nothing to check but the restaurant.
-                        EventBody::Menu(menu) if menu.restaurant_id == restaurant_id => Some(
+                        Event::Menu(menu) if menu.restaurant_id == restaurant_id => Some(
                             Live::event(MenuItemAvailabilityUpdate(Some(event.clone())), event),
                         ),
                         _ => None,
@@ -349,7 +319,7 @@ fn order_message(
     match entry {
         Entry::Missed => Some(Live::missed(OrderUpdate(None))),
         Entry::Event(event) => match &event.body {
-            EventBody::Order(order)
+            Event::Order(order)
                 if concerns(order)
                     && viewer
                         .check(Rule::Order {
@@ -440,8 +410,8 @@ pub struct OrderUpdate(Option<Arc<SharedEvent>>);
 impl OrderUpdate {
     fn event(&self) -> Option<&OrderTransitionEvent> {
         match &self.0.as_deref()?.body {
-            EventBody::Order(event) => Some(event),
-            EventBody::Menu(_) => None,
+            Event::Order(event) => Some(event),
+            _ => None,
         }
     }
 }
@@ -469,32 +439,30 @@ impl OrderUpdate {
 
     /// The status it left; null when the order was just placed.
     async fn from(&self) -> Option<OrderStatus> {
-        self.event()?.from.as_deref().and_then(order_status)
+        self.event()?.from.map(OrderStatus::from_entity)
     }
 
     /// The status it reached (`PLACED` for a new order).
     async fn to(&self) -> Option<OrderStatus> {
-        order_status(&self.event()?.to)
+        Some(OrderStatus::from_entity(self.event()?.to))
     }
 
     /// Its payment's status after the change.
     async fn payment_status(&self) -> Option<PaymentStatus> {
-        payment_status(&self.event()?.payment_status)
+        Some(self.event()?.payment_status.into())
     }
 
     /// When the change was made.
     async fn at(&self) -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(&self.event()?.at)
-            .ok()
-            .map(|at| at.with_timezone(&Utc))
+        Some(self.event()?.at)
     }
 
     /// Who made it.
     async fn by(&self) -> Option<OrderActor> {
-        Some(match self.event()?.actor.kind.as_str() {
-            "CUSTOMER" => OrderActor::Customer,
-            "RESTAURANT" => OrderActor::Restaurant,
-            _ => OrderActor::System,
+        Some(match self.event()?.actor {
+            EventActor::Customer(_) => OrderActor::Customer,
+            EventActor::Restaurant(_) => OrderActor::Restaurant,
+            EventActor::System => OrderActor::System,
         })
     }
 
@@ -523,8 +491,8 @@ pub struct MenuItemAvailabilityUpdate(Option<Arc<SharedEvent>>);
 impl MenuItemAvailabilityUpdate {
     fn event(&self) -> Option<&MenuAvailabilityEvent> {
         match &self.0.as_deref()?.body {
-            EventBody::Menu(event) => Some(event),
-            EventBody::Order(_) => None,
+            Event::Menu(event) => Some(event),
+            _ => None,
         }
     }
 }
@@ -577,9 +545,7 @@ impl MenuItemAvailabilityUpdate {
 
     /// When it changed.
     async fn at(&self) -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(&self.event()?.at)
-            .ok()
-            .map(|at| at.with_timezone(&Utc))
+        Some(self.event()?.at)
     }
 
     /// The menu item as it is when this message is sent.
@@ -589,51 +555,23 @@ impl MenuItemAvailabilityUpdate {
     }
 }
 
-/// An order status from its stored (and wire) form.
-fn order_status(stored: &str) -> Option<OrderStatus> {
-    Some(match stored {
-        "PLACED" => OrderStatus::Placed,
-        "ACCEPTED" => OrderStatus::Accepted,
-        "PREPARING" => OrderStatus::Preparing,
-        "READY" => OrderStatus::Ready,
-        "OUT_FOR_DELIVERY" => OrderStatus::OutForDelivery,
-        "COMPLETED" => OrderStatus::Completed,
-        "REJECTED" => OrderStatus::Rejected,
-        "CANCELLED" => OrderStatus::Cancelled,
-        _ => return None,
-    })
-}
-
-/// A payment status from its stored (and wire) form.
-fn payment_status(stored: &str) -> Option<PaymentStatus> {
-    Some(match stored {
-        "PENDING" => PaymentStatus::Pending,
-        "AUTHORIZED" => PaymentStatus::Authorized,
-        "CAPTURED" => PaymentStatus::Captured,
-        "DECLINED" => PaymentStatus::Declined,
-        "VOIDED" => PaymentStatus::Voided,
-        "REFUNDED" => PaymentStatus::Refunded,
-        _ => return None,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::auth::Principal;
 
     fn order_event(customer_id: i64, restaurant_id: i64) -> Entry {
-        Entry::Event(Arc::new(SharedEvent::for_tests(EventBody::Order(
+        Entry::Event(Arc::new(SharedEvent::for_tests(Event::Order(
             OrderTransitionEvent {
                 version: 1,
                 order_id: 5,
                 restaurant_id,
                 customer_id,
                 from: None,
-                to: "PLACED".into(),
-                payment_status: "AUTHORIZED".into(),
-                at: "2026-11-29T18:30:00.123Z".into(),
-                actor: bistro_data::events::EventActor::customer(customer_id),
+                to: bistro_data::entity::OrderStatus::Placed,
+                payment_status: bistro_data::entity::PaymentStatus::Authorized,
+                at: Utc::now(),
+                actor: EventActor::customer(customer_id),
             },
         ))))
     }
@@ -663,16 +601,5 @@ mod tests {
         assert!(order_message(&other_staff, Entry::Missed, any).is_some());
         // And an event the viewer may see, but this subscription does not follow.
         assert!(order_message(&customer, order_event(7, 3), |e| e.order_id == 6).is_none());
-    }
-
-    #[test]
-    fn every_stored_status_reads_back() {
-        use async_graphql::resolver_utils::EnumType;
-        for item in OrderStatus::items() {
-            assert_eq!(order_status(item.name), Some(item.value), "{}", item.name);
-        }
-        for item in PaymentStatus::items() {
-            assert_eq!(payment_status(item.name), Some(item.value), "{}", item.name);
-        }
     }
 }

@@ -115,7 +115,7 @@ pub enum OrderStatus {
     serde::Serialize,
     serde::Deserialize,
 )]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(24))")]
 pub enum PaymentStatus {
     /// Not yet answered by the processor.
     #[sea_orm(string_value = "PENDING")]
@@ -135,6 +135,12 @@ pub enum PaymentStatus {
     /// Given back after capture.
     #[sea_orm(string_value = "REFUNDED")]
     Refunded,
+    /// Captured, and part of it given back (from the processor's dashboard).
+    #[sea_orm(string_value = "PARTIALLY_REFUNDED")]
+    PartiallyRefunded,
+    /// Captured, and disputed by the card holder with their bank.
+    #[sea_orm(string_value = "DISPUTED")]
+    Disputed,
 }
 
 /// How an order reaches the customer.
@@ -187,4 +193,57 @@ pub enum OutboxStatus {
     /// Given up after the last retry.
     #[sea_orm(string_value = "FAILED")]
     Failed,
+}
+
+/// What a pending step does.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum StepKind {
+    /// A checkout: stock held, a payment authorized, an order to write.
+    #[sea_orm(string_value = "CHECKOUT")]
+    Checkout,
+    /// A transition of an order that captures its payment.
+    #[sea_orm(string_value = "CAPTURE")]
+    Capture,
+    /// A transition of an order that voids its authorization.
+    #[sea_orm(string_value = "VOID")]
+    Void,
+    /// A transition of an order that refunds its payment.
+    #[sea_orm(string_value = "REFUND")]
+    Refund,
+}
+
+/// How far a pending step got.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum StepState {
+    /// Under way: nothing is committed in SQL yet.
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    /// Its SQL write committed; what follows the commit (the cart, counts,
+    /// the live event, stock given back) may remain.
+    #[sea_orm(string_value = "COMMITTED")]
+    Committed,
 }

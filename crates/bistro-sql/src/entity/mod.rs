@@ -12,10 +12,19 @@ pub mod order;
 pub mod order_event;
 pub mod order_line;
 pub mod payment;
+pub mod pending_step;
+pub mod persisted_document;
+pub mod persisted_document_revision;
+pub mod processor_event;
 pub mod restaurant;
 pub mod restaurant_staff;
 pub mod review;
+pub mod simulated_authorization;
+pub mod simulated_operation;
+pub mod simulated_pause;
 pub mod user;
 
 mod enums;
-pub use enums::{Course, Fulfilment, OrderStatus, OutboxStatus, PaymentStatus, UserRole};
+pub use enums::{
+    Course, Fulfilment, OrderStatus, OutboxStatus, PaymentStatus, StepKind, StepState, UserRole,
+};

@@ -28,6 +28,9 @@ pub struct Model {
     /// input and cart), so a retry with the same key is told apart from a
     /// different request reusing it. `None` for orders placed before it was kept.
     pub checkout_fingerprint: Option<String>,
+    /// The payment change (a `pending_steps` row) the order is going
+    /// through; while set, no other transition of the order can start.
+    pub pending_step_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-pub use super::OrderStatus;
+pub use super::{OrderStatus, PaymentStatus};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "order_events")]
@@ -16,6 +16,9 @@ pub struct Model {
     /// Who made the transition; `None` for the system.
     pub actor_user_id: Option<i64>,
     pub note: Option<String>,
+    /// The payment status the change left the order in, when it changed
+    /// the payment (`None` for a change that moved no money).
+    pub payment_status: Option<PaymentStatus>,
     pub created_at: DateTimeUtc,
 }
 

@@ -19,6 +19,8 @@ pub struct Model {
     pub currency_code: String,
     /// Provider error code when declined or failed.
     pub failure_code: Option<String>,
+    /// How much of it was given back, in minor units (all refunds together).
+    pub amount_refunded: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -3,6 +3,7 @@
 //! PostgreSQL: a stored generated `tsvector` (names weighted A, descriptions
 //! B, `english` stemming) with a GIN index. SQLite: an FTS5 external-content
 //! table over `menu_items` (porter stemming), kept in step by triggers.
+//! `m20261201_000004_search_dietary_tags` adds the dietary tags to both.
 //! [`crate::query::search_menu_items`] reads whichever exists.
 
 use sea_orm_migration::prelude::*;
