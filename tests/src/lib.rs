@@ -199,9 +199,9 @@ impl TestApp {
         config.mail.worker = false;
         // Likewise recovery: tests that leave steps behind sweep with
         // `TestApp::recover`, and a background sweep taking a step between
-        // a test's set-up and its own sweep would race it. (The task's
-        // first sweep runs at start, on empty stores.) The process-level
-        // tests (crashes, drain) run the task on short settings instead.
+        // a test's set-up and its own sweep would race it (the task's first
+        // sweep is one interval after start). The process-level tests
+        // (crashes, drain) run the task on short settings instead.
         config.payments.recovery_interval_secs = 86_400;
         let cleanup = match pair {
             StorePair::Embedded => {

@@ -131,7 +131,14 @@ pub async fn sweep_while(
 /// sweep in progress finishes first.
 pub async fn run(data: DataLayer, settings: RecoverySettings, stop: impl Future<Output = ()>) {
     let mut stop = std::pin::pin!(stop);
-    let mut ticker = tokio::time::interval(settings.interval);
+    // The first sweep one interval after start, not at once: steps left by
+    // a process that died are still leased for `recovery_after` then, so a
+    // sweep at start would find nothing to do, and tests that prepare steps
+    // of their own sweep them themselves.
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + settings.interval,
+        settings.interval,
+    );
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let prune_every =
         (Duration::from_secs(3_600).as_secs() / settings.interval.as_secs().max(1)).max(1);
