@@ -67,12 +67,11 @@ use std::time::Duration;
 
 use bistro_kv::typed::Codec as _;
 use bistro_payments::{AuthorizeRequest, Checkpoint, MAX_TOKEN_CHARS, Operation};
-use bistro_sql::entity::{Fulfilment, StepState, order, pending_step};
-use bistro_sql::ordering::{
-    self, NewEmail, NewOrder, NewOrderLine, NewPayment, PlaceOrderError, StepGuard,
-};
+use bistro_sql::entity::{Fulfilment, StepState, order, order_line, pending_step};
+use bistro_sql::ordering::{self, NewEmail, NewOrder, NewPayment, PlaceOrderError, StepGuard};
 use bistro_sql::steps::{self, CheckoutClaim, NewCheckoutStep};
 use chrono::{DateTime, NaiveDate, Utc};
+use sea_orm::ActiveValue::Set;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -300,7 +299,8 @@ struct Priced {
     restaurant_id: i64,
     restaurant_name: String,
     currency: String,
-    lines: Vec<NewOrderLine>,
+    /// Every column set but the ids.
+    lines: Vec<order_line::ActiveModel>,
     subtotal: i64,
     total: i64,
     wants: Vec<Want>,
@@ -968,13 +968,14 @@ impl Scope {
                     .collect(),
             )
             .to_string();
-            lines.push(NewOrderLine {
-                menu_item_id: id,
-                name: item.name.clone(),
-                quantity: line.quantity,
-                unit_price_amount: unit,
-                options: options_json,
-                line_total_amount: line_total,
+            lines.push(order_line::ActiveModel {
+                menu_item_id: Set(id),
+                name: Set(item.name.clone()),
+                quantity: Set(line.quantity),
+                unit_price_amount: Set(unit),
+                options: Set(options_json),
+                line_total_amount: Set(line_total),
+                ..Default::default()
             });
             if let Some(daily_stock) = item.daily_stock {
                 wanted.entry(id).or_insert((daily_stock, 0)).1 += i64::from(line.quantity);
@@ -1125,7 +1126,16 @@ fn confirmation_email(
         priced.restaurant_name
     );
     for line in &priced.lines {
-        let options: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&line.options)
+        // Priced lines have every column but the ids set (`price`).
+        let (Set(quantity), Set(name), Set(options), Set(line_total)) = (
+            &line.quantity,
+            &line.name,
+            &line.options,
+            &line.line_total_amount,
+        ) else {
+            continue;
+        };
+        let options: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(options)
             .unwrap_or_default()
             .iter()
             .filter_map(|o| o["option"].as_str().map(str::to_owned))
@@ -1137,10 +1147,8 @@ fn confirmation_email(
         };
         let _ = writeln!(
             body,
-            "  {} x {}{options}: {}",
-            line.quantity,
-            line.name,
-            money(line.line_total_amount)
+            "  {quantity} x {name}{options}: {}",
+            money(*line_total)
         );
     }
     let _ = writeln!(body, "\nSubtotal: {}", money(priced.subtotal));

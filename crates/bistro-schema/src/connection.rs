@@ -9,9 +9,15 @@ use async_graphql::{Context, SimpleObject};
 use bistro_data::PageWindow;
 
 use crate::error::ErrorCode;
+use crate::ids::CursorList;
 use crate::limits::Limits;
 
 /// Relay paging arguments as received.
+///
+/// A resolver takes them as one parameter, `page: PageArgs`, which
+/// `#[bistro_macros::page_args]` (above the `#[Object]` impl) writes out as
+/// the four arguments `first`, `after`, `last` and `before` with their
+/// descriptions: async-graphql cannot flatten arguments.
 #[derive(Debug, Clone, Default)]
 pub struct PageArgs {
     pub first: Option<i32>,
@@ -21,12 +27,11 @@ pub struct PageArgs {
 }
 
 impl PageArgs {
-    /// The window these arguments ask for, with cursors decoded by `decode`.
-    pub fn window<K>(
+    /// The window these arguments ask for in list `L`, with its cursors decoded.
+    pub fn window<L: CursorList>(
         &self,
         limits: &Limits,
-        decode: impl Fn(&str) -> Option<K>,
-    ) -> async_graphql::Result<PageWindow<K>> {
+    ) -> async_graphql::Result<PageWindow<L::Position>> {
         if self.first.is_some() && self.last.is_some() {
             return Err(ErrorCode::BadUserInput.error("Pass `first` or `last`, not both."));
         }
@@ -39,16 +44,17 @@ impl PageArgs {
                 Some(n) => Ok(u64::try_from(n).unwrap_or(0).min(limits.max_page_size)),
             }
         };
-        let cursor = |name: &str, c: &Option<String>| -> async_graphql::Result<Option<K>> {
-            c.as_deref()
-                .map(|c| {
-                    decode(c).ok_or_else(|| {
-                        ErrorCode::BadUserInput
-                            .error(format!("`{name}` is not a cursor of this list."))
+        let cursor =
+            |name: &str, c: &Option<String>| -> async_graphql::Result<Option<L::Position>> {
+                c.as_deref()
+                    .map(|c| {
+                        L::decode(c).ok_or_else(|| {
+                            ErrorCode::BadUserInput
+                                .error(format!("`{name}` is not a cursor of this list."))
+                        })
                     })
-                })
-                .transpose()
-        };
+                    .transpose()
+            };
         let backward = self.last.is_some();
         Ok(PageWindow {
             after: cursor("after", &self.after)?,
@@ -131,17 +137,18 @@ pub fn limits<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Limits> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids::list::Orders;
 
     #[test]
     fn page_sizes_default_and_clamp() {
         let limits = Limits::default();
-        let w = PageArgs::default().window(&limits, |_| Some(0)).unwrap();
+        let w = PageArgs::default().window::<Orders>(&limits).unwrap();
         assert_eq!((w.limit, w.backward), (20, false));
         let w = PageArgs {
             first: Some(10_000),
             ..Default::default()
         }
-        .window(&limits, |_| Some(0))
+        .window::<Orders>(&limits)
         .unwrap();
         assert_eq!(w.limit, 100);
         assert!(
@@ -149,7 +156,7 @@ mod tests {
                 first: Some(-1),
                 ..Default::default()
             }
-            .window(&limits, |_| Some(0))
+            .window::<Orders>(&limits)
             .is_err()
         );
         assert!(
@@ -158,7 +165,7 @@ mod tests {
                 last: Some(1),
                 ..Default::default()
             }
-            .window(&limits, |_| Some(0))
+            .window::<Orders>(&limits)
             .is_err()
         );
     }

@@ -104,44 +104,103 @@ pub fn parse_cart_line_id(id: &ID) -> Option<u32> {
     parse_opaque("CartLine", id)
 }
 
-/// The lists that hand out cursors; a cursor starts with its list's letter,
-/// so a cursor of one list is refused by another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CursorList {
-    /// `restaurants`.
-    Restaurants,
-    /// A restaurant's `menu`.
-    Menu,
-    /// A restaurant's or a user's `orders`.
-    Orders,
-    /// A restaurant's `reviews`.
-    Reviews,
-    /// `searchMenu`.
-    Search,
-}
+/// A list that hands out cursors: the letter its cursors start with (so a
+/// cursor of one list is refused by another) and the position they encode,
+/// declared once per list kind in [`list`].
+pub trait CursorList {
+    /// The letter its cursors start with; each list has its own.
+    const TAG: char;
+    /// What a cursor of this list names: where the list continues.
+    type Position;
 
-impl CursorList {
-    /// The letter its cursors start with.
-    fn tag(self) -> char {
-        match self {
-            Self::Restaurants => 'r',
-            Self::Menu => 'm',
-            Self::Orders => 'o',
-            Self::Reviews => 'v',
-            Self::Search => 's',
-        }
-    }
+    /// The position as cursor text.
+    fn write(position: &Self::Position) -> String;
 
-    /// A cursor of this list at `payload` (its position).
-    pub fn encode(self, payload: &str) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}:{payload}", self.tag()))
+    /// The position cursor text names; `None` for anything else.
+    fn read(payload: &str) -> Option<Self::Position>;
+
+    /// A cursor of this list at `position`.
+    fn encode(position: &Self::Position) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}:{}", Self::TAG, Self::write(position)))
     }
 
     /// The position a cursor of this list names; `None` for anything else.
-    pub fn decode(self, cursor: &str) -> Option<String> {
+    fn decode(cursor: &str) -> Option<Self::Position> {
         let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-        let payload = raw.strip_prefix(self.tag())?.strip_prefix(':')?;
-        Some(payload.to_owned())
+        let payload = raw.strip_prefix(Self::TAG)?.strip_prefix(':')?;
+        Self::read(payload)
+    }
+}
+
+/// The lists that hand out cursors, one type per list kind.
+pub mod list {
+    use super::CursorList;
+    use bistro_data::MenuCursor;
+
+    /// `restaurants`: by id.
+    pub enum Restaurants {}
+
+    /// A restaurant's `menu`: by menu position, then id.
+    pub enum Menu {}
+
+    /// A restaurant's or a user's `orders`: by id.
+    pub enum Orders {}
+
+    /// A restaurant's `reviews`: by id.
+    pub enum Reviews {}
+
+    /// `searchMenu`: by the offset of the next hit (ranked results have no
+    /// stable key).
+    pub enum Search {}
+
+    /// Lists whose cursors are a database id.
+    macro_rules! by_id {
+        ($($list:ty => $tag:literal),* $(,)?) => {$(
+            impl CursorList for $list {
+                const TAG: char = $tag;
+                type Position = i64;
+
+                fn write(id: &i64) -> String {
+                    id.to_string()
+                }
+
+                fn read(payload: &str) -> Option<i64> {
+                    payload.parse().ok()
+                }
+            }
+        )*};
+    }
+
+    by_id!(Restaurants => 'r', Orders => 'o', Reviews => 'v');
+
+    impl CursorList for Menu {
+        const TAG: char = 'm';
+        type Position = MenuCursor;
+
+        fn write(at: &MenuCursor) -> String {
+            format!("{}:{}", at.position, at.id)
+        }
+
+        fn read(payload: &str) -> Option<MenuCursor> {
+            let (position, id) = payload.split_once(':')?;
+            Some(MenuCursor {
+                position: position.parse().ok()?,
+                id: id.parse().ok()?,
+            })
+        }
+    }
+
+    impl CursorList for Search {
+        const TAG: char = 's';
+        type Position = u64;
+
+        fn write(offset: &u64) -> String {
+            offset.to_string()
+        }
+
+        fn read(payload: &str) -> Option<u64> {
+            payload.parse().ok()
+        }
     }
 }
 
@@ -177,9 +236,28 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_are_bound_to_their_list() {
-        let c = CursorList::Restaurants.encode("42");
-        assert_eq!(CursorList::Restaurants.decode(&c).as_deref(), Some("42"));
-        assert_eq!(CursorList::Menu.decode(&c), None);
-        assert_eq!(CursorList::Restaurants.decode("not base64!"), None);
+        let c = list::Restaurants::encode(&42);
+        assert_eq!(c, URL_SAFE_NO_PAD.encode("r:42"));
+        assert_eq!(list::Restaurants::decode(&c), Some(42));
+        assert_eq!(list::Orders::decode(&c), None);
+        assert_eq!(list::Menu::decode(&c), None);
+        assert_eq!(list::Restaurants::decode("not base64!"), None);
+        let at = bistro_data::MenuCursor { position: 3, id: 7 };
+        let c = list::Menu::encode(&at);
+        assert_eq!(c, URL_SAFE_NO_PAD.encode("m:3:7"));
+        assert_eq!(list::Menu::decode(&c), Some(at));
+    }
+
+    #[test]
+    fn every_list_has_its_own_letter() {
+        let tags = [
+            list::Restaurants::TAG,
+            list::Menu::TAG,
+            list::Orders::TAG,
+            list::Reviews::TAG,
+            list::Search::TAG,
+        ];
+        let distinct: std::collections::BTreeSet<char> = tags.into_iter().collect();
+        assert_eq!(distinct.len(), tags.len());
     }
 }

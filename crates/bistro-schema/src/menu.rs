@@ -10,7 +10,7 @@ use bistro_data::stock::StockQuery;
 
 use crate::connection::PageInfo;
 use crate::error::{Coded, nullable, soft};
-use crate::ids::CursorList;
+use crate::ids::{CursorList as _, list};
 use crate::ids::{NodeType, global_id};
 use crate::money::Money;
 use crate::popularity::Popularity;
@@ -323,7 +323,10 @@ impl Dietary {
 
 /// Cursor of a menu item within its restaurant's menu order.
 pub fn menu_cursor(item: &menu_item::Model) -> String {
-    CursorList::Menu.encode(&format!("{}:{}", item.position, item.id))
+    list::Menu::encode(&bistro_data::MenuCursor {
+        position: item.position,
+        id: item.id,
+    })
 }
 
 /// One menu item in a menu, with its cursor.

@@ -2,14 +2,14 @@
 //! its customer, the staff of its restaurant, and admins.
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
+use bistro_data::OrderOwner;
 use bistro_data::entity::{self, order, order_event, order_line, payment};
-use bistro_data::{OrderOwner, PageWindow};
 use chrono::{DateTime, Utc};
 
 use crate::auth::{Can, Rule, viewer};
 use crate::connection::{self, PageArgs, PageInfo};
 use crate::error::{Coded, nullable, soft};
-use crate::ids::CursorList;
+use crate::ids::{CursorList as _, list};
 use crate::ids::{NodeType, global_id};
 use crate::menu::MenuItem;
 use crate::money::Money;
@@ -489,22 +489,15 @@ pub struct OrderConnection {
     pub page_info: PageInfo,
 }
 
-/// Cursor of an order in an order list.
-pub fn order_cursor(id: i64) -> String {
-    CursorList::Orders.encode(&id.to_string())
-}
-
 /// One page of a customer's or a restaurant's orders (the caller has checked access).
 pub(crate) async fn order_page(
     ctx: &Context<'_>,
     owner: OrderOwner,
     owner_id: i64,
     status: Option<OrderStatus>,
-    args: PageArgs,
+    page: PageArgs,
 ) -> async_graphql::Result<OrderConnection> {
-    let window: PageWindow<i64> = args.window(connection::limits(ctx)?, |c| {
-        CursorList::Orders.decode(c)?.parse().ok()
-    })?;
+    let window = page.window::<list::Orders>(connection::limits(ctx)?)?;
     let key = OrderPageKey {
         owner,
         owner_id,
@@ -523,7 +516,7 @@ pub(crate) async fn order_page(
     let edges: Vec<OrderEdge> = rows
         .into_iter()
         .map(|o| OrderEdge {
-            cursor: order_cursor(o.id),
+            cursor: list::Orders::encode(&o.id),
             node: Order(o),
         })
         .collect();

@@ -1,25 +1,24 @@
 //! The query root: entry points into the graph.
 
 use async_graphql::{Context, ID, Object};
-use bistro_data::{PageWindow, RestaurantFilter};
+use bistro_data::RestaurantFilter;
 
 use crate::connection::{self, PageArgs};
 use crate::error::{Coded, ErrorCode, nullable, soft};
 use crate::federation;
-use crate::ids::CursorList;
+use crate::ids::{CursorList as _, list};
 use crate::limits::OWN_STATEMENT_COST;
 use crate::menu::{MenuItem, MenuSearchConnection, MenuSearchEdge};
 use crate::node::{self, Node};
 use crate::request::context::{loaders, scope};
-use crate::restaurant::{
-    Cuisine, Restaurant, RestaurantConnection, RestaurantEdge, page_cost, restaurant_cursor,
-};
+use crate::restaurant::{Cuisine, Restaurant, RestaurantConnection, RestaurantEdge, page_cost};
 use bistro_data::restaurant::Slug;
 
 /// Entry points for reading Bistro's data.
 #[derive(Default)]
 pub struct Query;
 
+#[bistro_macros::page_args]
 #[Object]
 /// Entry points for reading Bistro's data.
 impl Query {
@@ -32,23 +31,10 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(desc = "Only restaurants of this cuisine (case-insensitive), e.g. \"italian\".")]
         cuisine: Option<String>,
-        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<
-            i32,
-        >,
-        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
-        #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
-        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+        page: PageArgs,
     ) -> Option<RestaurantConnection> {
         nullable(ctx, async {
-            let args = PageArgs {
-                first,
-                after,
-                last,
-                before,
-            };
-            let window = args.window(connection::limits(ctx)?, |c| {
-                CursorList::Restaurants.decode(c)?.parse().ok()
-            })?;
+            let window = page.window::<list::Restaurants>(connection::limits(ctx)?)?;
             let filter = RestaurantFilter { cuisine };
             // Primes the by-id loader: fields that reach a restaurant again
             // (e.g. `menu.node.restaurant`) then cost nothing.
@@ -60,7 +46,7 @@ impl Query {
             let edges: Vec<RestaurantEdge> = rows
                 .into_iter()
                 .map(|r| RestaurantEdge {
-                    cursor: restaurant_cursor(r.id),
+                    cursor: list::Restaurants::encode(&r.id),
                     node: Restaurant(r),
                 })
                 .collect();
@@ -179,15 +165,13 @@ impl Query {
             if query.len() > 200 {
                 return Err(ErrorCode::BadUserInput.error("`query` is longer than 200 characters."));
             }
-            let args = PageArgs {
+            // Forward only: `first` and `after` alone.
+            let page = PageArgs {
                 first,
                 after,
-                last: None,
-                before: None,
+                ..PageArgs::default()
             };
-            let window: PageWindow<u64> = args.window(connection::limits(ctx)?, |c| {
-                CursorList::Search.decode(c)?.parse().ok()
-            })?;
+            let window = page.window::<list::Search>(connection::limits(ctx)?)?;
             // The cursor is the offset of the next hit: ranked results have no stable key.
             let offset = window.after.unwrap_or(0);
             let hits = scope(ctx)?
@@ -199,7 +183,7 @@ impl Query {
                 .into_iter()
                 .zip(offset + 1..)
                 .map(|(hit, next)| MenuSearchEdge {
-                    cursor: CursorList::Search.encode(&next.to_string()),
+                    cursor: list::Search::encode(&next),
                     node: MenuItem::new(hit.0),
                     rank: hit.1,
                 })

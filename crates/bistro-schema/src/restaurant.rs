@@ -3,19 +3,19 @@
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use bistro_data::entity::restaurant;
-use bistro_data::{MenuCursor, MenuPageArgs, RestaurantFilter};
+use bistro_data::{MenuPageArgs, RestaurantFilter};
 use serde::Deserialize;
 
 use crate::connection::{self, PageArgs, PageInfo};
 use crate::error::{Coded, ErrorCode, nullable};
-use crate::ids::CursorList;
+use crate::ids::{CursorList as _, list};
 use crate::ids::{NodeType, global_id};
 use crate::menu::{Course, MenuItem, MenuItemConnection, MenuItemEdge};
 use crate::money::CurrencyCode;
 use crate::popularity::TrendingItem;
 use crate::rating::RatingSummary;
 use crate::request::context::{loaders, scope};
-use crate::review::{Review, ReviewConnection, ReviewEdge, review_cursor};
+use crate::review::{Review, ReviewConnection, ReviewEdge};
 use bistro_data::menu::MenuPageKey;
 use bistro_data::review::ReviewPageKey;
 
@@ -42,6 +42,7 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>) -> usize {
     usize::try_from(asked).unwrap_or(100).max(1)
 }
 
+#[bistro_macros::page_args]
 #[Object]
 /// A restaurant that takes orders through Bistro.
 ///
@@ -96,28 +97,10 @@ impl Restaurant {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only items of this course.")] course: Option<Course>,
-        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<
-            i32,
-        >,
-        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
-        #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
-        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+        page: PageArgs,
     ) -> Option<MenuItemConnection> {
         nullable(ctx, async {
-            let args = PageArgs {
-                first,
-                after,
-                last,
-                before,
-            };
-            let window = args.window(connection::limits(ctx)?, |c| {
-                let payload = CursorList::Menu.decode(c)?;
-                let (position, id) = payload.split_once(':')?;
-                Some(MenuCursor {
-                    position: position.parse().ok()?,
-                    id: id.parse().ok()?,
-                })
-            })?;
+            let window = page.window::<list::Menu>(connection::limits(ctx)?)?;
             let course = course.map(|c| c.stored().to_owned());
             let key = MenuPageKey {
                 restaurant_id: self.0.id,
@@ -176,24 +159,14 @@ impl Restaurant {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only orders in this status.")] status: Option<crate::order::OrderStatus>,
-        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<
-            i32,
-        >,
-        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
-        #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
-        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+        page: PageArgs,
     ) -> async_graphql::Result<Option<crate::order::OrderConnection>> {
         crate::order::order_page(
             ctx,
             bistro_data::OrderOwner::Restaurant,
             self.0.id,
             status,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            page,
         )
         .await
         .map(Some)
@@ -201,26 +174,9 @@ impl Restaurant {
 
     /// Reviews, newest first.
     #[graphql(complexity = "page_cost(first, last) * child_complexity")]
-    async fn reviews(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<
-            i32,
-        >,
-        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
-        #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
-        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
-    ) -> Option<ReviewConnection> {
+    async fn reviews(&self, ctx: &Context<'_>, page: PageArgs) -> Option<ReviewConnection> {
         nullable(ctx, async {
-            let args = PageArgs {
-                first,
-                after,
-                last,
-                before,
-            };
-            let window = args.window(connection::limits(ctx)?, |c| {
-                CursorList::Reviews.decode(c)?.parse().ok()
-            })?;
+            let window = page.window::<list::Reviews>(connection::limits(ctx)?)?;
             let key = ReviewPageKey {
                 restaurant_id: self.0.id,
                 window: window.clone(),
@@ -235,7 +191,7 @@ impl Restaurant {
             let edges: Vec<ReviewEdge> = rows
                 .into_iter()
                 .map(|r| ReviewEdge {
-                    cursor: review_cursor(r.id),
+                    cursor: list::Reviews::encode(&r.id),
                     node: Review(r),
                 })
                 .collect();
@@ -444,9 +400,4 @@ pub async fn cuisines(ctx: &Context<'_>) -> async_graphql::Result<Vec<Cuisine>> 
             restaurant_count: i32::try_from(count).unwrap_or(i32::MAX),
         })
         .collect())
-}
-
-/// Cursor of a restaurant in the id-ordered list.
-pub fn restaurant_cursor(id: i64) -> String {
-    CursorList::Restaurants.encode(&id.to_string())
 }

@@ -6,7 +6,6 @@ use chrono::{DateTime, Utc};
 
 use crate::connection::PageInfo;
 use crate::error::{Coded, nullable, soft};
-use crate::ids::CursorList;
 use crate::ids::{NodeType, global_id};
 use crate::rating::RatingSummary;
 use crate::request::context::loaders;
@@ -71,11 +70,6 @@ impl Review {
     async fn restaurant(&self, ctx: &Context<'_>) -> Option<Restaurant> {
         soft(ctx, Restaurant::try_load(ctx, self.0.restaurant_id).await).flatten()
     }
-}
-
-/// Cursor of a review in a restaurant's newest-first list.
-pub fn review_cursor(id: i64) -> String {
-    CursorList::Reviews.encode(&id.to_string())
 }
 
 /// One review in a list, with its cursor.

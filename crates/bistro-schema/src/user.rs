@@ -45,6 +45,7 @@ impl From<UserRole> for Role {
     }
 }
 
+#[bistro_macros::page_args]
 #[Object]
 /// An account: a customer, a restaurant's staff member, or an administrator.
 ///
@@ -121,24 +122,14 @@ impl User {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only orders in this status.")] status: Option<OrderStatus>,
-        #[graphql(desc = "Page size when paging forward (default 20, at most 100).")] first: Option<
-            i32,
-        >,
-        #[graphql(desc = "Cursor to continue after.")] after: Option<String>,
-        #[graphql(desc = "Page size when paging backward (at most 100).")] last: Option<i32>,
-        #[graphql(desc = "Cursor to continue before.")] before: Option<String>,
+        page: PageArgs,
     ) -> async_graphql::Result<Option<OrderConnection>> {
         order_page(
             ctx,
             bistro_data::OrderOwner::Customer,
             self.0.id,
             status,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            page,
         )
         .await
         .map(Some)

@@ -6,7 +6,7 @@
 
 use anyhow::Context as _;
 use bistro_schema::persisted::parse_manifest;
-use bistro_sql::persisted_documents::{self, NewDocument, StoredDocument};
+use bistro_sql::persisted_documents::{self, StoredDocument};
 use sea_orm::DatabaseConnection;
 
 /// The client name when `--client` is not given.
@@ -27,15 +27,18 @@ pub struct Added {
 pub async fn add(db: &DatabaseConnection, client: &str, bytes: &[u8]) -> anyhow::Result<Added> {
     check_client(client)?;
     let entries = parse_manifest(bytes).context("the manifest was refused; nothing was stored")?;
-    let documents: Vec<NewDocument> = entries
+    let now = chrono::Utc::now();
+    let documents: Vec<StoredDocument> = entries
         .into_iter()
-        .map(|entry| NewDocument {
-            id: entry.id,
+        .map(|entry| StoredDocument {
+            client_name: client.to_owned(),
+            document_id: entry.id,
             operation_name: entry.operation_name,
             body: entry.body,
+            added_at: now,
         })
         .collect();
-    let new = persisted_documents::add(db, client, &documents, chrono::Utc::now()).await?;
+    let new = persisted_documents::add(db, &documents).await?;
     Ok(Added {
         documents: documents.len(),
         new,

@@ -48,23 +48,6 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction>
     Ok(txn)
 }
 
-/// One line of a new order, priced by the caller from SQL prices.
-#[derive(Debug, Clone)]
-pub struct NewOrderLine {
-    /// The menu item.
-    pub menu_item_id: i64,
-    /// Its name at purchase time.
-    pub name: String,
-    /// How many.
-    pub quantity: i32,
-    /// Price of one, options included, in minor units.
-    pub unit_price_amount: i64,
-    /// Chosen options as JSON (`[{"group":…,"option":…,"priceDelta":…}]`).
-    pub options: String,
-    /// `unit_price_amount × quantity`.
-    pub line_total_amount: i64,
-}
-
 /// The authorized payment of a new order.
 #[derive(Debug, Clone)]
 pub struct NewPayment {
@@ -110,8 +93,9 @@ pub struct NewOrder {
     pub idempotency_key: String,
     /// What the checkout asked for.
     pub checkout_fingerprint: String,
-    /// The lines.
-    pub lines: Vec<NewOrderLine>,
+    /// The lines, priced by the caller from SQL prices: every column set
+    /// but the ids (the order's is filled in when it is written).
+    pub lines: Vec<order_line::ActiveModel>,
     /// The authorization.
     pub payment: NewPayment,
     /// The confirmation email; its body may name the order with `{order_id}`.
@@ -209,13 +193,7 @@ pub async fn place_order(
     let lines = order_line::Entity::insert_many(new.lines.into_iter().map(|line| {
         order_line::ActiveModel {
             order_id: Set(placed.id),
-            menu_item_id: Set(line.menu_item_id),
-            name: Set(line.name),
-            quantity: Set(line.quantity),
-            unit_price_amount: Set(line.unit_price_amount),
-            options: Set(line.options),
-            line_total_amount: Set(line.line_total_amount),
-            ..Default::default()
+            ..line
         }
     }))
     .exec_with_returning(&txn)

@@ -4,10 +4,9 @@
 //! schema's (`bistro_schema::persisted`); every replica reloads its set when
 //! [`revision`] changes.
 
-use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait as _, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder,
 };
 
@@ -18,40 +17,20 @@ use crate::ordering::begin_write;
 /// A stored trusted document.
 pub type StoredDocument = persisted_document::Model;
 
-/// One document of a manifest, checked by the caller (its id is the SHA-256
-/// of its body).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewDocument {
-    /// SHA-256 of `body`, lowercase hex.
-    pub id: String,
-    /// The operation's name, when known.
-    pub operation_name: Option<String>,
-    /// The document's text.
-    pub body: String,
-}
-
-/// Stores `documents` for `client` (documents it already has are kept as
-/// they are) and bumps the revision, in one transaction; returns how many
-/// were new.
-pub async fn add(
-    db: &DatabaseConnection,
-    client: &str,
-    documents: &[NewDocument],
-    now: DateTime<Utc>,
-) -> Result<u64> {
+/// Stores `documents`, checked by the caller (each id the SHA-256 of its
+/// body); a document its client already has is kept as it is. Bumps the
+/// revision in the same transaction; returns how many were new.
+pub async fn add(db: &DatabaseConnection, documents: &[StoredDocument]) -> Result<u64> {
     let txn = begin_write(db).await?;
     let mut added = 0;
     // A few hundred rows per statement keeps under SQLite's variable limit.
     for chunk in documents.chunks(200) {
-        added += persisted_document::Entity::insert_many(chunk.iter().map(|document| {
-            persisted_document::ActiveModel {
-                client_name: Set(client.to_owned()),
-                document_id: Set(document.id.clone()),
-                operation_name: Set(document.operation_name.clone()),
-                body: Set(document.body.clone()),
-                added_at: Set(now),
-            }
-        }))
+        added += persisted_document::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
         .on_conflict(
             OnConflict::columns([
                 persisted_document::Column::ClientName,

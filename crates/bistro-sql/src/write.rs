@@ -1,6 +1,10 @@
 //! Writes: accounts and menu management. Each function is one statement
 //! (or one short transaction) and returns the row as stored.
 //!
+//! The `New*` inputs are plain structs, not `ActiveModel`s, because the
+//! schema builds them (through the data layer) and knows no sea-orm; each
+//! leaves out what the write decides (ids, times, a menu item's position).
+//!
 //! Transactions begin with [`crate::ordering::begin_write`] (`BEGIN IMMEDIATE`
 //! on SQLite): a deferred transaction that reads before it writes cannot wait
 //! for another writer, since SQLite refuses its lock upgrade at once

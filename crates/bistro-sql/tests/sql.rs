@@ -715,7 +715,9 @@ async fn constraint_violations_are_database_errors() {
 }
 
 fn new_order(user_id: i64, key: &str) -> bistro_sql::ordering::NewOrder {
-    use bistro_sql::ordering::{NewEmail, NewOrder, NewOrderLine, NewPayment};
+    use bistro_sql::entity::order_line;
+    use bistro_sql::ordering::{NewEmail, NewOrder, NewPayment};
+    use sea_orm::ActiveValue::Set;
     NewOrder {
         user_id,
         restaurant_id: 1,
@@ -727,13 +729,14 @@ fn new_order(user_id: i64, key: &str) -> bistro_sql::ordering::NewOrder {
         currency_code: "EUR".into(),
         idempotency_key: key.into(),
         checkout_fingerprint: "fp".into(),
-        lines: vec![NewOrderLine {
-            menu_item_id: 1,
-            name: "Soup".into(),
-            quantity: 2,
-            unit_price_amount: 600,
-            options: "[]".into(),
-            line_total_amount: 1200,
+        lines: vec![order_line::ActiveModel {
+            menu_item_id: Set(1),
+            name: Set("Soup".into()),
+            quantity: Set(2),
+            unit_price_amount: Set(600),
+            options: Set("[]".into()),
+            line_total_amount: Set(1200),
+            ..Default::default()
         }],
         payment: NewPayment {
             provider: "simulated".into(),
