@@ -374,3 +374,52 @@ async fn fields_come_in_the_order_they_were_selected() {
         app.stop().await;
     }
 }
+
+/// The errors of fields that fail concurrently come in the order of their
+/// paths in the answer (`bistro_schema::request`), not in the order the
+/// fields finished: here a restaurant's orders wait for nothing before they
+/// are refused, and are selected between fields that wait for loaders.
+#[tokio::test]
+async fn errors_come_in_the_order_of_their_paths() {
+    for pair in bistro_tests::store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        let (status, body) = app
+            .graphql(
+                "{ restaurants(first: 3) { nodes {
+                     rating { count }
+                     late: orders(first: 1) { pageInfo { hasNextPage } }
+                     menu(first: 1) { nodes { name } }
+                     orders(first: 2) { pageInfo { hasNextPage } }
+                   } }
+                   nobody: node(id: \"garbage\") { id } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let paths: Vec<String> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["path"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.to_string().trim_matches('"').to_owned())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })
+            .collect();
+        let mut expected: Vec<String> = (0..3)
+            .flat_map(|i| {
+                [
+                    format!("restaurants.nodes.{i}.late"),
+                    format!("restaurants.nodes.{i}.orders"),
+                ]
+            })
+            .collect();
+        expected.push("nobody".to_owned());
+        assert_eq!(paths, expected, "[{}] {body:#}", pair.name());
+        app.stop().await;
+    }
+}
