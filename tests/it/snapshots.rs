@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 
 use crate::storefront::storefront_documents;
 
-/// A server on the embedded pair with the demo data seeded at noon today.
-async fn app_seeded_at_noon() -> TestApp {
+/// A server on `pair` with the demo data seeded at noon today.
+pub(crate) async fn app_seeded_at_noon(pair: &StorePair) -> TestApp {
     // Within two minutes of midnight, "today" could change under the test:
     // start on the next day instead.
     let now = Utc::now();
@@ -28,7 +28,7 @@ async fn app_seeded_at_noon() -> TestApp {
     if midnight - now < Duration::minutes(2) {
         tokio::time::sleep((midnight - now + Duration::seconds(1)).to_std().unwrap()).await;
     }
-    let app = TestApp::spawn_with(&StorePair::Embedded, |config| {
+    let app = TestApp::spawn_with(pair, |config| {
         config.seed_demo_data = false;
     })
     .await;
@@ -81,7 +81,7 @@ async fn sign_in(app: &TestApp, email: &str) -> String {
 
 #[tokio::test]
 async fn the_storefronts_operations_answer_as_recorded() {
-    let app = app_seeded_at_noon().await;
+    let app = app_seeded_at_noon(&StorePair::Embedded).await;
     let documents = storefront_documents();
     let doc = |name: &str| documents[name].clone();
     let staff = sign_in(&app, "staff@bistro.test").await;
@@ -297,7 +297,7 @@ async fn the_storefronts_operations_answer_as_recorded() {
 
 #[tokio::test]
 async fn the_readmes_examples_answer_as_recorded() {
-    let app = app_seeded_at_noon().await;
+    let app = app_seeded_at_noon(&StorePair::Embedded).await;
     let blocks = crate::readme::graphql_blocks(&crate::readme::readme());
     let customer = sign_in(&app, "customer@bistro.test").await;
     let staff = sign_in(&app, "staff@bistro.test").await;
