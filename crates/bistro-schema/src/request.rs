@@ -686,14 +686,17 @@ fn complexity_message(limit: usize) -> String {
 /// errors in their defined order ([`order_errors`]).
 pub(crate) fn finish(response: &mut Response, limits: &Limits) {
     let request_failed = response.data == Value::Null;
-    if !request_failed {
-        null_failed_fields(response);
-    }
     for error in &mut response.errors {
         code_request_error(error, limits);
         fill_missing_code(error, request_failed);
     }
+    // Ordered before the nulls are restored too: they are appended in the
+    // errors' order, which must not be the order the fields failed in.
     order_errors(response);
+    if !request_failed {
+        null_failed_fields(response);
+        order_errors(response);
+    }
 }
 
 /// Puts the errors in the order of their paths in the finished answer.
@@ -826,6 +829,10 @@ fn parse_error(error: ServerError, limits: &Limits) -> ServerError {
 }
 
 /// Puts `null` where a field failed.
+///
+/// A field async-graphql left out (a refused guard) is appended to its
+/// object, after the fields that answered, in the errors' order (see
+/// [`order_errors`]: by the failed fields' locations in the document).
 ///
 /// async-graphql 7.2 leaves a failed field out of `data` instead of setting
 /// it to `null` (TECH-NOTES §1.3); guards fail that way too. The spec (and
@@ -961,5 +968,33 @@ mod tests {
             super::order_errors(&mut response);
             assert_eq!(messages(&response.errors), messages(&expected));
         }
+    }
+
+    #[test]
+    fn fields_left_out_of_data_come_back_the_same_whatever_order_they_failed_in() {
+        use PathSegment::Index;
+        // Two guarded fields of a list item, refused (left out by
+        // async-graphql) in either order.
+        let data = Value::from_json(json!({ "list": [{ "name": "a" }] })).unwrap();
+        let first = error("first", &[field("list"), Index(0), field("orders")], 3);
+        let second = error("second", &[field("list"), Index(0), field("late")], 5);
+        let answers: Vec<String> = [
+            vec![first.clone(), second.clone()],
+            vec![second.clone(), first.clone()],
+        ]
+        .into_iter()
+        .map(|errors| {
+            let mut response = Response::new(data.clone());
+            response.errors = errors;
+            super::finish(&mut response, &crate::limits::Limits::default());
+            serde_json::to_string(&response).unwrap()
+        })
+        .collect();
+        assert_eq!(answers[0], answers[1]);
+        assert!(
+            answers[0].contains(r#"{"name":"a","orders":null,"late":null}"#),
+            "{}",
+            answers[0]
+        );
     }
 }
