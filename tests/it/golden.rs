@@ -5,12 +5,13 @@
 //! of the README's examples are sent as each of four callers — anonymous,
 //! the demo customer, staff and administrator — with variables from a
 //! seeded generator ([`Generator`]: page sizes 0, 1, 2, the default, the
-//! maximum and over it; cursors valid, of another list, or garbage; ids that
-//! exist, do not exist, are garbage or belong to someone else). Each answer,
+//! maximum, over it and negative; filters; search words; cursors valid, of
+//! another list, or garbage; ids that exist, do not exist, are garbage or
+//! belong to someone else). Each answer,
 //! redacted as the snapshots are ([`bistro_tests::snapshot::redacted`]), is
 //! compared byte for byte with `tests/it/golden/<source>.<operation>.json`.
 //! Mutations and subscriptions are left out: this is the reference for
-//! execution strategies of reads.
+//! execution strategies of reads. About 220 cases, some seconds a pair.
 //!
 //! What is compared is the HTTP status, `data` and `errors` (in their
 //! defined order, see `bistro_schema::request`); `extensions.roundTrips` is
