@@ -6,6 +6,7 @@ mod crashes;
 mod drain;
 mod edges;
 mod federation;
+mod golden;
 mod graphiql;
 mod health;
 mod http;

@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 
 use crate::storefront::storefront_documents;
 
-/// A server on the embedded pair with the demo data seeded at noon today.
-async fn app_seeded_at_noon() -> TestApp {
+/// A server on `pair` with the demo data seeded at noon today.
+pub(crate) async fn app_seeded_at_noon(pair: &StorePair) -> TestApp {
     // Within two minutes of midnight, "today" could change under the test:
     // start on the next day instead.
     let now = Utc::now();
@@ -28,7 +28,7 @@ async fn app_seeded_at_noon() -> TestApp {
     if midnight - now < Duration::minutes(2) {
         tokio::time::sleep((midnight - now + Duration::seconds(1)).to_std().unwrap()).await;
     }
-    let app = TestApp::spawn_with(&StorePair::Embedded, |config| {
+    let app = TestApp::spawn_with(pair, |config| {
         config.seed_demo_data = false;
     })
     .await;
@@ -81,7 +81,7 @@ async fn sign_in(app: &TestApp, email: &str) -> String {
 
 #[tokio::test]
 async fn the_storefronts_operations_answer_as_recorded() {
-    let app = app_seeded_at_noon().await;
+    let app = app_seeded_at_noon(&StorePair::Embedded).await;
     let documents = storefront_documents();
     let doc = |name: &str| documents[name].clone();
     let staff = sign_in(&app, "staff@bistro.test").await;
@@ -297,7 +297,7 @@ async fn the_storefronts_operations_answer_as_recorded() {
 
 #[tokio::test]
 async fn the_readmes_examples_answer_as_recorded() {
-    let app = app_seeded_at_noon().await;
+    let app = app_seeded_at_noon(&StorePair::Embedded).await;
     let blocks = crate::readme::graphql_blocks(&crate::readme::readme());
     let customer = sign_in(&app, "customer@bistro.test").await;
     let staff = sign_in(&app, "staff@bistro.test").await;
@@ -371,6 +371,55 @@ async fn fields_come_in_the_order_they_were_selected() {
                 pair.name()
             );
         }
+        app.stop().await;
+    }
+}
+
+/// The errors of fields that fail concurrently come in the order of their
+/// paths in the answer (`bistro_schema::request`), not in the order the
+/// fields finished: here a restaurant's orders wait for nothing before they
+/// are refused, and are selected between fields that wait for loaders.
+#[tokio::test]
+async fn errors_come_in_the_order_of_their_paths() {
+    for pair in bistro_tests::store_pairs() {
+        let app = TestApp::spawn(&pair).await;
+        let (status, body) = app
+            .graphql(
+                "{ restaurants(first: 3) { nodes {
+                     rating { count }
+                     late: orders(first: 1) { pageInfo { hasNextPage } }
+                     menu(first: 1) { nodes { name } }
+                     orders(first: 2) { pageInfo { hasNextPage } }
+                   } }
+                   nobody: node(id: \"garbage\") { id } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let paths: Vec<String> = body["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["path"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.to_string().trim_matches('"').to_owned())
+                    .collect::<Vec<_>>()
+                    .join(".")
+            })
+            .collect();
+        let mut expected: Vec<String> = (0..3)
+            .flat_map(|i| {
+                [
+                    format!("restaurants.nodes.{i}.late"),
+                    format!("restaurants.nodes.{i}.orders"),
+                ]
+            })
+            .collect();
+        expected.push("nobody".to_owned());
+        assert_eq!(paths, expected, "[{}] {body:#}", pair.name());
         app.stop().await;
     }
 }

@@ -16,8 +16,10 @@
 //! 5. authentication of the bearer token (one key-value read of the session);
 //! 6. execution, with the request's `Scope` and `ViewerCell` as request data,
 //!    on one of three builds of the schema (below);
-//! 7. the answer: a code on every error, `null` where a field failed, and
-//!    the round trips in `extensions.roundTrips` when configured.
+//! 7. the answer: a code on every error, `null` where a field failed, the
+//!    errors in the order of their paths in the answer (not the order the
+//!    fields finished in), and the round trips in `extensions.roundTrips`
+//!    when configured.
 //!
 //! No async-graphql extension is registered on the schemas that serve data:
 //! any extension sends every field and list item through async-graphql's
@@ -680,15 +682,110 @@ fn complexity_message(limit: usize) -> String {
     format!("The query is more complex than the limit of {limit}.")
 }
 
-/// Codes every error and restores `null` where a field failed.
+/// Codes every error, restores `null` where a field failed, and puts the
+/// errors in their defined order ([`order_errors`]).
 pub(crate) fn finish(response: &mut Response, limits: &Limits) {
     let request_failed = response.data == Value::Null;
-    if !request_failed {
-        null_failed_fields(response);
-    }
     for error in &mut response.errors {
         code_request_error(error, limits);
         fill_missing_code(error, request_failed);
+    }
+    // Ordered before the nulls are restored too: they are appended in the
+    // errors' order, which must not be the order the fields failed in.
+    order_errors(response);
+    if !request_failed {
+        null_failed_fields(response);
+        order_errors(response);
+    }
+}
+
+/// Puts the errors in the order of their paths in the finished answer.
+///
+/// async-graphql appends a field's error when the field finishes, so the
+/// errors of fields that run concurrently come in whatever order their
+/// loaders answered. The order defined here depends only on the answer's
+/// `data` and the set of errors, so any execution strategy that gives the
+/// same answer gives the same bytes:
+///
+/// 1. errors without a path (request errors) first, as they were raised;
+/// 2. then by path, segment by segment: a field by its key's position in
+///    its object in `data` (the order it was selected), a list item by its
+///    index; a path is after its own prefix (a parent's error before its
+///    children's);
+/// 3. a segment `data` does not have (under a value that failed as a whole)
+///    comes after its present siblings, ordered by the error's location in
+///    the document, then by the rest of its path, then by message.
+fn order_errors(response: &mut Response) {
+    if response.errors.len() < 2 {
+        return;
+    }
+    let data = &response.data;
+    // Stable: errors with equal keys (none in practice) keep their order.
+    response
+        .errors
+        .sort_by_cached_key(|error| ErrorRank::of(data, error));
+}
+
+/// Where an error goes in the answer's `errors` ([`order_errors`]).
+#[derive(PartialEq, Eq, PartialOrd, Ord)]
+struct ErrorRank {
+    /// Whether it has a path: request errors (`false`) come first.
+    has_path: bool,
+    /// Positions of the path's segments in `data`, ending with `usize::MAX`
+    /// at the first segment `data` does not have.
+    positions: Vec<usize>,
+    /// For a path that leaves `data`: the error's location in the document.
+    location: Option<(usize, usize)>,
+    /// For a path that leaves `data`: its remaining segments (an index as
+    /// `Ok`, a field as `Err`).
+    rest: Vec<Result<usize, String>>,
+    message: String,
+}
+
+impl ErrorRank {
+    fn of(data: &Value, error: &ServerError) -> Self {
+        use async_graphql::PathSegment;
+        let mut positions = Vec::with_capacity(error.path.len());
+        let mut node = Some(data);
+        let mut left = error.path.len();
+        for segment in &error.path {
+            let found = match (segment, node) {
+                (PathSegment::Field(name), Some(Value::Object(map))) => map
+                    .get_full(name.as_str())
+                    .map(|(index, _, value)| (index, value)),
+                (PathSegment::Index(index), Some(Value::List(items))) => {
+                    items.get(*index).map(|value| (*index, value))
+                }
+                _ => None,
+            };
+            let Some((position, value)) = found else {
+                break;
+            };
+            positions.push(position);
+            node = Some(value);
+            left -= 1;
+        }
+        let (location, rest) = if left == 0 {
+            (None, Vec::new())
+        } else {
+            positions.push(usize::MAX);
+            let rest = error.path[error.path.len() - left..]
+                .iter()
+                .map(|segment| match segment {
+                    PathSegment::Index(index) => Ok(*index),
+                    PathSegment::Field(name) => Err(name.clone()),
+                })
+                .collect();
+            let location = error.locations.first().map(|pos| (pos.line, pos.column));
+            (location, rest)
+        };
+        Self {
+            has_path: !error.path.is_empty(),
+            positions,
+            location,
+            rest,
+            message: error.message.clone(),
+        }
     }
 }
 
@@ -732,6 +829,10 @@ fn parse_error(error: ServerError, limits: &Limits) -> ServerError {
 }
 
 /// Puts `null` where a field failed.
+///
+/// A field async-graphql left out (a refused guard) is appended to its
+/// object, after the fields that answered, in the errors' order (see
+/// [`order_errors`]: by the failed fields' locations in the document).
 ///
 /// async-graphql 7.2 leaves a failed field out of `data` instead of setting
 /// it to `null` (TECH-NOTES §1.3); guards fail that way too. The spec (and
@@ -796,4 +897,104 @@ fn fill_missing_code(error: &mut ServerError, request_failed: bool) {
         ErrorCode::Internal
     };
     *error = with_code(std::mem::replace(error, ServerError::new("", None)), code);
+}
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::{PathSegment, Pos, Response, ServerError, Value};
+    use serde_json::json;
+
+    fn error(message: &str, path: &[PathSegment], line: usize) -> ServerError {
+        let mut error = ServerError::new(message, Some(Pos { line, column: 1 }));
+        error.path = path.to_vec();
+        error
+    }
+
+    fn field(name: &str) -> PathSegment {
+        PathSegment::Field(name.to_owned())
+    }
+
+    #[test]
+    fn errors_are_ordered_by_their_paths_in_the_answer_whatever_order_they_came_in() {
+        use PathSegment::Index;
+        let data = Value::from_json(json!({
+            "b": [{ "x": null, "y": null }, { "x": null, "y": null }],
+            "a": null,
+            "c": { "d": null },
+        }))
+        .unwrap();
+        let expected = [
+            error("request", &[], 1),
+            error("b.0", &[field("b"), Index(0)], 2),
+            error("b.0.y", &[field("b"), Index(0), field("y")], 3),
+            error("b.1.x", &[field("b"), Index(1), field("x")], 2),
+            error("b.1.y", &[field("b"), Index(1), field("y")], 3),
+            error("a", &[field("a")], 9),
+            // Under `c.d`, which failed as a whole: after `d` itself, by location.
+            error("c.d", &[field("c"), field("d")], 4),
+            error(
+                "c.d.0.e",
+                &[field("c"), field("d"), Index(0), field("e")],
+                5,
+            ),
+            error(
+                "c.d.1.e",
+                &[field("c"), field("d"), Index(1), field("e")],
+                5,
+            ),
+            error(
+                "c.d.0.f",
+                &[field("c"), field("d"), Index(0), field("f")],
+                6,
+            ),
+            // A key the answer does not have: after the object's keys.
+            error("z", &[field("z")], 1),
+        ];
+        let messages = |errors: &[ServerError]| -> Vec<String> {
+            errors.iter().map(|e| e.message.clone()).collect()
+        };
+        // Every rotation and the reverse of the expected order gives it back.
+        let mut arrivals: Vec<Vec<ServerError>> = (0..expected.len())
+            .map(|k| {
+                let mut errors = expected.to_vec();
+                errors.rotate_left(k);
+                errors
+            })
+            .collect();
+        arrivals.push(expected.iter().rev().cloned().collect());
+        for errors in arrivals {
+            let mut response = Response::new(data.clone());
+            response.errors = errors;
+            super::order_errors(&mut response);
+            assert_eq!(messages(&response.errors), messages(&expected));
+        }
+    }
+
+    #[test]
+    fn fields_left_out_of_data_come_back_the_same_whatever_order_they_failed_in() {
+        use PathSegment::Index;
+        // Two guarded fields of a list item, refused (left out by
+        // async-graphql) in either order.
+        let data = Value::from_json(json!({ "list": [{ "name": "a" }] })).unwrap();
+        let first = error("first", &[field("list"), Index(0), field("orders")], 3);
+        let second = error("second", &[field("list"), Index(0), field("late")], 5);
+        let answers: Vec<String> = [
+            vec![first.clone(), second.clone()],
+            vec![second.clone(), first.clone()],
+        ]
+        .into_iter()
+        .map(|errors| {
+            let mut response = Response::new(data.clone());
+            response.errors = errors;
+            super::finish(&mut response, &crate::limits::Limits::default());
+            serde_json::to_string(&response).unwrap()
+        })
+        .collect();
+        assert_eq!(answers[0], answers[1]);
+        assert!(
+            answers[0].contains(r#"{"name":"a","orders":null,"late":null}"#),
+            "{}",
+            answers[0]
+        );
+    }
 }
