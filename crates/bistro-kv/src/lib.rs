@@ -125,22 +125,42 @@ impl fmt::Debug for Kv {
 /// Dispatches one call to the backend, counting it as one round trip of
 /// `$commands` commands. A Redis call the open breaker refuses makes no
 /// round trip and counts 0.
+///
+/// Each call is a span (traces on): the command batch's method, its backend
+/// and how many commands it carries, never its keys or values.
 macro_rules! call {
     ($self:ident, $commands:expr, $method:ident($($arg:expr),*)) => {{
+        let commands: usize = $commands;
         match &$self.backend {
             Backend::Memory(m) => {
-                $self.count($commands);
+                $self.count(commands);
+                let _span = command_span!("memory", $method, commands).entered();
                 m.$method($($arg),*)
             }
             Backend::Redis(r) => {
                 let permit = r.breaker().admit()?;
-                $self.count($commands);
-                let result = r.$method($($arg),*).await;
+                $self.count(commands);
+                let span = command_span!("redis", $method, commands);
+                let result = tracing::Instrument::instrument(r.$method($($arg),*), span).await;
                 permit.finish(&result);
                 result
             }
         }
     }};
+}
+
+/// The span of one command batch.
+macro_rules! command_span {
+    ($system:literal, $method:ident, $commands:expr) => {
+        tracing::debug_span!(
+            "kv",
+            otel.name = concat!("kv ", stringify!($method)),
+            otel.kind = "client",
+            db.system.name = $system,
+            db.operation.name = stringify!($method),
+            db.operation.batch.size = $commands,
+        )
+    };
 }
 
 /// When [`Kv::hgive`]-style additions happen.

@@ -1,4 +1,5 @@
-//! [`Observed`]: a provider whose calls are counted and timed (`bistro_metrics`).
+//! [`Observed`]: a provider whose calls are counted and timed (`bistro_metrics`)
+//! and traced (a span per call).
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,6 +7,7 @@ use std::time::Instant;
 
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
+use tracing::Instrument as _;
 
 use crate::{
     Authorization, AuthorizeRequest, Checkpoint, Operation, PaymentError, PaymentProvider,
@@ -51,10 +53,24 @@ impl<P: PaymentProvider + ?Sized + 'static> Observed<P> {
         operation: &'static str,
         call: BoxFuture<'a, Result<T>>,
     ) -> BoxFuture<'a, Result<T>> {
+        let provider = self.inner.name();
+        // The call's span (traces on), in the trace of the request or task
+        // that makes it.
+        let span = tracing::debug_span!(
+            "payment",
+            otel.name = format!("{provider} {operation}"),
+            otel.kind = "client",
+            payment.provider = provider,
+            payment.operation = operation,
+        );
+        let call = if span.is_disabled() {
+            call
+        } else {
+            call.instrument(span).boxed()
+        };
         if !bistro_metrics::enabled() {
             return call;
         }
-        let provider = self.inner.name();
         async move {
             let started = Instant::now();
             let result = call.await;
