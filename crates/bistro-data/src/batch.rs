@@ -256,14 +256,18 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
                 lock(&state).open = None;
             }
             let batch = std::mem::take(&mut *lock(&keys));
-            // The batch's span (traces on): which loader, how many keys. Its
-            // statements and key-value commands are its children.
-            let span = tracing::debug_span!(
-                "loader batch",
-                otel.name = loader_name::<L>(),
-                loader = loader_name::<L>(),
-                keys = batch.len(),
-            );
+            // The batch's span (a sampled request): which loader, how many
+            // keys. Its statements and key-value commands are its children.
+            let span = if bistro_kv::in_sampled_trace() {
+                tracing::debug_span!(
+                    "loader batch",
+                    otel.name = loader_name::<L>(),
+                    loader = loader_name::<L>(),
+                    keys = batch.len(),
+                )
+            } else {
+                tracing::Span::none()
+            };
             async move {
                 if batch.len() <= max {
                     return loader.load(&batch).await.map(Arc::new);

@@ -64,17 +64,13 @@ fn status_name(status: OrderStatus) -> &'static str {
 /// OpenTelemetry's own API (a `tracing` span cannot be given a start time).
 pub(crate) fn sql_statement(info: &sea_orm::metric::Info<'_>) {
     use opentelemetry::KeyValue;
-    use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt as _, Tracer as _};
+    use opentelemetry::trace::{Span as _, SpanKind, Status, Tracer as _};
     use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 
-    // One callsite check with traces off (nothing is interested in it).
-    if !tracing::enabled!(target: "bistro_data::sql", tracing::Level::DEBUG) {
+    if !bistro_kv::in_sampled_trace() {
         return;
     }
     let parent = tracing::Span::current().context();
-    if !parent.span().span_context().is_sampled() {
-        return;
-    }
     let end = std::time::SystemTime::now();
     let (operation, table) = statement_summary(&info.statement.sql);
     let system = match info.statement.db_backend {

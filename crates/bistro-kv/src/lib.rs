@@ -149,17 +149,37 @@ macro_rules! call {
     }};
 }
 
-/// The span of one command batch.
+/// Whether the work at hand belongs to a sampled trace: traces are on (one
+/// callsite check when they are off) and the current span is sampled. The
+/// spans below a request are made only then: a span entered at every poll
+/// of a request's futures costs about a tenth of a page's instructions
+/// (BENCHMARKS.md), which an unsampled request must not pay.
+pub fn in_sampled_trace() -> bool {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    tracing::enabled!(target: "bistro_kv::trace", tracing::Level::DEBUG)
+        && tracing::Span::current()
+            .context()
+            .span()
+            .span_context()
+            .is_sampled()
+}
+
+/// The span of one command batch, in a sampled trace (else none).
 macro_rules! command_span {
     ($system:literal, $method:ident, $commands:expr) => {
-        tracing::debug_span!(
-            "kv",
-            otel.name = concat!("kv ", stringify!($method)),
-            otel.kind = "client",
-            db.system.name = $system,
-            db.operation.name = stringify!($method),
-            db.operation.batch.size = $commands,
-        )
+        if !in_sampled_trace() {
+            tracing::Span::none()
+        } else {
+            tracing::debug_span!(
+                "kv",
+                otel.name = concat!("kv ", stringify!($method)),
+                otel.kind = "client",
+                db.system.name = $system,
+                db.operation.name = stringify!($method),
+                db.operation.batch.size = $commands,
+            )
+        }
     };
 }
 

@@ -37,6 +37,18 @@ impl<P: fmt::Debug + ?Sized> fmt::Debug for Observed<P> {
     }
 }
 
+/// Whether traces are on and the current span is sampled.
+fn in_sampled_trace() -> bool {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    tracing::enabled!(target: "bistro_payments::trace", tracing::Level::DEBUG)
+        && tracing::Span::current()
+            .context()
+            .span()
+            .span_context()
+            .is_sampled()
+}
+
 fn outcome<T>(result: &Result<T>) -> &'static str {
     match result {
         Ok(_) => "ok",
@@ -54,19 +66,20 @@ impl<P: PaymentProvider + ?Sized + 'static> Observed<P> {
         call: BoxFuture<'a, Result<T>>,
     ) -> BoxFuture<'a, Result<T>> {
         let provider = self.inner.name();
-        // The call's span (traces on), in the trace of the request or task
-        // that makes it.
-        let span = tracing::debug_span!(
-            "payment",
-            otel.name = format!("{provider} {operation}"),
-            otel.kind = "client",
-            payment.provider = provider,
-            payment.operation = operation,
-        );
-        let call = if span.is_disabled() {
-            call
-        } else {
+        // The call's span, in the trace of the sampled request that makes
+        // it (a call of an unsampled request or of a background task makes
+        // none: it would start a trace of its own).
+        let call = if in_sampled_trace() {
+            let span = tracing::debug_span!(
+                "payment",
+                otel.name = format!("{provider} {operation}"),
+                otel.kind = "client",
+                payment.provider = provider,
+                payment.operation = operation,
+            );
             call.instrument(span).boxed()
+        } else {
+            call
         };
         if !bistro_metrics::enabled() {
             return call;

@@ -12,9 +12,9 @@
 //! key-value command batch (`bistro_kv`), payment provider call
 //! (`bistro_payments::Observed`) and SMTP delivery (`bistro_mail`). The
 //! spans of the crates below are at `debug` and reach only the exporter's
-//! layer: the log filter (`RUST_LOG`) does not see them unless asked, and
-//! with traces off nothing is interested in them, so they cost a callsite
-//! check.
+//! layer (the log filter, `RUST_LOG`, does not see them unless asked); they
+//! are made only in a sampled trace, and an unsampled request runs in no
+//! span at all.
 
 use axum::http::HeaderMap;
 use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
@@ -148,8 +148,9 @@ impl Extractor for Headers<'_> {
 /// The span of one GraphQL request, continuing the trace of the request's
 /// W3C `traceparent` when it has one (so a trace starts at the router or
 /// the browser), with the trace id as a field, which the JSON log lines of
-/// the request carry (`span.trace_id`). Disabled (and free) when traces
-/// are off: `traced` is `telemetry.otlp_endpoint` set.
+/// the request carry (`span.trace_id`). None when traces are off (`traced`
+/// is `telemetry.otlp_endpoint` set) or the sampler does not keep the
+/// request's trace.
 pub fn request_span(traced: bool, headers: &HeaderMap) -> tracing::Span {
     if !traced {
         return tracing::Span::none();
@@ -169,10 +170,14 @@ pub fn request_span(traced: bool, headers: &HeaderMap) -> tracing::Span {
     // Fails only without the exporter's layer (a subscriber of a test's own).
     drop(span.set_parent(parent));
     let context = span.context();
-    let trace_id = context.span().span_context().trace_id();
-    if trace_id != opentelemetry::trace::TraceId::INVALID {
-        span.record("trace_id", tracing::field::display(trace_id));
+    let span_context = context.span().span_context().clone();
+    if !span_context.is_sampled() {
+        // An unsampled request runs in no span: a span is entered and left
+        // at every poll of the request's futures, hundreds per page, which
+        // cost a tenth of a page's instructions (BENCHMARKS.md).
+        return tracing::Span::none();
     }
+    span.record("trace_id", tracing::field::display(span_context.trace_id()));
     span
 }
 
@@ -259,6 +264,22 @@ mod tests {
         assert_eq!(line["message"], "a line inside the request");
         assert_eq!(line["span"]["trace_id"], trace_id, "{line}");
         assert_eq!(line["span"]["name"], "graphql");
+    }
+
+    #[test]
+    fn a_request_whose_caller_does_not_sample_runs_in_no_span() {
+        let provider = SdkTracerProvider::builder().build();
+        let subscriber = tracing_subscriber::registry().with(otel_layer(&provider));
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00"
+                .parse()
+                .unwrap(),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(request_span(true, &headers).is_none());
+        });
     }
 
     #[test]
