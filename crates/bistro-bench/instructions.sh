@@ -6,9 +6,12 @@
 #
 #   crates/bistro-bench/instructions.sh BIN WORKLOAD [CACHES] [PAGES]
 #
-# BIN: a release `bistro`; WORKLOAD: W1 or W1-SQL; CACHES: true (default) or
+# BIN: a release `bistro`; WORKLOAD: W1, W1-SQL or W3; CACHES: true (default) or
 # false (`data.shared_caches`); PAGES: pages counted (default 50), sent one
-# at a time after 20 warm-up pages. PAIR=real (default: PostgreSQL + Redis,
+# at a time after 20 warm-up pages. W3 counts checkouts instead (default
+# 20 after 5 warm-up ones), each three cart additions and a checkout
+# (`w3.py`, as the harness's W3 client). `BISTRO_*` variables set by the
+# caller reach the server (traces or metrics on, say). PAIR=real (default: PostgreSQL + Redis,
 # the harness's `bistro_bench` database and `bistro-bench:` keys) or
 # PAIR=embedded (the harness's SQLite file, in-process store). Run the
 # harness once first: it seeds both. KEEP=FILE keeps the profile, for
@@ -19,7 +22,8 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 case $workload in
   W1) document=$root/tests/operations/RestaurantPage.graphql ;;
   W1-SQL) document=$root/tests/operations/RestaurantPageSqlFields.graphql ;;
-  *) echo "workload: W1 or W1-SQL" >&2; exit 2 ;;
+  W3) document=$root/tests/operations/Checkout.graphql; pages=${4:-20} ;;
+  *) echo "workload: W1, W1-SQL or W3" >&2; exit 2 ;;
 esac
 command -v valgrind >/dev/null || sudo apt-get install -y -q valgrind >/dev/null
 server=${BISTRO_BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
@@ -42,13 +46,18 @@ for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/nul
 send() {
   curl -sf -H 'content-type: application/json' -d "$body" "http://127.0.0.1:$port/graphql" -o "$work/last.json"
 }
-for _ in $(seq 20); do send; done
+checkouts() {
+  python3 "$root/crates/bistro-bench/w3.py" "$port" "$1" "$work/shopper.json" "$root"
+}
+echo '{}' >"$work/last.json"
+if [ "$workload" = W3 ]; then checkouts 5; else for _ in $(seq 20); do send; done; fi
 callgrind_control -z "$valgrind" >/dev/null 2>&1
-for _ in $(seq "$pages"); do send; done
+if [ "$workload" = W3 ]; then checkouts "$pages"; else for _ in $(seq "$pages"); do send; done; fi
 callgrind_control -d "$valgrind" >/dev/null 2>&1
 kill "$valgrind"; wait "$valgrind" 2>/dev/null || true
 grep -q '"errors"' "$work/last.json" && { echo "the page answered with errors:" >&2; head -c 500 "$work/last.json" >&2; exit 1; }
 profile=$(ls "$work"/profile.*.* | head -1)
 total=$(awk '/^(summary|totals):/ {print $2; exit}' "$profile")
 [ -n "${KEEP:-}" ] && cp "$profile" "$KEEP"
-echo "$workload caches=$caches pair=${PAIR:-real} $(basename "$bin"): $((total / pages)) instructions per page ($total over $pages)"
+unit=page; [ "$workload" = W3 ] && unit=checkout
+echo "$workload caches=$caches pair=${PAIR:-real} $(basename "$bin"): $((total / pages)) instructions per $unit ($total over $pages)"

@@ -36,3 +36,4 @@ mod sqlite_writes;
 mod storefront;
 mod stripe;
 mod subscriptions;
+mod traces;

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod logs;
+pub mod otlp;
 pub mod process;
 pub mod proxy;
 pub mod redis;

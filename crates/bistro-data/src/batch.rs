@@ -8,7 +8,16 @@ use std::sync::{Arc, Mutex};
 use futures_util::FutureExt as _;
 use futures_util::future::{BoxFuture, Shared};
 
+use tracing::Instrument as _;
+
 use crate::Result;
+
+/// A loader's name in traces: its type's, without the module path.
+fn loader_name<L>() -> &'static str {
+    let name = std::any::type_name::<L>();
+    let name = name.split('<').next().unwrap_or(name);
+    name.rsplit("::").next().unwrap_or(name)
+}
 
 /// Loads many keys at once: one statement or one key-value round trip per
 /// call, whatever the number of keys.
@@ -247,14 +256,30 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
                 lock(&state).open = None;
             }
             let batch = std::mem::take(&mut *lock(&keys));
-            if batch.len() <= max {
-                return loader.load(&batch).await.map(Arc::new);
+            // The batch's span (a sampled request): which loader, how many
+            // keys. Its statements and key-value commands are its children.
+            let span = if bistro_kv::in_sampled_trace() {
+                tracing::debug_span!(
+                    "loader batch",
+                    otel.name = loader_name::<L>(),
+                    loader = loader_name::<L>(),
+                    keys = batch.len(),
+                )
+            } else {
+                tracing::Span::none()
+            };
+            async move {
+                if batch.len() <= max {
+                    return loader.load(&batch).await.map(Arc::new);
+                }
+                let mut all = HashMap::with_capacity(batch.len());
+                for chunk in batch.chunks(max) {
+                    all.extend(loader.load(chunk).await?);
+                }
+                Ok(Arc::new(all))
             }
-            let mut all = HashMap::with_capacity(batch.len());
-            for chunk in batch.chunks(max) {
-                all.extend(loader.load(chunk).await?);
-            }
-            Ok(Arc::new(all))
+            .instrument(span)
+            .await
         }
         .boxed()
         .shared()

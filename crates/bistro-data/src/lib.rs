@@ -209,6 +209,7 @@ impl DataLayer {
         let log = self.statement_log.clone();
         db.set_metric_callback(move |info| {
             sql_counter.fetch_add(1, Ordering::Relaxed);
+            observe::sql_statement(info);
             if let Some(log) = &log {
                 log.lock()
                     .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -277,7 +278,10 @@ impl Scope {
         T: Send + 'static,
         F: Future<Output = Result<T>> + Send + 'static,
     {
-        match tokio::spawn(work(self.clone())).await {
+        // The request's span goes with the work, so its statements and
+        // payment calls stay in the request's trace.
+        let work = tracing::Instrument::in_current_span(work(self.clone()));
+        match tokio::spawn(work).await {
             Ok(result) => result,
             Err(error) => Err(Error::Task(error.to_string())),
         }

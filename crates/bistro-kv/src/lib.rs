@@ -125,22 +125,62 @@ impl fmt::Debug for Kv {
 /// Dispatches one call to the backend, counting it as one round trip of
 /// `$commands` commands. A Redis call the open breaker refuses makes no
 /// round trip and counts 0.
+///
+/// Each call is a span (traces on): the command batch's method, its backend
+/// and how many commands it carries, never its keys or values.
 macro_rules! call {
     ($self:ident, $commands:expr, $method:ident($($arg:expr),*)) => {{
+        let commands: usize = $commands;
         match &$self.backend {
             Backend::Memory(m) => {
-                $self.count($commands);
+                $self.count(commands);
+                let _span = command_span!("memory", $method, commands).entered();
                 m.$method($($arg),*)
             }
             Backend::Redis(r) => {
                 let permit = r.breaker().admit()?;
-                $self.count($commands);
-                let result = r.$method($($arg),*).await;
+                $self.count(commands);
+                let span = command_span!("redis", $method, commands);
+                let result = tracing::Instrument::instrument(r.$method($($arg),*), span).await;
                 permit.finish(&result);
                 result
             }
         }
     }};
+}
+
+/// Whether the work at hand belongs to a sampled trace: traces are on (one
+/// callsite check when they are off) and the current span is sampled. The
+/// spans below a request are made only then: a span entered at every poll
+/// of a request's futures costs about a tenth of a page's instructions
+/// (BENCHMARKS.md), which an unsampled request must not pay.
+pub fn in_sampled_trace() -> bool {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    tracing::enabled!(target: "bistro_kv::trace", tracing::Level::DEBUG)
+        && tracing::Span::current()
+            .context()
+            .span()
+            .span_context()
+            .is_sampled()
+}
+
+/// The span of one command batch, in a sampled trace (else none).
+macro_rules! command_span {
+    ($system:literal, $method:ident, $commands:expr) => {
+        if !in_sampled_trace() {
+            tracing::Span::none()
+        } else {
+            tracing::debug_span!(
+                "kv",
+                otel.name = concat!("kv ", stringify!($method)),
+                otel.kind = "client",
+                db.system.name = $system,
+                db.operation.name = stringify!($method),
+                db.operation.batch.size = $commands,
+            )
+        }
+    };
 }
 
 /// When [`Kv::hgive`]-style additions happen.

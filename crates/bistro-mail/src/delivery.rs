@@ -177,9 +177,12 @@ impl Delivery {
         match self {
             Self::Mailbox(dir) => deliver_to_folder(dir, message).await,
             Self::Smtp(transport) => {
-                transport
-                    .send(message.build()?)
-                    .await
+                // The SMTP exchange's span (traces on): the outbox worker's
+                // own trace, one per message, without addresses.
+                let span =
+                    tracing::debug_span!("smtp", otel.name = "smtp send", otel.kind = "client");
+                let sent = tracing::Instrument::instrument(transport.send(message.build()?), span);
+                sent.await
                     .map_err(|e| DeliveryError::Transport(e.to_string()))?;
                 Ok(Delivered::Sent)
             }

@@ -1,4 +1,5 @@
-//! [`Observed`]: a provider whose calls are counted and timed (`bistro_metrics`).
+//! [`Observed`]: a provider whose calls are counted and timed (`bistro_metrics`)
+//! and traced (a span per call).
 
 use std::fmt;
 use std::sync::Arc;
@@ -6,6 +7,7 @@ use std::time::Instant;
 
 use futures_util::FutureExt as _;
 use futures_util::future::BoxFuture;
+use tracing::Instrument as _;
 
 use crate::{
     Authorization, AuthorizeRequest, Checkpoint, Operation, PaymentError, PaymentProvider,
@@ -35,6 +37,18 @@ impl<P: fmt::Debug + ?Sized> fmt::Debug for Observed<P> {
     }
 }
 
+/// Whether traces are on and the current span is sampled.
+fn in_sampled_trace() -> bool {
+    use opentelemetry::trace::TraceContextExt as _;
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    tracing::enabled!(target: "bistro_payments::trace", tracing::Level::DEBUG)
+        && tracing::Span::current()
+            .context()
+            .span()
+            .span_context()
+            .is_sampled()
+}
+
 fn outcome<T>(result: &Result<T>) -> &'static str {
     match result {
         Ok(_) => "ok",
@@ -51,10 +65,25 @@ impl<P: PaymentProvider + ?Sized + 'static> Observed<P> {
         operation: &'static str,
         call: BoxFuture<'a, Result<T>>,
     ) -> BoxFuture<'a, Result<T>> {
+        let provider = self.inner.name();
+        // The call's span, in the trace of the sampled request that makes
+        // it (a call of an unsampled request or of a background task makes
+        // none: it would start a trace of its own).
+        let call = if in_sampled_trace() {
+            let span = tracing::debug_span!(
+                "payment",
+                otel.name = format!("{provider} {operation}"),
+                otel.kind = "client",
+                payment.provider = provider,
+                payment.operation = operation,
+            );
+            call.instrument(span).boxed()
+        } else {
+            call
+        };
         if !bistro_metrics::enabled() {
             return call;
         }
-        let provider = self.inner.name();
         async move {
             let started = Instant::now();
             let result = call.await;

@@ -127,6 +127,11 @@ impl Prepared {
             .operation_type(self.request.operation_name.as_deref())
     }
 
+    /// The operation it runs: the one it names, else the one its document names.
+    pub fn operation_name(&self) -> Option<&str> {
+        crate::observe::operation_name(Some(&self.document), self.request.operation_name.as_deref())
+    }
+
     /// Whether nobody signed in sent it.
     pub fn is_anonymous(&self) -> bool {
         self.viewer.0.is_none()

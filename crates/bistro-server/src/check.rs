@@ -32,6 +32,15 @@ pub fn check(config: &Config) -> anyhow::Result<Vec<String>> {
             "metrics: {}",
             metrics.map_or_else(|| "off".to_owned(), |addr| format!("/metrics on {addr}"))
         ),
+        if config.telemetry.enabled() {
+            format!(
+                "traces: OTLP/HTTP to {}, {} of new traces kept",
+                config.telemetry.traces_url(),
+                config.telemetry.sample_ratio
+            )
+        } else {
+            "traces: off".to_owned()
+        },
         format!(
             "relational store: {}",
             crate::app::redact(&config.database_url)

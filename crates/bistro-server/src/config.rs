@@ -63,6 +63,8 @@ pub struct Config {
     pub live: bistro_schema::LiveSettings,
     /// Prometheus metrics.
     pub metrics: MetricsSettings,
+    /// OpenTelemetry traces.
+    pub telemetry: TelemetrySettings,
 }
 
 /// Prometheus metrics (configuration section `[metrics]`).
@@ -84,6 +86,63 @@ impl MetricsSettings {
             .parse()
             .map(Some)
             .with_context(|| format!("metrics.listen {:?} is not host:port", self.listen))
+    }
+}
+
+/// OpenTelemetry traces (configuration section `[telemetry]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySettings {
+    /// The OTLP/HTTP collector's base URL (`http://collector:4318`; spans
+    /// are posted to its `/v1/traces`, or to this URL as given when it
+    /// already ends so). Empty: no traces (no span is exported, and the
+    /// request pipeline makes none).
+    pub otlp_endpoint: String,
+    /// The share of traces started here that are kept, 0 to 1. A request
+    /// that continues a trace (`traceparent`) follows its caller's choice.
+    pub sample_ratio: f64,
+}
+
+impl TelemetrySettings {
+    /// Whether traces are on.
+    pub fn enabled(&self) -> bool {
+        !self.otlp_endpoint.is_empty()
+    }
+
+    /// Where spans are posted: the endpoint with `/v1/traces`, unless it has it.
+    pub fn traces_url(&self) -> String {
+        let base = self.otlp_endpoint.trim_end_matches('/');
+        if base.ends_with("/v1/traces") {
+            base.to_owned()
+        } else {
+            format!("{base}/v1/traces")
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if !(0.0..=1.0).contains(&self.sample_ratio) {
+            bail!(
+                "telemetry.sample_ratio must be between 0 and 1, not {}",
+                self.sample_ratio
+            );
+        }
+        if self.enabled()
+            && !(self.otlp_endpoint.starts_with("http://")
+                || self.otlp_endpoint.starts_with("https://"))
+        {
+            bail!(
+                "telemetry.otlp_endpoint must be empty (no traces) or an http:// URL, not {:?}",
+                self.otlp_endpoint
+            );
+        }
+        if self.otlp_endpoint.starts_with("https://") {
+            // The exporter is built without a TLS client (see the workspace manifest).
+            bail!(
+                "telemetry.otlp_endpoint must be http://: traces go to a collector on the \
+                 replica's network (a sidecar or node agent), which forwards them over TLS"
+            );
+        }
+        Ok(())
     }
 }
 
@@ -507,6 +566,7 @@ impl Config {
     /// Refuses settings that cannot work, before anything starts.
     pub fn validate(&self) -> anyhow::Result<()> {
         let listen = self.listen_addr()?;
+        self.telemetry.validate()?;
         if let Some(metrics) = self.metrics.listen_addr()?
             // Port 0 picks a free port each: never the same one.
             && listen.port() != 0

@@ -302,7 +302,25 @@ enum Outcome {
     Http(Response),
 }
 
+/// Runs a request in its span (traces on; see `telemetry::request_span`),
+/// so that everything it logs carries its trace id.
 async fn execute(
+    state: &AppState,
+    client: ClientIp,
+    headers: &HeaderMap,
+    incoming: Incoming,
+    media: MediaType,
+    get: bool,
+) -> Response {
+    let span = crate::telemetry::request_span(state.config.telemetry.enabled(), headers);
+    let run = execute_in(state, client, headers, incoming, media, get);
+    if span.is_disabled() {
+        return run.await;
+    }
+    tracing::Instrument::instrument(run, span).await
+}
+
+async fn execute_in(
     state: &AppState,
     client: ClientIp,
     headers: &HeaderMap,
@@ -330,6 +348,15 @@ async fn execute(
             Ok(prepared) => prepared,
             Err(response) => return Outcome::Graphql(response, None),
         };
+        crate::telemetry::name_request(
+            state.config.telemetry.enabled(),
+            prepared.operation_type().map(|ty| match ty {
+                OperationType::Query => "query",
+                OperationType::Mutation => "mutation",
+                OperationType::Subscription => "subscription",
+            }),
+            prepared.operation_name(),
+        );
         // GET must not change anything: refuse mutations (and subscriptions)
         // before execution, once the document is known however it was named.
         if get
@@ -376,6 +403,20 @@ async fn execute(
         }
     };
     let request_failed = response.data == async_graphql::Value::Null && !response.errors.is_empty();
+    if request_failed
+        && state.config.telemetry.enabled()
+        && let Some(error) = response.errors.first()
+    {
+        let code = error
+            .extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .map(ToString::to_string);
+        crate::telemetry::request_failed(
+            state.config.telemetry.enabled(),
+            code.as_deref().unwrap_or("ERROR"),
+        );
+    }
     let request_code = |code: ErrorCode| {
         request_failed
             && response.errors.iter().any(|e| {

@@ -190,9 +190,24 @@ async fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let mut config = Config::from_env(cli.config.as_deref())?;
-    telemetry::init(config.log_format);
+    // Traces only for the server: the operator commands are short and local.
+    let tracer = match command {
+        Command::Serve => telemetry::tracer_provider(&config.telemetry)?,
+        _ => None,
+    };
+    telemetry::init(config.log_format, tracer.as_ref());
     match command {
-        Command::Serve => serve(config).await,
+        Command::Serve => {
+            let served = serve(config).await;
+            if let Some(tracer) = tracer {
+                // Sends the spans still batched; blocks, so off the runtime's threads.
+                let flushed = tokio::task::spawn_blocking(move || tracer.shutdown()).await;
+                if let Ok(Err(error)) = flushed {
+                    tracing::warn!(%error, "the last spans were not exported");
+                }
+            }
+            served
+        }
         Command::Migrate => {
             let db = app::connect_sql(&config).await?;
             tracing::info!("applying migrations");
