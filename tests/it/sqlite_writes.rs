@@ -158,7 +158,7 @@ async fn concurrent_writes_of_every_kind_wait_for_the_writer_before_them() {
     )
     .await
     .unwrap();
-    let holder = bistro_sql::ordering::begin_write(&other).await.unwrap();
+    let (_turn, holder) = bistro_sql::ordering::begin_write(&other).await.unwrap();
     holder
         .execute_unprepared("UPDATE menu_items SET updated_at = updated_at WHERE restaurant_id = 2")
         .await
