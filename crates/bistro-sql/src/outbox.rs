@@ -26,8 +26,8 @@ use sea_orm::{
 };
 
 use crate::Result;
-use crate::write_turn;
 use crate::entity::{OutboxStatus, email_outbox};
+use crate::write_turn;
 
 /// Claims up to `limit` due rows for `owner` until `now + lease`.
 pub async fn claim_due(

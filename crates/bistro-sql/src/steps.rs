@@ -17,8 +17,8 @@ use sea_orm::{
 };
 
 use crate::Result;
-use crate::write_turn;
 use crate::entity::{StepKind, StepState, order, pending_step};
+use crate::write_turn;
 
 /// A checkout about to take stock or money.
 #[derive(Debug, Clone)]
