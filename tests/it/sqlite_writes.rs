@@ -1,12 +1,15 @@
 //! Writes of every kind on SQLite, all at once, behind a writer that holds
 //! the database's write lock: each one waits its turn and succeeds.
 //!
-//! SQLite lets one writer in at a time; the others wait on the busy
-//! timeout. A transaction that began deferred and read first cannot wait:
-//! its upgrade to a write lock is refused at once with `database is locked`.
+//! SQLite lets one writer in at a time. Bistro's writers take turns in the
+//! process (`bistro_sql::write_turn`), and the one whose turn it is waits
+//! on the busy timeout for a writer outside (a tool, another process). A
+//! transaction that began deferred and read first could not wait: its
+//! upgrade to a write lock is refused at once with `database is locked`.
 //! So every write transaction begins `IMMEDIATE`
 //! (`bistro_sql::ordering::begin_write`), and this test holds the lock from a
-//! connection of its own while the writes arrive, then lets it go.
+//! connection of its own (a pool of one, which takes no turn) while the
+//! writes arrive, then lets it go.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -158,7 +161,7 @@ async fn concurrent_writes_of_every_kind_wait_for_the_writer_before_them() {
     )
     .await
     .unwrap();
-    let holder = bistro_sql::ordering::begin_write(&other).await.unwrap();
+    let (_turn, holder) = bistro_sql::ordering::begin_write(&other).await.unwrap();
     holder
         .execute_unprepared("UPDATE menu_items SET updated_at = updated_at WHERE restaurant_id = 2")
         .await
@@ -252,8 +255,8 @@ async fn concurrent_writes_of_every_kind_wait_for_the_writer_before_them() {
         }),
     ));
 
-    // Every write starts; each one ends (refused) or waits on a connection
-    // of the pool for the lock.
+    // Every write starts; each one ends (refused) or waits: for the writer's
+    // turn, or, the one whose turn it is, on its connection for the lock.
     let count = writes.len();
     let finished = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = writes
@@ -267,8 +270,7 @@ async fn concurrent_writes_of_every_kind_wait_for_the_writer_before_them() {
             })
         })
         .collect();
-    let pool = app.app.db.get_sqlite_connection_pool();
-    let waiting = || pool.size() as usize - pool.num_idle();
+    let waiting = || bistro_sql::write_turn::writers(&app.app.db);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     while waiting() + finished.load(Ordering::SeqCst) < count {
         assert!(

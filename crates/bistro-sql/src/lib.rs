@@ -10,6 +10,7 @@ pub mod seed;
 pub mod simulated_ledger;
 pub mod steps;
 pub mod write;
+pub mod write_turn;
 
 use std::time::Duration;
 

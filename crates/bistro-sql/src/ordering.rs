@@ -23,6 +23,7 @@ use crate::entity::{
     Fulfilment, OrderStatus, OutboxStatus, PaymentStatus, StepKind, StepState, email_outbox,
     menu_option, menu_option_group, order, order_event, order_line, payment, pending_step,
 };
+use crate::write_turn::{self, Turn};
 use crate::{Error, Result};
 
 /// The stored (upper-case) form of an enumeration, as filters compare it.
@@ -30,12 +31,15 @@ pub fn stored<E: sea_orm::ActiveEnum<Value = String>>(value: E) -> String {
     value.to_value()
 }
 
-/// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite).
+/// Begins a write transaction (`BEGIN IMMEDIATE` on SQLite), after taking
+/// the writer's turn ([`write_turn`]); keep the turn until the transaction ends.
 ///
-/// Times the wait for a pooled connection and the `BEGIN` (SQLite's write
-/// lock included) when metrics are on: the pool's saturation as writes feel it.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+/// Times the wait for the turn, a pooled connection and the `BEGIN`
+/// (SQLite's write lock included) when metrics are on: the pool's
+/// saturation as writes feel it.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<(Turn, DatabaseTransaction)> {
     let started = bistro_metrics::enabled().then(std::time::Instant::now);
+    let turn = write_turn::take(db).await;
     let txn = db
         .begin_with_options(TransactionOptions {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
@@ -45,7 +49,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction>
     if let Some(started) = started {
         bistro_metrics::sql_acquire(started.elapsed());
     }
-    Ok(txn)
+    Ok((turn, txn))
 }
 
 /// The authorized payment of a new order.
@@ -168,7 +172,7 @@ pub async fn place_order(
     db: &DatabaseConnection,
     new: NewOrder,
 ) -> std::result::Result<PlacedOrder, PlaceOrderError> {
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     let now = new.placed_at;
     let step = new.step.clone();
     let placed = order::ActiveModel {
@@ -347,7 +351,7 @@ pub async fn record_transition(
     transition: NewTransition,
 ) -> Result<Option<order::Model>> {
     use order::Column as C;
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     let mut update = order::Entity::update_many()
         .col_expr(
             C::Status,
@@ -469,7 +473,7 @@ pub async fn begin_payment_change(
     db: &DatabaseConnection,
     change: NewPaymentChange,
 ) -> Result<Option<pending_step::Model>> {
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     let step = pending_step::ActiveModel {
         kind: Set(change.kind),
         state: Set(StepState::Running),
@@ -519,7 +523,7 @@ pub async fn abandon_payment_change(
     order_id: i64,
     step: i64,
 ) -> Result<()> {
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     order::Entity::update_many()
         .col_expr(order::Column::PendingStepId, Expr::value(None::<i64>))
         .filter(order::Column::Id.eq(order_id))
@@ -581,7 +585,7 @@ pub async fn record_processor_change(
 ) -> Result<ProcessorChangeRecord> {
     use crate::entity::processor_event;
     use sea_orm::sea_query::OnConflict;
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     let inserted = processor_event::Entity::insert(processor_event::ActiveModel {
         event_id: Set(change.event_id.clone()),
         provider: Set(change.provider.clone()),
@@ -709,6 +713,7 @@ pub async fn orders_with_payments_since(
 /// many went.
 pub async fn prune_processor_events(db: &DatabaseConnection, before: DateTime<Utc>) -> Result<u64> {
     use crate::entity::processor_event;
+    let _turn = write_turn::take(db).await;
     Ok(processor_event::Entity::delete_many()
         .filter(processor_event::Column::ReceivedAt.lt(before))
         .exec(db)

@@ -27,6 +27,7 @@ use sea_orm::{
 
 use crate::Result;
 use crate::entity::{OutboxStatus, email_outbox};
+use crate::write_turn;
 
 /// Claims up to `limit` due rows for `owner` until `now + lease`.
 pub async fn claim_due(
@@ -36,6 +37,7 @@ pub async fn claim_due(
     lease: Duration,
     limit: u64,
 ) -> Result<Vec<email_outbox::Model>> {
+    let _turn = write_turn::take(db).await;
     let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
     let backend = db.get_database_backend();
     let sql = match backend {
@@ -127,6 +129,7 @@ async fn finish(
     error: Option<&str>,
     sent_at: Option<DateTime<Utc>>,
 ) -> Result<bool> {
+    let _turn = write_turn::take(db).await;
     use email_outbox::Column as C;
     let mut update = email_outbox::Entity::update_many()
         .col_expr(
@@ -155,6 +158,7 @@ pub async fn renew_lease(
     owner: &str,
     until: DateTime<Utc>,
 ) -> Result<bool> {
+    let _turn = write_turn::take(db).await;
     use email_outbox::Column as C;
     Ok(email_outbox::Entity::update_many()
         .col_expr(C::LeaseUntil, Expr::value(until))

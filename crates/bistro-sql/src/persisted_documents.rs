@@ -21,7 +21,7 @@ pub type StoredDocument = persisted_document::Model;
 /// body); a document its client already has is kept as it is. Bumps the
 /// revision in the same transaction; returns how many were new.
 pub async fn add(db: &DatabaseConnection, documents: &[StoredDocument]) -> Result<u64> {
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     let mut added = 0;
     // A few hundred rows per statement keeps under SQLite's variable limit.
     for chunk in documents.chunks(200) {
@@ -61,7 +61,7 @@ pub async fn remove(db: &DatabaseConnection, client: Option<&str>, ids: &[String
         // Nothing named: nothing to remove (never "everything").
         return Ok(0);
     }
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     let removed = delete.exec(&txn).await?.rows_affected;
     bump(&txn).await?;
     txn.commit().await?;

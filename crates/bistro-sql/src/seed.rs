@@ -288,7 +288,7 @@ pub async fn seed(db: &DatabaseConnection, options: &SeedOptions) -> Result<Seed
         + plan.reviews;
     let bar = progress_bar(options.progress, total_rows);
 
-    let txn = crate::ordering::begin_write(db).await?;
+    let (_turn, txn) = crate::ordering::begin_write(db).await?;
     // The steps draw from one generator in this order: the same seed gives the same data.
     let mut seeding = Seeding {
         txn: &txn,

@@ -19,6 +19,7 @@ use sea_orm::{
 use crate::Result;
 use crate::entity::{simulated_authorization, simulated_operation, simulated_pause};
 use crate::ordering::begin_write;
+use crate::write_turn;
 
 /// An authorization's answer, as stored.
 pub type AuthorizationRow = simulated_authorization::Model;
@@ -53,6 +54,7 @@ pub async fn record_authorization(
             .do_nothing()
             .to_owned(),
     );
+    let turn = write_turn::take(db).await;
     let inserted = if db.get_database_backend() == DatabaseBackend::Postgres {
         let txn = db.begin().await?;
         crate::let_durability_trail(&txn).await?;
@@ -62,6 +64,7 @@ pub async fn record_authorization(
     } else {
         insert.exec_without_returning(db).await?
     };
+    drop(turn);
     if inserted == 1 {
         return Ok((row, true));
     }
@@ -96,7 +99,7 @@ pub async fn apply(
     (from, to): (&str, &str),
     now: DateTime<Utc>,
 ) -> Result<Applied> {
-    let txn = begin_write(db).await?;
+    let (turn, txn) = begin_write(db).await?;
     crate::let_durability_trail(&txn).await?;
     let pause_of = |auth: &Option<AuthorizationRow>| {
         auth.as_ref()
@@ -155,6 +158,8 @@ pub async fn apply(
     if recorded == 0 {
         // A concurrent call with the same key recorded first: its answer is the key's.
         drop(txn);
+        // The turn too: the answer is read with a turn of its own.
+        drop(turn);
         return Box::pin(apply(db, key, operation, reference, (from, to), now)).await;
     }
     txn.commit().await?;
@@ -186,6 +191,7 @@ pub async fn states(db: &DatabaseConnection) -> Result<Vec<(String, String)>> {
 
 /// The pause `name`'s state, made `WAITING` if it did not exist.
 pub async fn hold(db: &DatabaseConnection, name: &str, now: DateTime<Utc>) -> Result<String> {
+    let turn = write_turn::take(db).await;
     simulated_pause::Entity::insert(simulated_pause::ActiveModel {
         name: Set(name.to_owned()),
         state: Set("WAITING".to_owned()),
@@ -199,6 +205,7 @@ pub async fn hold(db: &DatabaseConnection, name: &str, now: DateTime<Utc>) -> Re
     )
     .exec_without_returning(db)
     .await?;
+    drop(turn);
     Ok(pause(db, name)
         .await?
         .unwrap_or_else(|| "WAITING".to_owned()))
@@ -214,6 +221,7 @@ pub async fn pause(db: &DatabaseConnection, name: &str) -> Result<Option<String>
 
 /// Releases the pause `name` (creating it released if it did not exist).
 pub async fn release(db: &DatabaseConnection, name: &str, now: DateTime<Utc>) -> Result<()> {
+    let _turn = write_turn::take(db).await;
     simulated_pause::Entity::insert(simulated_pause::ActiveModel {
         name: Set(name.to_owned()),
         state: Set("RELEASED".to_owned()),
@@ -236,7 +244,7 @@ pub async fn release(db: &DatabaseConnection, name: &str, now: DateTime<Utc>) ->
 /// Forgets authorizations, operations and pauses created before `before`;
 /// returns how many rows went.
 pub async fn prune(db: &DatabaseConnection, before: DateTime<Utc>) -> Result<u64> {
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     let operations = simulated_operation::Entity::delete_many()
         .filter(simulated_operation::Column::CreatedAt.lt(before))
         .exec(&txn)

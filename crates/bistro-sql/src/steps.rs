@@ -18,6 +18,7 @@ use sea_orm::{
 
 use crate::Result;
 use crate::entity::{StepKind, StepState, order, pending_step};
+use crate::write_turn;
 
 /// A checkout about to take stock or money.
 #[derive(Debug, Clone)]
@@ -117,7 +118,10 @@ pub async fn claim_checkout(
         )
         .returning_all()
         .to_owned();
-    if let Some(row) = db.query_one(&insert).await? {
+    let turn = write_turn::take(db).await;
+    let claimed = db.query_one(&insert).await?;
+    drop(turn);
+    if let Some(row) = claimed {
         let step = pending_step::Model::from_query_result(&row, "")?;
         return Ok(CheckoutClaim::Claimed(Box::new(step)));
     }
@@ -181,6 +185,7 @@ async fn lease_to(
     condition: sea_orm::sea_query::SimpleExpr,
 ) -> Result<Option<pending_step::Model>> {
     use pending_step::Column as C;
+    let turn = write_turn::take(db).await;
     let taken = pending_step::Entity::update_many()
         .col_expr(C::LeaseOwner, Expr::value(owner))
         .col_expr(C::LeaseUntil, Expr::value(until))
@@ -189,6 +194,7 @@ async fn lease_to(
         .filter(condition)
         .exec(db)
         .await?;
+    drop(turn);
     if taken.rows_affected == 0 {
         return Ok(None);
     }
@@ -208,6 +214,7 @@ pub async fn set_reference(
     owner: &str,
     reference: &str,
 ) -> Result<bool> {
+    let _turn = write_turn::take(db).await;
     use pending_step::Column as C;
     let updated = pending_step::Entity::update_many()
         .col_expr(C::ProviderReference, Expr::value(reference))
@@ -233,6 +240,7 @@ pub async fn await_customer(
     owner: &str,
     until: DateTime<Utc>,
 ) -> Result<bool> {
+    let _turn = write_turn::take(db).await;
     use pending_step::Column as C;
     let updated = pending_step::Entity::update_many()
         .col_expr(C::LeaseOwner, Expr::value(AWAITING_CUSTOMER))
@@ -265,6 +273,7 @@ pub async fn set_lease(
     owner: &str,
     until: DateTime<Utc>,
 ) -> Result<bool> {
+    let _turn = write_turn::take(db).await;
     use pending_step::Column as C;
     let updated = pending_step::Entity::update_many()
         .col_expr(C::LeaseUntil, Expr::value(until))
@@ -281,6 +290,7 @@ pub async fn set_lease(
 /// lost in a crash of the database, the step would be found committed and
 /// its bookkeeping repeated.
 pub async fn finish(db: &DatabaseConnection, id: i64, owner: &str) -> Result<bool> {
+    let _turn = write_turn::take(db).await;
     let deleted = pending_step::Entity::delete_many()
         .filter(pending_step::Column::Id.eq(id))
         .filter(pending_step::Column::LeaseOwner.eq(owner))
@@ -298,6 +308,7 @@ pub async fn finish_many(db: &DatabaseConnection, held: &[(i64, String)]) -> Res
     if held.is_empty() {
         return Ok(0);
     }
+    let _turn = write_turn::take(db).await;
     let mut any = sea_orm::Condition::any();
     for (id, owner) in held {
         any = any.add(C::Id.eq(*id).and(C::LeaseOwner.eq(owner.as_str())));
@@ -313,6 +324,7 @@ pub async fn finish_many(db: &DatabaseConnection, held: &[(i64, String)]) -> Res
 /// Deletes a step whatever its lease (its work is done, and repeating it
 /// would change nothing).
 pub async fn finish_any(db: &DatabaseConnection, id: i64) -> Result<()> {
+    let _turn = write_turn::take(db).await;
     pending_step::Entity::delete_by_id(id).exec(db).await?;
     Ok(())
 }

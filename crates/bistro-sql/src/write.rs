@@ -57,7 +57,7 @@ pub async fn create_user(
     db: &DatabaseConnection,
     new: NewUser,
 ) -> std::result::Result<user::Model, CreateUserError> {
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     let inserted = user::ActiveModel {
         email: Set(new.email),
         display_name: Set(new.display_name),
@@ -134,7 +134,7 @@ pub async fn create_menu_item(
     db: &DatabaseConnection,
     new: NewMenuItem,
 ) -> Result<Option<menu_item::Model>> {
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     let last: Option<Option<i32>> = menu_item::Entity::find()
         .select_only()
         .column_as(menu_item::Column::Position.max(), "max_position")
@@ -230,7 +230,7 @@ pub async fn update_menu_item(
     if let Some(stock) = changes.daily_stock {
         update = update.col_expr(C::DailyStock, Expr::value(stock));
     }
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     let result = update.exec(&txn).await?;
     if result.rows_affected == 0 {
         return Ok(None);
@@ -271,6 +271,7 @@ pub async fn create_review(
     new: NewReview,
 ) -> std::result::Result<crate::entity::review::Model, WriteReviewError> {
     let now = Utc::now();
+    let _turn = crate::write_turn::take(db).await;
     let inserted = crate::entity::review::ActiveModel {
         user_id: Set(new.user_id),
         restaurant_id: Set(new.restaurant_id),
@@ -306,7 +307,7 @@ pub async fn update_review(
     if let Some(body) = body {
         update = update.col_expr(C::Body, Expr::value(body));
     }
-    let txn = begin_write(db).await?;
+    let (_turn, txn) = begin_write(db).await?;
     if update.exec(&txn).await?.rows_affected == 0 {
         return Ok(None);
     }
@@ -317,6 +318,7 @@ pub async fn update_review(
 
 /// Deletes a review; `false` when it did not exist.
 pub async fn delete_review(db: &DatabaseConnection, id: i64) -> Result<bool> {
+    let _turn = crate::write_turn::take(db).await;
     Ok(crate::entity::review::Entity::delete_by_id(id)
         .exec(db)
         .await?
