@@ -2,12 +2,17 @@
 //! on both store pairs: the span tree of one composed request and of one
 //! checkout, each continuing the caller's W3C `traceparent`.
 //!
+//! Then the work no caller starts, each piece in a trace of its own: an
+//! operation over WebSocket, an email's delivery over SMTP, and recovery
+//! settling a pending step.
+//!
 //! The exporter's layer is this test's thread's subscriber (the server
 //! serves on the test's runtime, so it sees every span of the test's
 //! requests and none of other tests'); SQL statements' spans go through
-//! OpenTelemetry's global tracer provider, which this test sets. The
-//! sampling ratio is 0: every span here is kept because its caller's
-//! `traceparent` says so (`ParentBased`), and a caller that says no gets none.
+//! OpenTelemetry's global tracer provider, which this test sets, so the
+//! whole of it is one test. The sampling ratio is 1, so that every trace
+//! that starts here is kept; a caller's `traceparent` decides for its own
+//! request (`ParentBased`): a caller that says no gets no span.
 
 use std::collections::HashMap;
 
@@ -127,7 +132,7 @@ async fn a_composed_request_and_a_checkout_export_their_span_trees_in_the_caller
     let receiver = Receiver::start().await;
     let settings = TelemetrySettings {
         otlp_endpoint: receiver.endpoint(),
-        sample_ratio: 0.0,
+        sample_ratio: 1.0,
     };
     let provider = telemetry::tracer_provider(&settings)
         .expect("the exporter")
@@ -280,6 +285,150 @@ async fn a_composed_request_and_a_checkout_export_their_span_trees_in_the_caller
         )
         .await;
         assert!(exported(&provider, &receiver, &trace_id).await.is_empty());
+
+        on_its_own(&app, &provider, &receiver).await;
         app.stop().await;
     }
+}
+
+/// The work no caller starts, each in a trace of its own: an operation over
+/// WebSocket, the checkout's confirmation email sent over SMTP, and a dead
+/// checkout's step settled by recovery.
+async fn on_its_own(
+    app: &TestApp,
+    provider: &opentelemetry_sdk::trace::SdkTracerProvider,
+    receiver: &Receiver,
+) {
+    let name = app.pair.name();
+    // The spans exported so far, from the `from`th on (the receiver holds
+    // those of the pairs before this one too).
+    let flushed = |from: usize| async move {
+        let provider = provider.clone();
+        tokio::task::spawn_blocking(move || provider.force_flush())
+            .await
+            .expect("the flush")
+            .expect("the spans exported");
+        receiver.spans().split_off(from)
+    };
+    let from = flushed(0).await.len();
+    let children = |spans: &[ReceivedSpan], parent: &ReceivedSpan| -> Vec<ReceivedSpan> {
+        spans
+            .iter()
+            .filter(|s| s.trace_id == parent.trace_id && s.parent_span_id == parent.span_id)
+            .cloned()
+            .collect()
+    };
+
+    // A query over WebSocket: a server span that starts its trace, named
+    // after the operation, with the loader batches below it.
+    let mut ws =
+        bistro_tests::ws::WsClient::connect(&app.ws_url(), Some("graphql-transport-ws")).await;
+    ws.init_as(None).await;
+    ws.subscribe(
+        "1",
+        &operation("RestaurantPage"),
+        json!({ "first": 2, "menuFirst": 2 }),
+    )
+    .await;
+    let page = ws.next("1").await;
+    assert!(page.get("errors").is_none(), "[{name}] {page:#}");
+    let spans = flushed(from).await;
+    let request = spans
+        .iter()
+        .find(|s| s.name == "query RestaurantPage" && s.parent_span_id.is_empty())
+        .unwrap_or_else(|| panic!("[{name}] the WebSocket query's span: {spans:#?}"));
+    assert_eq!(request.kind, 2, "[{name}] a server span");
+    assert!(
+        children(&spans, request)
+            .iter()
+            .any(|s| s.attributes.contains_key("loader")),
+        "[{name}] a loader batch under the WebSocket query"
+    );
+
+    // The confirmation email of the checkout above, sent over SMTP.
+    let smtp = bistro_tests::smtp::SmtpServer::start().await;
+    let settings = app.app.config.mail.clone();
+    let delivery = bistro_mail::Delivery::from_settings(
+        std::path::Path::new("unused"),
+        &smtp.url(),
+        &settings.from,
+    )
+    .expect("an SMTP delivery");
+    let sent = bistro_mail::Worker::new(app.app.db.clone(), delivery, settings, "traced")
+        .run_once()
+        .await
+        .expect("an outbox round");
+    assert!(sent >= 1, "[{name}] the confirmation email was due");
+    let spans = flushed(from).await;
+    let deliveries: Vec<&ReceivedSpan> = spans
+        .iter()
+        .filter(|s| s.name == "outbox deliver")
+        .collect();
+    assert_eq!(
+        deliveries.len(),
+        sent,
+        "[{name}] a span per message: {spans:#?}"
+    );
+    for message in deliveries {
+        assert!(message.parent_span_id.is_empty(), "[{name}] its own trace");
+        assert_eq!(message.kind, 5, "[{name}] a consumer span");
+        assert!(
+            !message.attributes.values().any(|v| v.contains('@')),
+            "[{name}] no address: {message:?}"
+        );
+        let smtp_send = children(&spans, message);
+        assert!(
+            smtp_send
+                .iter()
+                .any(|s| s.name == "smtp send" && s.kind == 3),
+            "[{name}] the SMTP exchange under its message: {smtp_send:#?}"
+        );
+    }
+
+    // A checkout whose request died before taking stock or money, settled
+    // by a sweep: a span of its own, its provider call and statements below.
+    let (user_id, _) = app.new_customer("traced-dead").await;
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let detail = json!({
+        "fingerprint": "dead", "restaurant_id": 1, "day": past.date_naive(), "holds": [],
+        "amount": 1000, "currency": "USD", "token": "tok_visa", "cart": null,
+    });
+    bistro_sql::steps::claim_checkout(
+        &app.app.db,
+        bistro_sql::steps::NewCheckoutStep {
+            user_id,
+            idempotency_key: "traced-dead".into(),
+            provider: "simulated".into(),
+            provider_key: format!("checkout-{user_id}-traced-dead"),
+            detail: detail.to_string(),
+            lease_owner: "a request that died".into(),
+            lease_until: past,
+            now: past,
+            durability_may_trail: false,
+        },
+    )
+    .await
+    .expect("the dead checkout's step");
+    assert_eq!(app.recover().await.settled, 1, "[{name}]");
+    let spans = flushed(from).await;
+    let settle = spans
+        .iter()
+        .find(|s| s.name == "recovery settle")
+        .unwrap_or_else(|| panic!("[{name}] recovery's span: {spans:#?}"));
+    assert!(settle.parent_span_id.is_empty(), "[{name}] its own trace");
+    assert_eq!(
+        settle.attributes["step.kind"], "Checkout",
+        "[{name}] {settle:?}"
+    );
+    let below = children(&spans, settle);
+    assert!(
+        below
+            .iter()
+            .any(|s| s.attributes.contains_key("payment.operation")),
+        "[{name}] the provider asked where the payment stands: {below:#?}"
+    );
+    assert!(
+        below.iter().any(|s| s.name.starts_with("DELETE")),
+        "[{name}] the step deleted: {below:#?}"
+    );
 }

@@ -131,6 +131,14 @@ impl Receiver {
         format!("http://{}", self.addr)
     }
 
+    /// Every span received so far.
+    pub fn spans(&self) -> Vec<ReceivedSpan> {
+        self.spans
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
     /// The spans received so far of the trace `trace_id` (hex).
     pub fn trace(&self, trace_id: &str) -> Vec<ReceivedSpan> {
         self.spans

@@ -33,6 +33,7 @@ use bistro_payments::SimulatedLedger;
 use bistro_sql::entity::{StepKind, StepState, pending_step};
 use bistro_sql::{ordering, steps};
 use chrono::Utc;
+use tracing::Instrument as _;
 
 use crate::checkout::{Authorized, CheckoutDetail, lease_owner};
 use crate::lifecycle::TransitionDetail;
@@ -104,7 +105,17 @@ pub async fn sweep_while(
         };
         let scope = data.scope();
         let left_before = report.left;
-        match settle(&scope, &step).await {
+        // Each step settled in a trace of its own (traces on): its provider
+        // calls, statements and key-value commands are the span's children.
+        let span = tracing::info_span!(
+            target: "bistro::recovery",
+            "recovery settle",
+            otel.name = "recovery settle",
+            step.id = step.id,
+            step.kind = ?step.kind,
+            step.state = ?step.state,
+        );
+        match settle(&scope, &step).instrument(span).await {
             Ok(Settled::Done) => {
                 report.settled += 1;
                 bistro_metrics::recovery_settled();

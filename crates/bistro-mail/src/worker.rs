@@ -195,8 +195,7 @@ impl Worker {
             let Some(row) = self.claim().await? else {
                 break;
             };
-            let delivered = self.deliver(&row).await;
-            self.finish(&row, delivered).await?;
+            self.handle(&row).await?;
             handled += 1;
         }
         Ok(handled)
@@ -207,9 +206,30 @@ impl Worker {
         let Some(row) = self.claim().await? else {
             return Ok(false);
         };
-        let delivered = self.deliver(&row).await;
-        self.finish(&row, delivered).await?;
+        self.handle(&row).await?;
         Ok(true)
+    }
+
+    /// Delivers a claimed message and records how it went, in the span of
+    /// its own trace (traces on): the SMTP exchange is its child. The span
+    /// names the message by its outbox id and attempt, never its address.
+    async fn handle(&self, row: &email_outbox::Model) -> bistro_sql::Result<()> {
+        let span = tracing::info_span!(
+            target: "bistro::outbox",
+            "outbox message",
+            otel.name = "outbox deliver",
+            otel.kind = "consumer",
+            outbox.id = row.id,
+            outbox.attempt = row.attempts,
+        );
+        tracing::Instrument::instrument(
+            async {
+                let delivered = self.deliver(row).await;
+                self.finish(row, delivered).await
+            },
+            span,
+        )
+        .await
     }
 
     /// Claims the next due message under this worker's lease.

@@ -350,11 +350,7 @@ async fn execute_in(
         };
         crate::telemetry::name_request(
             state.config.telemetry.enabled(),
-            prepared.operation_type().map(|ty| match ty {
-                OperationType::Query => "query",
-                OperationType::Mutation => "mutation",
-                OperationType::Subscription => "subscription",
-            }),
+            prepared.operation_type(),
             prepared.operation_name(),
         );
         // GET must not change anything: refuse mutations (and subscriptions)

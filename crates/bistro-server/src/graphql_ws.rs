@@ -428,7 +428,11 @@ impl Connection {
         let caller = connection.caller().clone();
         let viewer = connection.viewer().clone();
         let address = self.address;
-        let responses = futures_util::stream::once(async move {
+        // Each operation is a request of its own to traces: its span starts
+        // a trace (a connection outlives any one trace).
+        let traced = state.config.telemetry.enabled();
+        let span = crate::telemetry::request_span(traced, &axum::http::HeaderMap::new());
+        let start = async move {
             let once = |response: Response| -> BoxStream<'static, Response> {
                 futures_util::stream::once(std::future::ready(response)).boxed()
             };
@@ -436,6 +440,11 @@ impl Connection {
                 Ok(prepared) => prepared,
                 Err(response) => return once(response),
             };
+            crate::telemetry::name_request(
+                traced,
+                prepared.operation_type(),
+                prepared.operation_name(),
+            );
             // The router secret guards `_service` and `_entities` on every
             // transport; routers send them over HTTP only, where the header is.
             if state.config.federation.router_secret().is_some()
@@ -469,8 +478,9 @@ impl Connection {
                 // execution reports what is wrong with them.
                 _ => state.api.subscribe(prepared),
             }
-        })
-        .flatten();
+        };
+        let responses =
+            futures_util::stream::once(tracing::Instrument::instrument(start, span)).flatten();
         responses
             .enumerate()
             .map(|(n, response)| OperationEvent::Response {

@@ -7,7 +7,10 @@
 //! The spans are made where the work is, not by an async-graphql extension
 //! (ARCHITECTURE.md, *Observability*, says why): one per GraphQL request
 //! here ([`request_span`], which continues a W3C `traceparent` and puts the
-//! trace id in the request's log lines), and below it one per loader batch
+//! trace id in the request's log lines; `graphql_ws` makes one per operation
+//! too), one per email the outbox worker delivers (`bistro_mail::Worker`)
+//! and per pending step recovery settles (`bistro_data::recovery`), and
+//! below them one per loader batch
 //! (`bistro_data::batch`), SQL statement (`bistro_data`'s statement hook),
 //! key-value command batch (`bistro_kv`), payment provider call
 //! (`bistro_payments::Observed`) and SMTP delivery (`bistro_mail`). The
@@ -16,6 +19,7 @@
 //! are made only in a sampled trace, and an unsampled request runs in no
 //! span at all.
 
+use async_graphql::parser::types::OperationType;
 use axum::http::HeaderMap;
 use opentelemetry::propagation::{Extractor, TextMapPropagator as _};
 use opentelemetry::trace::{Status, TraceContextExt as _, TracerProvider as _};
@@ -184,10 +188,15 @@ pub fn request_span(traced: bool, headers: &HeaderMap) -> tracing::Span {
 /// Names the current request's span (see [`request_span`]) after its
 /// operation, as OpenTelemetry's GraphQL conventions do (`query
 /// RestaurantPage`; the type alone for an anonymous operation).
-pub fn name_request(traced: bool, ty: Option<&'static str>, name: Option<&str>) {
+pub fn name_request(traced: bool, ty: Option<OperationType>, name: Option<&str>) {
     if !traced {
         return;
     }
+    let ty = ty.map(|ty| match ty {
+        OperationType::Query => "query",
+        OperationType::Mutation => "mutation",
+        OperationType::Subscription => "subscription",
+    });
     let span = tracing::Span::current();
     if span.is_disabled() {
         return;
