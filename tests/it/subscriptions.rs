@@ -37,7 +37,7 @@ const TOGGLE: &str = "mutation($id: ID!, $available: Boolean!) { setMenuItemAvai
 const RESTAURANT_ORDERS: &str = "subscription($id: ID!) { restaurantOrders(restaurantId: $id) { \
     kind orderId to order { status customer { displayName } } } }";
 
-async fn staff_1(app: &TestApp) -> String {
+pub(crate) async fn staff_1(app: &TestApp) -> String {
     app.login(STAFF_1, DEMO_PASSWORD).await["accessToken"]
         .as_str()
         .unwrap()
@@ -56,7 +56,7 @@ async fn advance(app: &TestApp, token: &str, order: &str, to: &str) {
     );
 }
 
-async fn toggle(app: &TestApp, token: &str, item: &str, available: bool) {
+pub(crate) async fn toggle(app: &TestApp, token: &str, item: &str, available: bool) {
     let (_, body) = app
         .graphql_as(
             Some(token),

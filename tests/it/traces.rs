@@ -332,6 +332,7 @@ async fn on_its_own(
     .await;
     let page = ws.next("1").await;
     assert!(page.get("errors").is_none(), "[{name}] {page:#}");
+    assert_eq!(ws.message().await, json!({ "type": "complete", "id": "1" }));
     let spans = flushed(from).await;
     let request = spans
         .iter()
@@ -343,6 +344,65 @@ async fn on_its_own(
             .iter()
             .any(|s| s.attributes.contains_key("loader")),
         "[{name}] a loader batch under the WebSocket query"
+    );
+
+    // A subscription: its start in the operation's span, then each event
+    // in a trace of its own, from its arrival to its response, with the
+    // loads it needs below it.
+    let restaurant = crate::ordering::gid(bistro_schema::ids::NodeType::Restaurant, 1);
+    ws.subscribe(
+        "2",
+        &operation("MenuItemAvailability"),
+        json!({ "restaurantId": restaurant }),
+    )
+    .await;
+    ws.round_trip().await;
+    let (_, dish) = new_item(app, 1, "Traced dish", 900, None).await;
+    let staff = crate::subscriptions::staff_1(app).await;
+    let toggled_at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after the epoch")
+        .as_nanos() as u64;
+    crate::subscriptions::toggle(app, &staff, &dish, false).await;
+    let event = ws.next("2").await;
+    assert_eq!(
+        event["data"]["menuItemAvailability"]["menuItem"]["name"], "Traced dish",
+        "[{name}] {event:#}"
+    );
+    let spans = flushed(from).await;
+    let start = spans
+        .iter()
+        .find(|s| s.name == "subscription MenuItemAvailability" && s.parent_span_id.is_empty())
+        .unwrap_or_else(|| panic!("[{name}] the subscription's start: {spans:#?}"));
+    assert!(
+        children(&spans, start)
+            .iter()
+            .any(|s| s.attributes.contains_key("loader")),
+        "[{name}] the start's load of the restaurant under it"
+    );
+    let delivered = spans
+        .iter()
+        .find(|s| s.name == "subscription MenuItemAvailability event")
+        .unwrap_or_else(|| panic!("[{name}] the event's span: {spans:#?}"));
+    assert!(
+        delivered.parent_span_id.is_empty(),
+        "[{name}] its own trace"
+    );
+    assert_ne!(delivered.trace_id, start.trace_id, "[{name}]");
+    assert!(
+        children(&spans, delivered)
+            .iter()
+            .any(|s| s.attributes.contains_key("loader")),
+        "[{name}] the event's load of its menu item under it: {spans:#?}"
+    );
+    // Neither span covers the wait between them.
+    assert!(
+        start.end < toggled_at,
+        "[{name}] the start ends once it waits"
+    );
+    assert!(
+        delivered.start > toggled_at,
+        "[{name}] the event's span begins with the event"
     );
 
     // The confirmation email of the checkout above, sent over SMTP.

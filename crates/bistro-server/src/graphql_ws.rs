@@ -476,7 +476,12 @@ impl Connection {
                 }
                 // Subscriptions, and documents whose operation cannot be told:
                 // execution reports what is wrong with them.
-                _ => state.api.subscribe(prepared),
+                _ if !traced => state.api.subscribe(prepared),
+                _ => {
+                    let events = crate::telemetry::event_spans(prepared.operation_name());
+                    let start = tracing::Span::current();
+                    bistro_schema::live::traced(state.api.subscribe(prepared), start, events)
+                }
             }
         };
         let responses =

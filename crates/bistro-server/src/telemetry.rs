@@ -207,13 +207,60 @@ pub fn name_request(traced: bool, ty: Option<OperationType>, name: Option<&str>)
     if let Some(name) = name {
         span.record("graphql.operation.name", name);
     }
-    let title = match (ty, name) {
-        (Some(ty), Some(name)) => format!("{ty} {name}"),
-        (Some(ty), None) => ty.to_owned(),
-        (None, Some(name)) => name.to_owned(),
-        (None, None) => return,
-    };
-    span.context().span().update_name(title);
+    if let Some(title) = title(ty, name) {
+        span.context().span().update_name(title);
+    }
+}
+
+/// A request span's name: `query RestaurantPage`, the type alone for an
+/// anonymous operation.
+fn title(ty: Option<&str>, name: Option<&str>) -> Option<String> {
+    match (ty, name) {
+        (Some(ty), Some(name)) => Some(format!("{ty} {name}")),
+        (Some(ty), None) => Some(ty.to_owned()),
+        (None, Some(name)) => Some(name.to_owned()),
+        (None, None) => None,
+    }
+}
+
+/// The spans of each event a subscription delivers (traces on): a maker
+/// for `bistro_schema::live::traced`. Each event is a trace of its own (a
+/// write elsewhere caused it, not the subscriber), named after the
+/// subscription (`subscription OrderUpdates event`) and linked to the span
+/// of the subscription's start, the current span when this is called. An
+/// event the sampler does not keep runs in no span.
+pub fn event_spans(name: Option<&str>) -> impl Fn() -> tracing::Span + Send + 'static {
+    let otel_name = format!(
+        "{} event",
+        title(Some("subscription"), name).unwrap_or_default()
+    );
+    let name = name.unwrap_or_default().to_owned();
+    let start = tracing::Span::current()
+        .context()
+        .span()
+        .span_context()
+        .clone();
+    move || {
+        let span = tracing::info_span!(
+            target: "bistro::request",
+            parent: None,
+            "graphql event",
+            otel.name = %otel_name,
+            otel.kind = "server",
+            graphql.operation.type = "subscription",
+            graphql.operation.name = %name,
+        );
+        if span.is_disabled() {
+            return span;
+        }
+        if start.is_valid() {
+            span.add_link(start.clone());
+        }
+        if !span.context().span().span_context().is_sampled() {
+            return tracing::Span::none();
+        }
+        span
+    }
 }
 
 /// Marks the current request's span failed: an answer without data.

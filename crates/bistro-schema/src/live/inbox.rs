@@ -142,12 +142,13 @@ impl Stream for InboxStream {
     type Item = Entry;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Entry>> {
-        if let Some(entry) = self.inbox.pop() {
-            return Poll::Ready(Some(entry));
-        }
-        // Registered before looking again, so a push in between is not lost.
-        self.inbox.waker.register(cx.waker());
-        match self.inbox.pop() {
+        let entry = self.inbox.pop().or_else(|| {
+            // Registered before looking again, so a push in between is not lost.
+            self.inbox.waker.register(cx.waker());
+            self.inbox.pop()
+        });
+        super::traced::inbox_polled(entry.is_some());
+        match entry {
             Some(entry) => Poll::Ready(Some(entry)),
             None => Poll::Pending,
         }

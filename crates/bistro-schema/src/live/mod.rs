@@ -39,6 +39,7 @@
 
 mod hub;
 mod inbox;
+mod traced;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -59,6 +60,7 @@ use futures_util::StreamExt as _;
 use serde::Deserialize;
 
 pub use hub::{LiveHub, LiveStats};
+pub use traced::traced;
 
 use self::hub::{SessionRegistration, SharedEvent, Topic};
 use self::inbox::Entry;
