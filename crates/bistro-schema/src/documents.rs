@@ -9,7 +9,11 @@ use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+use async_graphql::Name;
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
+    SelectionSet,
+};
 use lru::LruCache;
 
 use crate::limits::DocumentCost;
@@ -74,14 +78,96 @@ impl Document {
 
     /// The type of the operation a request with `operation_name` selects, if it can be told.
     pub fn operation_type(&self, operation_name: Option<&str>) -> Option<OperationType> {
+        self.operation(operation_name).map(|op| op.ty)
+    }
+
+    /// The operation `operation_name` selects, if it names one (or the
+    /// document has one).
+    pub fn operation(&self, operation_name: Option<&str>) -> Option<&OperationDefinition> {
         match (&self.document.operations, operation_name) {
-            (DocumentOperations::Single(op), _) => Some(op.node.ty),
-            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
+            (DocumentOperations::Single(op), _) => Some(&op.node),
+            (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| &op.node),
             (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-                ops.values().next().map(|op| op.node.ty)
+                ops.values().next().map(|op| &op.node)
             }
             (DocumentOperations::Multiple(_), None) => None,
         }
+    }
+
+    /// The response keys an operation's selection at `path` (the path of an
+    /// object in the answer) selects, in the document's order, fragments
+    /// spread where they stand: the order of that object's fields in the
+    /// answer. Keys of fragments on other types are among them (the answer
+    /// simply lacks them).
+    pub fn response_keys(
+        &self,
+        operation_name: Option<&str>,
+        path: &[async_graphql::PathSegment],
+    ) -> Vec<Name> {
+        let Some(operation) = self.operation(operation_name) else {
+            return Vec::new();
+        };
+        let mut sets = vec![&operation.selection_set.node];
+        for segment in path {
+            let async_graphql::PathSegment::Field(key) = segment else {
+                // A list's items share their selection.
+                continue;
+            };
+            let mut fields = Vec::new();
+            for set in &sets {
+                self.fields_of(set, &mut fields);
+            }
+            sets = fields
+                .into_iter()
+                .filter(|field| field.response_key().node.as_str() == key.as_str())
+                .map(|field| &field.selection_set.node)
+                .collect();
+        }
+        let mut fields = Vec::new();
+        for set in &sets {
+            self.fields_of(set, &mut fields);
+        }
+        let mut keys: Vec<Name> = Vec::with_capacity(fields.len());
+        for field in fields {
+            let key = &field.response_key().node;
+            if !keys.contains(key) {
+                keys.push(key.clone());
+            }
+        }
+        keys
+    }
+
+    /// The fields `set` selects, in order, its fragments' fields where they
+    /// are spread (a fragment spread within itself, which validation
+    /// refuses, is not followed twice).
+    fn fields_of<'d>(&'d self, set: &'d SelectionSet, out: &mut Vec<&'d Field>) {
+        fn walk<'d>(
+            document: &'d ExecutableDocument,
+            set: &'d SelectionSet,
+            out: &mut Vec<&'d Field>,
+            spread: &mut Vec<&'d str>,
+        ) {
+            for selection in &set.items {
+                match &selection.node {
+                    Selection::Field(field) => out.push(&field.node),
+                    Selection::InlineFragment(fragment) => {
+                        walk(document, &fragment.node.selection_set.node, out, spread);
+                    }
+                    Selection::FragmentSpread(spread_of) => {
+                        let name = spread_of.node.fragment_name.node.as_str();
+                        if spread.contains(&name) {
+                            continue;
+                        }
+                        if let Some(fragment) = document.fragments.get(name) {
+                            spread.push(name);
+                            walk(document, &fragment.node.selection_set.node, out, spread);
+                            spread.pop();
+                        }
+                    }
+                }
+            }
+        }
+        walk(&self.document, set, out, &mut Vec::new());
     }
 }
 

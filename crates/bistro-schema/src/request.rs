@@ -403,7 +403,7 @@ impl Api {
         }
         .await;
         prepared.map_err(|error| {
-            let response = self.respond(&scope, Response::from_errors(vec![error]));
+            let response = self.respond(&scope, Response::from_errors(vec![error]), None);
             let requested = requested.as_deref();
             crate::observe::request(started, None, requested, false, &scope, &response, None);
             response
@@ -424,7 +424,9 @@ impl Api {
                 prepared.viewer = viewer;
                 Ok(prepared)
             }
-            Err(error) => Err(self.respond(&prepared.scope, Response::from_errors(vec![error]))),
+            Err(error) => {
+                Err(self.respond(&prepared.scope, Response::from_errors(vec![error]), None))
+            }
         }
     }
 
@@ -451,7 +453,8 @@ impl Api {
             registration,
             observed: (started, known),
         } = prepared;
-        let operation = started.and(request.operation_name.clone());
+        let operation_name = request.operation_name.clone();
+        let operation = started.and(operation_name.clone());
         let mut request = request.data(ViewerCell::new(viewer)).data(scope.clone());
         if let Some(address) = address {
             request = request.data(ClientAddr(address));
@@ -478,7 +481,11 @@ impl Api {
         {
             register(&self.limits, &scope, &hash, &text).await;
         }
-        let response = self.respond(&scope, response);
+        let response = self.respond(
+            &scope,
+            response,
+            Some((&document, operation_name.as_deref())),
+        );
         let requested = operation.as_deref();
         let ty = started.and_then(|_| document.operation_type(requested));
         crate::observe::request(
@@ -507,6 +514,7 @@ impl Api {
         } = prepared;
         let open =
             crate::observe::OpenSubscription::open(&document, request.operation_name.as_deref());
+        let operation_name = request.operation_name.clone();
         let limits = self.limits.clone();
         let registering = {
             let limits = self.limits.clone();
@@ -536,15 +544,19 @@ impl Api {
             .chain(schema.execute_stream(request).map(move |mut response| {
                 // Counted open while the stream lives.
                 let _open = &open;
-                finish(&mut response, &limits);
+                finish(
+                    &mut response,
+                    &limits,
+                    Some((&document, operation_name.as_deref())),
+                );
                 response
             }))
             .boxed()
     }
 
     /// Codes the response's errors, and adds the round trips when configured.
-    fn respond(&self, scope: &Scope, mut response: Response) -> Response {
-        finish(&mut response, &self.limits);
+    fn respond(&self, scope: &Scope, mut response: Response, shape: Option<Shape<'_>>) -> Response {
+        finish(&mut response, &self.limits, shape);
         let (sql, kv) = scope.round_trips();
         let kv_commands = scope.kv_commands();
         tracing::debug!(
@@ -687,9 +699,13 @@ fn complexity_message(limit: usize) -> String {
     format!("The query is more complex than the limit of {limit}.")
 }
 
+/// The document an answer is of, and the name of its operation: where a
+/// restored `null` goes among its object's fields.
+type Shape<'a> = (&'a Document, Option<&'a str>);
+
 /// Codes every error, restores `null` where a field failed, and puts the
 /// errors in their defined order ([`order_errors`]).
-pub(crate) fn finish(response: &mut Response, limits: &Limits) {
+pub(crate) fn finish(response: &mut Response, limits: &Limits, shape: Option<Shape<'_>>) {
     let request_failed = response.data == Value::Null;
     for error in &mut response.errors {
         code_request_error(error, limits);
@@ -699,7 +715,7 @@ pub(crate) fn finish(response: &mut Response, limits: &Limits) {
     // errors' order, which must not be the order the fields failed in.
     order_errors(response);
     if !request_failed {
-        null_failed_fields(response);
+        null_failed_fields(response, shape);
         order_errors(response);
     }
 }
@@ -835,16 +851,17 @@ fn parse_error(error: ServerError, limits: &Limits) -> ServerError {
 
 /// Puts `null` where a field failed.
 ///
-/// A field async-graphql left out (a refused guard) is appended to its
-/// object, after the fields that answered, in the errors' order (see
-/// [`order_errors`]: by the failed fields' locations in the document).
+/// A field async-graphql left out (a refused guard) goes back to its place
+/// among its object's fields, the order the document selects them in
+/// ([`Document::response_keys`]); without the document (an answer of no
+/// operation), after the fields that answered, in the errors' order.
 ///
 /// async-graphql 7.2 leaves a failed field out of `data` instead of setting
 /// it to `null` (TECH-NOTES §1.3); guards fail that way too. The spec (and
 /// typed clients) expect the key with `null`: every field that can fail is
 /// nullable in this schema, so the error path's last key is restored as
 /// `null` wherever its parent object exists.
-fn null_failed_fields(response: &mut Response) {
+fn null_failed_fields(response: &mut Response, shape: Option<Shape<'_>>) {
     use async_graphql::PathSegment;
     fn walk<'v>(node: &'v mut Value, path: &[PathSegment]) -> Option<&'v mut Value> {
         let Some((first, rest)) = path.split_first() else {
@@ -861,8 +878,26 @@ fn null_failed_fields(response: &mut Response) {
         let Some((PathSegment::Field(last), parents)) = error.path.split_last() else {
             continue;
         };
-        if let Some(Value::Object(map)) = walk(&mut response.data, parents) {
-            map.entry(Name::new(last)).or_insert(Value::Null);
+        let Some(Value::Object(map)) = walk(&mut response.data, parents) else {
+            continue;
+        };
+        if map.contains_key(last.as_str()) {
+            continue;
+        }
+        let key = Name::new(last);
+        let order = shape
+            .map(|(document, operation)| document.response_keys(operation, parents))
+            .unwrap_or_default();
+        match order.iter().position(|k| *k == key) {
+            // After every field present that the document selects before it.
+            Some(place) => {
+                let before = &order[..place];
+                let index = map.keys().filter(|k| before.contains(k)).count();
+                map.shift_insert(index, key, Value::Null);
+            }
+            None => {
+                map.insert(key, Value::Null);
+            }
         }
     }
 }
@@ -991,7 +1026,7 @@ mod tests {
         .map(|errors| {
             let mut response = Response::new(data.clone());
             response.errors = errors;
-            super::finish(&mut response, &crate::limits::Limits::default());
+            super::finish(&mut response, &crate::limits::Limits::default(), None);
             serde_json::to_string(&response).unwrap()
         })
         .collect();
@@ -1000,6 +1035,32 @@ mod tests {
             answers[0].contains(r#"{"name":"a","orders":null,"late":null}"#),
             "{}",
             answers[0]
+        );
+    }
+
+    #[test]
+    fn a_field_left_out_of_data_comes_back_at_its_selected_place() {
+        use PathSegment::Index;
+        let text = "query Page { list { orders name ... on Item { late } ...rest } } \
+                    fragment rest on Item { z }";
+        let document = crate::documents::Document::new(
+            async_graphql::parser::parse_query(text).unwrap(),
+            Default::default(),
+        );
+        let data = Value::from_json(json!({ "list": [{ "name": "a", "z": 1 }] })).unwrap();
+        let mut response = Response::new(data);
+        response.errors = vec![
+            error("late", &[field("list"), Index(0), field("late")], 1),
+            error("orders", &[field("list"), Index(0), field("orders")], 1),
+        ];
+        super::finish(
+            &mut response,
+            &crate::limits::Limits::default(),
+            Some((&document, Some("Page"))),
+        );
+        assert_eq!(
+            serde_json::to_string(&response.data).unwrap(),
+            r#"{"list":[{"orders":null,"name":"a","late":null,"z":1}]}"#
         );
     }
 }
