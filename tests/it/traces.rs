@@ -138,6 +138,7 @@ async fn a_composed_request_and_a_checkout_export_their_span_trees_in_the_caller
         .expect("the exporter")
         .expect("traces on");
     opentelemetry::global::set_tracer_provider(provider.clone());
+    bistro_tests::logs::keep_interest_per_thread();
     let _subscriber = tracing::subscriber::set_default(
         tracing_subscriber::registry().with(telemetry::otel_layer(&provider)),
     );

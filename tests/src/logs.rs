@@ -31,8 +31,28 @@ impl Write for Sink {
     }
 }
 
+/// Keeps each call site's interest right while tests hold subscribers of
+/// their own thread. Call it before setting one (`capture` does).
+///
+/// tracing-core works out a call site's interest once, from every
+/// registered subscriber, except while exactly one is registered: then it
+/// asks only the default of the thread that reached the call site first. A
+/// call site first reached on a thread without a subscriber, while one
+/// test's subscriber was the only one alive, was switched off for every
+/// thread, that test's included, whose log lines or spans then went
+/// missing under load. Two subscribers that live as long as the process
+/// keep that shortcut off for good.
+pub fn keep_interest_per_thread() {
+    static KEEPERS: std::sync::OnceLock<[tracing::Dispatch; 2]> = std::sync::OnceLock::new();
+    KEEPERS.get_or_init(|| {
+        let keeper = || tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
+        [keeper(), keeper()]
+    });
+}
+
 /// Starts capturing this thread's log lines, at every level.
 pub fn capture() -> CapturedLogs {
+    keep_interest_per_thread();
     let buffer = Arc::new(Mutex::new(Vec::new()));
     let sink = Sink(buffer.clone());
     let subscriber = tracing_subscriber::fmt()
