@@ -60,8 +60,7 @@ use serde::Deserialize;
 
 pub use hub::{LiveHub, LiveStats};
 
-use self::hub::{SessionRegistration, SharedEvent, Topic};
-use self::inbox::Entry;
+use self::hub::{Entry, SessionRegistration, SharedEvent, Topic};
 use crate::auth::{AuthFailure, Rule, Viewer, authenticate_until, viewer};
 use crate::error::ErrorCode;
 use crate::ids::{NodeType, expect_global_id, global_id};
