@@ -20,6 +20,7 @@ mod menu_admin;
 mod money;
 mod mutation;
 pub mod node;
+mod objects;
 mod observe;
 mod order;
 mod order_lifecycle;

@@ -63,10 +63,9 @@ use self::hub::{Entry, SharedEvent, Topic};
 use crate::auth::{Rule, Viewer, viewer};
 use crate::error::ErrorCode;
 use crate::ids::{NodeType, expect_global_id, global_id};
-use crate::menu::MenuItem;
-use crate::order::{Order, OrderActor, OrderStatus, PaymentStatus};
+use crate::objects::{MenuItem, Order, OrderStatus, Restaurant};
+use crate::order::{OrderActor, PaymentStatus};
 use crate::request::context::data;
-use crate::restaurant::Restaurant;
 
 /// How live connections behave (configuration section `[live]`).
 #[derive(Debug, Clone, Deserialize)]
