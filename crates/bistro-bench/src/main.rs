@@ -182,7 +182,7 @@ async fn main() -> anyhow::Result<()> {
             for (label, bin) in &bins {
                 let server = Server::start(bin, &pair, &setting, &cli.server_log).await?;
                 for workload in &workloads {
-                    if !setting.runs(*workload, cli.no_ratios) {
+                    if !workload.runs_in(&setting, cli.no_ratios) {
                         continue;
                     }
                     eprintln!(

@@ -9,7 +9,6 @@ use anyhow::Context as _;
 use tokio::process::{Child, Command};
 
 use crate::stores::Pair;
-use crate::workloads::Workload;
 
 /// The secret the benchmark server signs tokens with.
 pub const TOKEN_SECRET: &str = "bistro-bench-signing-secret-0123456789abcdef";
@@ -107,16 +106,6 @@ impl ServerSettings {
             max_batch_size: 1,
             floor: false,
             stripe_api: None,
-        }
-    }
-
-    /// Whether `workload` runs in this configuration.
-    pub fn runs(&self, workload: Workload, no_ratios: bool) -> bool {
-        match self.name {
-            "caches on" => workload != Workload::W1Sql || !no_ratios,
-            "caches off" => workload == Workload::W1Sql,
-            "caches on, Stripe" => workload == Workload::W3,
-            _ => workload == Workload::W1,
         }
     }
 }

@@ -3,7 +3,7 @@
 use anyhow::Context as _;
 use serde_json::{Value, json};
 
-use crate::server::Server;
+use crate::server::{Server, ServerSettings};
 
 /// The documents, shared with the test suite (which asserts their round trips).
 const RESTAURANT_PAGE: &str = include_str!("../../../tests/operations/RestaurantPage.graphql");
@@ -51,6 +51,16 @@ impl Workload {
             Self::W2 => "W2",
             Self::W3 => "W3",
             Self::W5 => "W5",
+        }
+    }
+
+    /// Whether this workload runs in the server configuration `settings`.
+    pub fn runs_in(self, settings: &ServerSettings, no_ratios: bool) -> bool {
+        match settings.name {
+            "caches on" => self != Self::W1Sql || !no_ratios,
+            "caches off" => self == Self::W1Sql,
+            "caches on, Stripe" => self == Self::W3,
+            _ => self == Self::W1,
         }
     }
 

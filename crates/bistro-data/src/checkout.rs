@@ -66,18 +66,18 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use bistro_kv::typed::Codec as _;
-use bistro_payments::{AuthorizeRequest, Checkpoint, MAX_TOKEN_CHARS, Operation};
+use bistro_payments::{Checkpoint, MAX_TOKEN_CHARS, Operation};
 use bistro_sql::entity::{Fulfilment, StepState, order, order_line, pending_step};
 use bistro_sql::ordering::{self, NewEmail, NewOrder, NewPayment, PlaceOrderError, StepGuard};
 use bistro_sql::steps::{self, CheckoutClaim, NewCheckoutStep};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
-use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::cart::{CartKey, StoredCart};
 use crate::events::{self, EventActor};
 use crate::money::{format_minor, to_minor};
+use crate::pending::{Authorized, CheckoutDetail, lease_owner};
 use crate::stock::{self, Want};
 use crate::{Result, Scope, options, popularity};
 
@@ -99,62 +99,6 @@ pub const MAX_ADDRESS_CHARS: usize = 300;
 
 /// Highest table number accepted.
 pub const MAX_TABLE_NUMBER: i32 = 9_999;
-
-/// What a checkout's pending step records: enough to finish or undo it
-/// without the request that started it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct CheckoutDetail {
-    /// What the checkout asks for ([`Fingerprint::encode`]).
-    pub fingerprint: String,
-    /// The cart's restaurant.
-    pub restaurant_id: i64,
-    /// The day whose stock it takes; the order is dated that day.
-    pub day: NaiveDate,
-    /// Units of limited items it holds: `(menu item, units)`.
-    pub holds: Vec<(i64, i64)>,
-    /// The amount to authorize, in minor units.
-    pub amount: i64,
-    /// Its currency.
-    pub currency: String,
-    /// The card token (a processor's token, never a card number).
-    pub token: String,
-    /// The cart as stored when it was ordered (emptied after the order if unchanged).
-    pub cart: Option<String>,
-}
-
-impl CheckoutDetail {
-    pub(crate) fn decode(step: &pending_step::Model) -> Option<Self> {
-        serde_json::from_str(&step.detail).ok()
-    }
-
-    pub(crate) fn authorize_request(&self, provider_key: &str) -> AuthorizeRequest {
-        AuthorizeRequest {
-            idempotency_key: provider_key.to_owned(),
-            token: self.token.clone(),
-            amount: self.amount,
-            currency_code: self.currency.clone(),
-        }
-    }
-}
-
-/// What is known of a checkout's authorization when it is undone.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Authorized {
-    /// The provider may have authorized (its answer was lost): ask it.
-    Unknown,
-    /// Nothing was authorized.
-    Nothing,
-    /// This authorization.
-    Reference(String),
-}
-
-impl Authorized {
-    pub(crate) fn of(step: &pending_step::Model) -> Self {
-        step.provider_reference
-            .clone()
-            .map_or(Self::Unknown, Self::Reference)
-    }
-}
 
 /// What a checkout asks for: hashes of its input and of its cart.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -284,6 +228,23 @@ pub enum CheckoutProblem {
 }
 
 impl CheckoutProblem {
+    /// The user error code the schema answers this problem with (a metric's label).
+    pub(crate) fn code(&self) -> &'static str {
+        match self {
+            Self::KeyInvalid => "IDEMPOTENCY_KEY_INVALID",
+            Self::KeyReused => "IDEMPOTENCY_KEY_REUSED",
+            Self::InProgress => "CHECKOUT_IN_PROGRESS",
+            Self::InvalidFulfilment(_) => "INVALID_FULFILMENT",
+            Self::CartEmpty => "CART_EMPTY",
+            Self::ItemUnavailable(_) => "ITEM_UNAVAILABLE",
+            Self::OutOfStock(_) => "OUT_OF_STOCK",
+            Self::PriceChanged(..) => "PRICE_CHANGED",
+            Self::CardDeclined(_) => "CARD_DECLINED",
+            Self::CardActionRequired(_) => "CARD_ACTION_REQUIRED",
+            Self::PaymentFailed(_) => "PAYMENT_FAILED",
+        }
+    }
+
     /// The problem a definite refusal of the payment provider is to the
     /// customer: a decline keeps its code, anything else is `PAYMENT_FAILED`.
     fn refused_by(error: bistro_payments::PaymentError) -> Self {
@@ -315,7 +276,12 @@ impl Scope {
         let outcome = self
             .detached(move |scope| async move { scope.checkout_now(request).await })
             .await;
-        crate::observe::checkout(&outcome);
+        let (counted, code) = match &outcome {
+            Ok(CheckoutOutcome::Placed(_)) => ("placed", "NONE"),
+            Ok(CheckoutOutcome::Refused(problem)) => ("refused", problem.code()),
+            Err(_) => ("failed", "STORE"),
+        };
+        crate::observe::checkout(counted, code);
         outcome
     }
 
@@ -1059,18 +1025,6 @@ fn fulfilment_problem(request: &CheckoutRequest) -> Option<CheckoutProblem> {
             }
         }
     }
-}
-
-/// Who holds a step: this attempt, unique across processes and restarts.
-pub(crate) fn lease_owner() -> String {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    format!(
-        "{:x}-{:x}-{:x}",
-        std::process::id(),
-        Utc::now().timestamp_nanos_opt().unwrap_or_default(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )
 }
 
 /// What is wrong with a checkout's input before anything is read.

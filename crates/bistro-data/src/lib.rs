@@ -20,6 +20,7 @@ mod finished_steps;
 pub mod lifecycle;
 pub mod money;
 pub mod options;
+mod pending;
 pub mod persisted;
 pub mod processor;
 pub mod recovery;

@@ -70,10 +70,9 @@ use bistro_sql::entity::{Fulfilment, OrderStatus, PaymentStatus, StepKind, order
 use bistro_sql::ordering::{self, NewPaymentChange, NewTransition, TransitionStep};
 use bistro_sql::steps;
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 
-use crate::checkout::lease_owner;
 use crate::events::{self, EventActor};
+use crate::pending::{TransitionDetail, lease_owner};
 use crate::{Result, Scope, stock};
 
 /// Who makes a transition.
@@ -377,30 +376,8 @@ pub enum TransitionProblem {
     Conflict,
 }
 
-/// What a payment change's pending step records: the transition it belongs to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct TransitionDetail {
-    /// The order's status before.
-    pub from: OrderStatus,
-    /// Its status after.
-    pub to: OrderStatus,
-    /// The payment's status before.
-    pub payment_from: PaymentStatus,
-    /// Its status after.
-    pub payment_to: PaymentStatus,
-    /// Who asked: the user.
-    pub actor_user_id: i64,
-    /// Who asked: as which party.
-    pub restaurant_party: bool,
-    /// Why (a rejection's reason).
-    pub note: Option<String>,
-}
-
+// The record is `pending`'s; what it means to a transition is this module's.
 impl TransitionDetail {
-    pub(crate) fn decode(step: &pending_step::Model) -> Option<Self> {
-        serde_json::from_str(&step.detail).ok()
-    }
-
     fn actor(&self) -> EventActor {
         if self.restaurant_party {
             EventActor::restaurant(self.actor_user_id)

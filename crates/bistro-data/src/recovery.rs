@@ -35,8 +35,7 @@ use bistro_sql::{ordering, steps};
 use chrono::Utc;
 use tracing::Instrument as _;
 
-use crate::checkout::{Authorized, CheckoutDetail, lease_owner};
-use crate::lifecycle::TransitionDetail;
+use crate::pending::{Authorized, CheckoutDetail, TransitionDetail, lease_owner};
 use crate::{DataLayer, Result, Scope};
 
 /// How the recovery task runs.

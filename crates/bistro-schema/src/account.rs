@@ -14,8 +14,8 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::{AuthDeps, ClientAddr, Principal, Viewer, ViewerCell, viewer};
 use crate::error::{Coded, ErrorCode, nullable, rate_limited, server_busy, store_error};
+use crate::objects::User;
 use crate::request::context::{data, loaders, scope};
-use crate::user::User;
 use crate::user_error::{UserError, UserErrorCode};
 
 /// A new account.

@@ -4,7 +4,7 @@
 //! are today's SQL prices, read through the loaders; the cart stores none.
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
-use bistro_data::cart::{CartProblem, CartWrite, MAX_LINE_QUANTITY, StoredCart, StoredCartLine};
+use bistro_data::cart::{CartProblem, CartWrite, MAX_LINE_QUANTITY, StoredCartLine};
 use bistro_data::options::{OptionGroup, OptionsProblem};
 
 use crate::auth::signed_in;
@@ -12,15 +12,10 @@ use crate::error::{Coded, nullable, soft};
 use crate::ids::{
     NodeType, cart_line_id, expect_global_id, option_id, parse_cart_line_id, parse_option_id,
 };
-use crate::menu::MenuItem;
 use crate::money::Money;
-use crate::order::Fulfilment;
+use crate::objects::{Cart, Fulfilment, MenuItem, Restaurant};
 use crate::request::context::{loaders, scope};
-use crate::restaurant::Restaurant;
 use crate::user_error::{UserError, UserErrorCode};
-
-/// A customer's open cart.
-pub struct Cart(pub StoredCart);
 
 /// Price of one unit of a line with its options, in minor units, and its
 /// currency; `None` when the item is gone. Options that no longer exist add nothing.

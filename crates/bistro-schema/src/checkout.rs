@@ -9,7 +9,7 @@ use bistro_data::checkout::{CheckoutOutcome, CheckoutProblem, CheckoutRequest};
 use crate::auth::signed_in;
 use crate::error::Coded;
 use crate::money::Decimal;
-use crate::order::{Fulfilment, Order};
+use crate::objects::{Fulfilment, Order};
 use crate::request::context::scope;
 use crate::user_error::{UserError, UserErrorCode};
 

@@ -134,6 +134,14 @@ pub fn limits<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a Limits> {
     crate::request::context::data::<std::sync::Arc<Limits>>(ctx).map(|l| l.as_ref())
 }
 
+/// The cost multiplier of a connection field for the complexity limit: the
+/// page size asked for, or the maximum when none is given (the default is
+/// configurable, so the conservative bound is used).
+pub fn page_cost(first: Option<i32>, last: Option<i32>) -> usize {
+    let asked = first.or(last).unwrap_or(100).clamp(0, 100);
+    usize::try_from(asked).unwrap_or(100).max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,12 +62,8 @@ use async_graphql::{
 
 use crate::error::ErrorCode;
 use crate::ids::{NodeType, expect_global_id};
-use crate::menu::MenuItem;
 use crate::node::{self, Node};
-use crate::order::Order;
-use crate::restaurant::Restaurant;
-use crate::review::Review;
-use crate::user::User;
+use crate::objects::{MenuItem, Order, Restaurant, Review, User};
 use crate::{Mutation, Query};
 
 /// The root fields only routers select: a request that selects one of them

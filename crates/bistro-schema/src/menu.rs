@@ -1,11 +1,8 @@
 //! `MenuItem`, courses and dietary tags, the menu connection, and menu search.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
 use bistro_data::entity::menu_item;
 use bistro_data::options::OptionGroup;
-use bistro_data::popularity::Ranking;
 use bistro_data::stock::StockQuery;
 
 use crate::connection::PageInfo;
@@ -13,23 +10,10 @@ use crate::error::{Coded, nullable, soft};
 use crate::ids::{CursorList as _, list};
 use crate::ids::{NodeType, global_id};
 use crate::money::Money;
-use crate::popularity::Popularity;
+use crate::objects::{
+    Course, MenuItem, MenuItemConnection, MenuItemEdge, Popularity, Prefetched, Restaurant,
+};
 use crate::request::context::loaders;
-use crate::restaurant::Restaurant;
-
-/// A dish or drink on a restaurant's menu, and what its parent list already
-/// loaded for it.
-#[derive(Clone)]
-pub struct MenuItem(pub std::sync::Arc<menu_item::Model>, pub(crate) Prefetched);
-
-/// Data a list loaded once for all its items, so their fields answer without
-/// waiting on a loader each (a page of 200 items waiting on one ranking each
-/// costs more than loading it). Empty when the item was reached alone.
-#[derive(Clone, Default)]
-pub(crate) struct Prefetched {
-    /// The restaurant's ranking today, or why it could not be read.
-    pub(crate) ranking: Option<Result<Arc<Ranking>, bistro_data::Error>>,
-}
 
 impl MenuItem {
     /// An item with nothing prefetched.
@@ -235,21 +219,6 @@ impl MenuOption {
     }
 }
 
-/// Which part of a meal a menu item is.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Course {
-    /// Something to drink.
-    Drink,
-    /// Served first.
-    Starter,
-    /// The main dish.
-    Main,
-    /// Served last, usually sweet.
-    Dessert,
-    /// Served alongside a main.
-    Side,
-}
-
 impl Course {
     /// The value stored in the `course` column.
     pub fn stored(self) -> &'static str {
@@ -329,11 +298,6 @@ pub fn menu_cursor(item: &menu_item::Model) -> String {
     })
 }
 
-/// One menu item in a menu, with its cursor.
-pub struct MenuItemEdge {
-    pub(crate) node: MenuItem,
-}
-
 #[Object(serial)]
 /// One menu item in a menu, with its cursor.
 ///
@@ -348,15 +312,6 @@ impl MenuItemEdge {
     async fn node(&self) -> &MenuItem {
         &self.node
     }
-}
-
-/// A page of a restaurant's menu.
-pub struct MenuItemConnection {
-    pub(crate) edges: Vec<MenuItemEdge>,
-    pub(crate) has_next: bool,
-    pub(crate) has_previous: bool,
-    /// Restaurant and course filter, for `totalCount`.
-    pub(crate) count_key: Option<(i64, Option<String>)>,
 }
 
 #[Object]

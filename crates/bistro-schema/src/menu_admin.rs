@@ -10,8 +10,9 @@ use bistro_data::{MenuItemChanges, NewMenuItem};
 use crate::auth::{Rule, viewer};
 use crate::error::{Coded, ErrorCode, nullable};
 use crate::ids::{NodeType, expect_global_id};
-use crate::menu::{Course, Dietary, MenuItem};
+use crate::menu::Dietary;
 use crate::money::{Decimal, to_minor};
+use crate::objects::{Course, MenuItem};
 use crate::request::context::{loaders, scope};
 use crate::user_error::{UserError, UserErrorCode};
 

@@ -6,11 +6,7 @@
 
 use crate::error::ErrorCode;
 use crate::ids::{NodeType, parse_global_id};
-use crate::menu::MenuItem;
-use crate::order::Order;
-use crate::restaurant::Restaurant;
-use crate::review::Review;
-use crate::user::User;
+use crate::objects::{MenuItem, Order, Restaurant, Review, User};
 use async_graphql::{Context, ID, Interface};
 
 /// An object with a globally unique, opaque id that `node(id:)` can refetch.

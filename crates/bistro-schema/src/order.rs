@@ -7,20 +7,16 @@ use bistro_data::entity::{self, order, order_event, order_line, payment};
 use chrono::{DateTime, Utc};
 
 use crate::auth::{Can, Rule, viewer};
-use crate::connection::{self, PageArgs, PageInfo};
+use crate::connection::{self, PageArgs};
 use crate::error::{Coded, nullable, soft};
 use crate::ids::{CursorList as _, list};
 use crate::ids::{NodeType, global_id};
-use crate::menu::MenuItem;
 use crate::money::Money;
+use crate::objects::{
+    Fulfilment, MenuItem, Order, OrderConnection, OrderEdge, OrderStatus, Restaurant, User,
+};
 use crate::request::context::loaders;
-use crate::restaurant::Restaurant;
-use crate::user::User;
 use bistro_data::order::OrderPageKey;
-
-/// An order placed by a customer at one restaurant.
-#[derive(Clone)]
-pub struct Order(pub order::Model);
 
 impl Order {
     /// Loads an order by id for a viewer who may see it. An order the viewer
@@ -43,27 +39,6 @@ impl Order {
             .is_ok()
             .then_some(Self(order))
     }
-}
-
-/// Where an order is in its lifecycle.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OrderStatus {
-    /// Placed by the customer, waiting for the restaurant.
-    Placed,
-    /// Accepted by the restaurant.
-    Accepted,
-    /// Being prepared.
-    Preparing,
-    /// Ready for pickup, delivery or the table.
-    Ready,
-    /// On its way to the customer.
-    OutForDelivery,
-    /// Handed over.
-    Completed,
-    /// Refused by the restaurant.
-    Rejected,
-    /// Cancelled before preparation.
-    Cancelled,
 }
 
 impl OrderStatus {
@@ -147,17 +122,6 @@ impl From<entity::PaymentStatus> for PaymentStatus {
             S::Refunded => Self::Refunded,
         }
     }
-}
-
-/// How an order reaches the customer.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fulfilment {
-    /// Collected at the counter.
-    Pickup,
-    /// Brought to an address.
-    Delivery,
-    /// Served at a table.
-    DineIn,
 }
 
 impl Fulfilment {
@@ -471,65 +435,44 @@ pub struct OrderLineOption {
     pub price_delta: Money,
 }
 
-/// One order in a list.
-#[derive(SimpleObject)]
-pub struct OrderEdge {
-    /// Where this order is in the list.
-    pub cursor: String,
-    /// The order.
-    pub node: Order,
-}
-
-/// A page of orders, newest first.
-#[derive(SimpleObject)]
-pub struct OrderConnection {
-    /// The orders of this page.
-    pub edges: Vec<OrderEdge>,
-    /// Where this page is in the whole list.
-    pub page_info: PageInfo,
-}
-
-/// One page of a customer's or a restaurant's orders (the caller has checked access).
-pub(crate) async fn order_page(
-    ctx: &Context<'_>,
-    owner: OrderOwner,
-    owner_id: i64,
-    status: Option<OrderStatus>,
-    page: PageArgs,
-) -> async_graphql::Result<OrderConnection> {
-    let window = page.window::<list::Orders>(connection::limits(ctx)?)?;
-    let key = OrderPageKey {
-        owner,
-        owner_id,
-        status: status.map(|s| s.stored().to_owned()),
-        window: window.clone(),
-    };
-    let rows = loaders(ctx)?
-        .order_page
-        .load_one(key)
-        .await
-        .coded()?
-        .unwrap_or_default();
-    let loaders = loaders(ctx)?;
-    loaders.order.prime(rows.iter().map(|o| (o.id, o.clone())));
-    let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
-    let edges: Vec<OrderEdge> = rows
-        .into_iter()
-        .map(|o| OrderEdge {
-            cursor: list::Orders::encode(&o.id),
-            node: Order(o),
+impl OrderConnection {
+    /// One page of a customer's or a restaurant's orders (the caller has checked access).
+    pub(crate) async fn page(
+        ctx: &Context<'_>,
+        owner: OrderOwner,
+        owner_id: i64,
+        status: Option<OrderStatus>,
+        page: PageArgs,
+    ) -> async_graphql::Result<OrderConnection> {
+        let window = page.window::<list::Orders>(connection::limits(ctx)?)?;
+        let key = OrderPageKey {
+            owner,
+            owner_id,
+            status: status.map(|s| s.stored().to_owned()),
+            window: window.clone(),
+        };
+        let rows = loaders(ctx)?
+            .order_page
+            .load_one(key)
+            .await
+            .coded()?
+            .unwrap_or_default();
+        let loaders = loaders(ctx)?;
+        loaders.order.prime(rows.iter().map(|o| (o.id, o.clone())));
+        let (rows, has_next, has_previous) = connection::trim_page(rows.to_vec(), &window);
+        let edges: Vec<OrderEdge> = rows
+            .into_iter()
+            .map(|o| OrderEdge {
+                cursor: list::Orders::encode(&o.id),
+                node: Order(o),
+            })
+            .collect();
+        let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
+        Ok(OrderConnection {
+            edges,
+            page_info: connection::page_info(&cursors, has_next, has_previous),
         })
-        .collect();
-    let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
-    Ok(OrderConnection {
-        edges,
-        page_info: connection::page_info(&cursors, has_next, has_previous),
-    })
-}
-
-/// Guard helper for a restaurant's orders.
-pub(crate) fn staff_of(restaurant_id: i64) -> Can {
-    Can(Rule::StaffOf { restaurant_id })
+    }
 }
 
 /// The payment processor checkout pays through.

@@ -12,7 +12,7 @@ use bistro_data::lifecycle::{Party, Requester, TransitionOutcome, TransitionProb
 use crate::auth::{Rule, viewer};
 use crate::error::{Coded, nullable};
 use crate::ids::{NodeType, expect_global_id};
-use crate::order::{Order, OrderStatus};
+use crate::objects::{Order, OrderStatus};
 use crate::request::context::scope;
 use crate::user_error::{UserError, UserErrorCode};
 

@@ -3,15 +3,16 @@
 use async_graphql::{Context, ID, Object};
 use bistro_data::RestaurantFilter;
 
-use crate::connection::{self, PageArgs};
+use crate::connection::{self, PageArgs, page_cost};
 use crate::error::{Coded, ErrorCode, nullable, soft};
 use crate::federation;
 use crate::ids::{CursorList as _, list};
 use crate::limits::OWN_STATEMENT_COST;
-use crate::menu::{MenuItem, MenuSearchConnection, MenuSearchEdge};
+use crate::menu::{MenuSearchConnection, MenuSearchEdge};
 use crate::node::{self, Node};
+use crate::objects::{MenuItem, Restaurant, User};
 use crate::request::context::{loaders, scope};
-use crate::restaurant::{Cuisine, Restaurant, RestaurantConnection, RestaurantEdge, page_cost};
+use crate::restaurant::{Cuisine, RestaurantConnection, RestaurantEdge};
 use bistro_data::restaurant::Slug;
 
 /// Entry points for reading Bistro's data.
@@ -93,9 +94,9 @@ impl Query {
     /// The signed-in user; null for an anonymous request.
     ///
     /// Cache: private.
-    async fn me(&self, ctx: &Context<'_>) -> Option<crate::user::User> {
+    async fn me(&self, ctx: &Context<'_>) -> Option<User> {
         let user_id = crate::auth::viewer(ctx).user_id()?;
-        soft(ctx, crate::user::User::try_load(ctx, user_id).await).flatten()
+        soft(ctx, User::try_load(ctx, user_id).await).flatten()
     }
 
     /// How checkout takes cards on this server: the payment processor, and

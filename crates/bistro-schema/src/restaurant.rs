@@ -2,29 +2,26 @@
 //! into both stores (menu, reviews, rating, trending items).
 
 use async_graphql::{Context, Enum, ID, Object, SimpleObject};
-use bistro_data::entity::restaurant;
 use bistro_data::{MenuPageArgs, RestaurantFilter};
 use serde::Deserialize;
 
-use crate::connection::{self, PageArgs, PageInfo};
+use crate::auth::{Can, Rule};
+use crate::connection::{self, PageArgs, PageInfo, page_cost};
 use crate::error::{Coded, ErrorCode, nullable};
 use crate::ids::{CursorList as _, list};
 use crate::ids::{NodeType, global_id};
-use crate::menu::{Course, MenuItem, MenuItemConnection, MenuItemEdge};
 use crate::money::CurrencyCode;
-use crate::popularity::TrendingItem;
+use crate::objects::{
+    Course, MenuItem, MenuItemConnection, MenuItemEdge, OrderConnection, OrderStatus, Prefetched,
+    Restaurant, Review, ReviewConnection, ReviewEdge, TrendingItem,
+};
 use crate::rating::RatingSummary;
 use crate::request::context::{loaders, scope};
-use crate::review::{Review, ReviewConnection, ReviewEdge};
 use bistro_data::menu::MenuPageKey;
 use bistro_data::review::ReviewPageKey;
 
 /// Most trending items one restaurant returns.
 const MAX_TRENDING: i32 = 20;
-
-/// A restaurant that takes orders through Bistro.
-#[derive(Clone)]
-pub struct Restaurant(pub std::sync::Arc<restaurant::Model>);
 
 impl Restaurant {
     /// Loads a restaurant by database id through the request's loader.
@@ -34,12 +31,9 @@ impl Restaurant {
     }
 }
 
-/// The cost multiplier of a connection field for the complexity limit: the
-/// page size asked for, or the maximum when none is given (the default is
-/// configurable, so the conservative bound is used).
-pub fn page_cost(first: Option<i32>, last: Option<i32>) -> usize {
-    let asked = first.or(last).unwrap_or(100).clamp(0, 100);
-    usize::try_from(asked).unwrap_or(100).max(1)
+/// Guard helper for a restaurant's orders.
+fn staff_of(restaurant_id: i64) -> Can {
+    Can(Rule::StaffOf { restaurant_id })
 }
 
 #[bistro_macros::page_args]
@@ -132,7 +126,7 @@ impl Restaurant {
             };
             let rows = rows.coded()?.unwrap_or_default();
             let (rows, has_next, has_previous) = connection::trim_slice(&rows, &window);
-            let prefetched = crate::menu::Prefetched { ranking };
+            let prefetched = Prefetched { ranking };
             // Cursors are made only when asked for (`MenuItemEdge::cursor`).
             let edges: Vec<MenuItemEdge> = rows
                 .iter()
@@ -152,16 +146,16 @@ impl Restaurant {
 
     /// Orders placed here, newest first. Only the restaurant's staff and admins may read them.
     #[graphql(
-        guard = "crate::order::staff_of(self.0.id)",
+        guard = "staff_of(self.0.id)",
         complexity = "page_cost(first, last) * child_complexity"
     )]
     async fn orders(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Only orders in this status.")] status: Option<crate::order::OrderStatus>,
+        #[graphql(desc = "Only orders in this status.")] status: Option<OrderStatus>,
         page: PageArgs,
-    ) -> async_graphql::Result<Option<crate::order::OrderConnection>> {
-        crate::order::order_page(
+    ) -> async_graphql::Result<Option<OrderConnection>> {
+        OrderConnection::page(
             ctx,
             bistro_data::OrderOwner::Restaurant,
             self.0.id,

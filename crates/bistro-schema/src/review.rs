@@ -1,19 +1,14 @@
 //! `Review` and the review connection.
 
 use async_graphql::{Context, ID, Object};
-use bistro_data::entity::review;
 use chrono::{DateTime, Utc};
 
 use crate::connection::PageInfo;
 use crate::error::{Coded, nullable, soft};
 use crate::ids::{NodeType, global_id};
+use crate::objects::{Restaurant, Review, ReviewConnection, ReviewEdge};
 use crate::rating::RatingSummary;
 use crate::request::context::loaders;
-use crate::restaurant::Restaurant;
-
-/// A customer's rating and words about a restaurant (one per customer and restaurant).
-#[derive(Clone)]
-pub struct Review(pub review::Model);
 
 impl Review {
     /// Loads a review by database id through the request's loader.
@@ -72,12 +67,6 @@ impl Review {
     }
 }
 
-/// One review in a list, with its cursor.
-pub struct ReviewEdge {
-    pub(crate) cursor: String,
-    pub(crate) node: Review,
-}
-
 #[Object]
 /// One review in a list, with its cursor.
 ///
@@ -92,13 +81,6 @@ impl ReviewEdge {
     async fn node(&self) -> &Review {
         &self.node
     }
-}
-
-/// A page of a restaurant's reviews, newest first.
-pub struct ReviewConnection {
-    pub(crate) edges: Vec<ReviewEdge>,
-    pub(crate) page_info: PageInfo,
-    pub(crate) restaurant_id: i64,
 }
 
 #[Object]

@@ -10,8 +10,8 @@ use bistro_data::review::ReviewProblem;
 use crate::auth::{Rule, signed_in, viewer};
 use crate::error::{Coded, ErrorCode, nullable};
 use crate::ids::{NodeType, expect_global_id};
+use crate::objects::Review;
 use crate::request::context::{loaders, scope};
-use crate::review::Review;
 use crate::user_error::{UserError, UserErrorCode};
 
 const MAX_BODY_CHARS: usize = 2_000;

@@ -2,19 +2,14 @@
 //! account's own business (and the admins').
 
 use async_graphql::{Context, Enum, ID, Object};
-use bistro_data::entity::{UserRole, user};
+use bistro_data::entity::UserRole;
 
 use crate::auth::{Can, Rule};
-use crate::connection::PageArgs;
+use crate::connection::{PageArgs, page_cost};
 use crate::error::Coded;
 use crate::ids::{NodeType, global_id};
-use crate::order::{OrderConnection, OrderStatus, order_page};
+use crate::objects::{Cart, OrderConnection, OrderStatus, Restaurant, User};
 use crate::request::context::loaders;
-use crate::restaurant::{Restaurant, page_cost};
-
-/// An account: a customer, a restaurant's staff member, or an administrator.
-#[derive(Clone)]
-pub struct User(pub user::Model);
 
 impl User {
     /// Loads a user by database id through the request's loader.
@@ -76,13 +71,13 @@ impl User {
     /// The account's open cart; null when it has none. Only the account
     /// itself and admins may read it.
     #[graphql(guard = "Can(Rule::Account { user_id: self.0.id })")]
-    async fn cart(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<crate::cart::Cart>> {
+    async fn cart(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Cart>> {
         Ok(loaders(ctx)?
             .cart
             .load_one(self.0.id)
             .await
             .coded()?
-            .map(crate::cart::Cart))
+            .map(Cart))
     }
 
     /// The restaurants the account works for, in id order: a staff
@@ -124,7 +119,7 @@ impl User {
         #[graphql(desc = "Only orders in this status.")] status: Option<OrderStatus>,
         page: PageArgs,
     ) -> async_graphql::Result<Option<OrderConnection>> {
-        order_page(
+        OrderConnection::page(
             ctx,
             bistro_data::OrderOwner::Customer,
             self.0.id,

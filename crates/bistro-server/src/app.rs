@@ -117,7 +117,7 @@ impl App {
             crate::trusted_documents::load(&db, api.trusted(), &storefront_manifest)
                 .await
                 .context("loading the trusted documents")?;
-        let trusted_proxies = crate::client_addr::parse_trusted(&config.http.trusted_proxies)?;
+        let trusted_proxies = crate::config::parse_trusted(&config.http.trusted_proxies)?;
         let stripe_origins = if config.payments.is_stripe() {
             // `validate` checked both are plain http(s) URLs.
             crate::config::url_origin(&config.payments.stripe_js_url)

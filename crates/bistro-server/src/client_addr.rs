@@ -92,26 +92,10 @@ pub fn limit_address(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Parses `http.trusted_proxies` entries: networks (`10.0.0.0/8`) or single addresses.
-pub fn parse_trusted(entries: &[String]) -> anyhow::Result<Vec<IpNet>> {
-    entries
-        .iter()
-        .map(|entry| {
-            entry
-                .parse::<IpNet>()
-                .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
-                .map_err(|_| {
-                    anyhow::anyhow!(
-                        "http.trusted_proxies: {entry:?} is not an address or a network like 10.0.0.0/8"
-                    )
-                })
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::parse_trusted;
 
     fn ip(s: &str) -> IpAddr {
         s.parse().unwrap()

@@ -3,12 +3,13 @@
 //! environment variables. Validated before anything starts.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use bistro_schema::Limits;
+use ipnet::IpNet;
 use serde::Deserialize;
 
 /// The built-in defaults; every key is documented there.
@@ -594,7 +595,7 @@ impl Config {
         if g.max_depth < 2 || g.max_complexity == 0 {
             bail!("graphql: max_depth must be at least 2 and max_complexity positive");
         }
-        crate::client_addr::parse_trusted(&self.http.trusted_proxies)?;
+        parse_trusted(&self.http.trusted_proxies)?;
         let r = &self.rate_limit;
         if r.login_failures_per_pair == 0
             || r.login_failures_per_address == 0
@@ -747,6 +748,23 @@ pub fn url_origin(url: &str) -> Option<String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
     plain.then(|| format!("{scheme}://{}", authority.to_ascii_lowercase()))
+}
+
+/// Parses `http.trusted_proxies` entries: networks (`10.0.0.0/8`) or single addresses.
+pub fn parse_trusted(entries: &[String]) -> anyhow::Result<Vec<IpNet>> {
+    entries
+        .iter()
+        .map(|entry| {
+            entry
+                .parse::<IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "http.trusted_proxies: {entry:?} is not an address or a network like 10.0.0.0/8"
+                    )
+                })
+        })
+        .collect()
 }
 
 /// A boolean `key` as the layers set it; `None` when none of them does.

@@ -502,218 +502,63 @@ impl Seeding<'_> {
         Ok(())
     }
 
-    /// Orders with their lines, events, payments and the simulated processor's records.
+    /// Orders with their lines, events, payments and the simulated
+    /// processor's records, spread over the 30 days before now; none after it.
     async fn orders(
         &mut self,
         menus: &[Menu],
         staff_ids: &[i64],
         customer_ids: &[i64],
     ) -> Result<()> {
-        let (txn, options, plan, now, bar) =
-            (self.txn, self.options, &self.plan, self.now, &self.bar);
-        let rng = &mut self.rng;
-        let summary = &mut self.summary;
-        let today = now.date_naive();
-        // Orders, with lines, events and payments, spread over the 30 days
-        // before now; none after it.
-        let mut orders = Vec::with_capacity(BATCH);
-        let mut lines = Vec::new();
-        let mut events = Vec::new();
-        let mut payments = Vec::new();
-        // The simulated processor's record of each seeded payment, so seeded
-        // orders can be accepted, rejected and cancelled like any other.
-        let mut ledger = Vec::new();
-        let mut next_line = 1_i64;
-        let mut next_event = 1_i64;
-        let today_start = today.and_time(chrono::NaiveTime::MIN).and_utc();
-        let seconds_today = (now - today_start).num_seconds().max(1);
-        for o in 0..plan.orders {
+        let now = self.now;
+        let today_start = now.date_naive().and_time(chrono::NaiveTime::MIN).and_utc();
+        let clock = OrderClock {
+            now,
+            today_start,
+            seconds_today: (now - today_start).num_seconds().max(1),
+        };
+        let mut rows = OrderRows::default();
+        for o in 0..self.plan.orders {
             let id = i64::try_from(o).unwrap_or(i64::MAX) + 1;
-            let (restaurant_id, currency, menu) = &menus[rng.usize(..menus.len())];
-            let customer = customer_ids[rng.usize(..customer_ids.len())];
-            let days_ago = if rng.u8(..10) == 0 { 0 } else { rng.i64(1..30) };
-            let created_at = if days_ago == 0 {
-                // Nearer now more often: a few of today's orders are still under way.
-                let age = rng.i64(0..seconds_today).min(rng.i64(0..seconds_today));
-                now - Duration::seconds(age)
-            } else {
-                today_start - Duration::days(days_ago) + Duration::seconds(rng.i64(0..86_400))
-            };
-            let fulfilment =
-                [Fulfilment::Pickup, Fulfilment::Delivery, Fulfilment::DineIn][rng.usize(..3)];
-            // An order is where its age puts it on the way; most that are done
-            // were completed, a few cancelled by the customer or rejected.
-            let ending = match rng.u8(..100) {
-                0..=4 => OrderStatus::Cancelled,
-                5..=7 => OrderStatus::Rejected,
-                _ => OrderStatus::Completed,
-            };
-            let age = now - created_at;
-            let steps: Vec<(OrderStatus, Duration)> = match ending {
-                OrderStatus::Completed => lifecycle_steps(fulfilment)
-                    .iter()
-                    .copied()
-                    .take_while(|(_, after)| *after <= age)
-                    .collect(),
-                _ => vec![
-                    (OrderStatus::Placed, Duration::zero()),
-                    (ending, Duration::minutes(4).min(age)),
-                ],
-            };
+            let drawn = draw_order(&mut self.rng, menus, customer_ids, &clock);
+            let steps = drawn.steps(now);
             let status = steps.last().map_or(OrderStatus::Placed, |(to, _)| *to);
-            let payment_status = match status {
-                OrderStatus::Placed => PaymentStatus::Authorized,
-                // Both end a placed order: its authorization is released.
-                OrderStatus::Cancelled | OrderStatus::Rejected => PaymentStatus::Voided,
-                _ => PaymentStatus::Captured,
-            };
-            // Lines as the cart makes them: the same dish again adds to its line.
-            let first_line = lines.len();
-            let mut subtotal = 0;
-            for _ in 0..rng.u32(1..=5) {
-                // Skewed towards the top of the menu, so some dishes trend.
-                let index = rng.usize(..menu.len()).min(rng.usize(..menu.len()));
-                let (item_id, price, name) = &menu[index];
-                let quantity = [1, 1, 1, 2, 2, 3][rng.usize(..6)];
-                subtotal += price * i64::from(quantity);
-                let same =
-                    lines[first_line..]
-                        .iter_mut()
-                        .find(|line: &&mut order_line::ActiveModel| {
-                            line.menu_item_id.as_ref() == item_id
-                        });
-                if let Some(line) = same {
-                    let merged = line.quantity.as_ref() + quantity;
-                    line.quantity = Set(merged);
-                    line.line_total_amount = Set(price * i64::from(merged));
-                    continue;
-                }
-                lines.push(order_line::ActiveModel {
-                    id: Set(next_line),
-                    order_id: Set(id),
-                    menu_item_id: Set(*item_id),
-                    name: Set(name.clone()),
-                    quantity: Set(quantity),
-                    unit_price_amount: Set(*price),
-                    options: Set("[]".to_owned()),
-                    line_total_amount: Set(price * i64::from(quantity)),
-                });
-                next_line += 1;
-            }
-            let delivery_fee = if fulfilment == Fulfilment::Delivery {
-                350
-            } else {
-                0
-            };
+            let payment_status = payment_status_after(status);
+            let subtotal = rows.draw_lines(&mut self.rng, id, drawn.menu);
             // The customer places and may cancel; the restaurant's staff do the rest.
             let staff = staff_ids
-                .get(usize::try_from(restaurant_id - 1).unwrap_or(0) % staff_ids.len().max(1))
+                .get(usize::try_from(drawn.restaurant_id - 1).unwrap_or(0) % staff_ids.len().max(1))
                 .copied();
-            let mut from = None;
-            for (to, after) in &steps {
-                let by_customer = matches!(to, OrderStatus::Placed | OrderStatus::Cancelled);
-                events.push(order_event::ActiveModel {
-                    id: Set(next_event),
-                    order_id: Set(id),
-                    from_status: Set(from),
-                    to_status: Set(*to),
-                    actor_user_id: Set(if by_customer { Some(customer) } else { staff }),
-                    note: Set((*to == OrderStatus::Rejected).then(|| {
-                        REJECTION_REASONS[id as usize % REJECTION_REASONS.len()].to_owned()
-                    })),
-                    payment_status: Set(None),
-                    created_at: Set(created_at + *after),
-                });
-                next_event += 1;
-                from = Some(*to);
-            }
+            rows.push_events(id, &drawn, &steps, staff);
             let updated_at =
-                created_at + steps.last().map_or(Duration::zero(), |(_, after)| *after);
-            let reference = format!("sim_seed_{id}_{:08x}", rng.u32(..));
-            if let Some(state) = match payment_status {
-                PaymentStatus::Authorized => Some("AUTHORIZED"),
-                PaymentStatus::Captured => Some("CAPTURED"),
-                PaymentStatus::Voided => Some("VOIDED"),
-                PaymentStatus::Refunded => Some("REFUNDED"),
-                PaymentStatus::Pending
-                | PaymentStatus::Declined
-                | PaymentStatus::PartiallyRefunded
-                | PaymentStatus::Disputed => None,
-            } {
-                ledger.push(simulated_authorization::ActiveModel {
-                    idempotency_key: Set(format!("seed-{reference}")),
-                    request_hash: Set("seed".to_owned()),
-                    reference: Set(Some(reference.clone())),
-                    decline_code: Set(None),
-                    state: Set(Some(state.to_owned())),
-                    pause_operation: Set(None),
-                    pause_name: Set(None),
-                    created_at: Set(created_at),
-                    updated_at: Set(updated_at),
-                });
-            }
-            payments.push(payment::ActiveModel {
-                id: Set(id),
-                order_id: Set(id),
-                provider: Set("simulated".to_owned()),
-                provider_reference: Set(Some(reference)),
-                status: Set(payment_status),
-                amount: Set(subtotal + delivery_fee),
-                currency_code: Set((*currency).to_owned()),
-                failure_code: Set(None),
-                amount_refunded: Set(if payment_status == PaymentStatus::Refunded {
-                    subtotal + delivery_fee
-                } else {
-                    0
-                }),
-                created_at: Set(created_at),
-                updated_at: Set(updated_at),
-            });
-            orders.push(order::ActiveModel {
-                id: Set(id),
-                user_id: Set(customer),
-                restaurant_id: Set(*restaurant_id),
-                status: Set(status),
-                payment_status: Set(payment_status),
-                fulfilment: Set(fulfilment),
-                table_number: Set((fulfilment == Fulfilment::DineIn).then(|| rng.i32(1..30))),
-                delivery_address: Set((fulfilment == Fulfilment::Delivery)
-                    .then(|| format!("{} Delivery Lane", rng.u32(1..500)))),
-                subtotal_amount: Set(subtotal),
-                total_amount: Set(subtotal + delivery_fee),
-                currency_code: Set((*currency).to_owned()),
-                idempotency_key: Set(format!("seed-{}-{id}", options.seed)),
-                checkout_fingerprint: Set(None),
-                pending_step_id: Set(None),
-                created_at: Set(created_at),
-                updated_at: Set(updated_at),
-            });
+                drawn.created_at + steps.last().map_or(Duration::zero(), |(_, after)| *after);
+            let reference = format!("sim_seed_{id}_{:08x}", self.rng.u32(..));
+            let total = subtotal + delivery_fee(drawn.fulfilment);
+            rows.push_payment(id, &drawn, payment_status, reference, total, updated_at);
+            let order = order_row(
+                &mut self.rng,
+                id,
+                &drawn,
+                OrderTotals {
+                    status,
+                    payment_status,
+                    subtotal,
+                    total,
+                },
+                self.options.seed,
+                updated_at,
+            );
+            rows.orders.push(order);
             // Flush in batches so memory stays flat on the standard size.
-            if orders.len() == BATCH {
-                summary.orders += flush_orders(
-                    txn,
-                    &mut orders,
-                    &mut lines,
-                    &mut events,
-                    &mut payments,
-                    &mut ledger,
-                    bar,
-                    &mut summary.order_lines,
-                )
-                .await?;
+            if rows.orders.len() == BATCH {
+                self.summary.orders += rows
+                    .flush(self.txn, &self.bar, &mut self.summary.order_lines)
+                    .await?;
             }
         }
-        summary.orders += flush_orders(
-            txn,
-            &mut orders,
-            &mut lines,
-            &mut events,
-            &mut payments,
-            &mut ledger,
-            bar,
-            &mut summary.order_lines,
-        )
-        .await?;
+        self.summary.orders += rows
+            .flush(self.txn, &self.bar, &mut self.summary.order_lines)
+            .await?;
         Ok(())
     }
 
@@ -751,23 +596,318 @@ impl Seeding<'_> {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn flush_orders(
-    txn: &DatabaseTransaction,
-    orders: &mut Vec<order::ActiveModel>,
-    lines: &mut Vec<order_line::ActiveModel>,
-    events: &mut Vec<order_event::ActiveModel>,
-    payments: &mut Vec<payment::ActiveModel>,
-    ledger: &mut Vec<simulated_authorization::ActiveModel>,
-    bar: &ProgressBar,
-    line_count: &mut u64,
-) -> Result<u64> {
-    let written = insert_batched::<order::Entity, _>(txn, std::mem::take(orders), bar).await?;
-    *line_count += insert_batched::<order_line::Entity, _>(txn, std::mem::take(lines), bar).await?;
-    insert_batched::<payment::Entity, _>(txn, std::mem::take(payments), bar).await?;
-    insert_batched::<simulated_authorization::Entity, _>(txn, std::mem::take(ledger), bar).await?;
-    insert_batched::<order_event::Entity, _>(txn, std::mem::take(events), bar).await?;
-    Ok(written)
+/// The clock the seeded orders are dated by: now, and how much of today has passed.
+struct OrderClock {
+    now: DateTime<Utc>,
+    today_start: DateTime<Utc>,
+    /// Seconds from midnight to now (at least one).
+    seconds_today: i64,
+}
+
+/// One seeded order as drawn: where, for whom, when, how it reaches the
+/// customer, and how it ends.
+struct DrawnOrder<'m> {
+    restaurant_id: i64,
+    currency: &'static str,
+    menu: &'m [(i64, i64, String)],
+    customer: i64,
+    created_at: DateTime<Utc>,
+    fulfilment: Fulfilment,
+    ending: OrderStatus,
+}
+
+/// Draws an order's restaurant, customer, time, fulfilment and ending, in
+/// that order (the draws of one order come in a fixed order: the same seed
+/// gives the same data).
+fn draw_order<'m>(
+    rng: &mut fastrand::Rng,
+    menus: &'m [Menu],
+    customer_ids: &[i64],
+    clock: &OrderClock,
+) -> DrawnOrder<'m> {
+    let (restaurant_id, currency, menu) = &menus[rng.usize(..menus.len())];
+    let customer = customer_ids[rng.usize(..customer_ids.len())];
+    let days_ago = if rng.u8(..10) == 0 { 0 } else { rng.i64(1..30) };
+    let created_at = if days_ago == 0 {
+        // Nearer now more often: a few of today's orders are still under way.
+        let age = rng
+            .i64(0..clock.seconds_today)
+            .min(rng.i64(0..clock.seconds_today));
+        clock.now - Duration::seconds(age)
+    } else {
+        clock.today_start - Duration::days(days_ago) + Duration::seconds(rng.i64(0..86_400))
+    };
+    let fulfilment = [Fulfilment::Pickup, Fulfilment::Delivery, Fulfilment::DineIn][rng.usize(..3)];
+    // An order is where its age puts it on the way; most that are done
+    // were completed, a few cancelled by the customer or rejected.
+    let ending = match rng.u8(..100) {
+        0..=4 => OrderStatus::Cancelled,
+        5..=7 => OrderStatus::Rejected,
+        _ => OrderStatus::Completed,
+    };
+    DrawnOrder {
+        restaurant_id: *restaurant_id,
+        currency,
+        menu,
+        customer,
+        created_at,
+        fulfilment,
+        ending,
+    }
+}
+
+impl DrawnOrder<'_> {
+    /// The statuses the order has gone through by `now`, each with how long
+    /// after the order was placed it was reached.
+    fn steps(&self, now: DateTime<Utc>) -> Vec<(OrderStatus, Duration)> {
+        let age = now - self.created_at;
+        match self.ending {
+            OrderStatus::Completed => lifecycle_steps(self.fulfilment)
+                .iter()
+                .copied()
+                .take_while(|(_, after)| *after <= age)
+                .collect(),
+            _ => vec![
+                (OrderStatus::Placed, Duration::zero()),
+                (self.ending, Duration::minutes(4).min(age)),
+            ],
+        }
+    }
+}
+
+/// The payment's status once the order is in `status`.
+fn payment_status_after(status: OrderStatus) -> PaymentStatus {
+    match status {
+        OrderStatus::Placed => PaymentStatus::Authorized,
+        // Both end a placed order: its authorization is released.
+        OrderStatus::Cancelled | OrderStatus::Rejected => PaymentStatus::Voided,
+        _ => PaymentStatus::Captured,
+    }
+}
+
+/// Added to a delivery order, in minor units.
+fn delivery_fee(fulfilment: Fulfilment) -> i64 {
+    if fulfilment == Fulfilment::Delivery {
+        350
+    } else {
+        0
+    }
+}
+
+/// The simulated processor's state of a payment in `status`, if it records one.
+fn ledger_state(status: PaymentStatus) -> Option<&'static str> {
+    match status {
+        PaymentStatus::Authorized => Some("AUTHORIZED"),
+        PaymentStatus::Captured => Some("CAPTURED"),
+        PaymentStatus::Voided => Some("VOIDED"),
+        PaymentStatus::Refunded => Some("REFUNDED"),
+        PaymentStatus::Pending
+        | PaymentStatus::Declined
+        | PaymentStatus::PartiallyRefunded
+        | PaymentStatus::Disputed => None,
+    }
+}
+
+/// Where an order and its payment stand, and what it costs.
+struct OrderTotals {
+    status: OrderStatus,
+    payment_status: PaymentStatus,
+    subtotal: i64,
+    total: i64,
+}
+
+/// The order's own row; draws its table (dine-in) or its address (delivery).
+fn order_row(
+    rng: &mut fastrand::Rng,
+    id: i64,
+    drawn: &DrawnOrder<'_>,
+    totals: OrderTotals,
+    seed: u64,
+    updated_at: DateTime<Utc>,
+) -> order::ActiveModel {
+    let fulfilment = drawn.fulfilment;
+    order::ActiveModel {
+        id: Set(id),
+        user_id: Set(drawn.customer),
+        restaurant_id: Set(drawn.restaurant_id),
+        status: Set(totals.status),
+        payment_status: Set(totals.payment_status),
+        fulfilment: Set(fulfilment),
+        table_number: Set((fulfilment == Fulfilment::DineIn).then(|| rng.i32(1..30))),
+        delivery_address: Set((fulfilment == Fulfilment::Delivery)
+            .then(|| format!("{} Delivery Lane", rng.u32(1..500)))),
+        subtotal_amount: Set(totals.subtotal),
+        total_amount: Set(totals.total),
+        currency_code: Set(drawn.currency.to_owned()),
+        idempotency_key: Set(format!("seed-{seed}-{id}")),
+        checkout_fingerprint: Set(None),
+        pending_step_id: Set(None),
+        created_at: Set(drawn.created_at),
+        updated_at: Set(updated_at),
+    }
+}
+
+/// Seeded orders' rows not written yet, and the next ids of lines and events.
+struct OrderRows {
+    orders: Vec<order::ActiveModel>,
+    lines: Vec<order_line::ActiveModel>,
+    events: Vec<order_event::ActiveModel>,
+    payments: Vec<payment::ActiveModel>,
+    /// The simulated processor's record of each seeded payment, so seeded
+    /// orders can be accepted, rejected and cancelled like any other.
+    ledger: Vec<simulated_authorization::ActiveModel>,
+    next_line: i64,
+    next_event: i64,
+}
+
+impl Default for OrderRows {
+    fn default() -> Self {
+        Self {
+            orders: Vec::with_capacity(BATCH),
+            lines: Vec::new(),
+            events: Vec::new(),
+            payments: Vec::new(),
+            ledger: Vec::new(),
+            next_line: 1,
+            next_event: 1,
+        }
+    }
+}
+
+impl OrderRows {
+    /// Draws the lines of order `id` from `menu` and adds them; returns the subtotal.
+    fn draw_lines(&mut self, rng: &mut fastrand::Rng, id: i64, menu: &[(i64, i64, String)]) -> i64 {
+        // Lines as the cart makes them: the same dish again adds to its line.
+        let first_line = self.lines.len();
+        let mut subtotal = 0;
+        for _ in 0..rng.u32(1..=5) {
+            // Skewed towards the top of the menu, so some dishes trend.
+            let index = rng.usize(..menu.len()).min(rng.usize(..menu.len()));
+            let (item_id, price, name) = &menu[index];
+            let quantity = [1, 1, 1, 2, 2, 3][rng.usize(..6)];
+            subtotal += price * i64::from(quantity);
+            let same = self.lines[first_line..]
+                .iter_mut()
+                .find(|line: &&mut order_line::ActiveModel| line.menu_item_id.as_ref() == item_id);
+            if let Some(line) = same {
+                let merged = line.quantity.as_ref() + quantity;
+                line.quantity = Set(merged);
+                line.line_total_amount = Set(price * i64::from(merged));
+                continue;
+            }
+            self.lines.push(order_line::ActiveModel {
+                id: Set(self.next_line),
+                order_id: Set(id),
+                menu_item_id: Set(*item_id),
+                name: Set(name.clone()),
+                quantity: Set(quantity),
+                unit_price_amount: Set(*price),
+                options: Set("[]".to_owned()),
+                line_total_amount: Set(price * i64::from(quantity)),
+            });
+            self.next_line += 1;
+        }
+        subtotal
+    }
+
+    /// One event per step of order `id`: the customer's (placing, cancelling)
+    /// or `staff`'s (the rest).
+    fn push_events(
+        &mut self,
+        id: i64,
+        drawn: &DrawnOrder<'_>,
+        steps: &[(OrderStatus, Duration)],
+        staff: Option<i64>,
+    ) {
+        let mut from = None;
+        for (to, after) in steps {
+            let by_customer = matches!(to, OrderStatus::Placed | OrderStatus::Cancelled);
+            self.events.push(order_event::ActiveModel {
+                id: Set(self.next_event),
+                order_id: Set(id),
+                from_status: Set(from),
+                to_status: Set(*to),
+                actor_user_id: Set(if by_customer {
+                    Some(drawn.customer)
+                } else {
+                    staff
+                }),
+                note: Set((*to == OrderStatus::Rejected)
+                    .then(|| REJECTION_REASONS[id as usize % REJECTION_REASONS.len()].to_owned())),
+                payment_status: Set(None),
+                created_at: Set(drawn.created_at + *after),
+            });
+            self.next_event += 1;
+            from = Some(*to);
+        }
+    }
+
+    /// Order `id`'s payment of `total`, and the simulated processor's record of it.
+    fn push_payment(
+        &mut self,
+        id: i64,
+        drawn: &DrawnOrder<'_>,
+        status: PaymentStatus,
+        reference: String,
+        total: i64,
+        updated_at: DateTime<Utc>,
+    ) {
+        if let Some(state) = ledger_state(status) {
+            self.ledger.push(simulated_authorization::ActiveModel {
+                idempotency_key: Set(format!("seed-{reference}")),
+                request_hash: Set("seed".to_owned()),
+                reference: Set(Some(reference.clone())),
+                decline_code: Set(None),
+                state: Set(Some(state.to_owned())),
+                pause_operation: Set(None),
+                pause_name: Set(None),
+                created_at: Set(drawn.created_at),
+                updated_at: Set(updated_at),
+            });
+        }
+        self.payments.push(payment::ActiveModel {
+            id: Set(id),
+            order_id: Set(id),
+            provider: Set("simulated".to_owned()),
+            provider_reference: Set(Some(reference)),
+            status: Set(status),
+            amount: Set(total),
+            currency_code: Set(drawn.currency.to_owned()),
+            failure_code: Set(None),
+            amount_refunded: Set(if status == PaymentStatus::Refunded {
+                total
+            } else {
+                0
+            }),
+            created_at: Set(drawn.created_at),
+            updated_at: Set(updated_at),
+        });
+    }
+
+    /// Writes the rows gathered so far; returns how many orders, and adds
+    /// the lines written to `line_count`.
+    async fn flush(
+        &mut self,
+        txn: &DatabaseTransaction,
+        bar: &ProgressBar,
+        line_count: &mut u64,
+    ) -> Result<u64> {
+        let written =
+            insert_batched::<order::Entity, _>(txn, std::mem::take(&mut self.orders), bar).await?;
+        *line_count +=
+            insert_batched::<order_line::Entity, _>(txn, std::mem::take(&mut self.lines), bar)
+                .await?;
+        insert_batched::<payment::Entity, _>(txn, std::mem::take(&mut self.payments), bar).await?;
+        insert_batched::<simulated_authorization::Entity, _>(
+            txn,
+            std::mem::take(&mut self.ledger),
+            bar,
+        )
+        .await?;
+        insert_batched::<order_event::Entity, _>(txn, std::mem::take(&mut self.events), bar)
+            .await?;
+        Ok(written)
+    }
 }
 
 async fn insert_batched<E, A>(

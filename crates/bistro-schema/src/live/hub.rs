@@ -18,20 +18,30 @@
 //! loaded once per event, through the same loaders as queries.
 //!
 //! A gap in the bus ([`Received::Gap`]: the pub/sub connection came back
-//! after an outage) becomes a [`Entry::Missed`] for every subscription of
-//! that kind of event; for the sessions channel, every connection's session is
-//! checked again (one round trip), since an announced logout may be lost.
+//! after an outage) becomes a [`Entry::Missed`](inbox::Entry::Missed) for
+//! every subscription of that kind of event; for the sessions channel, every
+//! connection's session is checked again (one round trip), since an
+//! announced logout may be lost.
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock, Weak};
+use std::task::{Context, Poll};
 
 use bistro_data::events::{Event, EventKind, Received};
 use bistro_data::{DataLayer, Scope};
+use futures_util::Stream;
 use tokio::sync::{Notify, oneshot, watch};
 
-use super::inbox::{Entry, Inbox, InboxStream, Pushed};
+use super::inbox::{self, Inbox, Pushed};
 use crate::auth::AuthDeps;
+
+/// What a subscription receives: a shared event, or a marker of missed ones.
+pub(crate) type Entry = inbox::Entry<Arc<SharedEvent>>;
+
+/// A subscription's queue of shared events.
+type EventInbox = Inbox<Arc<SharedEvent>>;
 
 /// What a subscription follows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -169,7 +179,7 @@ pub(crate) struct HubInner {
     auth: AuthDeps,
     queue_capacity: usize,
     /// Subscriptions by topic.
-    topics: RwLock<HashMap<Topic, HashMap<u64, Arc<Inbox>>>>,
+    topics: RwLock<HashMap<Topic, HashMap<u64, Arc<EventInbox>>>>,
     /// Signed-in connections by session id: what tells each to close.
     sessions: Mutex<HashMap<String, HashMap<u64, Arc<Notify>>>>,
     next_id: AtomicU64,
@@ -275,6 +285,44 @@ impl LiveHub {
             session_id: session_id.to_owned(),
             id,
             notify,
+        }
+    }
+}
+
+/// A subscription's end of its [`Inbox`]: a stream of entries, registered
+/// with the hub under its topic until dropped.
+pub(crate) struct InboxStream {
+    inbox: Arc<EventInbox>,
+    hub: Weak<HubInner>,
+    topic: Topic,
+    id: u64,
+}
+
+impl InboxStream {
+    fn new(inbox: Arc<EventInbox>, hub: Weak<HubInner>, topic: Topic, id: u64) -> Self {
+        Self {
+            inbox,
+            hub,
+            topic,
+            id,
+        }
+    }
+}
+
+impl Stream for InboxStream {
+    type Item = Entry;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Entry>> {
+        let polled = self.inbox.poll_pop(cx);
+        super::traced::inbox_polled(matches!(polled, Poll::Ready(Some(_))));
+        polled
+    }
+}
+
+impl Drop for InboxStream {
+    fn drop(&mut self) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.leave(self.topic, self.id);
         }
     }
 }

@@ -9,39 +9,36 @@
 //! pushed at the back. Markers in a row are one marker.
 
 use std::collections::VecDeque;
-use std::pin::Pin;
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::Mutex;
 use std::task::{Context, Poll};
 
-use futures_util::Stream;
 use futures_util::task::AtomicWaker;
 
-use super::hub::{HubInner, SharedEvent, Topic};
-
-/// What a subscription's queue holds.
+/// What a subscription's queue holds: events of type `E` (the hub's shared
+/// events) and markers.
 #[derive(Clone)]
-pub(crate) enum Entry {
+pub(crate) enum Entry<E> {
     /// An event, shared by every subscriber of this replica.
-    Event(Arc<SharedEvent>),
+    Event(E),
     /// Events may have been missed here.
     Missed,
 }
 
-impl Entry {
+impl<E> Entry<E> {
     fn is_missed(&self) -> bool {
         matches!(self, Self::Missed)
     }
 }
 
 /// The queue between the hub and one subscription.
-pub(crate) struct Inbox {
-    state: Mutex<State>,
+pub(crate) struct Inbox<E> {
+    state: Mutex<State<E>>,
     waker: AtomicWaker,
     capacity: usize,
 }
 
-struct State {
-    entries: VecDeque<Entry>,
+struct State<E> {
+    entries: VecDeque<Entry<E>>,
     /// How many of `entries` are events (markers do not count against the capacity).
     events: usize,
 }
@@ -55,7 +52,7 @@ pub(crate) enum Pushed {
     Overflowed,
 }
 
-impl Inbox {
+impl<E> Inbox<E> {
     /// An empty queue holding at most `capacity` events (at least one).
     pub(crate) fn new(capacity: usize) -> Self {
         Self {
@@ -69,7 +66,7 @@ impl Inbox {
     }
 
     /// Queues an entry; never waits.
-    pub(crate) fn push(&self, entry: Entry) -> Pushed {
+    pub(crate) fn push(&self, entry: Entry<E>) -> Pushed {
         let pushed = {
             let mut state = lock(&self.state);
             match entry {
@@ -108,7 +105,7 @@ impl Inbox {
         pushed
     }
 
-    fn pop(&self) -> Option<Entry> {
+    fn pop(&self) -> Option<Entry<E>> {
         let mut state = lock(&self.state);
         let entry = state.entries.pop_front()?;
         if !entry.is_missed() {
@@ -116,49 +113,17 @@ impl Inbox {
         }
         Some(entry)
     }
-}
 
-/// A subscription's end of its [`Inbox`]: a stream of entries, registered
-/// with the hub under its topic until dropped.
-pub(crate) struct InboxStream {
-    inbox: Arc<Inbox>,
-    hub: Weak<HubInner>,
-    topic: Topic,
-    id: u64,
-}
-
-impl InboxStream {
-    pub(crate) fn new(inbox: Arc<Inbox>, hub: Weak<HubInner>, topic: Topic, id: u64) -> Self {
-        Self {
-            inbox,
-            hub,
-            topic,
-            id,
+    /// The next entry, or `Pending` with the task woken on the next push.
+    pub(crate) fn poll_pop(&self, cx: &mut Context<'_>) -> Poll<Option<Entry<E>>> {
+        if let Some(entry) = self.pop() {
+            return Poll::Ready(Some(entry));
         }
-    }
-}
-
-impl Stream for InboxStream {
-    type Item = Entry;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Entry>> {
-        let entry = self.inbox.pop().or_else(|| {
-            // Registered before looking again, so a push in between is not lost.
-            self.inbox.waker.register(cx.waker());
-            self.inbox.pop()
-        });
-        super::traced::inbox_polled(entry.is_some());
-        match entry {
+        // Registered before looking again, so a push in between is not lost.
+        self.waker.register(cx.waker());
+        match self.pop() {
             Some(entry) => Poll::Ready(Some(entry)),
             None => Poll::Pending,
-        }
-    }
-}
-
-impl Drop for InboxStream {
-    fn drop(&mut self) {
-        if let Some(hub) = self.hub.upgrade() {
-            hub.leave(self.topic, self.id);
         }
     }
 }
@@ -173,7 +138,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
-    fn kinds(inbox: &Inbox) -> String {
+    fn kinds(inbox: &Inbox<()>) -> String {
         let mut out = String::new();
         while let Some(entry) = inbox.pop() {
             out.push(if entry.is_missed() { 'M' } else { 'E' });
@@ -181,10 +146,8 @@ mod tests {
         out
     }
 
-    fn event() -> Entry {
-        Entry::Event(Arc::new(SharedEvent::for_tests(
-            crate::live::hub::menu_event(),
-        )))
+    fn event() -> Entry<()> {
+        Entry::Event(())
     }
 
     #[test]

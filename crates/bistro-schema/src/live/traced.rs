@@ -4,10 +4,11 @@
 //! checks and first load), then, for each event, from the event's arrival
 //! in the subscriber's inbox to the response it makes. Between events it
 //! waits, and a span must not: a span covers work, not idle minutes. Only
-//! the inbox knows when the stream starts waiting or an event arrives, deep
-//! inside a poll of the stream; it tells the watch that [`traced`] installs
-//! on this thread around each poll ([`inbox_polled`]). A poll never waits,
-//! so the thread cannot change under it.
+//! the subscriber's stream of its inbox (`hub::InboxStream`) knows when the
+//! operation starts waiting or an event arrives, deep inside a poll of the
+//! operation's stream; it tells the watch that [`traced`] installs on this
+//! thread around each poll ([`inbox_polled`]). A poll never waits, so the
+//! thread cannot change under it.
 
 use std::cell::Cell;
 use std::pin::Pin;
@@ -32,7 +33,7 @@ enum Said {
     Arrived,
 }
 
-/// Called by the inbox at every poll: whether it handed over an entry.
+/// Called by a subscriber's inbox stream at every poll: whether it handed over an entry.
 pub(super) fn inbox_polled(arrived: bool) {
     WATCH.with(|watch| {
         if watch.get().is_some() {
