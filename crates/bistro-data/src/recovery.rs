@@ -108,6 +108,7 @@ pub async fn sweep_while(
         // calls, statements and key-value commands are the span's children.
         let span = tracing::info_span!(
             target: "bistro::recovery",
+            parent: None,
             "recovery settle",
             otel.name = "recovery settle",
             step.id = step.id,

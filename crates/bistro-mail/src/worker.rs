@@ -216,6 +216,7 @@ impl Worker {
     async fn handle(&self, row: &email_outbox::Model) -> bistro_sql::Result<()> {
         let span = tracing::info_span!(
             target: "bistro::outbox",
+            parent: None,
             "outbox message",
             otel.name = "outbox deliver",
             otel.kind = "consumer",
