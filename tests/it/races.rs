@@ -483,40 +483,46 @@ async fn the_demo_orders_payments_are_in_the_simulated_processors_ledger() {
     }
 }
 
+/// A checkout of a new customer `name`, under the key `name`, whose request
+/// died after its claim, before taking stock or money: its step's lease has
+/// passed, so the next sweep settles it.
+pub(crate) async fn dead_checkout(app: &TestApp, name: &str) {
+    use bistro_sql::steps::{CheckoutClaim, NewCheckoutStep, claim_checkout};
+    let (user_id, _) = app.new_customer(name).await;
+    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+    let detail = json!({
+        "fingerprint": "dead", "restaurant_id": 1, "day": past.date_naive(), "holds": [],
+        "amount": 1000, "currency": "USD", "token": "tok_visa", "cart": null,
+    });
+    let claim = claim_checkout(
+        &app.app.db,
+        NewCheckoutStep {
+            user_id,
+            idempotency_key: name.into(),
+            provider: "simulated".into(),
+            provider_key: format!("checkout-{user_id}-{name}-dead"),
+            detail: detail.to_string(),
+            lease_owner: "a request that died".into(),
+            lease_until: past,
+            now: past,
+            durability_may_trail: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(claim, CheckoutClaim::Claimed(_)));
+}
+
 #[tokio::test]
 async fn a_stopping_recovery_settles_the_step_in_hand_and_leaves_the_rest_to_the_next() {
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     use bistro_data::recovery::{Sweep, sweep_while};
-    use bistro_sql::steps::{CheckoutClaim, NewCheckoutStep, claim_checkout};
     for pair in store_pairs() {
         let app = TestApp::spawn(&pair).await;
-        // Two checkouts whose requests died before taking stock or money:
-        // their leases have passed.
-        let past = chrono::Utc::now() - chrono::Duration::seconds(1);
+        // Two checkouts whose requests died before taking stock or money.
         for name in ["first", "second"] {
-            let (user_id, _) = app.new_customer(name).await;
-            let detail = json!({
-                "fingerprint": "dead", "restaurant_id": 1, "day": past.date_naive(), "holds": [],
-                "amount": 1000, "currency": "USD", "token": "tok_visa", "cart": null,
-            });
-            let claim = claim_checkout(
-                &app.app.db,
-                NewCheckoutStep {
-                    user_id,
-                    idempotency_key: name.into(),
-                    provider: "simulated".into(),
-                    provider_key: format!("checkout-{user_id}-{name}-dead"),
-                    detail: detail.to_string(),
-                    lease_owner: "a request that died".into(),
-                    lease_until: past,
-                    now: past,
-                    durability_may_trail: false,
-                },
-            )
-            .await
-            .unwrap();
-            assert!(matches!(claim, CheckoutClaim::Claimed(_)));
+            dead_checkout(&app, name).await;
         }
         // The server stops while the first step is in hand: the sweep asks
         // to go on before each step, and is told no after the first.

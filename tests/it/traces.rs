@@ -448,28 +448,7 @@ async fn on_its_own(
 
     // A checkout whose request died before taking stock or money, settled
     // by a sweep: a span of its own, its provider call and statements below.
-    let (user_id, _) = app.new_customer("traced-dead").await;
-    let past = chrono::Utc::now() - chrono::Duration::seconds(1);
-    let detail = json!({
-        "fingerprint": "dead", "restaurant_id": 1, "day": past.date_naive(), "holds": [],
-        "amount": 1000, "currency": "USD", "token": "tok_visa", "cart": null,
-    });
-    bistro_sql::steps::claim_checkout(
-        &app.app.db,
-        bistro_sql::steps::NewCheckoutStep {
-            user_id,
-            idempotency_key: "traced-dead".into(),
-            provider: "simulated".into(),
-            provider_key: format!("checkout-{user_id}-traced-dead"),
-            detail: detail.to_string(),
-            lease_owner: "a request that died".into(),
-            lease_until: past,
-            now: past,
-            durability_may_trail: false,
-        },
-    )
-    .await
-    .expect("the dead checkout's step");
+    crate::races::dead_checkout(app, "traced-dead").await;
     assert_eq!(app.recover().await.settled, 1, "[{name}]");
     let spans = flushed(from).await;
     let settle = spans
