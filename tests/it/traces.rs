@@ -127,6 +127,29 @@ async fn exported(
     receiver.trace(trace_id)
 }
 
+/// The exported spans of the trace of a request whose caller's span is
+/// `caller_span`, once its own span is among them. A request's span ends
+/// when the server has dropped everything of the request, which can come
+/// just after its client has the answer (a loaded machine showed it): the
+/// flush is asked again until the span is there, for at most ten seconds.
+async fn exported_request(
+    provider: &opentelemetry_sdk::trace::SdkTracerProvider,
+    receiver: &Receiver,
+    trace_id: &str,
+    caller_span: &str,
+) -> Vec<ReceivedSpan> {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let spans = exported(provider, receiver, trace_id).await;
+        if spans.iter().any(|s| s.parent_span_id == caller_span)
+            || tokio::time::Instant::now() >= deadline
+        {
+            return spans;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_composed_request_and_a_checkout_export_their_span_trees_in_the_callers_trace() {
     let receiver = Receiver::start().await;
@@ -157,7 +180,7 @@ async fn a_composed_request_and_a_checkout_export_their_span_trees_in_the_caller
             &traceparent,
         )
         .await;
-        let spans = exported(&provider, &receiver, &trace_id).await;
+        let spans = exported_request(&provider, &receiver, &trace_id, &caller_span).await;
         let (request, by_id) = tree(&spans, &caller_span);
         assert_eq!(request.name, "query RestaurantPage", "[{name}]");
         assert_eq!(
@@ -255,7 +278,7 @@ async fn a_composed_request_and_a_checkout_export_their_span_trees_in_the_caller
         )
         .await;
         assert_eq!(placed["checkout"]["userErrors"], json!([]), "{placed}");
-        let spans = exported(&provider, &receiver, &trace_id).await;
+        let spans = exported_request(&provider, &receiver, &trace_id, &caller_span).await;
         let (request, by_id) = tree(&spans, &caller_span);
         assert_eq!(request.name, "mutation Checkout", "[{name}]");
         let payment = spans
@@ -302,16 +325,28 @@ async fn on_its_own(
 ) {
     let name = app.pair.name();
     // The spans exported so far, from the `from`th on (the receiver holds
-    // those of the pairs before this one too).
-    let flushed = |from: usize| async move {
-        let provider = provider.clone();
-        tokio::task::spawn_blocking(move || provider.force_flush())
-            .await
-            .expect("the flush")
-            .expect("the spans exported");
-        receiver.spans().split_off(from)
+    // those of the pairs before this one too), once `count` spans named
+    // `until` are among them: a span ends when the last of its work is
+    // dropped, which can come just after the test sees the work's result,
+    // so the flush is asked again until they are there (ten seconds at most).
+    let flushed = |from: usize, until: &'static str, count: usize| async move {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let provider = provider.clone();
+            tokio::task::spawn_blocking(move || provider.force_flush())
+                .await
+                .expect("the flush")
+                .expect("the spans exported");
+            let spans = receiver.spans().split_off(from);
+            if spans.iter().filter(|s| s.name == until).count() >= count
+                || tokio::time::Instant::now() >= deadline
+            {
+                return spans;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
     };
-    let from = flushed(0).await.len();
+    let from = flushed(0, "", 0).await.len();
     let children = |spans: &[ReceivedSpan], parent: &ReceivedSpan| -> Vec<ReceivedSpan> {
         spans
             .iter()
@@ -334,7 +369,7 @@ async fn on_its_own(
     let page = ws.next("1").await;
     assert!(page.get("errors").is_none(), "[{name}] {page:#}");
     assert_eq!(ws.message().await, json!({ "type": "complete", "id": "1" }));
-    let spans = flushed(from).await;
+    let spans = flushed(from, "query RestaurantPage", 1).await;
     let request = spans
         .iter()
         .find(|s| s.name == "query RestaurantPage" && s.parent_span_id.is_empty())
@@ -370,7 +405,7 @@ async fn on_its_own(
         event["data"]["menuItemAvailability"]["menuItem"]["name"], "Traced dish",
         "[{name}] {event:#}"
     );
-    let spans = flushed(from).await;
+    let spans = flushed(from, "subscription MenuItemAvailability event", 1).await;
     let start = spans
         .iter()
         .find(|s| s.name == "subscription MenuItemAvailability" && s.parent_span_id.is_empty())
@@ -420,7 +455,7 @@ async fn on_its_own(
         .await
         .expect("an outbox round");
     assert!(sent >= 1, "[{name}] the confirmation email was due");
-    let spans = flushed(from).await;
+    let spans = flushed(from, "outbox deliver", sent).await;
     let deliveries: Vec<&ReceivedSpan> = spans
         .iter()
         .filter(|s| s.name == "outbox deliver")
@@ -450,7 +485,7 @@ async fn on_its_own(
     // by a sweep: a span of its own, its provider call and statements below.
     crate::races::dead_checkout(app, "traced-dead").await;
     assert_eq!(app.recover().await.settled, 1, "[{name}]");
-    let spans = flushed(from).await;
+    let spans = flushed(from, "recovery settle", 1).await;
     let settle = spans
         .iter()
         .find(|s| s.name == "recovery settle")
