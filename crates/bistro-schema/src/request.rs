@@ -454,7 +454,6 @@ impl Api {
             observed: (started, known),
         } = prepared;
         let operation_name = request.operation_name.clone();
-        let operation = started.and(operation_name.clone());
         let mut request = request.data(ViewerCell::new(viewer)).data(scope.clone());
         if let Some(address) = address {
             request = request.data(ClientAddr(address));
@@ -486,7 +485,7 @@ impl Api {
             response,
             Some((&document, operation_name.as_deref())),
         );
-        let requested = operation.as_deref();
+        let requested = started.and(operation_name.as_deref());
         let ty = started.and_then(|_| document.operation_type(requested));
         crate::observe::request(
             started,
