@@ -8,6 +8,7 @@ mod edges;
 mod federation;
 mod golden;
 mod graphiql;
+mod grouped_statements;
 mod health;
 mod http;
 mod lifecycle;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use bistro_data::events::ORDER_EVENTS_CHANNEL;
 use bistro_schema::ids::NodeType;
 use bistro_sql::entity::{Course, menu_option, menu_option_group, order};
-use bistro_tests::{DEMO_PASSWORD, TestApp, error_codes, round_trips, store_pairs};
+use bistro_tests::{DEMO_PASSWORD, StorePair, TestApp, error_codes, round_trips, store_pairs};
 use futures_util::StreamExt;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
@@ -1050,8 +1050,14 @@ async fn a_checkout_costs_the_same_statements_for_one_line_or_three() {
         // deleted after the answer, with other checkouts' steps, outside the
         // request. The simulated processor finds authorizations by their
         // key, so its reference is not recorded in the step first. Nothing
-        // is read back.
-        assert_eq!(round_trips(&body).0, 11, "[{}] {body}", pair.name());
+        // is read back. SQLite takes the transaction's statements in two
+        // groups of one hand-off each (the order with its step, then what
+        // needs the order's id: `bistro_sql::grouped`).
+        let expected = match pair {
+            StorePair::Embedded => 7,
+            StorePair::Real { .. } => 11,
+        };
+        assert_eq!(round_trips(&body).0, expected, "[{}] {body}", pair.name());
         assert!(app.pending_steps().await.is_empty(), "[{}]", pair.name());
         app.stop().await;
     }

@@ -1,6 +1,7 @@
 #![doc = include_str!("../README.md")]
 
 pub mod entity;
+pub mod grouped;
 pub mod migration;
 pub mod ordering;
 pub mod outbox;

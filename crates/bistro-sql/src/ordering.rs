@@ -16,13 +16,15 @@ use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
     DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, SqlErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    QueryOrder, QuerySelect, QueryTrait, SqlErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 
 use crate::entity::{
     Fulfilment, OrderStatus, OutboxStatus, PaymentStatus, StepKind, StepState, email_outbox,
     menu_option, menu_option_group, order, order_event, order_line, payment, pending_step,
 };
+use crate::grouped::{self, Rows};
 use crate::write_turn::{self, Turn};
 use crate::{Error, Result};
 
@@ -173,9 +175,12 @@ pub async fn place_order(
     new: NewOrder,
 ) -> std::result::Result<PlacedOrder, PlaceOrderError> {
     let (_turn, txn) = begin_write(db).await?;
+    let backend = txn.get_database_backend();
     let now = new.placed_at;
-    let step = new.step.clone();
-    let placed = order::ActiveModel {
+    // Two groups of statements (one hand-off each on SQLite, see
+    // `grouped`): the order with its step marked committed, then what
+    // needs the order's id.
+    let mut insert_order = order::Entity::insert(order::ActiveModel {
         user_id: Set(new.user_id),
         restaurant_id: Set(new.restaurant_id),
         status: Set(OrderStatus::Placed),
@@ -191,18 +196,30 @@ pub async fn place_order(
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
+    })
+    .into_query();
+    insert_order.returning_all();
+    let mut first = vec![(backend.build(&insert_order), Rows::Exactly(1))];
+    if let Some(step) = &new.step {
+        // Returns the step's id when its holder still holds it.
+        first.push((backend.build(&mark_committed(step, now)), Rows::Rest));
     }
-    .insert(&txn)
-    .await?;
-    let lines = order_line::Entity::insert_many(new.lines.into_iter().map(|line| {
+    let mut first = grouped::run(&txn, first).await?.into_iter();
+    let placed = one_row::<order::Model>(first.next())?;
+    if new.step.is_some() && first.next().is_none_or(|rows| rows.len() != 1) {
+        // Dropping the transaction rolls the order back.
+        return Err(PlaceOrderError::LeaseLost);
+    }
+    let line_count = new.lines.len();
+    let mut insert_lines = order_line::Entity::insert_many(new.lines.into_iter().map(|line| {
         order_line::ActiveModel {
             order_id: Set(placed.id),
             ..line
         }
     }))
-    .exec_with_returning(&txn)
-    .await?;
-    let payment = payment::ActiveModel {
+    .into_query();
+    insert_lines.returning_all();
+    let mut insert_payment = payment::Entity::insert(payment::ActiveModel {
         order_id: Set(placed.id),
         provider: Set(new.payment.provider),
         provider_reference: Set(Some(new.payment.reference)),
@@ -213,10 +230,10 @@ pub async fn place_order(
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    let event = order_event::ActiveModel {
+    })
+    .into_query();
+    insert_payment.returning_all();
+    let mut insert_event = order_event::Entity::insert(order_event::ActiveModel {
         order_id: Set(placed.id),
         from_status: Set(None),
         to_status: Set(OrderStatus::Placed),
@@ -225,10 +242,10 @@ pub async fn place_order(
         payment_status: Set(Some(PaymentStatus::Authorized)),
         created_at: Set(now),
         ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    email_outbox::ActiveModel {
+    })
+    .into_query();
+    insert_event.returning_all();
+    let insert_email = email_outbox::Entity::insert(email_outbox::ActiveModel {
         recipient: Set(new.confirmation.recipient),
         subject: Set(new
             .confirmation
@@ -249,15 +266,27 @@ pub async fn place_order(
         lease_until: Set(None),
         lease_owner: Set(None),
         ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
-    if let Some(step) = &step
-        && !mark_committed(&txn, step, now).await?
-    {
-        // Dropping the transaction rolls it back.
-        return Err(PlaceOrderError::LeaseLost);
-    }
+    })
+    .into_query();
+    let mut second = grouped::run(
+        &txn,
+        vec![
+            (backend.build(&insert_lines), Rows::Exactly(line_count)),
+            (backend.build(&insert_payment), Rows::Exactly(1)),
+            (backend.build(&insert_event), Rows::Exactly(1)),
+            (backend.build(&insert_email), Rows::Rest),
+        ],
+    )
+    .await?
+    .into_iter();
+    let lines = second
+        .next()
+        .unwrap_or_default()
+        .iter()
+        .map(|row| order_line::Model::from_query_result(row, ""))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let payment = one_row::<payment::Model>(second.next())?;
+    let event = one_row::<order_event::Model>(second.next())?;
     txn.commit().await?;
     Ok(PlacedOrder {
         order: placed,
@@ -267,24 +296,33 @@ pub async fn place_order(
     })
 }
 
+/// The one row a statement of a group returned, as `M`.
+fn one_row<M: FromQueryResult>(
+    rows: Option<Vec<sea_orm::QueryResult>>,
+) -> std::result::Result<M, DbErr> {
+    match rows.as_deref() {
+        Some([row]) => M::from_query_result(row, ""),
+        _ => Err(DbErr::Custom(
+            "a statement returned no row where one was expected".to_owned(),
+        )),
+    }
+}
+
 /// Marks a step committed inside the transaction of its write, if its
-/// holder still holds it; renews its lease for the bookkeeping that follows.
-async fn mark_committed(
-    txn: &DatabaseTransaction,
-    step: &StepGuard,
-    now: DateTime<Utc>,
-) -> std::result::Result<bool, DbErr> {
+/// holder still holds it (the statement then returns its id); renews its
+/// lease for the bookkeeping that follows.
+fn mark_committed(step: &StepGuard, now: DateTime<Utc>) -> sea_orm::sea_query::UpdateStatement {
     use pending_step::Column as C;
-    let updated = pending_step::Entity::update_many()
+    let mut update = pending_step::Entity::update_many()
         .col_expr(C::State, Expr::value(StepState::Committed.to_value()))
         .col_expr(C::LeaseUntil, Expr::value(step.lease_until))
         .col_expr(C::UpdatedAt, Expr::value(now))
         .filter(C::Id.eq(step.id))
         .filter(C::LeaseOwner.eq(step.owner.clone()))
         .filter(C::State.eq(StepState::Running.to_value()))
-        .exec(txn)
-        .await?;
-    Ok(updated.rows_affected == 1)
+        .into_query();
+    update.returning_col(C::Id);
+    update
 }
 
 /// The customer's order placed with this idempotency key.
