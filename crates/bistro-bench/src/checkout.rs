@@ -38,6 +38,9 @@ pub struct CheckoutRun {
     pub failed: u64,
     /// Orders the run added to SQL.
     pub orders_added: u64,
+    /// Confirmation emails still waiting in the outbox when the run ended,
+    /// and how long the server took to send them.
+    pub outbox_left: (u64, Duration),
 }
 
 async fn graphql(
@@ -204,17 +207,45 @@ fn uuid_like() -> String {
 }
 
 async fn order_count(pair: &Pair) -> anyhow::Result<u64> {
+    count(pair, "SELECT COUNT(*) AS n FROM orders").await
+}
+
+async fn count(pair: &Pair, sql: &str) -> anyhow::Result<u64> {
     let db = Database::connect(pair.database_url()).await?;
     let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT COUNT(*) AS n FROM orders",
-        ))
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await?
         .context("a count")?;
     let n: i64 = row.try_get("", "n")?;
     let _ = db.close().await;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// Longest the harness waits for the outbox to be sent after a run.
+const OUTBOX_DRAIN_LIMIT: Duration = Duration::from_secs(180);
+
+/// Waits until the server has sent every confirmation email waiting in the
+/// outbox: the emails a run's checkouts wrote, which its mail worker sends
+/// behind them (under W3 on SQLite it ended runs with nearly all of them
+/// left). Otherwise the next build measured starts with them as a backlog
+/// and sends them in its own warm-up or run, so builds measured later pay
+/// for the emails of the builds before them. Gives how many were left and
+/// how long they took.
+async fn drain_outbox(pair: &Pair) -> anyhow::Result<(u64, Duration)> {
+    const PENDING: &str = "SELECT COUNT(*) AS n FROM email_outbox WHERE status = 'PENDING'";
+    let started = Instant::now();
+    let left = count(pair, PENDING).await?;
+    let mut pending = left;
+    while pending > 0 {
+        anyhow::ensure!(
+            started.elapsed() < OUTBOX_DRAIN_LIMIT,
+            "W3: {pending} emails still waiting in the outbox {} s after the run",
+            OUTBOX_DRAIN_LIMIT.as_secs()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        pending = count(pair, PENDING).await?;
+    }
+    Ok((left, started.elapsed()))
 }
 
 /// Runs W3 with `connections` concurrent virtual customers for `duration`
@@ -266,6 +297,7 @@ pub async fn run(
     let (lanes, elapsed) = drive(duration).await?;
     let cpu_after = server.cpu_ms()?;
     let after = order_count(pair).await?;
+    let outbox_left = drain_outbox(pair).await?;
     let mut latencies: Vec<f64> = lanes
         .iter()
         .flat_map(|(l, _, _)| l.iter().copied())
@@ -293,5 +325,6 @@ pub async fn run(
         placed,
         failed,
         orders_added: after - before,
+        outbox_left,
     })
 }

@@ -202,12 +202,15 @@ async fn main() -> anyhow::Result<()> {
                             run.orders_added
                         );
                         w3_notes.push(format!(
-                            "- {} ({}): W3 at {W3_CONNECTIONS} connections: {} checkouts placed an order, {} did not; SQL gained exactly {} orders. Latency is the whole four-request sequence.",
+                            "- {} ({}){}: W3 at {W3_CONNECTIONS} connections: {} checkouts placed an order, {} did not; SQL gained exactly {} orders. Latency is the whole four-request sequence. The outbox held {} emails at the end, sent in {:.1} s before the next run.",
                             pair.name(),
                             setting.name,
+                            if label.is_empty() { String::new() } else { format!(" [{label}]") },
                             run.placed,
                             run.failed,
-                            run.orders_added
+                            run.orders_added,
+                            run.outbox_left.0,
+                            run.outbox_left.1.as_secs_f64()
                         ));
                         rows.push(Row {
                             pair: pair.name().to_owned(),
