@@ -34,6 +34,10 @@ pub struct Floor {
     pub sql_pages_per_sec: Option<f64>,
     /// Median page latency in PostgreSQL alone, milliseconds.
     pub sql_p50_ms: Option<f64>,
+    /// The same two figures with as many clients as the load generator
+    /// holds connections (the floor above has as many as the server's
+    /// pool): latencies compared at equal concurrency.
+    pub sql_at_connections: Option<(f64, f64)>,
     /// Key-value commands replayed per page.
     pub commands: usize,
     /// Pages per second Redis alone serves (None: the page needs no key-value command).
@@ -68,9 +72,11 @@ pub async fn measure(
         ..Floor::default()
     };
     if !statements.is_empty() {
-        let (tps, p50) = pgbench(pair.database_url(), &statements, duration).await?;
+        let (tps, p50) = pgbench(pair.database_url(), &statements, SQL_POOL, duration).await?;
         floor.sql_pages_per_sec = Some(tps);
         floor.sql_p50_ms = Some(p50);
+        floor.sql_at_connections =
+            Some(pgbench(pair.database_url(), &statements, connections, duration).await?);
     }
     if !commands.is_empty() {
         floor.kv_pages_per_sec = Some(replay(redis_url, &commands, connections, duration).await?);
@@ -232,6 +238,7 @@ fn quoted_args(text: &str) -> Vec<String> {
 async fn pgbench(
     database_url: &str,
     statements: &[String],
+    clients: u32,
     duration: Duration,
 ) -> anyhow::Result<(f64, f64)> {
     let dir = std::env::temp_dir().join(format!("bistro-bench-pgbench-{}", std::process::id()));
@@ -246,7 +253,7 @@ async fn pgbench(
     let output = Command::new("pgbench")
         .current_dir(&dir)
         .arg("-n")
-        .arg(format!("-c{SQL_POOL}"))
+        .arg(format!("-c{clients}"))
         .arg("-j2")
         .arg(format!("-T{}", duration.as_secs().max(1)))
         .arg("-l")

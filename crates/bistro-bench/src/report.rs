@@ -40,11 +40,11 @@ pub fn table(rows: &[Row], connections: u32) -> String {
     );
     let _ = writeln!(
         out,
-        "| pair | workload | configuration | req/s | p50 ms | p99 ms | response KiB | SQL/req | KV round trips/req | KV commands/req | server CPU ms/req | peak RSS MiB | floor pages/s (SQL · KV) | floor p50 ms | % of floor |"
+        "| pair | workload | configuration | req/s | p50 ms | p99 ms | p99 / p50 | response KiB | SQL/req | KV round trips/req | KV commands/req | server CPU ms/req | peak RSS MiB | floor pages/s (SQL · KV) | floor p50 ms | % of floor | SQL floor at {connections} clients: pages/s · p50 ms |"
     );
     let _ = writeln!(
         out,
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
     );
     for row in rows {
         let floor = row.floor.as_ref();
@@ -56,13 +56,14 @@ pub fn table(rows: &[Row], connections: u32) -> String {
         };
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {:.2} | {:.0} | {} | {} | {} |",
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.1} | {} | {} | {} | {:.2} | {:.0} | {} | {} | {} | {} |",
             row.pair,
             row.workload,
             setting,
             row.result.requests_per_sec,
             row.result.p50_ms,
             row.result.p99_ms,
+            row.result.p99_ms / row.result.p50_ms.max(f64::MIN_POSITIVE),
             row.probe.bytes as f64 / 1024.0,
             row.probe.sql,
             row.probe.kv,
@@ -86,6 +87,10 @@ pub fn table(rows: &[Row], connections: u32) -> String {
             )
             .to_owned()
                 + if floor_rate.is_some() { " %" } else { "" },
+            floor.and_then(|f| f.sql_at_connections).map_or_else(
+                || "–".to_owned(),
+                |(rate, p50)| format!("{rate:.0} · {p50:.1}")
+            ),
         );
     }
     out
@@ -134,12 +139,16 @@ pub fn ratios(rows: &[Row]) -> String {
         {
             let _ = writeln!(
                 out,
-                "- {pair}: W1-SQL (caches off) reaches {:.0} % of PostgreSQL's own throughput for its {} statements; p50 {:.1} ms against the floor's {:.1} ms ({:.2}x).",
+                "- {pair}: W1-SQL (caches off) reaches {:.0} % of PostgreSQL's own throughput for its {} statements; p50 {:.1} ms against the floor's {:.1} ms ({:.2}x){}.",
                 100.0 * row.result.requests_per_sec / rate,
                 floor.statements,
                 row.result.p50_ms,
                 p50,
-                row.result.p50_ms / p50.max(f64::MIN_POSITIVE)
+                row.result.p50_ms / p50.max(f64::MIN_POSITIVE),
+                floor.sql_at_connections.map_or_else(String::new, |(_, p50)| format!(
+                    ", and against {p50:.1} ms for PostgreSQL alone at the load generator's concurrency ({:.2}x)",
+                    row.result.p50_ms / p50.max(f64::MIN_POSITIVE)
+                ))
             );
         }
     }
