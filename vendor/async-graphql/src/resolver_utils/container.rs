@@ -1,6 +1,6 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
-use futures_util::{FutureExt, StreamExt as _, stream::FuturesUnordered};
+use futures_util::FutureExt;
 use indexmap::IndexMap;
 
 use crate::{
@@ -193,19 +193,9 @@ pub(crate) async fn do_resolve_container<'a>(
         // the order of the selection set (GraphQL spec, "Objects": ordered by
         // the order in which they appear in the query), not the order in
         // which they finish (async-graphql issue #612).
-        let mut finished: Vec<Option<ServerResult<(Name, Value)>>> =
-            (0..futures.len()).map(|_| None).collect();
-        let mut set = FuturesUnordered::new();
-        set.extend(
-            futures
-                .into_iter()
-                .enumerate()
-                .map(|(index, field)| async move { (index, field.await) }),
-        );
-        while let Some((index, field)) = set.next().await {
-            finished[index] = Some(field);
-        }
-        for field in finished.into_iter().flatten() {
+        // `join_all` keeps them in order and, for up to 30 fields, in one
+        // allocation (a task per field in a `FuturesUnordered` otherwise).
+        for field in futures_util::future::join_all(futures).await {
             handle(field);
         }
     } else {
