@@ -119,13 +119,19 @@ pub fn trim_slice<'a, K, T>(rows: &'a [T], window: &PageWindow<K>) -> (&'a [T], 
     }
 }
 
-/// Builds the page info of a trimmed page.
-pub fn page_info(cursors: &[String], has_next_page: bool, has_previous_page: bool) -> PageInfo {
+/// Builds the page info of a trimmed page from its edges (`cursor` reads an
+/// edge's cursor): only the first and last cursors are copied.
+pub fn page_info<E>(
+    edges: &[E],
+    cursor: impl Fn(&E) -> &String,
+    has_next_page: bool,
+    has_previous_page: bool,
+) -> PageInfo {
     PageInfo {
         has_next_page,
         has_previous_page,
-        start_cursor: cursors.first().cloned(),
-        end_cursor: cursors.last().cloned(),
+        start_cursor: edges.first().map(|e| cursor(e).clone()),
+        end_cursor: edges.last().map(|e| cursor(e).clone()),
     }
 }
 

@@ -467,10 +467,9 @@ impl OrderConnection {
                 node: Order(o),
             })
             .collect();
-        let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
         Ok(OrderConnection {
+            page_info: connection::page_info(&edges, |e| &e.cursor, has_next, has_previous),
             edges,
-            page_info: connection::page_info(&cursors, has_next, has_previous),
         })
     }
 }

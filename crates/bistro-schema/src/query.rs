@@ -51,10 +51,9 @@ impl Query {
                     node: Restaurant(r),
                 })
                 .collect();
-            let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
             Ok(RestaurantConnection {
+                page_info: connection::page_info(&edges, |e| &e.cursor, has_next, has_previous),
                 edges,
-                page_info: connection::page_info(&cursors, has_next, has_previous),
                 filter,
                 total_count: tokio::sync::OnceCell::new(),
             })
@@ -189,10 +188,9 @@ impl Query {
                     rank: hit.1,
                 })
                 .collect();
-            let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
             Ok(MenuSearchConnection {
+                page_info: connection::page_info(&edges, |e| &e.cursor, has_next, offset > 0),
                 edges,
-                page_info: connection::page_info(&cursors, has_next, offset > 0),
             })
         })
         .await

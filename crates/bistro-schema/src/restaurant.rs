@@ -189,10 +189,9 @@ impl Restaurant {
                     node: Review(r),
                 })
                 .collect();
-            let cursors: Vec<String> = edges.iter().map(|e| e.cursor.clone()).collect();
             Ok(ReviewConnection {
+                page_info: connection::page_info(&edges, |e| &e.cursor, has_next, has_previous),
                 edges,
-                page_info: connection::page_info(&cursors, has_next, has_previous),
                 restaurant_id: self.0.id,
             })
         })
