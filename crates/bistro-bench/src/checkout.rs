@@ -9,7 +9,7 @@
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use sea_orm::{ConnectionTrait, Database, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use serde_json::{Value, json};
 
 use crate::load::LoadResult;
@@ -207,17 +207,18 @@ fn uuid_like() -> String {
 }
 
 async fn order_count(pair: &Pair) -> anyhow::Result<u64> {
-    count(pair, "SELECT COUNT(*) AS n FROM orders").await
+    let db = Database::connect(pair.database_url()).await?;
+    let n = count(&db, "SELECT COUNT(*) AS n FROM orders").await;
+    let _ = db.close().await;
+    n
 }
 
-async fn count(pair: &Pair, sql: &str) -> anyhow::Result<u64> {
-    let db = Database::connect(pair.database_url()).await?;
+async fn count(db: &DatabaseConnection, sql: &str) -> anyhow::Result<u64> {
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await?
         .context("a count")?;
     let n: i64 = row.try_get("", "n")?;
-    let _ = db.close().await;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
@@ -234,7 +235,8 @@ const OUTBOX_DRAIN_LIMIT: Duration = Duration::from_secs(180);
 async fn drain_outbox(pair: &Pair) -> anyhow::Result<(u64, Duration)> {
     const PENDING: &str = "SELECT COUNT(*) AS n FROM email_outbox WHERE status = 'PENDING'";
     let started = Instant::now();
-    let left = count(pair, PENDING).await?;
+    let db = Database::connect(pair.database_url()).await?;
+    let left = count(&db, PENDING).await?;
     let mut pending = left;
     while pending > 0 {
         anyhow::ensure!(
@@ -243,8 +245,9 @@ async fn drain_outbox(pair: &Pair) -> anyhow::Result<(u64, Duration)> {
             OUTBOX_DRAIN_LIMIT.as_secs()
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
-        pending = count(pair, PENDING).await?;
+        pending = count(&db, PENDING).await?;
     }
+    let _ = db.close().await;
     Ok((left, started.elapsed()))
 }
 

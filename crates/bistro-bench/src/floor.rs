@@ -75,8 +75,11 @@ pub async fn measure(
         let (tps, p50) = pgbench(pair.database_url(), &statements, SQL_POOL, duration).await?;
         floor.sql_pages_per_sec = Some(tps);
         floor.sql_p50_ms = Some(p50);
-        floor.sql_at_connections =
-            Some(pgbench(pair.database_url(), &statements, connections, duration).await?);
+        floor.sql_at_connections = Some(if connections == SQL_POOL {
+            (tps, p50)
+        } else {
+            pgbench(pair.database_url(), &statements, connections, duration).await?
+        });
     }
     if !commands.is_empty() {
         floor.kv_pages_per_sec = Some(replay(redis_url, &commands, connections, duration).await?);
