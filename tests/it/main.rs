@@ -5,6 +5,7 @@ mod auth;
 mod crashes;
 mod drain;
 mod edges;
+mod fast_lane;
 mod federation;
 mod golden;
 mod graphiql;

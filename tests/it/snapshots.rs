@@ -19,6 +19,14 @@ use crate::storefront::storefront_documents;
 
 /// A server on `pair` with the demo data seeded at noon today.
 pub(crate) async fn app_seeded_at_noon(pair: &StorePair) -> TestApp {
+    app_seeded_at_noon_with(pair, |_| {}).await
+}
+
+/// Like [`app_seeded_at_noon`], letting the test change the configuration first.
+pub(crate) async fn app_seeded_at_noon_with(
+    pair: &StorePair,
+    tweak: impl FnOnce(&mut bistro_server::config::Config),
+) -> TestApp {
     // Within two minutes of midnight, "today" could change under the test:
     // start on the next day instead.
     let now = Utc::now();
@@ -30,6 +38,7 @@ pub(crate) async fn app_seeded_at_noon(pair: &StorePair) -> TestApp {
     }
     let app = TestApp::spawn_with(pair, |config| {
         config.seed_demo_data = false;
+        tweak(config);
     })
     .await;
     let noon = Utc::now()

@@ -56,12 +56,12 @@ impl Cart {
     }
 
     /// What is in it, in the order it was added.
-    async fn lines(&self) -> Vec<CartLine> {
+    fn lines(&self) -> Vec<CartLine> {
         self.0.lines.iter().cloned().map(CartLine).collect()
     }
 
     /// Number of units in the cart.
-    async fn item_count(&self) -> i32 {
+    fn item_count(&self) -> i32 {
         self.0.lines.iter().map(|line| line.quantity).sum()
     }
 
@@ -129,7 +129,7 @@ pub struct CartLine(StoredCartLine);
 /// One line of a cart: an item, its options, and how many.
 impl CartLine {
     /// Identifies the line within the cart, for `updateCartLine` and `removeCartLine`.
-    async fn id(&self) -> ID {
+    fn id(&self) -> ID {
         cart_line_id(self.0.id)
     }
 
@@ -139,7 +139,7 @@ impl CartLine {
     }
 
     /// How many.
-    async fn quantity(&self) -> i32 {
+    fn quantity(&self) -> i32 {
         self.0.quantity
     }
 

@@ -55,6 +55,10 @@ pub struct Limits {
     pub introspection: bool,
     /// Add `extensions.roundTrips { sql kv }` to every response.
     pub expose_round_trips: bool,
+    /// Resolve the fields that need no await while the selection is
+    /// walked (the vendored executor's fast lane); `false` resolves every
+    /// field through its own future. The answers are the same.
+    pub fast_path: bool,
     /// Serve automatic persisted queries (`extensions.persistedQuery`):
     /// register documents by hash in the key-value store.
     pub apq: bool,
@@ -86,6 +90,7 @@ impl Default for Limits {
             document_cache_entries: 512,
             introspection: true,
             expose_round_trips: false,
+            fast_path: true,
             apq: true,
             apq_ttl_secs: 86_400,
             apq_max_document_bytes: 16 * 1024,

@@ -39,32 +39,32 @@ impl MenuItem {
 /// Cache: public, 300 s.
 impl MenuItem {
     /// Globally unique, opaque identifier.
-    pub async fn id(&self) -> ID {
+    pub fn id(&self) -> ID {
         global_id(NodeType::MenuItem, self.0.id)
     }
 
     /// Display name.
-    async fn name(&self) -> &str {
+    fn name(&self) -> &str {
         &self.0.name
     }
 
     /// What is in it, in a sentence or two.
-    async fn description(&self) -> &str {
+    fn description(&self) -> &str {
         &self.0.description
     }
 
     /// Current price of one unit, before options.
-    async fn price(&self) -> Money {
+    fn price(&self) -> Money {
         Money::from_minor(self.0.price_amount, &self.0.currency_code)
     }
 
     /// Which part of the meal it is.
-    async fn course(&self) -> Course {
+    fn course(&self) -> Course {
         Course::from_entity(self.0.course)
     }
 
     /// Dietary properties (vegetarian, gluten-free, …).
-    async fn dietary(&self) -> Vec<Dietary> {
+    fn dietary(&self) -> Vec<Dietary> {
         self.0
             .dietary
             .split(',')
@@ -75,12 +75,12 @@ impl MenuItem {
     /// Whether it can be ordered now (staff switch items off when they run out).
     ///
     /// Cache: public, 10 s.
-    async fn available(&self) -> bool {
+    fn available(&self) -> bool {
         self.0.available
     }
 
     /// Units the kitchen makes per day, when the item is limited; null when unlimited.
-    async fn daily_stock(&self) -> Option<i32> {
+    fn daily_stock(&self) -> Option<i32> {
         self.0.daily_stock
     }
 
@@ -163,27 +163,27 @@ pub struct MenuOptionGroup {
 /// Cache: as its parent.
 impl MenuOptionGroup {
     /// Display name, e.g. "Size".
-    async fn name(&self) -> &str {
+    fn name(&self) -> &str {
         &self.group.group.name
     }
 
     /// Whether at least one option must be chosen.
-    async fn required(&self) -> bool {
+    fn required(&self) -> bool {
         self.group.group.min_choices > 0
     }
 
     /// Fewest options to choose (0: optional).
-    async fn min_choices(&self) -> i32 {
+    fn min_choices(&self) -> i32 {
         self.group.group.min_choices
     }
 
     /// Most options to choose.
-    async fn max_choices(&self) -> i32 {
+    fn max_choices(&self) -> i32 {
         self.group.group.max_choices
     }
 
     /// The choices, in menu order.
-    async fn options(&self) -> Vec<MenuOption> {
+    fn options(&self) -> Vec<MenuOption> {
         self.group
             .options
             .iter()
@@ -304,12 +304,12 @@ pub fn menu_cursor(item: &menu_item::Model) -> String {
 /// Cache: as its parent.
 impl MenuItemEdge {
     /// Opaque position of this edge, for `after`/`before`.
-    async fn cursor(&self) -> String {
+    fn cursor(&self) -> String {
         menu_cursor(&self.node.0)
     }
 
     /// The menu item.
-    async fn node(&self) -> &MenuItem {
+    fn node(&self) -> &MenuItem {
         &self.node
     }
 }
@@ -320,17 +320,17 @@ impl MenuItemEdge {
 /// Cache: as its parent.
 impl MenuItemConnection {
     /// The items of this page, with cursors.
-    async fn edges(&self) -> &[MenuItemEdge] {
+    fn edges(&self) -> &[MenuItemEdge] {
         &self.edges
     }
 
     /// The items of this page, without cursors.
-    async fn nodes(&self) -> Vec<&MenuItem> {
+    fn nodes(&self) -> Vec<&MenuItem> {
         self.edges.iter().map(|e| &e.node).collect()
     }
 
     /// Where this page sits in the menu.
-    async fn page_info(&self) -> PageInfo {
+    fn page_info(&self) -> PageInfo {
         PageInfo {
             has_next_page: self.has_next,
             has_previous_page: self.has_previous,
@@ -367,19 +367,19 @@ pub struct MenuSearchEdge {
 /// Cache: as its parent.
 impl MenuSearchEdge {
     /// Opaque position of this hit, for `after`.
-    async fn cursor(&self) -> &str {
+    fn cursor(&self) -> &str {
         &self.cursor
     }
 
     /// The matching menu item.
-    async fn node(&self) -> &MenuItem {
+    fn node(&self) -> &MenuItem {
         &self.node
     }
 
     /// Relevance of the hit, higher is better: the number of words it matches,
     /// plus a fraction below 1 for how well it matches them. Only comparable
     /// within one search.
-    async fn rank(&self) -> f64 {
+    fn rank(&self) -> f64 {
         self.rank
     }
 }
@@ -396,17 +396,17 @@ pub struct MenuSearchConnection {
 /// Cache: as its parent.
 impl MenuSearchConnection {
     /// The hits of this page, with cursors.
-    async fn edges(&self) -> &[MenuSearchEdge] {
+    fn edges(&self) -> &[MenuSearchEdge] {
         &self.edges
     }
 
     /// The items of this page, without cursors.
-    async fn nodes(&self) -> Vec<&MenuItem> {
+    fn nodes(&self) -> Vec<&MenuItem> {
         self.edges.iter().map(|e| &e.node).collect()
     }
 
     /// Where this page sits in the results.
-    async fn page_info(&self) -> &PageInfo {
+    fn page_info(&self) -> &PageInfo {
         &self.page_info
     }
 }

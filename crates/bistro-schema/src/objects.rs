@@ -163,3 +163,21 @@ pub struct OrderConnection {
 
 /// A customer's open cart.
 pub struct Cart(pub StoredCart);
+
+// The objects made only of plain fields resolve whole in the executor's
+// fast lane (`graphql.fast_path`): a field of theirs made `async` by mistake
+// would quietly put a page's thousands of them back on a future each, so
+// the crate does not build then. Objects with a field that waits on a
+// loader do not, as a whole (their plain fields still do, one by one).
+const _: () = {
+    use async_graphql::OutputType;
+    assert!(<crate::money::Money as OutputType>::RESOLVES_NOW);
+    assert!(<crate::rating::RatingSummary as OutputType>::RESOLVES_NOW);
+    assert!(<Popularity as OutputType>::RESOLVES_NOW);
+    assert!(<crate::connection::PageInfo as OutputType>::RESOLVES_NOW);
+    assert!(<Vec<crate::restaurant::OpeningHours> as OutputType>::RESOLVES_NOW);
+    assert!(<Option<Vec<Course>> as OutputType>::RESOLVES_NOW);
+    assert!(!<Restaurant as OutputType>::RESOLVES_NOW);
+    assert!(!<MenuItem as OutputType>::RESOLVES_NOW);
+    assert!(!<MenuItemEdge as OutputType>::RESOLVES_NOW);
+};

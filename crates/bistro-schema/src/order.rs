@@ -151,27 +151,27 @@ impl From<entity::Fulfilment> for Fulfilment {
 /// Cache: private.
 impl Order {
     /// Globally unique, opaque identifier.
-    pub async fn id(&self) -> ID {
+    pub fn id(&self) -> ID {
         global_id(NodeType::Order, self.0.id)
     }
 
     /// Where the order is in its lifecycle.
-    async fn status(&self) -> OrderStatus {
+    fn status(&self) -> OrderStatus {
         OrderStatus::from_entity(self.0.status)
     }
 
     /// Where its payment stands.
-    async fn payment_status(&self) -> PaymentStatus {
+    fn payment_status(&self) -> PaymentStatus {
         self.0.payment_status.into()
     }
 
     /// Pickup, delivery or dine-in.
-    async fn fulfilment(&self) -> Fulfilment {
+    fn fulfilment(&self) -> Fulfilment {
         self.0.fulfilment.into()
     }
 
     /// Table number, for dine-in orders.
-    async fn table_number(&self) -> Option<i32> {
+    fn table_number(&self) -> Option<i32> {
         self.0.table_number
     }
 
@@ -180,22 +180,22 @@ impl Order {
     #[graphql(
         guard = "Can(Rule::Order { customer_id: self.0.user_id, restaurant_id: self.0.restaurant_id })"
     )]
-    async fn delivery_address(&self) -> Option<&str> {
+    fn delivery_address(&self) -> Option<&str> {
         self.0.delivery_address.as_deref()
     }
 
     /// Sum of the lines.
-    async fn subtotal(&self) -> Money {
+    fn subtotal(&self) -> Money {
         Money::from_minor(self.0.subtotal_amount, &self.0.currency_code)
     }
 
     /// What the customer pays: the subtotal plus fees.
-    async fn total(&self) -> Money {
+    fn total(&self) -> Money {
         Money::from_minor(self.0.total_amount, &self.0.currency_code)
     }
 
     /// When it was placed.
-    async fn created_at(&self) -> DateTime<Utc> {
+    fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
@@ -297,22 +297,22 @@ pub struct OrderEvent {
 /// One status change of an order.
 impl OrderEvent {
     /// The status it left; null for the first event (the order was placed).
-    async fn from(&self) -> Option<OrderStatus> {
+    fn from(&self) -> Option<OrderStatus> {
         self.event.from_status.map(OrderStatus::from_entity)
     }
 
     /// The status it reached.
-    async fn to(&self) -> OrderStatus {
+    fn to(&self) -> OrderStatus {
         OrderStatus::from_entity(self.event.to_status)
     }
 
     /// When.
-    async fn at(&self) -> DateTime<Utc> {
+    fn at(&self) -> DateTime<Utc> {
         self.event.created_at
     }
 
     /// Who made it.
-    async fn by(&self) -> OrderActor {
+    fn by(&self) -> OrderActor {
         match self.event.actor_user_id {
             None => OrderActor::System,
             Some(id) if id == self.customer_id => OrderActor::Customer,
@@ -322,7 +322,7 @@ impl OrderEvent {
 
     /// Why, when a reason was given (a rejection's), or what happened (a
     /// change the payment processor reported).
-    async fn note(&self) -> Option<&str> {
+    fn note(&self) -> Option<&str> {
         self.event.note.as_deref()
     }
 
@@ -330,7 +330,7 @@ impl OrderEvent {
     /// (placed: `AUTHORIZED`; accepted: `CAPTURED`; a refund or a dispute the
     /// payment processor reported, where `from` equals `to`); null when it
     /// moved none.
-    async fn payment_status(&self) -> Option<PaymentStatus> {
+    fn payment_status(&self) -> Option<PaymentStatus> {
         self.event.payment_status.map(PaymentStatus::from)
     }
 }
@@ -342,18 +342,18 @@ pub struct Payment(payment::Model);
 /// An order's payment.
 impl Payment {
     /// Where the money stands.
-    async fn status(&self) -> PaymentStatus {
+    fn status(&self) -> PaymentStatus {
         self.0.status.into()
     }
 
     /// How much, in the order's currency.
-    async fn amount(&self) -> Money {
+    fn amount(&self) -> Money {
         Money::from_minor(self.0.amount, &self.0.currency_code)
     }
 
     /// How much of it was given back (refunds by Bistro and from the
     /// payment processor's dashboard together).
-    async fn refunded(&self) -> Money {
+    fn refunded(&self) -> Money {
         Money::from_minor(self.0.amount_refunded, &self.0.currency_code)
     }
 
@@ -362,13 +362,13 @@ impl Payment {
     // charges), not part of a supergraph's contract.
     /// The payment provider, e.g. "simulated".
     #[graphql(inaccessible)]
-    async fn provider(&self) -> &str {
+    fn provider(&self) -> &str {
         &self.0.provider
     }
 
     /// The provider's reference for the charge.
     #[graphql(inaccessible)]
-    async fn reference(&self) -> Option<&str> {
+    fn reference(&self) -> Option<&str> {
         self.0.provider_reference.as_deref()
     }
 }
@@ -383,22 +383,22 @@ pub struct OrderLine {
 /// One line of an order: an item, how many, at what price.
 impl OrderLine {
     /// The item's name when it was bought.
-    async fn name(&self) -> &str {
+    fn name(&self) -> &str {
         &self.line.name
     }
 
     /// How many.
-    async fn quantity(&self) -> i32 {
+    fn quantity(&self) -> i32 {
         self.line.quantity
     }
 
     /// Price of one, options included, when it was bought.
-    async fn unit_price(&self) -> Money {
+    fn unit_price(&self) -> Money {
         Money::from_minor(self.line.unit_price_amount, &self.currency_code)
     }
 
     /// Price of the line.
-    async fn total(&self) -> Money {
+    fn total(&self) -> Money {
         Money::from_minor(self.line.line_total_amount, &self.currency_code)
     }
 
@@ -408,7 +408,7 @@ impl OrderLine {
     }
 
     /// The options chosen, as they were when it was bought.
-    async fn options(&self) -> Vec<OrderLineOption> {
+    fn options(&self) -> Vec<OrderLineOption> {
         serde_json::from_str::<Vec<serde_json::Value>>(&self.line.options)
             .unwrap_or_default()
             .into_iter()

@@ -23,12 +23,12 @@ impl TrendingItem {
     }
 
     /// Units ordered today (UTC).
-    async fn orders_today(&self) -> u64 {
+    fn orders_today(&self) -> u64 {
         self.orders_today
     }
 
     /// Position in today's ranking (1 = most ordered).
-    async fn rank(&self) -> u64 {
+    fn rank(&self) -> u64 {
         self.rank
     }
 }

@@ -102,7 +102,7 @@ impl Query {
     /// what a browser needs to take a card with it (for Stripe, its
     /// publishable key and where to load Stripe.js from; the card's number
     /// then goes to Stripe only, and checkout gets its PaymentMethod id).
-    async fn payment_form(&self, ctx: &Context<'_>) -> Option<crate::order::PaymentForm> {
+    fn payment_form(&self, ctx: &Context<'_>) -> Option<crate::order::PaymentForm> {
         let result = scope(ctx).map(|scope| crate::order::PaymentForm::of(scope.payments()));
         soft(ctx, result)
     }
@@ -230,7 +230,7 @@ impl Query {
     /// For Apollo Federation routers: this service as a subgraph, with its
     /// schema and Federation v2 directives.
     #[graphql(name = "_service")]
-    async fn service(&self) -> federation::Service {
+    fn service(&self) -> federation::Service {
         federation::service()
     }
 }

@@ -170,6 +170,9 @@ impl Api {
             if !limits.introspection {
                 builder = builder.disable_introspection();
             }
+            if !limits.fast_path {
+                builder = builder.disable_fast_lane();
+            }
             builder.finish()
         };
         Self {

@@ -43,37 +43,37 @@ fn staff_of(restaurant_id: i64) -> Can {
 /// Cache: public, 300 s.
 impl Restaurant {
     /// Globally unique, opaque identifier.
-    pub async fn id(&self) -> ID {
+    pub fn id(&self) -> ID {
         global_id(NodeType::Restaurant, self.0.id)
     }
 
     /// URL-friendly unique name, e.g. "trattoria-roma-12".
-    async fn slug(&self) -> &str {
+    fn slug(&self) -> &str {
         &self.0.slug
     }
 
     /// Display name.
-    async fn name(&self) -> &str {
+    fn name(&self) -> &str {
         &self.0.name
     }
 
     /// Kind of cooking, lower-case (e.g. "italian").
-    async fn cuisine(&self) -> &str {
+    fn cuisine(&self) -> &str {
         &self.0.cuisine
     }
 
     /// A few sentences about the restaurant.
-    async fn description(&self) -> &str {
+    fn description(&self) -> &str {
         &self.0.description
     }
 
     /// Street address.
-    async fn address(&self) -> &str {
+    fn address(&self) -> &str {
         &self.0.address
     }
 
     /// Weekly opening hours, one entry per opening period.
-    async fn opening_hours(&self) -> Vec<OpeningHours> {
+    fn opening_hours(&self) -> Vec<OpeningHours> {
         serde_json::from_str(&self.0.opening_hours).unwrap_or_else(|error| {
             tracing::warn!(%error, restaurant.id = self.0.id, "unreadable opening hours");
             Vec::new()
@@ -81,7 +81,7 @@ impl Restaurant {
     }
 
     /// Currency of the restaurant's prices.
-    async fn currency_code(&self) -> CurrencyCode {
+    fn currency_code(&self) -> CurrencyCode {
         CurrencyCode(self.0.currency_code.clone())
     }
 
@@ -313,12 +313,12 @@ pub struct RestaurantEdge {
 /// Cache: as its parent.
 impl RestaurantEdge {
     /// Opaque position of this edge, for `after`/`before`.
-    async fn cursor(&self) -> &str {
+    fn cursor(&self) -> &str {
         &self.cursor
     }
 
     /// The restaurant.
-    async fn node(&self) -> &Restaurant {
+    fn node(&self) -> &Restaurant {
         &self.node
     }
 }
@@ -338,17 +338,17 @@ pub struct RestaurantConnection {
 /// Cache: as its parent.
 impl RestaurantConnection {
     /// The restaurants of this page, with cursors.
-    async fn edges(&self) -> &[RestaurantEdge] {
+    fn edges(&self) -> &[RestaurantEdge] {
         &self.edges
     }
 
     /// The restaurants of this page, without cursors.
-    async fn nodes(&self) -> Vec<&Restaurant> {
+    fn nodes(&self) -> Vec<&Restaurant> {
         self.edges.iter().map(|e| &e.node).collect()
     }
 
     /// Where this page sits in the list.
-    async fn page_info(&self) -> &PageInfo {
+    fn page_info(&self) -> &PageInfo {
         &self.page_info
     }
 

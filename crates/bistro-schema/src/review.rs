@@ -24,27 +24,27 @@ impl Review {
 /// Cache: public, 60 s.
 impl Review {
     /// Globally unique, opaque identifier.
-    pub async fn id(&self) -> ID {
+    pub fn id(&self) -> ID {
         global_id(NodeType::Review, self.0.id)
     }
 
     /// Rating from 1 (poor) to 5 (excellent).
-    async fn rating(&self) -> i32 {
+    fn rating(&self) -> i32 {
         self.0.rating
     }
 
     /// What the customer wrote.
-    async fn body(&self) -> &str {
+    fn body(&self) -> &str {
         &self.0.body
     }
 
     /// When the review was first written.
-    async fn created_at(&self) -> DateTime<Utc> {
+    fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
 
     /// When the review was last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
+    fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
 
@@ -73,12 +73,12 @@ impl Review {
 /// Cache: as its parent.
 impl ReviewEdge {
     /// Opaque position of this edge, for `after`/`before`.
-    async fn cursor(&self) -> &str {
+    fn cursor(&self) -> &str {
         &self.cursor
     }
 
     /// The review.
-    async fn node(&self) -> &Review {
+    fn node(&self) -> &Review {
         &self.node
     }
 }
@@ -89,17 +89,17 @@ impl ReviewEdge {
 /// Cache: as its parent.
 impl ReviewConnection {
     /// The reviews of this page, with cursors.
-    async fn edges(&self) -> &[ReviewEdge] {
+    fn edges(&self) -> &[ReviewEdge] {
         &self.edges
     }
 
     /// The reviews of this page, without cursors.
-    async fn nodes(&self) -> Vec<&Review> {
+    fn nodes(&self) -> Vec<&Review> {
         self.edges.iter().map(|e| &e.node).collect()
     }
 
     /// Where this page sits in the list.
-    async fn page_info(&self) -> &PageInfo {
+    fn page_info(&self) -> &PageInfo {
         &self.page_info
     }
 

@@ -47,24 +47,24 @@ impl From<UserRole> for Role {
 /// Cache: private.
 impl User {
     /// Globally unique, opaque identifier.
-    pub async fn id(&self) -> ID {
+    pub fn id(&self) -> ID {
         global_id(NodeType::User, self.0.id)
     }
 
     /// Public name, shown with the account's reviews.
-    async fn display_name(&self) -> &str {
+    fn display_name(&self) -> &str {
         &self.0.display_name
     }
 
     /// Sign-in email. Only the account itself and admins may read it.
     #[graphql(guard = "Can(Rule::Account { user_id: self.0.id })")]
-    async fn email(&self) -> Option<&str> {
+    fn email(&self) -> Option<&str> {
         Some(&self.0.email)
     }
 
     /// What the account may do. Only the account itself and admins may read it.
     #[graphql(guard = "Can(Rule::Account { user_id: self.0.id })")]
-    async fn role(&self) -> Option<Role> {
+    fn role(&self) -> Option<Role> {
         Some(self.0.role.into())
     }
 

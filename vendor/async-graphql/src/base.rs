@@ -9,7 +9,7 @@ use async_graphql_value::ConstValue;
 
 use crate::{
     ContainerType, Context, ContextSelectionSet, Error, InputValueError, InputValueResult,
-    Positioned, Result, ServerResult, Value,
+    Positioned, Result, ServerError, ServerResult, Value,
     parser::types::Field,
     registry::{self, Registry},
 };
@@ -101,10 +101,41 @@ pub trait OutputType: Send + Sync {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> impl Future<Output = ServerResult<Value>> + Send;
+
+    /// Bistro: whether [`OutputType::resolve_now`] gives this value, for
+    /// any selection, without awaiting anything: true for scalars and enums,
+    /// for objects whose every field is a plain `fn` returning such a type,
+    /// and for options, lists, results and pointers of them.
+    const RESOLVES_NOW: bool = false;
+
+    /// Bistro: the value [`OutputType::resolve`] gives, made without a
+    /// future. The executor calls it only when `RESOLVES_NOW` is true and
+    /// the request's fast lane is open (`ContextBase::fast_lane`); it is
+    /// the same resolution, so the answer is the same.
+    fn resolve_now(
+        &self,
+        _ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        Err(ServerError::new(
+            format!("`{}` has no synchronous resolution", Self::type_name()),
+            Some(field.pos),
+        ))
+    }
 }
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType + ?Sized> OutputType for &T {
+    const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+
+    fn resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        T::resolve_now(*self, ctx, field)
+    }
+
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }
@@ -125,6 +156,19 @@ impl<T: OutputType + ?Sized> OutputType for &T {
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType + Sync, E: Into<Error> + Send + Sync + Clone> OutputType for Result<T, E> {
+    const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+
+    fn resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        match self {
+            Ok(value) => value.resolve_now(ctx, field),
+            Err(err) => Err(ctx.set_error_path(err.clone().into().into_server_error(field.pos))),
+        }
+    }
+
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }
@@ -168,6 +212,16 @@ pub trait OneofObjectType: InputObjectType {}
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType + ?Sized> OutputType for Box<T> {
+    const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+
+    fn resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        T::resolve_now(self.as_ref(), ctx, field)
+    }
+
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }
@@ -224,6 +278,16 @@ impl<T: InputType> InputType for Box<T> {
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType + ?Sized> OutputType for Arc<T> {
+    const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+
+    fn resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        T::resolve_now(&**self, ctx, field)
+    }
+
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }

@@ -330,6 +330,16 @@ impl<'a, T> ContextBase<'a, T> {
         }
     }
 
+    /// Bistro: whether fields may be resolved without a future of their own
+    /// (`ContainerType::resolve_field_now`): when no extension wraps a
+    /// field's resolution and the schema has no custom directive, which
+    /// are the two things the executor does around a field besides calling
+    /// it, and the schema was not built without it
+    /// (`SchemaBuilder::disable_fast_lane`).
+    pub fn fast_lane(&self) -> bool {
+        self.schema_env.fast_lane && self.query_env.extensions.is_empty()
+    }
+
     #[doc(hidden)]
     pub fn with_selection_set(
         &self,

@@ -52,9 +52,20 @@ pub struct SchemaBuilder<Query, Mutation, Subscription> {
     max_directives: Option<usize>,
     extensions: Vec<Box<dyn ExtensionFactory>>,
     custom_directives: HashMap<String, Box<dyn CustomDirectiveFactory>>,
+    fast_lane: bool,
 }
 
 impl<Query, Mutation, Subscription> SchemaBuilder<Query, Mutation, Subscription> {
+    /// Bistro: resolve every field through its future, never in the fast
+    /// lane (`ContainerType::resolve_field_now`). The answers are the same;
+    /// this is the reference the fast lane is compared with, and a switch
+    /// for operators.
+    #[must_use]
+    pub fn disable_fast_lane(mut self) -> Self {
+        self.fast_lane = false;
+        self
+    }
+
     /// Manually register a input type in the schema.
     ///
     /// You can use this function to register schema types that are not directly
@@ -277,6 +288,9 @@ impl<Query, Mutation, Subscription> SchemaBuilder<Query, Mutation, Subscription>
             env: SchemaEnv(Arc::new(SchemaEnvInner {
                 registry: self.registry,
                 data: self.data,
+                // A custom directive wraps a field's future, so a schema
+                // with one has no fast lane.
+                fast_lane: self.fast_lane && self.custom_directives.is_empty(),
                 custom_directives: self.custom_directives,
             })),
         }))
@@ -288,6 +302,9 @@ pub struct SchemaEnvInner {
     pub registry: Registry,
     pub data: Data,
     pub custom_directives: HashMap<String, Box<dyn CustomDirectiveFactory>>,
+    /// Bistro: whether fields may be resolved in the fast lane
+    /// (`SchemaBuilder::disable_fast_lane`).
+    pub fast_lane: bool,
 }
 
 #[doc(hidden)]
@@ -393,6 +410,7 @@ where
             max_directives: None,
             extensions: Default::default(),
             custom_directives: Default::default(),
+            fast_lane: true,
         }
     }
 

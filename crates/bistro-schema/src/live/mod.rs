@@ -317,7 +317,7 @@ impl OrderUpdate {
 /// its subscribers).
 impl OrderUpdate {
     /// `CHANGE`, or `MISSED_UPDATES` (then every other field is null: refetch).
-    async fn kind(&self) -> LiveUpdateKind {
+    fn kind(&self) -> LiveUpdateKind {
         if self.0.is_some() {
             LiveUpdateKind::Change
         } else {
@@ -326,33 +326,33 @@ impl OrderUpdate {
     }
 
     /// The order's id.
-    async fn order_id(&self) -> Option<ID> {
+    fn order_id(&self) -> Option<ID> {
         self.event()
             .map(|event| global_id(NodeType::Order, event.order_id))
     }
 
     /// The status it left; null when the order was just placed.
-    async fn from(&self) -> Option<OrderStatus> {
+    fn from(&self) -> Option<OrderStatus> {
         self.event()?.from.map(OrderStatus::from_entity)
     }
 
     /// The status it reached (`PLACED` for a new order).
-    async fn to(&self) -> Option<OrderStatus> {
+    fn to(&self) -> Option<OrderStatus> {
         Some(OrderStatus::from_entity(self.event()?.to))
     }
 
     /// Its payment's status after the change.
-    async fn payment_status(&self) -> Option<PaymentStatus> {
+    fn payment_status(&self) -> Option<PaymentStatus> {
         Some(self.event()?.payment_status.into())
     }
 
     /// When the change was made.
-    async fn at(&self) -> Option<DateTime<Utc>> {
+    fn at(&self) -> Option<DateTime<Utc>> {
         Some(self.event()?.at)
     }
 
     /// Who made it.
-    async fn by(&self) -> Option<OrderActor> {
+    fn by(&self) -> Option<OrderActor> {
         Some(match self.event()?.actor {
             EventActor::Customer(_) => OrderActor::Customer,
             EventActor::Restaurant(_) => OrderActor::Restaurant,
@@ -398,7 +398,7 @@ impl MenuItemAvailabilityUpdate {
 /// subscribers).
 impl MenuItemAvailabilityUpdate {
     /// `CHANGE`, or `MISSED_UPDATES` (then every other field is null: refetch).
-    async fn kind(&self) -> LiveUpdateKind {
+    fn kind(&self) -> LiveUpdateKind {
         if self.0.is_some() {
             LiveUpdateKind::Change
         } else {
@@ -407,13 +407,13 @@ impl MenuItemAvailabilityUpdate {
     }
 
     /// The menu item's id.
-    async fn menu_item_id(&self) -> Option<ID> {
+    fn menu_item_id(&self) -> Option<ID> {
         self.event()
             .map(|event| global_id(NodeType::MenuItem, event.menu_item_id))
     }
 
     /// Why it changed.
-    async fn reason(&self) -> Option<AvailabilityChangeReason> {
+    fn reason(&self) -> Option<AvailabilityChangeReason> {
         Some(match self.event()?.reason {
             AvailabilityReason::AvailabilitySet => AvailabilityChangeReason::AvailabilitySet,
             AvailabilityReason::SoldOut => AvailabilityChangeReason::SoldOut,
@@ -422,23 +422,23 @@ impl MenuItemAvailabilityUpdate {
     }
 
     /// Whether the restaurant offers it (its `available` flag).
-    async fn available(&self) -> Option<bool> {
+    fn available(&self) -> Option<bool> {
         Some(self.event()?.available)
     }
 
     /// Today's units left of a limited item; null when unlimited (or for `MISSED_UPDATES`).
-    async fn stock_remaining(&self) -> Option<i64> {
+    fn stock_remaining(&self) -> Option<i64> {
         self.event()?.stock_remaining
     }
 
     /// Whether it can be ordered now: available, and not sold out today.
-    async fn orderable(&self) -> Option<bool> {
+    fn orderable(&self) -> Option<bool> {
         let event = self.event()?;
         Some(event.available && event.stock_remaining != Some(0))
     }
 
     /// When it changed.
-    async fn at(&self) -> Option<DateTime<Utc>> {
+    fn at(&self) -> Option<DateTime<Utc>> {
         Some(self.event()?.at)
     }
 

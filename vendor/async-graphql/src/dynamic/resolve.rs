@@ -36,7 +36,17 @@ pub(crate) async fn resolve_container(
     let mut fields = Vec::new();
     collect_fields(&mut fields, schema, object, ctx, parent_value)?;
 
-    Ok(Some(do_resolve_container(ctx, !serial, fields).await))
+    Ok(Some(
+        do_resolve_container(
+            ctx,
+            !serial,
+            fields
+                .into_iter()
+                .map(crate::resolver_utils::FieldSlot::Pending)
+                .collect(),
+        )
+        .await,
+    ))
 }
 
 fn collect_typename_field<'a>(

@@ -208,6 +208,7 @@ impl SchemaBuilder {
                 registry,
                 data: self.data,
                 custom_directives: Default::default(),
+                fast_lane: false,
             })),
             extensions: self.extensions,
             types: self.types,

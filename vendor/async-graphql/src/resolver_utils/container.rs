@@ -37,6 +37,15 @@ pub trait ContainerType: OutputType {
         ctx: &Context<'_>,
     ) -> impl Future<Output = ServerResult<Option<Value>>> + Send;
 
+    /// Bistro: the field resolved now, without a future, when its resolver
+    /// is a plain `fn` whose type resolves now (`OutputType::RESOLVES_NOW`);
+    /// `None` when it has to be resolved with `resolve_field`. The derives
+    /// generate it; both call the same resolver.
+    #[doc(hidden)]
+    fn resolve_field_now(&self, _ctx: &Context<'_>) -> Option<ServerResult<Option<Value>>> {
+        None
+    }
+
     /// Collect all the fields of the container that are queried in the
     /// selection set.
     ///
@@ -76,6 +85,10 @@ pub trait ContainerType: OutputType {
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: ContainerType + ?Sized> ContainerType for &T {
+    fn resolve_field_now(&self, ctx: &Context<'_>) -> Option<ServerResult<Option<Value>>> {
+        T::resolve_field_now(*self, ctx)
+    }
+
     async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
         T::resolve_field(*self, ctx).await
     }
@@ -87,6 +100,10 @@ impl<T: ContainerType + ?Sized> ContainerType for &T {
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: ContainerType + ?Sized> ContainerType for Arc<T> {
+    fn resolve_field_now(&self, ctx: &Context<'_>) -> Option<ServerResult<Option<Value>>> {
+        T::resolve_field_now(self, ctx)
+    }
+
     async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
         T::resolve_field(self, ctx).await
     }
@@ -98,6 +115,10 @@ impl<T: ContainerType + ?Sized> ContainerType for Arc<T> {
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: ContainerType + ?Sized> ContainerType for Box<T> {
+    fn resolve_field_now(&self, ctx: &Context<'_>) -> Option<ServerResult<Option<Value>>> {
+        T::resolve_field_now(self, ctx)
+    }
+
     async fn resolve_field(&self, ctx: &Context<'_>) -> ServerResult<Option<Value>> {
         T::resolve_field(self, ctx).await
     }
@@ -141,7 +162,16 @@ pub async fn resolve_container_serial<'a, T: ContainerType + ?Sized>(
 }
 
 fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
-    if let Some(prev_value) = target.get_mut(&name) {
+    // Bistro: one hash of the key through `entry`, where `get_mut` and then
+    // `insert` hashed a new key twice (a page inserts thousands).
+    let prev_value = match target.entry(name) {
+        indexmap::map::Entry::Occupied(entry) => entry.into_mut(),
+        indexmap::map::Entry::Vacant(entry) => {
+            entry.insert(value);
+            return;
+        }
+    };
+    {
         if let Value::Object(target_map) = prev_value {
             if let Value::Object(obj) = value {
                 for (key, value) in obj.into_iter() {
@@ -161,8 +191,6 @@ fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
                 }
             }
         }
-    } else {
-        target.insert(name, value);
     }
 }
 
@@ -171,18 +199,63 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     root: &'a T,
     parallel: bool,
 ) -> ServerResult<Value> {
-    let mut fields = Fields(Vec::new());
+    let mut fields = Fields(Vec::with_capacity(ctx.item.node.items.len()));
     fields.add_set(ctx, root)?;
 
     Ok(do_resolve_container(ctx, parallel, fields.0).await)
 }
 
+/// Bistro: [`resolve_container`] for a container whose type resolves now
+/// (`OutputType::RESOLVES_NOW`), called only in an open fast lane
+/// (`ContextBase::fast_lane`), where every field it selects is resolved
+/// while the selection is walked.
+pub fn resolve_container_now<'a, T: ContainerType + ?Sized>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+) -> ServerResult<Value> {
+    let mut fields = Fields(Vec::with_capacity(ctx.item.node.items.len()));
+    fields.add_set(ctx, root)?;
+    if !fields.0.iter().all(FieldSlot::is_ready) {
+        return Err(ServerError::new(
+            format!(
+                "a field of `{}` could not be resolved synchronously",
+                T::type_name()
+            ),
+            None,
+        ));
+    }
+    Ok(merge_ready(ctx, fields.0))
+}
+
+/// The values of fields that are all ready, merged in selection order.
+fn merge_ready(ctx: &ContextSelectionSet<'_>, fields: Vec<FieldSlot<'_>>) -> Value {
+    let mut results = IndexMap::with_capacity(fields.len());
+    for field in fields {
+        match field {
+            FieldSlot::Ready(Some(Ok((name, value)))) => insert_value(&mut results, name, value),
+            FieldSlot::Ready(Some(Err(e))) => ctx.add_error(e),
+            FieldSlot::Ready(None) | FieldSlot::Pending(_) => {}
+        }
+    }
+    if results.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(results)
+    }
+}
+
 pub(crate) async fn do_resolve_container<'a>(
     ctx: &ContextSelectionSet<'a>,
     parallel: bool,
-    futures: Vec<BoxFieldFuture<'a>>,
+    futures: Vec<FieldSlot<'a>>,
 ) -> Value {
-    let mut results = IndexMap::new();
+    // Bistro: an object whose selected fields were all resolved while its
+    // selection was walked (the fast lane) has nothing to await.
+    if futures.iter().all(FieldSlot::is_ready) {
+        return merge_ready(ctx, futures);
+    }
+
+    let mut results = IndexMap::with_capacity(futures.len());
     let mut handle = |res| match res {
         Ok((name, value)) => insert_value(&mut results, name, value),
         Err(e) => ctx.add_error(e),
@@ -213,8 +286,39 @@ pub(crate) async fn do_resolve_container<'a>(
 
 type BoxFieldFuture<'a> = Pin<Box<dyn Future<Output = ServerResult<(Name, Value)>> + 'a + Send>>;
 
+/// Bistro: one selected field, either resolved already (the fast lane,
+/// `ContainerType::resolve_field_now`) or still to be awaited.
+pub enum FieldSlot<'a> {
+    /// Resolved while the selection was walked; taken once.
+    Ready(Option<ServerResult<(Name, Value)>>),
+    /// To be awaited with its siblings.
+    Pending(BoxFieldFuture<'a>),
+}
+
+impl FieldSlot<'_> {
+    fn is_ready(&self) -> bool {
+        matches!(self, FieldSlot::Ready(_))
+    }
+}
+
+impl Future for FieldSlot<'_> {
+    type Output = ServerResult<(Name, Value)>;
+
+    fn poll(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        match self.get_mut() {
+            FieldSlot::Ready(value) => {
+                std::task::Poll::Ready(value.take().expect("a field slot polled after its value"))
+            }
+            FieldSlot::Pending(future) => future.as_mut().poll(cx),
+        }
+    }
+}
+
 /// A set of fields on an container that are being selected.
-pub struct Fields<'a>(Vec<BoxFieldFuture<'a>>);
+pub struct Fields<'a>(Vec<FieldSlot<'a>>);
 
 impl<'a> Fields<'a> {
     /// Add another set of fields to this set of fields using the given
@@ -224,19 +328,32 @@ impl<'a> Fields<'a> {
         ctx: &ContextSelectionSet<'a>,
         root: &'a T,
     ) -> ServerResult<()> {
+        let fast_lane = ctx.fast_lane();
         for selection in &ctx.item.node.items {
             match &selection.node {
                 Selection::Field(field) => {
                     if field.node.name.node == "__typename" {
                         // Get the typename
-                        let ctx_field = ctx.with_field(field);
-                        let field_name = ctx_field.item.node.response_key().node.clone();
+                        let field_name = field.node.response_key().node.clone();
                         let typename = root.introspection_type_name().into_owned();
 
-                        self.0.push(Box::pin(async move {
-                            Ok((field_name, Value::String(typename)))
-                        }));
+                        self.0
+                            .push(FieldSlot::Ready(Some(Ok((field_name, Value::String(typename))))));
                         continue;
+                    }
+
+                    // Bistro: the fast lane. A field whose resolver is a
+                    // plain `fn` of a type that resolves now is resolved
+                    // here, with no future, context copy or task of its own.
+                    if fast_lane {
+                        let ctx_field = ctx.with_field(field);
+                        if let Some(value) = root.resolve_field_now(&ctx_field) {
+                            let field_name = field.node.response_key().node.clone();
+                            self.0.push(FieldSlot::Ready(Some(
+                                value.map(|value| (field_name, value.unwrap_or_default())),
+                            )));
+                            continue;
+                        }
                     }
 
                     let resolve_fut = Box::pin({
@@ -340,7 +457,7 @@ impl<'a> Fields<'a> {
                         }
                     });
 
-                    self.0.push(resolve_fut);
+                    self.0.push(FieldSlot::Pending(resolve_fut));
                 }
                 selection => {
                     let (type_condition, selection_set) = match selection {

@@ -61,3 +61,23 @@ pub async fn resolve_list<'a, T: OutputType + 'a>(
         ))
     }
 }
+
+/// Bistro: [`resolve_list`] for items whose type resolves now
+/// (`OutputType::RESOLVES_NOW`): the same values, paths and first error, in
+/// item order, without a future per item.
+pub fn resolve_list_now<'a, T: OutputType + 'a>(
+    ctx: &ContextSelectionSet<'a>,
+    field: &Positioned<Field>,
+    iter: impl IntoIterator<Item = T>,
+) -> ServerResult<Value> {
+    let iter = iter.into_iter();
+    let mut values = Vec::with_capacity(iter.size_hint().0);
+    for (idx, item) in iter.enumerate() {
+        let ctx_idx = ctx.with_index(idx);
+        values.push(
+            OutputType::resolve_now(&item, &ctx_idx, field)
+                .map_err(|err| ctx_idx.set_error_path(err))?,
+        );
+    }
+    Ok(Value::List(values))
+}

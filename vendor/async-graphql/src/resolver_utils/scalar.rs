@@ -232,6 +232,16 @@ macro_rules! scalar_internal_output {
             ) -> $crate::ServerResult<$crate::Value> {
                 ::std::result::Result::Ok($crate::ScalarType::to_value(self))
             }
+
+            const RESOLVES_NOW: bool = true;
+
+            fn resolve_now(
+                &self,
+                _: &$crate::ContextSelectionSet<'_>,
+                _field: &$crate::Positioned<$crate::parser::types::Field>,
+            ) -> $crate::ServerResult<$crate::Value> {
+                ::std::result::Result::Ok($crate::ScalarType::to_value(self))
+            }
         }
     };
 }
@@ -267,6 +277,16 @@ macro_rules! scalar_internal_output {
             }
 
             async fn resolve(
+                &self,
+                _: &$crate::ContextSelectionSet<'_>,
+                _field: &$crate::Positioned<$crate::parser::types::Field>,
+            ) -> $crate::ServerResult<$crate::Value> {
+                ::std::result::Result::Ok($crate::ScalarType::to_value(self))
+            }
+
+            const RESOLVES_NOW: bool = true;
+
+            fn resolve_now(
                 &self,
                 _: &$crate::ContextSelectionSet<'_>,
                 _field: &$crate::Positioned<$crate::parser::types::Field>,

@@ -47,6 +47,26 @@ impl<T: InputType> InputType for Option<T> {
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType + Sync> OutputType for Option<T> {
+    const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+
+    fn resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        if let Some(inner) = self {
+            match OutputType::resolve_now(inner, ctx, field) {
+                Ok(value) => Ok(value),
+                Err(err) => {
+                    ctx.add_error(err);
+                    Ok(Value::Null)
+                }
+            }
+        } else {
+            Ok(Value::Null)
+        }
+    }
+
     fn type_name() -> Cow<'static, str> {
         T::type_name()
     }

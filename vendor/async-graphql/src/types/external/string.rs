@@ -63,6 +63,16 @@ impl_input_string_for_smart_ptr!(std::sync::Arc<str>);
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl OutputType for str {
+    const RESOLVES_NOW: bool = true;
+
+    fn resolve_now(
+        &self,
+        _: &ContextSelectionSet<'_>,
+        _field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        Ok(Value::String(self.to_string()))
+    }
+
     fn type_name() -> Cow<'static, str> {
         Cow::Borrowed("String")
     }

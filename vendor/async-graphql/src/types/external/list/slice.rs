@@ -7,6 +7,16 @@ use crate::{
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<'a, T: OutputType + 'a> OutputType for &'a [T] {
+    const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+
+    fn resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        crate::resolver_utils::resolve_list_now(ctx, field, self.iter())
+    }
+
     fn type_name() -> Cow<'static, str> {
         Cow::Owned(format!("[{}]", T::qualified_type_name()))
     }
@@ -33,6 +43,16 @@ macro_rules! impl_output_slice_for_smart_ptr {
     ($ty:ty) => {
         #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
         impl<T: OutputType> OutputType for $ty {
+    const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+
+    fn resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        crate::resolver_utils::resolve_list_now(ctx, field, self.iter())
+    }
+
             fn type_name() -> Cow<'static, str> {
                 Cow::Owned(format!("[{}]", T::qualified_type_name()))
             }

@@ -45,6 +45,16 @@ impl<T: InputType> InputType for Vec<T> {
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType> OutputType for Vec<T> {
+    const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+
+    fn resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        crate::resolver_utils::resolve_list_now(ctx, field, self)
+    }
+
     fn type_name() -> Cow<'static, str> {
         Cow::Owned(format!("[{}]", T::qualified_type_name()))
     }

@@ -1,0 +1,206 @@
+//! The executor's fast lane against the general executor, at run time.
+//!
+//! Fields whose resolver is a plain `fn` of a type that resolves now
+//! (`OutputType::RESOLVES_NOW` in the vendored async-graphql) are resolved
+//! while the selection is walked, without a future each; `graphql.fast_path
+//! = false` resolves every field through its future, as async-graphql does.
+//! The golden responses (`golden.rs`, recorded by the general executor)
+//! prove the project's own operations answer the same. This test sends the
+//! shapes those operations do not hold, the ones where the fast lane has
+//! work of its own to get right, to two servers on the same data, one per
+//! executor, and compares the answers byte for byte: a key selected twice
+//! (merged), aliases, fragments spread and inline, on an object and through
+//! an interface, `__typename` on every kind of object, `@include`/`@skip`
+//! on fast fields and on objects made only of them, lists of enums and of
+//! such objects, null options, and fields that fail beside fast ones.
+
+use bistro_tests::{DEMO_PASSWORD, StorePair, TestApp};
+use serde_json::{Value, json};
+
+use crate::snapshots::app_seeded_at_noon_with;
+
+/// The documents, each sent as every caller with the same variables.
+const DOCUMENTS: &[&str] = &[
+    // The same keys selected again, by fragments and inline fragments, and aliased.
+    r#"query Merged($first: Int!) {
+      restaurants(first: $first) {
+        edges {
+          cursor
+          node {
+            id
+            name
+            n: name
+            ...RestaurantNames
+            ... on Restaurant { name slug rating { count } }
+            menu(first: 3) {
+              edges { node { id name price { amount } ...Priced } }
+              edges { node { price { currencyCode } dietary } }
+            }
+          }
+        }
+        pageInfo { hasNextPage }
+        pageInfo { endCursor startCursor }
+      }
+    }
+    fragment RestaurantNames on Restaurant { id slug cuisine name }
+    fragment Priced on MenuItem { price { amount currencyCode __typename } course }"#,
+    // `__typename` on the root, on connections, edges, objects made only of
+    // fast fields (Money, Popularity, PageInfo) and objects that are not.
+    r#"query Typenames($first: Int!) {
+      __typename
+      restaurants(first: $first) {
+        __typename
+        pageInfo { __typename hasNextPage hasPreviousPage }
+        edges {
+          __typename
+          node {
+            __typename
+            rating { __typename average count }
+            menu(first: 2) {
+              __typename
+              edges { __typename node { __typename id price { __typename amount } popularity { __typename ordersToday rank } } }
+            }
+            trendingItems(limit: 2) { __typename rank item { __typename name } }
+          }
+        }
+      }
+    }"#,
+    // Directives on fast fields and on objects of fast fields.
+    r#"query Directives($first: Int!, $yes: Boolean!, $no: Boolean!) {
+      restaurants(first: $first) {
+        edges {
+          node {
+            id @include(if: $yes)
+            name @skip(if: $yes)
+            slug @skip(if: $no)
+            openingHours @include(if: $yes) { day opens @skip(if: $yes) closes }
+            menu(first: 2) @include(if: $yes) {
+              edges {
+                node {
+                  price @include(if: $no) { amount }
+                  p: price @include(if: $yes) { amount @skip(if: $no) currencyCode @include(if: $no) }
+                  ... @include(if: $yes) { name available }
+                  ... @skip(if: $yes) { description }
+                }
+              }
+            }
+          }
+        }
+      }
+    }"#,
+    // Through the Node interface: fast fields of the concrete types, by
+    // fragment; ids that exist, do not, and are not ids.
+    r#"query ThroughNode($ids: [ID!]!) {
+      nodes(ids: $ids) {
+        __typename
+        id
+        ... on Restaurant { name currencyCode openingHours { day opens closes } }
+        ... on MenuItem { name course dietary available dailyStock price { amount currencyCode } }
+        ...ItemStock
+      }
+    }
+    fragment ItemStock on MenuItem { stockRemaining dailyStock }"#,
+    // Fast fields beside fields that fail: another customer's orders, a
+    // staff-only field, an item that is not there.
+    r#"query Failing($first: Int!) {
+      restaurants(first: $first) {
+        edges {
+          node {
+            id
+            name
+            orders(first: 1) { edges { node { id status } } }
+            menu(first: 1) { edges { node { id name restaurant { name } } } }
+          }
+        }
+      }
+      me { id email role displayName worksFor { name } orders(first: 2) { edges { node { id status total { amount currencyCode } lines { quantity name unitPrice { amount } } } } } }
+      cuisines { __typename }
+    }"#,
+];
+
+/// Every document's answer on `app` as each caller, in order.
+async fn answers(app: &TestApp, tokens: &[Option<String>], variables: &Value) -> Vec<String> {
+    let mut answers = Vec::new();
+    for document in DOCUMENTS {
+        for token in tokens {
+            let (status, mut body) = app
+                .graphql_as(token.as_deref(), document, variables.clone())
+                .await;
+            if let Some(extensions) = body.get_mut("extensions").and_then(Value::as_object_mut) {
+                // What a request cost depends on what warmed the caches.
+                extensions.remove("roundTrips");
+            }
+            answers.push(format!("{status} {body}"));
+        }
+    }
+    answers
+}
+
+async fn tokens(app: &TestApp) -> Vec<Option<String>> {
+    let mut tokens = vec![None];
+    for email in [
+        bistro_sql::seed::DEMO_CUSTOMER_EMAIL,
+        bistro_sql::seed::DEMO_STAFF_EMAIL,
+    ] {
+        let session = app.login(email, DEMO_PASSWORD).await;
+        tokens.push(Some(session["accessToken"].as_str().unwrap().to_owned()));
+    }
+    tokens
+}
+
+async fn check(pair: &StorePair) {
+    let fast = app_seeded_at_noon_with(pair, |config| config.graphql.fast_path = true).await;
+    let awaited = app_seeded_at_noon_with(pair, |config| config.graphql.fast_path = false).await;
+    // Ids of both kinds from the data, one that does not exist and one
+    // that is not an id.
+    let page = fast
+        .data(
+            "{ restaurants(first: 2) { edges { node { id menu(first: 2) { edges { node { id } } } } } } }",
+            json!({}),
+        )
+        .await;
+    let mut ids = Vec::new();
+    for edge in page["restaurants"]["edges"].as_array().unwrap() {
+        ids.push(edge["node"]["id"].clone());
+        for item in edge["node"]["menu"]["edges"].as_array().unwrap() {
+            ids.push(item["node"]["id"].clone());
+        }
+    }
+    assert_eq!(ids.len(), 6, "{page}");
+    ids.push(json!("TWVudUl0ZW06OTk5OTk5"));
+    ids.push(json!("not an id"));
+
+    let (fast_tokens, awaited_tokens) = (tokens(&fast).await, tokens(&awaited).await);
+    for variables in [
+        json!({ "first": 3, "yes": true, "no": false, "ids": ids }),
+        json!({ "first": 1, "yes": false, "no": true, "ids": ids[..3] }),
+    ] {
+        let expected = answers(&awaited, &awaited_tokens, &variables).await;
+        let answered = answers(&fast, &fast_tokens, &variables).await;
+        assert_eq!(expected.len(), DOCUMENTS.len() * 3);
+        for (i, (expected, answered)) in expected.iter().zip(&answered).enumerate() {
+            assert_eq!(
+                answered,
+                expected,
+                "[{}] document {} as caller {} with {variables}: the fast lane answered otherwise",
+                pair.name(),
+                i / 3,
+                i % 3
+            );
+        }
+        // The documents are answered, not refused: each has data.
+        assert!(
+            expected.iter().all(|answer| answer.contains("\"data\":{")),
+            "{expected:#?}"
+        );
+    }
+    fast.stop().await;
+    awaited.stop().await;
+}
+
+#[tokio::test]
+async fn the_fast_lane_answers_as_every_field_awaited() {
+    for pair in bistro_tests::store_pairs() {
+        check(&pair).await;
+    }
+}
