@@ -569,7 +569,7 @@ impl Api {
             "graphql request served"
         );
         if self.limits.expose_round_trips {
-            let mut counts = async_graphql::indexmap::IndexMap::new();
+            let mut counts = async_graphql::ObjectMap::default();
             counts.insert(Name::new("sql"), Value::from(sql));
             counts.insert(Name::new("kv"), Value::from(kv));
             counts.insert(Name::new("kvCommands"), Value::from(kv_commands));

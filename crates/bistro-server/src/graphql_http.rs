@@ -32,6 +32,7 @@
 //!   `Cache-Control: public, max-age=N` (N the smallest hint it met) with an
 //!   `ETag`, and `304 Not Modified` to a matching `If-None-Match`.
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
 use async_graphql::parser::types::OperationType;
@@ -447,8 +448,14 @@ async fn execute_in(
         errors: &response.errors,
         extensions: &response.extensions,
     };
-    let bytes = match serde_json::to_vec(&body) {
-        Ok(bytes) => bytes,
+    // Sized from the last response: a page's buffer grew a dozen times from
+    // empty, copying what it held each time.
+    let mut bytes = Vec::with_capacity(RESPONSE_BYTES_HINT.load(Relaxed) + 512);
+    let bytes = match serde_json::to_writer(&mut bytes, &body) {
+        Ok(()) => {
+            RESPONSE_BYTES_HINT.store(bytes.len().min(MAX_RESPONSE_BYTES_HINT), Relaxed);
+            bytes
+        }
         Err(error) => {
             tracing::error!(%error, "graphql response did not serialise");
             return request_error(
@@ -507,6 +514,13 @@ fn cacheable(headers: &HeaderMap, media: MediaType, bytes: Vec<u8>, max_age: u32
     }
     http
 }
+
+/// The size of the last response written, the next one's starting buffer.
+static RESPONSE_BYTES_HINT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The largest starting buffer (bigger answers grow theirs as before), so
+/// that one large answer does not make every small one hold its size.
+const MAX_RESPONSE_BYTES_HINT: usize = 128 * 1024;
 
 /// A GraphQL response as written: `data` left out for a request error.
 #[derive(serde::Serialize)]

@@ -285,7 +285,7 @@ pub fn generate(object_args: &args::InputObject) -> GeneratorResult<TokenStream>
                 }
 
                 fn to_value(&self) -> #crate_name::Value {
-                    let mut map = #crate_name::indexmap::IndexMap::new();
+                    let mut map = #crate_name::ObjectMap::<#crate_name::Value>::default();
                     #(#put_fields)*
                     #crate_name::Value::Object(map)
                 }
@@ -337,7 +337,7 @@ pub fn generate(object_args: &args::InputObject) -> GeneratorResult<TokenStream>
                 }
 
                 fn __internal_to_value(&self) -> #crate_name::Value where Self: #crate_name::InputType {
-                    let mut map = #crate_name::indexmap::IndexMap::new();
+                    let mut map = #crate_name::ObjectMap::<#crate_name::Value>::default();
                     #(#put_fields)*
                     #crate_name::Value::Object(map)
                 }

@@ -193,7 +193,7 @@ pub fn generate(object_args: &args::OneofObject) -> GeneratorResult<TokenStream>
                 }
 
                 fn to_value(&self) -> #crate_name::Value {
-                    let mut map = #crate_name::indexmap::IndexMap::new();
+                    let mut map = #crate_name::ObjectMap::<#crate_name::Value>::default();
                     match self {
                         #(#put_fields)*
                     }
@@ -246,7 +246,7 @@ pub fn generate(object_args: &args::OneofObject) -> GeneratorResult<TokenStream>
                 }
 
                 fn __internal_to_value(&self) -> #crate_name::Value where Self: #crate_name::InputType {
-                    let mut map = #crate_name::indexmap::IndexMap::new();
+                    let mut map = #crate_name::ObjectMap::<#crate_name::Value>::default();
                     match self {
                         #(#put_fields)*
                     }

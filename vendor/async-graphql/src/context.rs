@@ -643,9 +643,8 @@ impl<'a> ContextBase<'a, &'a Positioned<Field>> {
 
     #[doc(hidden)]
     pub fn oneof_param_value<T: OneofObjectType>(&self) -> ServerResult<(Pos, T)> {
-        use indexmap::IndexMap;
 
-        let mut map = IndexMap::new();
+        let mut map = async_graphql_value::ObjectMap::default();
 
         for (name, value) in &self.item.node.arguments {
             let value = self.resolve_input_value(value.clone())?;

@@ -214,8 +214,8 @@ pub mod registry;
 
 pub use async_graphql_parser as parser;
 pub use async_graphql_value::{
-    ConstValue as Value, DeserializerError, Extensions, Name, Number, SerializerError, Variables,
-    from_value, to_value, value,
+    ConstValue as Value, DeserializerError, Extensions, Name, Number, ObjectHasher, ObjectMap,
+    SerializerError, Variables, from_value, to_value, value,
 };
 #[doc(hidden)]
 pub use async_trait;

@@ -1,7 +1,6 @@
 use std::{future::Future, pin::Pin, sync::Arc};
 
 use futures_util::FutureExt;
-use indexmap::IndexMap;
 
 use crate::{
     Context, ContextBase, ContextSelectionSet, Error, Name, OutputType, ServerError, ServerResult,
@@ -161,7 +160,7 @@ pub async fn resolve_container_serial<'a, T: ContainerType + ?Sized>(
     resolve_container_inner(ctx, root, false).await
 }
 
-fn insert_value(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
+fn insert_value(target: &mut async_graphql_value::ObjectMap<Value>, name: Name, value: Value) {
     // Bistro: one hash of the key through `entry`, where `get_mut` and then
     // `insert` hashed a new key twice (a page inserts thousands).
     let prev_value = match target.entry(name) {
@@ -229,7 +228,8 @@ pub fn resolve_container_now<'a, T: ContainerType + ?Sized>(
 
 /// The values of fields that are all ready, merged in selection order.
 fn merge_ready(ctx: &ContextSelectionSet<'_>, fields: Vec<FieldSlot<'_>>) -> Value {
-    let mut results = IndexMap::with_capacity(fields.len());
+    let mut results =
+        async_graphql_value::ObjectMap::with_capacity_and_hasher(fields.len(), Default::default());
     for field in fields {
         match field {
             FieldSlot::Ready(Some(Ok((name, value)))) => insert_value(&mut results, name, value),
@@ -255,7 +255,8 @@ pub(crate) async fn do_resolve_container<'a>(
         return merge_ready(ctx, futures);
     }
 
-    let mut results = IndexMap::with_capacity(futures.len());
+    let mut results =
+        async_graphql_value::ObjectMap::with_capacity_and_hasher(futures.len(), Default::default());
     let mut handle = |res| match res {
         Ok((name, value)) => insert_value(&mut results, name, value),
         Err(e) => ctx.add_error(e),
