@@ -153,20 +153,8 @@ async fn check(pair: &StorePair) {
     let awaited = app_seeded_at_noon_with(pair, |config| config.graphql.fast_path = false).await;
     // Ids of both kinds from the data, one that does not exist and one
     // that is not an id.
-    let page = fast
-        .data(
-            "{ restaurants(first: 2) { edges { node { id menu(first: 2) { edges { node { id } } } } } } }",
-            json!({}),
-        )
-        .await;
-    let mut ids = Vec::new();
-    for edge in page["restaurants"]["edges"].as_array().unwrap() {
-        ids.push(edge["node"]["id"].clone());
-        for item in edge["node"]["menu"]["edges"].as_array().unwrap() {
-            ids.push(item["node"]["id"].clone());
-        }
-    }
-    assert_eq!(ids.len(), 6, "{page}");
+    let mut ids = fast.node_ids(2, 2).await;
+    assert_eq!(ids.len(), 6, "{ids:?}");
     ids.push(json!("TWVudUl0ZW06OTk5OTk5"));
     ids.push(json!("not an id"));
 

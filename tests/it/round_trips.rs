@@ -139,16 +139,7 @@ async fn the_composed_query_costs_the_same_at_page_sizes_1_10_and_100() {
 async fn nodes_with_a_hundred_mixed_ids_cost_one_statement_per_type() {
     for pair in store_pairs() {
         let app = TestApp::spawn(&pair).await;
-        let data = app
-            .data("{ restaurants(first: 10) { edges { node { id menu(first: 9) { edges { node { id } } } } } } }", json!({}))
-            .await;
-        let mut ids = Vec::new();
-        for edge in data["restaurants"]["edges"].as_array().unwrap() {
-            ids.push(edge["node"]["id"].clone());
-            for item in edge["node"]["menu"]["edges"].as_array().unwrap() {
-                ids.push(item["node"]["id"].clone());
-            }
-        }
+        let ids = app.node_ids(10, 9).await;
         assert_eq!(ids.len(), 100);
         let (_, body) = app.graphql(&operation("Nodes"), json!({"ids": ids})).await;
         assert!(body.get("errors").is_none(), "{body:#}");

@@ -592,6 +592,27 @@ impl TestApp {
         body["data"].clone()
     }
 
+    /// The global ids of the first `restaurants` restaurants, each followed
+    /// by those of its first `items` menu items.
+    pub async fn node_ids(&self, restaurants: usize, items: usize) -> Vec<Value> {
+        let data = self
+            .data(
+                &format!(
+                    "{{ restaurants(first: {restaurants}) {{ edges {{ node {{ id menu(first: {items}) {{ edges {{ node {{ id }} }} }} }} }} }} }}"
+                ),
+                json!({}),
+            )
+            .await;
+        let mut ids = Vec::new();
+        for edge in data["restaurants"]["edges"].as_array().unwrap() {
+            ids.push(edge["node"]["id"].clone());
+            for item in edge["node"]["menu"]["edges"].as_array().unwrap() {
+                ids.push(item["node"]["id"].clone());
+            }
+        }
+        ids
+    }
+
     /// Stops the server and removes its stores.
     pub async fn stop(mut self) {
         self.shutdown_server().await;

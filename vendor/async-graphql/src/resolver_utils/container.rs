@@ -170,23 +170,21 @@ fn insert_value(target: &mut async_graphql_value::ObjectMap<Value>, name: Name, 
             return;
         }
     };
+    if let Value::Object(target_map) = prev_value {
+        if let Value::Object(obj) = value {
+            for (key, value) in obj.into_iter() {
+                insert_value(target_map, key, value);
+            }
+        }
+    } else if let Value::List(target_list) = prev_value
+        && let Value::List(list) = value
     {
-        if let Value::Object(target_map) = prev_value {
-            if let Value::Object(obj) = value {
+        for (idx, value) in list.into_iter().enumerate() {
+            if let Some(Value::Object(target_map)) = target_list.get_mut(idx)
+                && let Value::Object(obj) = value
+            {
                 for (key, value) in obj.into_iter() {
                     insert_value(target_map, key, value);
-                }
-            }
-        } else if let Value::List(target_list) = prev_value
-            && let Value::List(list) = value
-        {
-            for (idx, value) in list.into_iter().enumerate() {
-                if let Some(Value::Object(target_map)) = target_list.get_mut(idx)
-                    && let Value::Object(obj) = value
-                {
-                    for (key, value) in obj.into_iter() {
-                        insert_value(target_map, key, value);
-                    }
                 }
             }
         }
