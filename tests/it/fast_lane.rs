@@ -4,6 +4,11 @@
 //! (`OutputType::RESOLVES_NOW` in the vendored async-graphql) are resolved
 //! while the selection is walked, without a future each; `graphql.fast_path
 //! = false` resolves every field through its future, as async-graphql does.
+//! Objects that may resolve now (`MAY_RESOLVE_NOW`) are attempted: the
+//! attempt is given up at the first field that must wait (a loader, a guard,
+//! data not loaded ahead), what it reported is taken back, and the object is
+//! resolved with its future; a field below which an attempt failed is not
+//! attempted again in the request.
 //! The golden responses (`golden.rs`, recorded by the general executor)
 //! prove the project's own operations answer the same. This test sends the
 //! shapes those operations do not hold, the ones where the fast lane has
@@ -14,6 +19,7 @@
 //! on fast fields and on objects made only of them, lists of enums and of
 //! such objects, null options, and fields that fail beside fast ones.
 
+use bistro_tests::redis::OwnRedis;
 use bistro_tests::{DEMO_PASSWORD, StorePair, TestApp};
 use serde_json::{Value, json};
 
@@ -118,10 +124,48 @@ const DOCUMENTS: &[&str] = &[
     }"#,
 ];
 
+/// Documents where objects that may resolve now do, and where their
+/// attempts are given up: popularity loaded ahead by the menu page and not
+/// (an item reached through `nodes` or a trending item), a trending item's
+/// item loaded ahead, fields that must wait after fields that need not
+/// (`restaurant`, `stockRemaining`, `totalCount`), the same list selected
+/// twice with and without such a field (merged), and the same field in
+/// many objects after one attempt below it failed.
+const ATTEMPTS: &[&str] = &[
+    r#"query Ahead($first: Int!, $ids: [ID!]!) {
+      restaurants(first: $first) {
+        edges {
+          cursor
+          node {
+            id
+            name
+            menu(first: 3) {
+              totalCount
+              pageInfo { hasNextPage endCursor }
+              edges { cursor node { id name popularity { ordersToday rank } price { amount } } }
+              nodes { name popularity { rank } }
+              late: edges { node { name popularity { ordersToday } restaurant { name } } }
+              stock: nodes { name dailyStock stockRemaining }
+              edges { node { course restaurant { slug } } }
+            }
+            trendingItems(limit: 3) { rank ordersToday item { id name popularity { ordersToday rank } price { amount } } }
+            t2: trendingItems(limit: 2) { item { name restaurant { slug } } }
+          }
+        }
+      }
+      nodes(ids: $ids) { id ... on MenuItem { name popularity { ordersToday rank } } }
+    }"#,
+    r#"query Later($first: Int!) {
+      restaurants(first: $first) {
+        edges { node { name menu(first: 2) { edges { node { name optionGroups { name options { name } } price { amount } } } } } }
+      }
+    }"#,
+];
+
 /// Every document's answer on `app` as each caller, in order.
 async fn answers(app: &TestApp, tokens: &[Option<String>], variables: &Value) -> Vec<String> {
     let mut answers = Vec::new();
-    for document in DOCUMENTS {
+    for document in DOCUMENTS.iter().chain(ATTEMPTS) {
         for token in tokens {
             let (status, mut body) = app
                 .graphql_as(token.as_deref(), document, variables.clone())
@@ -165,7 +209,7 @@ async fn check(pair: &StorePair) {
     ] {
         let expected = answers(&awaited, &awaited_tokens, &variables).await;
         let answered = answers(&fast, &fast_tokens, &variables).await;
-        assert_eq!(expected.len(), DOCUMENTS.len() * 3);
+        assert_eq!(expected.len(), (DOCUMENTS.len() + ATTEMPTS.len()) * 3);
         for (i, (expected, answered)) in expected.iter().zip(&answered).enumerate() {
             assert_eq!(
                 answered,
@@ -191,4 +235,73 @@ async fn the_fast_lane_answers_as_every_field_awaited() {
     for pair in bistro_tests::store_pairs() {
         check(&pair).await;
     }
+}
+
+/// With the key-value store gone, the rankings a menu page loads ahead are
+/// errors: each item's `popularity` reports one while an attempt walks it,
+/// then the attempt is given up at `restaurant`, which must wait. The
+/// errors it reported are taken back and reported once, by the future that
+/// resolves the item instead, as the general executor reports them.
+#[tokio::test]
+async fn an_abandoned_attempt_takes_back_the_errors_it_reported() {
+    let (Some(mut redis_fast), Some(mut redis_awaited)) =
+        (OwnRedis::start().await, OwnRedis::start().await)
+    else {
+        return;
+    };
+    let pair = StorePair::Embedded;
+    let (fast_url, awaited_url) = (redis_fast.url(), redis_awaited.url());
+    let fast = app_seeded_at_noon_with(&pair, |config| {
+        config.redis_url = fast_url;
+        config.graphql.fast_path = true;
+    })
+    .await;
+    let awaited = app_seeded_at_noon_with(&pair, |config| {
+        config.redis_url = awaited_url;
+        config.graphql.fast_path = false;
+    })
+    .await;
+    redis_fast.stop().await;
+    redis_awaited.stop().await;
+
+    let document = r#"query Outage {
+      restaurants(first: 2) {
+        edges { node {
+          name
+          menu(first: 2) {
+            edges { node { name popularity { ordersToday } price { amount } } }
+            late: edges { node { name popularity { rank } restaurant { name } } }
+          }
+        } }
+      }
+    }"#;
+    let (_, expected) = awaited.graphql(document, json!({})).await;
+    let (_, answered) = fast.graphql(document, json!({})).await;
+    assert_eq!(answered.to_string(), expected.to_string());
+    // Each of the 2 x 2 items reports its popularity once in each list, with its own path.
+    let popularity_errors = expected["errors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{expected:#}"))
+        .iter()
+        .filter(|error| {
+            error["path"].as_array().and_then(|p| p.last()) == Some(&json!("popularity"))
+        })
+        .map(|error| {
+            assert_eq!(
+                error["extensions"]["code"], "STORE_UNAVAILABLE",
+                "{error:#}"
+            );
+            error["path"].to_string()
+        })
+        .collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(popularity_errors.len(), 8, "{expected:#}");
+    assert_eq!(
+        expected["data"]["restaurants"]["edges"][0]["node"]["menu"]["late"][0]["node"]["restaurant"]
+            .get("name")
+            .map(Value::is_string),
+        Some(true),
+        "{expected:#}"
+    );
+    fast.stop().await;
+    awaited.stop().await;
 }

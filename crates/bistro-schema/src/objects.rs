@@ -168,7 +168,11 @@ pub struct Cart(pub StoredCart);
 // fast lane (`graphql.fast_path`): a field of theirs made `async` by mistake
 // would quietly put a page's thousands of them back on a future each, so
 // the crate does not build then. Objects with a field that waits on a
-// loader do not, as a whole (their plain fields still do, one by one).
+// loader do not always; they may (`MAY_RESOLVE_NOW`): when the fields a
+// document selects need no await there, or their data was loaded ahead by
+// the list above (`#[graphql(now = …)]`: a menu item's popularity, a
+// trending item's item), so a menu page's items, edges and connection
+// resolve with no future of their own.
 const _: () = {
     use async_graphql::OutputType;
     assert!(<crate::money::Money as OutputType>::RESOLVES_NOW);
@@ -180,4 +184,9 @@ const _: () = {
     assert!(!<Restaurant as OutputType>::RESOLVES_NOW);
     assert!(!<MenuItem as OutputType>::RESOLVES_NOW);
     assert!(!<MenuItemEdge as OutputType>::RESOLVES_NOW);
+    assert!(<MenuItem as OutputType>::MAY_RESOLVE_NOW);
+    assert!(<MenuItemEdge as OutputType>::MAY_RESOLVE_NOW);
+    assert!(<MenuItemConnection as OutputType>::MAY_RESOLVE_NOW);
+    assert!(<TrendingItem as OutputType>::MAY_RESOLVE_NOW);
+    assert!(<crate::restaurant::RestaurantEdge as OutputType>::MAY_RESOLVE_NOW);
 };

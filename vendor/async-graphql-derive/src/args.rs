@@ -373,6 +373,11 @@ pub struct ObjectField {
     pub directives: Vec<Expr>,
     #[darling(default, multiple)]
     pub requires_scopes: Vec<String>,
+    /// Bistro: on an `async fn` resolver without arguments, a plain method
+    /// `fn(&self, &Context<'_>) -> Option<T>` (`T` the resolver's return
+    /// type) that gives the field's value when it needs no await (its data
+    /// was loaded ahead), for the executor's fast lane; `None` otherwise.
+    pub now: Option<Ident>,
 }
 
 #[derive(FromMeta, Default, Clone)]

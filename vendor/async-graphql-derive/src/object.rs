@@ -76,14 +76,6 @@ pub fn generate(
     let mut now_resolvers = Vec::new();
     let mut now_types = Vec::new();
     let mut all_now = true;
-    // A serial object (the mutation root) runs its fields one after another:
-    // its fields take the fast lane only when all of them do, so that none
-    // runs before an earlier one has finished.
-    let serial_now = if object_args.serial {
-        quote!(&& <Self as #crate_name::OutputType>::RESOLVES_NOW)
-    } else {
-        quote!()
-    };
     let mut sync_fns = Vec::new();
     let mut resolver_idents = Vec::new();
     let mut resolver_fns = Vec::new();
@@ -613,6 +605,9 @@ pub fn generate(
                     None
                 };
 
+                // Whether the resolver returns the value itself (not a
+                // `Result`), before its signature is rewritten below.
+                let returns_value = matches!(ty, OutputType::Value(_));
                 if let OutputType::Value(inner_ty) = &ty {
                     let block = &method.block;
                     let new_block = quote!({
@@ -634,7 +629,6 @@ pub fn generate(
                     resolver_fn_ident: field_ident,
                     cfg_attrs: &cfg_attrs,
                     params: &params,
-                    sync_fn: sync_fn.as_ref(),
                 };
                 let (resolver_fn_name, resolver_fn) = generate_field_resolver_method(
                     &crate_name,
@@ -646,21 +640,52 @@ pub fn generate(
                 resolver_fns.push(resolver_fn);
 
                 let guarded = method_args.guard.is_some() || object_args.guard.is_some();
-                if is_sync && !guarded {
-                    let (now_fn_name, now_fn) =
-                        generate_field_resolver_now_method(&crate_name, &field_resolver)?;
-                    resolver_fns.push(now_fn);
-                    now_resolvers.push(quote! {
-                        #(#cfg_attrs)*
-                        ::std::option::Option::Some(__FieldIdent::#field_ident)
-                            if <#schema_ty as #crate_name::OutputType>::RESOLVES_NOW #serial_now =>
-                        {
-                            return ::std::option::Option::Some(self.#now_fn_name(ctx));
+                let now_source = match (&sync_fn, &method_args.now) {
+                    (Some(_), Some(now)) => {
+                        return Err(Error::new_spanned(
+                            now,
+                            "`now` is for `async fn` resolvers; a plain `fn` resolves now itself",
+                        )
+                        .into());
+                    }
+                    (_, Some(_)) if !params.is_empty() => {
+                        return Err(Error::new_spanned(
+                            &method.sig,
+                            "a resolver with `now` takes no arguments besides the context",
+                        )
+                        .into());
+                    }
+                    (Some((sync_ident, returns_value)), None) => {
+                        Some(NowSource::Sync(sync_ident, *returns_value))
+                    }
+                    (None, Some(now)) => Some(NowSource::Ahead(now, returns_value)),
+                    (None, None) => None,
+                };
+                match now_source {
+                    Some(now_source) if !guarded => {
+                        let (now_fn_name, now_fn) = generate_field_resolver_now_method(
+                            &crate_name,
+                            &field_resolver,
+                            &now_source,
+                            &schema_ty,
+                        )?;
+                        resolver_fns.push(now_fn);
+                        now_resolvers.push(quote! {
+                            #(#cfg_attrs)*
+                            ::std::option::Option::Some(__FieldIdent::#field_ident)
+                                if <#schema_ty as #crate_name::OutputType>::MAY_RESOLVE_NOW =>
+                            {
+                                return self.#now_fn_name(ctx);
+                            }
+                        });
+                        if matches!(now_source, NowSource::Sync(..)) {
+                            now_types
+                                .push(quote!(<#schema_ty as #crate_name::OutputType>::RESOLVES_NOW));
+                        } else {
+                            all_now = false;
                         }
-                    });
-                    now_types.push(quote!(<#schema_ty as #crate_name::OutputType>::RESOLVES_NOW));
-                } else {
-                    all_now = false;
+                    }
+                    _ => all_now = false,
                 }
 
                 resolvers.push(quote! {
@@ -727,6 +752,18 @@ pub fn generate(
     } else {
         quote!(false)
     };
+    // An object may resolve now, depending on its selection and its data,
+    // when it has fields in the lane.
+    let may_resolve_now = if now_resolvers.is_empty() {
+        quote!(<Self as #crate_name::OutputType>::RESOLVES_NOW)
+    } else {
+        quote!(true)
+    };
+    let serial_const = if object_args.serial {
+        quote!(const SERIAL: bool = true;)
+    } else {
+        quote!()
+    };
     let resolve_field_now = if now_resolvers.is_empty() {
         quote!()
     } else {
@@ -767,6 +804,7 @@ pub fn generate(
                     }
 
                     #resolve_field_now
+                    #serial_const
 
                     async fn find_entity(&self, ctx: &#crate_name::Context<'_>, params: &#crate_name::Value) -> #crate_name::ServerResult<::std::option::Option<#crate_name::Value>> {
                         let params = match params {
@@ -836,6 +874,20 @@ pub fn generate(
                         _field: &#crate_name::Positioned<#crate_name::parser::types::Field>
                     ) -> #crate_name::ServerResult<#crate_name::Value> {
                         #crate_name::resolver_utils::resolve_container_now(ctx, self)
+                    }
+
+                    const MAY_RESOLVE_NOW: bool = #may_resolve_now;
+
+                    fn try_resolve_now(
+                        &self,
+                        ctx: &#crate_name::ContextSelectionSet<'_>,
+                        _field: &#crate_name::Positioned<#crate_name::parser::types::Field>
+                    ) -> ::std::option::Option<#crate_name::ServerResult<#crate_name::Value>> {
+                        if <Self as #crate_name::OutputType>::MAY_RESOLVE_NOW {
+                            #crate_name::resolver_utils::resolve_container_try_now(ctx, self)
+                        } else {
+                            ::std::option::Option::None
+                        }
                     }
                 }
 
@@ -1075,6 +1127,9 @@ fn generate_field_resolver_method(
                 res.map_err(|err| ::std::convert::Into::<#crate_name::Error>::into(err).into_server_error(ctx.item.pos))
             };
             let obj = f.await.map_err(|err| ctx.set_error_path(err))?;
+            if let ::std::option::Option::Some(value) = ctx.resolve_loaded_value_now(&obj) {
+                return value;
+            }
             let ctx_obj = ctx.with_selection_set(&ctx.item.node.selection_set);
             return #crate_name::OutputType::resolve(&obj, &ctx_obj, ctx.item).await.map(::std::option::Option::Some);
         }
@@ -1083,22 +1138,30 @@ fn generate_field_resolver_method(
     Ok((resolve_fn_name, function))
 }
 
+/// Bistro: where a field's value comes from in the fast lane.
+enum NowSource<'a> {
+    /// A plain `fn` resolver's hidden method, and whether it returns the
+    /// value itself (not a `Result`).
+    Sync(&'a Ident, bool),
+    /// An `async fn` resolver's `now` method (`Option` of its return type),
+    /// and whether that type is the value itself.
+    Ahead(&'a Ident, bool),
+}
+
 /// Bistro: the fast lane's twin of [`generate_field_resolver_method`] for a
-/// plain `fn` resolver without a guard: the same arguments, resolver call,
-/// error mapping and value, made without a future.
+/// resolver without a guard: the same arguments, resolver call, error
+/// mapping and value, made without a future; `None` when the field cannot
+/// be resolved now (its `now` method says so, or something below it must
+/// wait), and the executor resolves it with its future.
 fn generate_field_resolver_now_method(
     crate_name: &syn::Path,
     field: &FieldResolver,
+    source: &NowSource,
+    schema_ty: &Type,
 ) -> GeneratorResult<(Ident, proc_macro2::TokenStream)> {
     let FieldResolver {
-        params,
-        cfg_attrs,
-        sync_fn,
-        ..
+        params, cfg_attrs, ..
     } = field;
-    let Some((sync_ident, returns_value)) = sync_fn else {
-        return Err(Error::new(Span::call_site(), "not a plain `fn` resolver").into());
-    };
 
     let extract_params = params
         .iter()
@@ -1110,10 +1173,26 @@ fn generate_field_resolver_now_method(
              ..
          }| ident,
     );
-    let call = if *returns_value {
-        quote!(::std::result::Result::Ok::<_, #crate_name::Error>(self.#sync_ident(ctx, #(#use_params),*)))
-    } else {
-        quote!(self.#sync_ident(ctx, #(#use_params),*))
+    let wrap = |call: proc_macro2::TokenStream, returns_value: bool| {
+        if returns_value {
+            quote!(::std::result::Result::Ok::<_, #crate_name::Error>(#call))
+        } else {
+            call
+        }
+    };
+    // The closure gives `Ok(None)` when the value cannot be had now.
+    let call = match source {
+        NowSource::Sync(sync_ident, returns_value) => {
+            let call = wrap(quote!(self.#sync_ident(ctx, #(#use_params),*)), *returns_value);
+            quote!(#call.map(::std::option::Option::Some))
+        }
+        NowSource::Ahead(now_ident, returns_value) => {
+            let call = wrap(quote!(value), *returns_value);
+            quote!(match self.#now_ident(ctx) {
+                ::std::option::Option::Some(value) => #call.map(::std::option::Option::Some),
+                ::std::option::Option::None => ::std::result::Result::Ok(::std::option::Option::None),
+            })
+        }
     };
 
     let mut resolve_fn_name =
@@ -1124,15 +1203,25 @@ fn generate_field_resolver_now_method(
         #[doc(hidden)]
         #(#cfg_attrs)*
         #[allow(non_snake_case)]
-        fn #resolve_fn_name(&self, ctx: &#crate_name::Context<'_>) -> #crate_name::ServerResult<::std::option::Option<#crate_name::Value>> {
+        fn #resolve_fn_name(&self, ctx: &#crate_name::Context<'_>) -> ::std::option::Option<#crate_name::ServerResult<::std::option::Option<#crate_name::Value>>> {
+            // Below a field where an attempt was given up already, do not
+            // call the resolver again only to give up again.
+            if !<#schema_ty as #crate_name::OutputType>::RESOLVES_NOW && ctx.lane_missed() {
+                return ::std::option::Option::None;
+            }
             let f = || {
                 #(#extract_params)*
                 let res = #call;
                 res.map_err(|err| ::std::convert::Into::<#crate_name::Error>::into(err).into_server_error(ctx.item.pos))
             };
-            let obj = f().map_err(|err| ctx.set_error_path(err))?;
-            let ctx_obj = ctx.with_selection_set(&ctx.item.node.selection_set);
-            #crate_name::OutputType::resolve_now(&obj, &ctx_obj, ctx.item).map(::std::option::Option::Some)
+            let obj = match f() {
+                ::std::result::Result::Ok(::std::option::Option::Some(obj)) => obj,
+                ::std::result::Result::Ok(::std::option::Option::None) => return ::std::option::Option::None,
+                ::std::result::Result::Err(err) => {
+                    return ::std::option::Option::Some(::std::result::Result::Err(ctx.set_error_path(err)));
+                }
+            };
+            ctx.resolve_value_now(&obj)
         }
     };
 
@@ -1190,9 +1279,6 @@ struct FieldResolver<'a> {
     cfg_attrs: &'a [Attribute],
     /// Parsed Parameters for this resolver
     params: &'a [FieldResolverParameter<'a>],
-    /// Bistro: for a plain `fn` resolver, its hidden synchronous method,
-    /// and whether it returns the value itself (not a `Result`).
-    sync_fn: Option<&'a (Ident, bool)>,
 }
 
 struct FieldResolverParameter<'a> {

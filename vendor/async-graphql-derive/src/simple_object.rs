@@ -87,14 +87,6 @@ pub fn generate(object_args: &args::SimpleObject) -> GeneratorResult<TokenStream
     let mut now_resolvers = Vec::new();
     let mut now_types = Vec::new();
     let mut all_now = !object_args.complex;
-    // A serial object runs its fields one after another: its fields take
-    // the fast lane only when all of them do, so that none runs before an
-    // earlier one has finished.
-    let serial_now = if object_args.serial {
-        quote!(|| !<Self as #crate_name::OutputType>::RESOLVES_NOW)
-    } else {
-        quote!()
-    };
     let mut schema_fields = Vec::new();
 
     let mut processed_fields: Vec<SimpleObjectFieldGenerator> = vec![];
@@ -331,15 +323,16 @@ pub fn generate(object_args: &args::SimpleObject) -> GeneratorResult<TokenStream
             if guard.is_none() {
                 now_resolvers.push(quote! {
                     if ctx.item.node.name.node == #field_name {
-                        if !<#value_ty as #crate_name::OutputType>::RESOLVES_NOW #serial_now {
+                        if !<#value_ty as #crate_name::OutputType>::MAY_RESOLVE_NOW {
+                            return ::std::option::Option::None;
+                        }
+                        // Below a field where an attempt was given up already,
+                        // do not give up again.
+                        if !<#value_ty as #crate_name::OutputType>::RESOLVES_NOW && ctx.lane_missed() {
                             return ::std::option::Option::None;
                         }
                         let obj: #ty = #block;
-                        let ctx_obj = ctx.with_selection_set(&ctx.item.node.selection_set);
-                        return ::std::option::Option::Some(
-                            #crate_name::OutputType::resolve_now(&obj, &ctx_obj, ctx.item)
-                                .map(::std::option::Option::Some),
-                        );
+                        return ctx.resolve_value_now(&obj);
                     }
                 });
                 now_types.push(quote!(<#value_ty as #crate_name::OutputType>::RESOLVES_NOW));
@@ -440,6 +433,18 @@ pub fn generate(object_args: &args::SimpleObject) -> GeneratorResult<TokenStream
     } else {
         quote!(false)
     };
+    // An object may resolve now, depending on its selection and its data,
+    // when it has fields in the lane.
+    let may_resolve_now = if now_resolvers.is_empty() {
+        quote!(<Self as #crate_name::OutputType>::RESOLVES_NOW)
+    } else {
+        quote!(true)
+    };
+    let serial_const = if object_args.serial {
+        quote!(const SERIAL: bool = true;)
+    } else {
+        quote!()
+    };
     let resolve_field_now = if now_resolvers.is_empty() {
         quote!()
     } else {
@@ -468,6 +473,7 @@ pub fn generate(object_args: &args::SimpleObject) -> GeneratorResult<TokenStream
                 }
 
                 #resolve_field_now
+                #serial_const
             }
 
             #[allow(clippy::all, clippy::pedantic)]
@@ -511,6 +517,16 @@ pub fn generate(object_args: &args::SimpleObject) -> GeneratorResult<TokenStream
 
                 fn resolve_now(&self, ctx: &#crate_name::ContextSelectionSet<'_>, _field: &#crate_name::Positioned<#crate_name::parser::types::Field>) -> #crate_name::ServerResult<#crate_name::Value> {
                     #crate_name::resolver_utils::resolve_container_now(ctx, self)
+                }
+
+                const MAY_RESOLVE_NOW: bool = #may_resolve_now;
+
+                fn try_resolve_now(&self, ctx: &#crate_name::ContextSelectionSet<'_>, _field: &#crate_name::Positioned<#crate_name::parser::types::Field>) -> ::std::option::Option<#crate_name::ServerResult<#crate_name::Value>> {
+                    if <Self as #crate_name::OutputType>::MAY_RESOLVE_NOW {
+                        #crate_name::resolver_utils::resolve_container_try_now(ctx, self)
+                    } else {
+                        ::std::option::Option::None
+                    }
                 }
             }
 

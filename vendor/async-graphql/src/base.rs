@@ -122,11 +122,42 @@ pub trait OutputType: Send + Sync {
             Some(field.pos),
         ))
     }
+
+    /// Bistro: whether [`OutputType::try_resolve_now`] may give this value
+    /// without awaiting anything: always when `RESOLVES_NOW`, and for objects
+    /// with fields in the fast lane, when the selection and the value allow
+    /// it (fields that need no loader here, or whose data was loaded ahead).
+    const MAY_RESOLVE_NOW: bool = Self::RESOLVES_NOW;
+
+    /// Bistro: the value [`OutputType::resolve`] gives, made without a
+    /// future when every field selected below it can be; `None`, with
+    /// nothing reported, when one cannot, and the caller resolves it with
+    /// its future instead. Called only in an open fast lane.
+    fn try_resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<ServerResult<Value>> {
+        if Self::RESOLVES_NOW {
+            Some(self.resolve_now(ctx, field))
+        } else {
+            None
+        }
+    }
 }
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType + ?Sized> OutputType for &T {
     const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+    const MAY_RESOLVE_NOW: bool = T::MAY_RESOLVE_NOW;
+
+    fn try_resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<ServerResult<Value>> {
+        T::try_resolve_now(*self, ctx, field)
+    }
 
     fn resolve_now(
         &self,
@@ -157,6 +188,20 @@ impl<T: OutputType + ?Sized> OutputType for &T {
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType + Sync, E: Into<Error> + Send + Sync + Clone> OutputType for Result<T, E> {
     const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+    const MAY_RESOLVE_NOW: bool = T::MAY_RESOLVE_NOW;
+
+    fn try_resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<ServerResult<Value>> {
+        match self {
+            Ok(value) => value.try_resolve_now(ctx, field),
+            Err(err) => Some(Err(
+                ctx.set_error_path(err.clone().into().into_server_error(field.pos))
+            )),
+        }
+    }
 
     fn resolve_now(
         &self,
@@ -213,6 +258,15 @@ pub trait OneofObjectType: InputObjectType {}
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType + ?Sized> OutputType for Box<T> {
     const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+    const MAY_RESOLVE_NOW: bool = T::MAY_RESOLVE_NOW;
+
+    fn try_resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<ServerResult<Value>> {
+        T::try_resolve_now(self.as_ref(), ctx, field)
+    }
 
     fn resolve_now(
         &self,
@@ -279,6 +333,15 @@ impl<T: InputType> InputType for Box<T> {
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType + ?Sized> OutputType for Arc<T> {
     const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+    const MAY_RESOLVE_NOW: bool = T::MAY_RESOLVE_NOW;
+
+    fn try_resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<ServerResult<Value>> {
+        T::try_resolve_now(&**self, ctx, field)
+    }
 
     fn resolve_now(
         &self,

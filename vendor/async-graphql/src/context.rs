@@ -17,7 +17,8 @@ use serde::{
 };
 
 use crate::{
-    Error, InputType, Lookahead, Name, OneofObjectType, PathSegment, Pos, Positioned, Result,
+    Error, InputType, Lookahead, Name, OneofObjectType, OutputType, PathSegment, Pos, Positioned,
+    Result,
     ServerError, ServerResult, UploadValue, Value,
     extensions::Extensions,
     parser::types::{
@@ -258,6 +259,11 @@ pub struct QueryEnvInner {
     pub http_headers: Mutex<http::HeaderMap>,
     pub introspection_mode: IntrospectionMode,
     pub errors: Mutex<Vec<ServerError>>,
+    /// Bistro: the fields (by address in the document) below which a fast
+    /// lane attempt had to be given up in this request; they are not tried
+    /// again, so a document whose objects cannot resolve now costs one
+    /// attempt per field, not one per object (`ContextBase::lane_missed`).
+    pub lane_misses: Mutex<Vec<usize>>,
 }
 
 #[doc(hidden)]
@@ -338,6 +344,21 @@ impl<'a, T> ContextBase<'a, T> {
     /// (`SchemaBuilder::disable_fast_lane`).
     pub fn fast_lane(&self) -> bool {
         self.schema_env.fast_lane && self.query_env.extensions.is_empty()
+    }
+
+    /// Bistro: how many errors the request has reported so far, to take back
+    /// what an abandoned fast-lane attempt reported (`lane_rewind`).
+    #[doc(hidden)]
+    pub fn lane_mark(&self) -> usize {
+        self.query_env.errors.lock().unwrap().len()
+    }
+
+    /// Bistro: takes back the errors reported since `mark` (`lane_mark`).
+    /// Nothing else of the request runs during an attempt, which has no
+    /// await, so they are all the attempt's own.
+    #[doc(hidden)]
+    pub fn lane_rewind(&self, mark: usize) {
+        self.query_env.errors.lock().unwrap().truncate(mark);
     }
 
     #[doc(hidden)]
@@ -632,6 +653,55 @@ impl<'a, T> ContextBase<'a, T> {
 }
 
 impl<'a> ContextBase<'a, &'a Positioned<Field>> {
+    /// Bistro: whether a fast-lane attempt below this field was given up
+    /// earlier in this request (for this or another object): then it is not
+    /// tried again, and the field is resolved with its future.
+    #[doc(hidden)]
+    pub fn lane_missed(&self) -> bool {
+        let key = std::ptr::from_ref(self.item) as usize;
+        self.query_env.lane_misses.lock().unwrap().contains(&key)
+    }
+
+    /// Bistro: this field's value, once its `async` resolver has given it,
+    /// resolved now when the lane is open and it can be
+    /// (`resolve_value_now`), so that a loaded page whose fields need
+    /// nothing more has no future below its field's own; `None` when it is
+    /// to be resolved with its future, as async-graphql does.
+    #[doc(hidden)]
+    pub fn resolve_loaded_value_now<T: OutputType + ?Sized>(
+        &self,
+        value: &T,
+    ) -> Option<ServerResult<Option<Value>>> {
+        if T::MAY_RESOLVE_NOW && self.fast_lane() && (T::RESOLVES_NOW || !self.lane_missed()) {
+            self.resolve_value_now(value)
+        } else {
+            None
+        }
+    }
+
+    /// Bistro: this field's value resolved now
+    /// (`OutputType::try_resolve_now`), or `None` when something below it
+    /// cannot be, which is remembered for the rest of the request
+    /// (`lane_missed`).
+    #[doc(hidden)]
+    pub fn resolve_value_now<T: OutputType + ?Sized>(
+        &self,
+        value: &T,
+    ) -> Option<ServerResult<Option<Value>>> {
+        let ctx_obj = self.with_selection_set(&self.item.node.selection_set);
+        if T::RESOLVES_NOW {
+            return Some(value.resolve_now(&ctx_obj, self.item).map(Some));
+        }
+        match value.try_resolve_now(&ctx_obj, self.item) {
+            Some(value) => Some(value.map(Some)),
+            None => {
+                let key = std::ptr::from_ref(self.item) as usize;
+                self.query_env.lane_misses.lock().unwrap().push(key);
+                None
+            }
+        }
+    }
+
     #[doc(hidden)]
     pub fn param_value<T: InputType>(
         &self,

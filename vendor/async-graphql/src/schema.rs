@@ -964,6 +964,7 @@ pub(crate) async fn prepare_request(
         http_headers: Default::default(),
         introspection_mode: request.introspection_mode,
         errors: Default::default(),
+        lane_misses: Default::default(),
     };
     Ok((QueryEnv::new(env), validation_result.cache_control))
 }

@@ -36,6 +36,14 @@ pub trait ContainerType: OutputType {
         ctx: &Context<'_>,
     ) -> impl Future<Output = ServerResult<Option<Value>>> + Send;
 
+    /// Bistro: whether the container resolves its fields one after another
+    /// (`#[graphql(serial)]`). Outside a fast-lane attempt, its fields take
+    /// the lane only when all of them always do, so that none runs before
+    /// an earlier one has finished; in an attempt they all resolve in order
+    /// or the attempt is given up before any waits.
+    #[doc(hidden)]
+    const SERIAL: bool = false;
+
     /// Bistro: the field resolved now, without a future, when its resolver
     /// is a plain `fn` whose type resolves now (`OutputType::RESOLVES_NOW`);
     /// `None` when it has to be resolved with `resolve_field`. The derives
@@ -84,6 +92,8 @@ pub trait ContainerType: OutputType {
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: ContainerType + ?Sized> ContainerType for &T {
+    const SERIAL: bool = T::SERIAL;
+
     fn resolve_field_now(&self, ctx: &Context<'_>) -> Option<ServerResult<Option<Value>>> {
         T::resolve_field_now(*self, ctx)
     }
@@ -99,6 +109,8 @@ impl<T: ContainerType + ?Sized> ContainerType for &T {
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: ContainerType + ?Sized> ContainerType for Arc<T> {
+    const SERIAL: bool = T::SERIAL;
+
     fn resolve_field_now(&self, ctx: &Context<'_>) -> Option<ServerResult<Option<Value>>> {
         T::resolve_field_now(self, ctx)
     }
@@ -114,6 +126,8 @@ impl<T: ContainerType + ?Sized> ContainerType for Arc<T> {
 
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: ContainerType + ?Sized> ContainerType for Box<T> {
+    const SERIAL: bool = T::SERIAL;
+
     fn resolve_field_now(&self, ctx: &Context<'_>) -> Option<ServerResult<Option<Value>>> {
         T::resolve_field_now(self, ctx)
     }
@@ -196,10 +210,10 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     root: &'a T,
     parallel: bool,
 ) -> ServerResult<Value> {
-    let mut fields = Fields(Vec::with_capacity(ctx.item.node.items.len()));
+    let mut fields = Fields::new(ctx);
     fields.add_set(ctx, root)?;
 
-    Ok(do_resolve_container(ctx, parallel, fields.0).await)
+    Ok(do_resolve_container(ctx, parallel, fields.slots).await)
 }
 
 /// Bistro: [`resolve_container`] for a container whose type resolves now
@@ -210,9 +224,9 @@ pub fn resolve_container_now<'a, T: ContainerType + ?Sized>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
 ) -> ServerResult<Value> {
-    let mut fields = Fields(Vec::with_capacity(ctx.item.node.items.len()));
+    let mut fields = Fields::new(ctx);
     fields.add_set(ctx, root)?;
-    if !fields.0.iter().all(FieldSlot::is_ready) {
+    if !fields.slots.iter().all(FieldSlot::is_ready) {
         return Err(ServerError::new(
             format!(
                 "a field of `{}` could not be resolved synchronously",
@@ -221,7 +235,32 @@ pub fn resolve_container_now<'a, T: ContainerType + ?Sized>(
             None,
         ));
     }
-    Ok(merge_ready(ctx, fields.0))
+    Ok(merge_ready(ctx, fields.slots))
+}
+
+/// Bistro: [`resolve_container_now`] for a container that may resolve now
+/// (`OutputType::MAY_RESOLVE_NOW`): its selection is walked as an attempt,
+/// given up at the first field that cannot resolve now, and then `None`,
+/// with what the attempt reported taken back; the caller resolves the
+/// container with its future instead.
+pub fn resolve_container_try_now<'a, T: ContainerType + ?Sized>(
+    ctx: &ContextSelectionSet<'a>,
+    root: &'a T,
+) -> Option<ServerResult<Value>> {
+    if T::RESOLVES_NOW {
+        return Some(resolve_container_now(ctx, root));
+    }
+    let mark = ctx.lane_mark();
+    let mut fields = Fields::new(ctx);
+    fields.attempt = true;
+    if let Err(err) = fields.add_set(ctx, root) {
+        return Some(Err(err));
+    }
+    if fields.missed {
+        ctx.lane_rewind(mark);
+        return None;
+    }
+    Some(Ok(merge_ready(ctx, fields.slots)))
 }
 
 /// The values of fields that are all ready, merged in selection order.
@@ -317,9 +356,24 @@ impl Future for FieldSlot<'_> {
 }
 
 /// A set of fields on an container that are being selected.
-pub struct Fields<'a>(Vec<FieldSlot<'a>>);
+pub struct Fields<'a> {
+    slots: Vec<FieldSlot<'a>>,
+    /// Bistro: a fast-lane attempt (`resolve_container_try_now`): a field
+    /// that cannot resolve now ends the walk instead of becoming a future.
+    attempt: bool,
+    /// Bistro: the attempt met such a field.
+    missed: bool,
+}
 
 impl<'a> Fields<'a> {
+    fn new(ctx: &ContextSelectionSet<'_>) -> Self {
+        Fields {
+            slots: Vec::with_capacity(ctx.item.node.items.len()),
+            attempt: false,
+            missed: false,
+        }
+    }
+
     /// Add another set of fields to this set of fields using the given
     /// container.
     pub fn add_set<T: ContainerType + ?Sized>(
@@ -327,8 +381,11 @@ impl<'a> Fields<'a> {
         ctx: &ContextSelectionSet<'a>,
         root: &'a T,
     ) -> ServerResult<()> {
-        let fast_lane = ctx.fast_lane();
+        let fast_lane = ctx.fast_lane() && (self.attempt || !T::SERIAL || T::RESOLVES_NOW);
         for selection in &ctx.item.node.items {
+            if self.missed {
+                return Ok(());
+            }
             match &selection.node {
                 Selection::Field(field) => {
                     if field.node.name.node == "__typename" {
@@ -336,7 +393,7 @@ impl<'a> Fields<'a> {
                         let field_name = field.node.response_key().node.clone();
                         let typename = root.introspection_type_name().into_owned();
 
-                        self.0
+                        self.slots
                             .push(FieldSlot::Ready(Some(Ok((field_name, Value::String(typename))))));
                         continue;
                     }
@@ -348,10 +405,14 @@ impl<'a> Fields<'a> {
                         let ctx_field = ctx.with_field(field);
                         if let Some(value) = root.resolve_field_now(&ctx_field) {
                             let field_name = field.node.response_key().node.clone();
-                            self.0.push(FieldSlot::Ready(Some(
+                            self.slots.push(FieldSlot::Ready(Some(
                                 value.map(|value| (field_name, value.unwrap_or_default())),
                             )));
                             continue;
+                        }
+                        if self.attempt {
+                            self.missed = true;
+                            return Ok(());
                         }
                     }
 
@@ -456,7 +517,7 @@ impl<'a> Fields<'a> {
                         }
                     });
 
-                    self.0.push(FieldSlot::Pending(resolve_fut));
+                    self.slots.push(FieldSlot::Pending(resolve_fut));
                 }
                 selection => {
                     let (type_condition, selection_set) = match selection {

@@ -81,3 +81,35 @@ pub fn resolve_list_now<'a, T: OutputType + 'a>(
     }
     Ok(Value::List(values))
 }
+
+/// Bistro: [`resolve_list_now`] for items that may resolve now
+/// (`OutputType::MAY_RESOLVE_NOW`): `None`, with whatever the items before
+/// it reported taken back, as soon as one item cannot, and the caller
+/// resolves the list with its future instead.
+pub fn resolve_list_try_now<'a, T: OutputType + 'a>(
+    ctx: &ContextSelectionSet<'a>,
+    field: &Positioned<Field>,
+    iter: impl IntoIterator<Item = T>,
+) -> Option<ServerResult<Value>> {
+    if T::RESOLVES_NOW {
+        return Some(resolve_list_now(ctx, field, iter));
+    }
+    if !T::MAY_RESOLVE_NOW {
+        return None;
+    }
+    let mark = ctx.lane_mark();
+    let iter = iter.into_iter();
+    let mut values = Vec::with_capacity(iter.size_hint().0);
+    for (idx, item) in iter.enumerate() {
+        let ctx_idx = ctx.with_index(idx);
+        match OutputType::try_resolve_now(&item, &ctx_idx, field) {
+            Some(Ok(value)) => values.push(value),
+            Some(Err(err)) => return Some(Err(ctx_idx.set_error_path(err))),
+            None => {
+                ctx.lane_rewind(mark);
+                return None;
+            }
+        }
+    }
+    Some(Ok(Value::List(values)))
+}

@@ -48,6 +48,24 @@ impl<T: InputType> InputType for Option<T> {
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType + Sync> OutputType for Option<T> {
     const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+    const MAY_RESOLVE_NOW: bool = T::MAY_RESOLVE_NOW;
+
+    fn try_resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<ServerResult<Value>> {
+        let Some(inner) = self else {
+            return Some(Ok(Value::Null));
+        };
+        Some(match OutputType::try_resolve_now(inner, ctx, field)? {
+            Ok(value) => Ok(value),
+            Err(err) => {
+                ctx.add_error(err);
+                Ok(Value::Null)
+            }
+        })
+    }
 
     fn resolve_now(
         &self,

@@ -8,6 +8,15 @@ use crate::{
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<'a, T: OutputType + 'a> OutputType for &'a [T] {
     const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+    const MAY_RESOLVE_NOW: bool = T::MAY_RESOLVE_NOW;
+
+    fn try_resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<ServerResult<Value>> {
+        crate::resolver_utils::resolve_list_try_now(ctx, field, self.iter())
+    }
 
     fn resolve_now(
         &self,
@@ -44,6 +53,15 @@ macro_rules! impl_output_slice_for_smart_ptr {
         #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
         impl<T: OutputType> OutputType for $ty {
     const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+    const MAY_RESOLVE_NOW: bool = T::MAY_RESOLVE_NOW;
+
+    fn try_resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<ServerResult<Value>> {
+        crate::resolver_utils::resolve_list_try_now(ctx, field, self.iter())
+    }
 
     fn resolve_now(
         &self,

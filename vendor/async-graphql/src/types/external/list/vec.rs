@@ -46,6 +46,15 @@ impl<T: InputType> InputType for Vec<T> {
 #[cfg_attr(feature = "boxed-trait", async_trait::async_trait)]
 impl<T: OutputType> OutputType for Vec<T> {
     const RESOLVES_NOW: bool = T::RESOLVES_NOW;
+    const MAY_RESOLVE_NOW: bool = T::MAY_RESOLVE_NOW;
+
+    fn try_resolve_now(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> Option<ServerResult<Value>> {
+        crate::resolver_utils::resolve_list_try_now(ctx, field, self)
+    }
 
     fn resolve_now(
         &self,
