@@ -1,7 +1,7 @@
 //! Accounts: users by id, public display names, sign-in lookups, new
 //! accounts, and sessions through a request's scope.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::sync::Arc;
 
 use bistro_auth::session::{Rotation, SessionToken};
@@ -22,7 +22,7 @@ pub struct UserLoader {
 impl Load<i64> for UserLoader {
     type Value = user::Model;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         let rows = query::users_by_ids(&self.db, keys).await?;
         Ok(rows.into_iter().map(|u| (u.id, u)).collect())
     }
@@ -36,7 +36,7 @@ pub struct UserNameLoader {
 impl Load<i64> for UserNameLoader {
     type Value = String;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         Ok(query::user_display_names(&self.db, keys).await?)
     }
 }
@@ -50,8 +50,8 @@ pub struct StaffRestaurantsLoader {
 impl Load<i64> for StaffRestaurantsLoader {
     type Value = Arc<[i64]>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
-        let mut by_user: HashMap<i64, Vec<i64>> = HashMap::new();
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
+        let mut by_user: KeyMap<i64, Vec<i64>> = KeyMap::default();
         for (user_id, restaurant_id) in query::staff_restaurants_by_users(&self.db, keys).await? {
             by_user.entry(user_id).or_default().push(restaurant_id);
         }

@@ -1,7 +1,7 @@
 //! Request-scoped batching: each key loaded at most once per request, in as
 //! few batches as the query's shape allows, whatever the timing.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
@@ -31,11 +31,11 @@ pub trait Load<K>: Send + Sync + 'static {
     type Value: Clone + Send + Sync + 'static;
 
     /// Loads `keys`.
-    fn load(&self, keys: &[K]) -> impl Future<Output = Result<HashMap<K, Self::Value>>> + Send;
+    fn load(&self, keys: &[K]) -> impl Future<Output = Result<KeyMap<K, Self::Value>>> + Send;
 }
 
 type Flight<V> = Shared<BoxFuture<'static, Result<Option<V>>>>;
-type BatchFuture<K, V> = Shared<BoxFuture<'static, Result<Arc<HashMap<K, V>>>>>;
+type BatchFuture<K, V> = Shared<BoxFuture<'static, Result<Arc<KeyMap<K, V>>>>>;
 
 /// The batch still collecting keys: its key list and its (shared) load.
 type OpenBatch<K, V> = (Arc<Mutex<Vec<K>>>, BatchFuture<K, V>);
@@ -46,7 +46,7 @@ struct BatchState<K, V> {
     /// the request's resolvers are still walking, and new keys may follow).
     asks: u64,
     /// The loads of this request (in flight or done), by key.
-    flights: HashMap<K, Flight<V>>,
+    flights: KeyMap<K, Flight<V>>,
     /// The batch still collecting keys, if any.
     open: Option<OpenBatch<K, V>>,
 }
@@ -137,7 +137,7 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
             max_batch_size: max_batch_size.max(1),
             state: Arc::new(Mutex::new(BatchState {
                 asks: 0,
-                flights: HashMap::new(),
+                flights: KeyMap::default(),
                 open: None,
             })),
         }
@@ -176,7 +176,7 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
     pub async fn load_many(
         &self,
         keys: impl IntoIterator<Item = K>,
-    ) -> Result<HashMap<K, L::Value>> {
+    ) -> Result<KeyMap<K, L::Value>> {
         // Keys new to the request join the open batch together and wait on
         // that batch once; keys already asked for wait on their own flight.
         let mut known: Vec<(K, Flight<L::Value>)> = Vec::new();
@@ -212,7 +212,8 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
             }
             batch
         };
-        let mut out = HashMap::with_capacity(known.len() + fresh.len());
+        let mut out =
+            KeyMap::with_capacity_and_hasher(known.len() + fresh.len(), Default::default());
         if let Some(batch) = batch {
             let values = batch.await?;
             for key in fresh {
@@ -272,7 +273,7 @@ impl<L: Load<K>, K: Send + Sync + Hash + Eq + Clone + 'static> Batched<L, K> {
                 if batch.len() <= max {
                     return loader.load(&batch).await.map(Arc::new);
                 }
-                let mut all = HashMap::with_capacity(batch.len());
+                let mut all = KeyMap::with_capacity_and_hasher(batch.len(), Default::default());
                 for chunk in batch.chunks(max) {
                     all.extend(loader.load(chunk).await?);
                 }
@@ -308,7 +309,7 @@ pub(crate) fn group_by<K, S: Eq + Hash>(
     keys: &[K],
     split: impl Fn(&K) -> (S, i64),
 ) -> Vec<(S, Vec<i64>)> {
-    let mut groups: HashMap<S, Vec<i64>> = HashMap::new();
+    let mut groups: KeyMap<S, Vec<i64>> = KeyMap::default();
     for key in keys {
         let (shared, id) = split(key);
         groups.entry(shared).or_default().push(id);
@@ -317,8 +318,8 @@ pub(crate) fn group_by<K, S: Eq + Hash>(
 }
 
 /// Groups rows by their parent id.
-pub(crate) fn group_rows<T>(rows: Vec<T>, parent: impl Fn(&T) -> i64) -> HashMap<i64, Vec<T>> {
-    let mut groups: HashMap<i64, Vec<T>> = HashMap::new();
+pub(crate) fn group_rows<T>(rows: Vec<T>, parent: impl Fn(&T) -> i64) -> KeyMap<i64, Vec<T>> {
+    let mut groups: KeyMap<i64, Vec<T>> = KeyMap::default();
     for row in rows {
         groups.entry(parent(&row)).or_default().push(row);
     }
@@ -337,7 +338,7 @@ mod tests {
 
     impl Load<i64> for Doubler {
         type Value = i64;
-        async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, i64>> {
+        async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, i64>> {
             self.calls.fetch_add(1, Ordering::SeqCst);
             Ok(keys
                 .iter()
@@ -385,11 +386,11 @@ mod tests {
 
     impl Load<i64> for Stuck {
         type Value = i64;
-        async fn load(&self, _keys: &[i64]) -> Result<HashMap<i64, i64>> {
+        async fn load(&self, _keys: &[i64]) -> Result<KeyMap<i64, i64>> {
             self.held.fetch_add(1, Ordering::SeqCst);
             let _held = Held(self.held.clone());
             std::future::pending::<()>().await;
-            Ok(HashMap::new())
+            Ok(KeyMap::default())
         }
     }
 

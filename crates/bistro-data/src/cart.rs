@@ -13,7 +13,7 @@
 //! price is stored in the cart: totals are computed from SQL prices when
 //! read and again at checkout.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::time::Duration;
 
 use bistro_kv::Kv;
@@ -88,7 +88,7 @@ pub struct CartLoader {
 impl Load<i64> for CartLoader {
     type Value = StoredCart;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         let cart_keys: Vec<CartKey> = keys.iter().map(|id| CartKey { user_id: *id }).collect();
         let carts = self.kv.load_many(&cart_keys).await?;
         Ok(keys

@@ -61,7 +61,7 @@
 //! hangs up, a WebSocket `complete` or the request timeout do not stop it,
 //! and the client gets the result by retrying with its key.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
@@ -788,7 +788,7 @@ impl Scope {
         if !detail.holds.is_empty() {
             stock::settle_hold(&self.kv, detail.day, detail.restaurant_id, step_id).await;
         }
-        let mut units: HashMap<i64, i64> = HashMap::new();
+        let mut units: KeyMap<i64, i64> = KeyMap::default();
         match self.loaders.order_lines.load_one(placed.id).await {
             Ok(lines) => {
                 for line in lines.iter().flat_map(|lines| lines.iter()) {
@@ -902,7 +902,7 @@ impl Scope {
         };
         let mut lines = Vec::with_capacity(cart.lines.len());
         let mut subtotal = 0i64;
-        let mut wanted: HashMap<i64, (i32, i64)> = HashMap::new();
+        let mut wanted: KeyMap<i64, (i32, i64)> = KeyMap::default();
         for line in &cart.lines {
             let id = line.menu_item_id;
             let Some(item) = items.get(&id) else {

@@ -36,6 +36,7 @@ use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 
 pub use bistro_payments as payments;
+pub use bistro_sql::KeyMap;
 pub use bistro_sql::entity;
 pub use bistro_sql::query::{
     MenuCursor, MenuPageArgs, OrderOwner, PageWindow, RatingAggregate, RestaurantFilter, SearchHit,

@@ -17,7 +17,7 @@
 //! invalidation lost while the key-value store was unreachable; the hashes
 //! expire when no page has been written to them for that long.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::sync::Arc;
 
 use bistro_kv::Kv;
@@ -204,7 +204,7 @@ pub struct MenuItemLoader {
 impl Load<i64> for MenuItemLoader {
     type Value = Arc<menu_item::Model>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         let rows = query::menu_items_by_ids(&self.db, keys).await?;
         Ok(rows.into_iter().map(|m| (m.id, Arc::new(m))).collect())
     }
@@ -253,7 +253,7 @@ pub const DECODED_PAGES_BYTES: usize = 4 << 20;
 
 #[derive(Default)]
 struct DecodedState {
-    by_shape: HashMap<PageShape, HashMap<i64, DecodedPage>>,
+    by_shape: KeyMap<PageShape, KeyMap<i64, DecodedPage>>,
     bytes: usize,
 }
 
@@ -316,22 +316,22 @@ impl DecodedPages {
     #[cfg(test)]
     fn held(&self) -> (usize, usize) {
         let state = self.state();
-        (state.by_shape.values().map(HashMap::len).sum(), state.bytes)
+        (state.by_shape.values().map(KeyMap::len).sum(), state.bytes)
     }
 }
 
 impl Load<MenuPageKey> for MenuPageLoader {
     type Value = Arc<[Arc<menu_item::Model>]>;
 
-    async fn load(&self, keys: &[MenuPageKey]) -> Result<HashMap<MenuPageKey, Self::Value>> {
-        let mut out = HashMap::with_capacity(keys.len());
+    async fn load(&self, keys: &[MenuPageKey]) -> Result<KeyMap<MenuPageKey, Self::Value>> {
+        let mut out = KeyMap::with_capacity_and_hasher(keys.len(), Default::default());
         let mut cache_up = false;
         let now = Utc::now().timestamp();
         let ttl = i64::try_from(self.settings.menu_cache_ttl_secs).unwrap_or(i64::MAX);
         if self.settings.shared_caches {
             cache_up = true;
             // One HMGET per shape in the batch (in practice one).
-            let mut by_shape: HashMap<PageShape, Vec<&MenuPageKey>> = HashMap::new();
+            let mut by_shape: KeyMap<PageShape, Vec<&MenuPageKey>> = KeyMap::default();
             for key in keys {
                 if let Some(shape) = PageShape::of(&key.args) {
                     by_shape.entry(shape).or_default().push(key);
@@ -441,8 +441,8 @@ pub struct MenuCountLoader {
 impl Load<MenuCountKey> for MenuCountLoader {
     type Value = u64;
 
-    async fn load(&self, keys: &[MenuCountKey]) -> Result<HashMap<MenuCountKey, Self::Value>> {
-        let mut out = HashMap::with_capacity(keys.len());
+    async fn load(&self, keys: &[MenuCountKey]) -> Result<KeyMap<MenuCountKey, Self::Value>> {
+        let mut out = KeyMap::with_capacity_and_hasher(keys.len(), Default::default());
         for (course, restaurant_ids) in group_by(keys, |k| (k.1.clone(), k.0)) {
             let counts = query::menu_counts(&self.db, &restaurant_ids, course.as_deref()).await?;
             for id in restaurant_ids {

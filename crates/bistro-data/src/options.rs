@@ -1,6 +1,6 @@
 //! Option groups of menu items ("milk: oat +0.50"), with their options.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::sync::Arc;
 
 pub use bistro_sql::ordering::OptionGroup;
@@ -19,7 +19,7 @@ pub struct OptionGroupsLoader {
 impl Load<i64> for OptionGroupsLoader {
     type Value = Arc<[OptionGroup]>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         let mut groups = bistro_sql::ordering::option_groups_by_items(&self.db, keys).await?;
         Ok(keys
             .iter()

@@ -1,6 +1,6 @@
 //! Orders: by id, their lines, and one page per customer or restaurant.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::sync::Arc;
 
 use bistro_sql::entity::{order, order_event, order_line, payment};
@@ -19,7 +19,7 @@ pub struct OrderLoader {
 impl Load<i64> for OrderLoader {
     type Value = order::Model;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         let rows = query::orders_by_ids(&self.db, keys).await?;
         Ok(rows.into_iter().map(|o| (o.id, o)).collect())
     }
@@ -33,7 +33,7 @@ pub struct OrderLinesLoader {
 impl Load<i64> for OrderLinesLoader {
     type Value = Arc<[order_line::Model]>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         let mut lines = group_rows(query::order_lines_by_orders(&self.db, keys).await?, |l| {
             l.order_id
         });
@@ -65,8 +65,8 @@ pub struct OrderPageLoader {
 impl Load<OrderPageKey> for OrderPageLoader {
     type Value = Arc<[order::Model]>;
 
-    async fn load(&self, keys: &[OrderPageKey]) -> Result<HashMap<OrderPageKey, Self::Value>> {
-        let mut out = HashMap::with_capacity(keys.len());
+    async fn load(&self, keys: &[OrderPageKey]) -> Result<KeyMap<OrderPageKey, Self::Value>> {
+        let mut out = KeyMap::with_capacity_and_hasher(keys.len(), Default::default());
         for ((owner, status, window), owner_ids) in group_by(keys, |k| {
             ((k.owner, k.status.clone(), k.window.clone()), k.owner_id)
         }) {
@@ -101,7 +101,7 @@ pub struct PaymentLoader {
 impl Load<i64> for PaymentLoader {
     type Value = payment::Model;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         // Oldest first: the last one per order wins.
         let rows = bistro_sql::ordering::payments_by_orders(&self.db, keys).await?;
         Ok(rows.into_iter().map(|p| (p.order_id, p)).collect())
@@ -116,7 +116,7 @@ pub struct OrderEventsLoader {
 impl Load<i64> for OrderEventsLoader {
     type Value = Arc<[order_event::Model]>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         let mut events = group_rows(
             bistro_sql::ordering::events_by_orders(&self.db, keys).await?,
             |e| e.order_id,

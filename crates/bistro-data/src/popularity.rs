@@ -16,7 +16,7 @@
 //! from SQL orders); when lost, today's counts restart from zero unless
 //! rebuilt from SQL.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -151,7 +151,7 @@ pub struct PopularityLoader {
 impl Load<i64> for PopularityLoader {
     type Value = Arc<Ranking>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         let rankings = self
             .kv
             .load_hash_fields(&RankingsKey { day: self.day }, keys)

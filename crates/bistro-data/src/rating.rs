@@ -10,7 +10,7 @@
 //! Cluster: summaries are small and read-mostly, so that slot's node carries
 //! them all.)
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::sync::Arc;
 
 use bistro_kv::Kv;
@@ -79,8 +79,8 @@ pub struct RatingLoader {
 impl Load<i64> for RatingLoader {
     type Value = RatingAggregate;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
-        let mut out = HashMap::with_capacity(keys.len());
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
+        let mut out = KeyMap::with_capacity_and_hasher(keys.len(), Default::default());
         let mut cache_up = false;
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(self.settings.rating_cache_ttl_secs).unwrap_or(i64::MAX);

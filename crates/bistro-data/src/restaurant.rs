@@ -1,6 +1,6 @@
 //! Restaurants: by id, by slug, and the restaurant list.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::sync::Arc;
 
 use bistro_sql::entity::restaurant;
@@ -22,7 +22,7 @@ pub struct RestaurantLoader {
 impl Load<i64> for RestaurantLoader {
     type Value = Arc<restaurant::Model>;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         let rows = query::restaurants_by_ids(&self.db, keys).await?;
         Ok(rows.into_iter().map(|r| (r.id, Arc::new(r))).collect())
     }
@@ -31,7 +31,7 @@ impl Load<i64> for RestaurantLoader {
 impl Load<Slug> for RestaurantLoader {
     type Value = Arc<restaurant::Model>;
 
-    async fn load(&self, keys: &[Slug]) -> Result<HashMap<Slug, Self::Value>> {
+    async fn load(&self, keys: &[Slug]) -> Result<KeyMap<Slug, Self::Value>> {
         let slugs: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
         let rows = query::restaurants_by_slugs(&self.db, &slugs).await?;
         Ok(rows

@@ -1,6 +1,6 @@
 //! Reviews: by id and one page per restaurant.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::sync::Arc;
 
 use bistro_sql::entity::review;
@@ -19,7 +19,7 @@ pub struct ReviewLoader {
 impl Load<i64> for ReviewLoader {
     type Value = review::Model;
 
-    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>> {
+    async fn load(&self, keys: &[i64]) -> Result<KeyMap<i64, Self::Value>> {
         let rows = query::reviews_by_ids(&self.db, keys).await?;
         Ok(rows.into_iter().map(|r| (r.id, r)).collect())
     }
@@ -42,8 +42,8 @@ pub struct ReviewPageLoader {
 impl Load<ReviewPageKey> for ReviewPageLoader {
     type Value = Arc<[review::Model]>;
 
-    async fn load(&self, keys: &[ReviewPageKey]) -> Result<HashMap<ReviewPageKey, Self::Value>> {
-        let mut out = HashMap::with_capacity(keys.len());
+    async fn load(&self, keys: &[ReviewPageKey]) -> Result<KeyMap<ReviewPageKey, Self::Value>> {
+        let mut out = KeyMap::with_capacity_and_hasher(keys.len(), Default::default());
         for (window, restaurant_ids) in group_by(keys, |k| (k.window.clone(), k.restaurant_id)) {
             let rows = query::review_pages(&self.db, &restaurant_ids, &window).await?;
             let mut pages = group_rows(rows, |r| r.restaurant_id);

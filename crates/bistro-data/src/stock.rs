@@ -25,7 +25,7 @@
 //! the loss are not counted until they commit, so those units can be sold
 //! twice.
 
-use std::collections::HashMap;
+use bistro_sql::KeyMap;
 use std::time::Duration;
 
 use bistro_kv::Kv;
@@ -62,7 +62,7 @@ async fn remaining_from_sql(
     db: &DatabaseConnection,
     day: NaiveDate,
     items: &[(i64, i32)],
-) -> Result<HashMap<i64, i64>> {
+) -> Result<KeyMap<i64, i64>> {
     let ids: Vec<i64> = items.iter().map(|(id, _)| *id).collect();
     let sold = ordering::units_sold_on(db, day, &ids).await?;
     Ok(items
@@ -203,7 +203,7 @@ pub(crate) async fn give_back_order(
         .load_one(order.id)
         .await?
         .unwrap_or_default();
-    let mut units: HashMap<i64, i64> = HashMap::new();
+    let mut units: KeyMap<i64, i64> = KeyMap::default();
     for line in lines.iter() {
         *units.entry(line.menu_item_id).or_default() += i64::from(line.quantity);
     }
@@ -281,7 +281,7 @@ pub struct StockLoader {
 impl Load<StockQuery> for StockLoader {
     type Value = i64;
 
-    async fn load(&self, keys: &[StockQuery]) -> Result<HashMap<StockQuery, Self::Value>> {
+    async fn load(&self, keys: &[StockQuery]) -> Result<KeyMap<StockQuery, Self::Value>> {
         let fields: Vec<(StockKey, i64)> = keys
             .iter()
             .map(|k| {
@@ -295,7 +295,7 @@ impl Load<StockQuery> for StockLoader {
             })
             .collect();
         let stored = self.kv.load_fields(&fields).await?;
-        let mut out = HashMap::with_capacity(keys.len());
+        let mut out = KeyMap::with_capacity_and_hasher(keys.len(), Default::default());
         let mut misses = Vec::new();
         for (key, value) in keys.iter().zip(stored) {
             match value {

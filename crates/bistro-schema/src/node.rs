@@ -69,7 +69,7 @@ pub async fn resolve_keys(
         loaders.order.load_many(of(NodeType::Order)),
     );
     fn pick<V: Clone, T>(
-        loaded: &bistro_data::Result<std::collections::HashMap<i64, V>>,
+        loaded: &bistro_data::Result<bistro_data::KeyMap<i64, V>>,
         id: i64,
         make: impl FnOnce(V) -> Option<T>,
     ) -> async_graphql::Result<Option<T>> {

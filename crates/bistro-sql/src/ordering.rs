@@ -9,7 +9,7 @@
 //! the transaction, never on the pool (an in-memory SQLite has one
 //! connection, which the transaction holds).
 
-use std::collections::HashMap;
+use crate::KeyMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
@@ -731,7 +731,7 @@ pub async fn orders_with_payments_since(
         .all(db)
         .await?;
     let ids: Vec<i64> = orders.iter().map(|o| o.id).collect();
-    let mut payments: HashMap<i64, Vec<payment::Model>> = HashMap::new();
+    let mut payments: KeyMap<i64, Vec<payment::Model>> = KeyMap::default();
     for chunk in ids.chunks(500) {
         for payment in payments_by_orders(db, chunk).await? {
             payments.entry(payment.order_id).or_default().push(payment);
@@ -818,9 +818,9 @@ struct GroupOptionRow {
 pub async fn option_groups_by_items(
     db: &DatabaseConnection,
     item_ids: &[i64],
-) -> Result<HashMap<i64, Vec<OptionGroup>>> {
+) -> Result<KeyMap<i64, Vec<OptionGroup>>> {
     if item_ids.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(KeyMap::default());
     }
     use menu_option::Column as O;
     use menu_option_group::Column as G;
@@ -871,7 +871,7 @@ pub async fn option_groups_by_items(
         .order_by((menu_option::Entity, O::Id), Order::Asc)
         .to_owned();
     let rows = db.query_all(&statement).await?;
-    let mut out: HashMap<i64, Vec<OptionGroup>> = HashMap::new();
+    let mut out: KeyMap<i64, Vec<OptionGroup>> = KeyMap::default();
     for row in rows {
         let row = GroupOptionRow::from_query_result(&row, "")?;
         let groups = out.entry(row.menu_item_id).or_default();
@@ -913,9 +913,9 @@ pub async fn units_sold_on(
     db: &DatabaseConnection,
     day: NaiveDate,
     item_ids: &[i64],
-) -> Result<HashMap<i64, i64>> {
+) -> Result<KeyMap<i64, i64>> {
     if item_ids.is_empty() {
-        return Ok(HashMap::new());
+        return Ok(KeyMap::default());
     }
     let start = day.and_time(chrono::NaiveTime::MIN).and_utc();
     let end = start + chrono::Duration::days(1);

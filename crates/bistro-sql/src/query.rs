@@ -6,7 +6,7 @@
 //! ids and return rows the caller groups by key (never by position: the
 //! loaders hand keys over in arbitrary order).
 
-use std::collections::HashMap;
+use crate::KeyMap;
 
 use sea_orm::sea_query::{
     Alias, Asterisk, Cond, Expr, ExprTrait, Order, Query, SelectStatement, WindowStatement,
@@ -228,7 +228,7 @@ pub async fn reviews_by_ids(db: &DatabaseConnection, ids: &[i64]) -> Result<Vec<
 pub async fn user_display_names(
     db: &DatabaseConnection,
     ids: &[i64],
-) -> Result<HashMap<i64, String>> {
+) -> Result<KeyMap<i64, String>> {
     #[derive(FromQueryResult)]
     struct Row {
         id: i64,
@@ -456,7 +456,7 @@ pub async fn menu_counts(
     db: &DatabaseConnection,
     restaurant_ids: &[i64],
     course: Option<&str>,
-) -> Result<HashMap<i64, u64>> {
+) -> Result<KeyMap<i64, u64>> {
     use menu_item::Column as C;
     let mut cond = Cond::all().add(C::RestaurantId.is_in(restaurant_ids.iter().copied()));
     if let Some(course) = course {
@@ -532,7 +532,7 @@ pub struct RatingAggregate {
 pub async fn rating_aggregates(
     db: &DatabaseConnection,
     restaurant_ids: &[i64],
-) -> Result<HashMap<i64, RatingAggregate>> {
+) -> Result<KeyMap<i64, RatingAggregate>> {
     use review::Column as C;
     #[derive(FromQueryResult)]
     struct Row {
@@ -555,7 +555,7 @@ pub async fn rating_aggregates(
         .into_model::<Row>()
         .all(db)
         .await?;
-    let mut out: HashMap<i64, RatingAggregate> = restaurant_ids
+    let mut out: KeyMap<i64, RatingAggregate> = restaurant_ids
         .iter()
         .map(|id| {
             (
@@ -782,7 +782,7 @@ fn reverse_groups_if<T>(rows: Vec<T>, backward: bool, parent: impl Fn(&T) -> i64
 async fn count_by_parent(
     db: &DatabaseConnection,
     query: SelectStatement,
-) -> Result<HashMap<i64, u64>> {
+) -> Result<KeyMap<i64, u64>> {
     #[derive(FromQueryResult)]
     struct Row {
         parent_id: i64,
