@@ -572,6 +572,9 @@ pub fn generate(
                 // the method under its own name becomes the `async fn` that
                 // calls it, for the executor's other path, interfaces and
                 // any other caller.
+                // Whether the resolver returns the value itself (not a
+                // `Result`), before its signature is rewritten below.
+                let returns_value = matches!(ty, OutputType::Value(_));
                 let sync_fn = if is_sync {
                     let sync_ident = Ident::new(
                         &format!("__{}_sync", method.sig.ident.unraw()),
@@ -600,14 +603,11 @@ pub fn generate(
                     }
                     method.sig.asyncness = Some(Default::default());
                     method.block = syn::parse_quote!({ self.#sync_ident(#(#call_args),*) });
-                    Some((sync_ident, matches!(ty, OutputType::Value(_))))
+                    Some(sync_ident)
                 } else {
                     None
                 };
 
-                // Whether the resolver returns the value itself (not a
-                // `Result`), before its signature is rewritten below.
-                let returns_value = matches!(ty, OutputType::Value(_));
                 if let OutputType::Value(inner_ty) = &ty {
                     let block = &method.block;
                     let new_block = quote!({
@@ -655,10 +655,8 @@ pub fn generate(
                         )
                         .into());
                     }
-                    (Some((sync_ident, returns_value)), None) => {
-                        Some(NowSource::Sync(sync_ident, *returns_value))
-                    }
-                    (None, Some(now)) => Some(NowSource::Ahead(now, returns_value)),
+                    (Some(sync_ident), None) => Some(NowSource::Sync(sync_ident)),
+                    (None, Some(now)) => Some(NowSource::Ahead(now)),
                     (None, None) => None,
                 };
                 match now_source {
@@ -667,6 +665,7 @@ pub fn generate(
                             &crate_name,
                             &field_resolver,
                             &now_source,
+                            returns_value,
                             &schema_ty,
                         )?;
                         resolver_fns.push(now_fn);
@@ -1140,12 +1139,10 @@ fn generate_field_resolver_method(
 
 /// Bistro: where a field's value comes from in the fast lane.
 enum NowSource<'a> {
-    /// A plain `fn` resolver's hidden method, and whether it returns the
-    /// value itself (not a `Result`).
-    Sync(&'a Ident, bool),
-    /// An `async fn` resolver's `now` method (`Option` of its return type),
-    /// and whether that type is the value itself.
-    Ahead(&'a Ident, bool),
+    /// A plain `fn` resolver's hidden method.
+    Sync(&'a Ident),
+    /// An `async fn` resolver's `now` method (`Option` of its return type).
+    Ahead(&'a Ident),
 }
 
 /// Bistro: the fast lane's twin of [`generate_field_resolver_method`] for a
@@ -1157,6 +1154,7 @@ fn generate_field_resolver_now_method(
     crate_name: &syn::Path,
     field: &FieldResolver,
     source: &NowSource,
+    returns_value: bool,
     schema_ty: &Type,
 ) -> GeneratorResult<(Ident, proc_macro2::TokenStream)> {
     let FieldResolver {
@@ -1173,7 +1171,7 @@ fn generate_field_resolver_now_method(
              ..
          }| ident,
     );
-    let wrap = |call: proc_macro2::TokenStream, returns_value: bool| {
+    let wrap = |call: proc_macro2::TokenStream| {
         if returns_value {
             quote!(::std::result::Result::Ok::<_, #crate_name::Error>(#call))
         } else {
@@ -1182,12 +1180,12 @@ fn generate_field_resolver_now_method(
     };
     // The closure gives `Ok(None)` when the value cannot be had now.
     let call = match source {
-        NowSource::Sync(sync_ident, returns_value) => {
-            let call = wrap(quote!(self.#sync_ident(ctx, #(#use_params),*)), *returns_value);
+        NowSource::Sync(sync_ident) => {
+            let call = wrap(quote!(self.#sync_ident(ctx, #(#use_params),*)));
             quote!(#call.map(::std::option::Option::Some))
         }
-        NowSource::Ahead(now_ident, returns_value) => {
-            let call = wrap(quote!(value), *returns_value);
+        NowSource::Ahead(now_ident) => {
+            let call = wrap(quote!(value));
             quote!(match self.#now_ident(ctx) {
                 ::std::option::Option::Some(value) => #call.map(::std::option::Option::Some),
                 ::std::option::Option::None => ::std::result::Result::Ok(::std::option::Option::None),
