@@ -56,6 +56,7 @@ impl ConstValue {
             ConstValue::Enum(v) => Unexpected::Str(v),
             ConstValue::List(_) => Unexpected::Seq,
             ConstValue::Object(_) => Unexpected::Map,
+            ConstValue::Raw(_) => Unexpected::Other("raw JSON"),
         }
     }
 }
@@ -118,6 +119,7 @@ impl<'de> de::Deserializer<'de> for ConstValue {
             ConstValue::Enum(v) => visitor.visit_str(v.as_str()),
             ConstValue::List(v) => visit_array(v, visitor),
             ConstValue::Object(v) => visit_object(v, visitor),
+            ConstValue::Raw(raw) => raw.to_value().deserialize_any(visitor),
         }
     }
 
@@ -159,7 +161,11 @@ impl<'de> de::Deserializer<'de> for ConstValue {
     where
         V: Visitor<'de>,
     {
-        let (variant, value) = match self {
+        let value = match self {
+            ConstValue::Raw(raw) => raw.to_value(),
+            value => value,
+        };
+        let (variant, value) = match value {
             ConstValue::Object(value) => {
                 let mut iter = value.into_iter();
                 let (variant, value) = match iter.next() {

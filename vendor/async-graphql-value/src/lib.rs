@@ -7,6 +7,7 @@
 mod deserializer;
 mod extensions;
 mod macros;
+mod raw;
 mod serializer;
 mod value_serde;
 mod variables;
@@ -37,7 +38,7 @@ pub type ObjectMap<V> = IndexMap<Name, V, ObjectHasher>;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub use serde_json::Number;
 pub use serializer::{SerializerError, to_value};
-#[cfg(feature = "raw_value")]
+pub use raw::RawJson;
 pub use value_serde::RAW_VALUE_TOKEN;
 pub use variables::Variables;
 
@@ -157,11 +158,21 @@ pub enum ConstValue {
     List(Vec<ConstValue>),
     /// An object. This is a map of keys to values.
     Object(IndexMap<Name, ConstValue, ObjectHasher>),
+    /// Bistro: an object or a list the executor has already written as
+    /// JSON ([`RawJson`]); equal to the tree it holds.
+    Raw(RawJson),
 }
 
 impl PartialEq for ConstValue {
     fn eq(&self, other: &ConstValue) -> bool {
         match (self, other) {
+            (ConstValue::Raw(a), ConstValue::Raw(b)) => a == b || a.to_value() == b.to_value(),
+            // A raw value is an object or a list: never equal to a scalar,
+            // which `null` checks on a response's data rely on, unparsed.
+            (ConstValue::Raw(raw), other @ (ConstValue::List(_) | ConstValue::Object(_)))
+            | (other @ (ConstValue::List(_) | ConstValue::Object(_)), ConstValue::Raw(raw)) => {
+                raw.to_value() == *other
+            }
             (ConstValue::Null, ConstValue::Null) => true,
             (ConstValue::Number(a), ConstValue::Number(b)) => a == b,
             (ConstValue::Boolean(a), ConstValue::Boolean(b)) => a == b,
@@ -327,6 +338,7 @@ impl ConstValue {
                     .map(|(key, value)| (key, value.into_value()))
                     .collect(),
             ),
+            Self::Raw(raw) => raw.to_value().into_value(),
         }
     }
 
@@ -363,6 +375,7 @@ impl Display for ConstValue {
             Self::Enum(name) => f.write_str(name),
             Self::List(items) => write_list(items, f),
             Self::Object(map) => write_object(map, f),
+            Self::Raw(raw) => raw.to_value().fmt(f),
         }
     }
 }

@@ -3,7 +3,7 @@ use std::fmt::{self, Formatter};
 use serde::{
     Deserialize, Deserializer, Serialize, Serializer,
     de::{Error as DeError, MapAccess, SeqAccess, Visitor},
-    ser::SerializeMap,
+    ser::{SerializeMap, SerializeStruct},
 };
 
 use crate::{ConstValue, Name, Number, Value};
@@ -12,7 +12,6 @@ use crate::{ConstValue, Name, Number, Value};
 ///
 /// It should be kept in sync with the following original until made public:
 /// https://github.com/serde-rs/json/blob/b48b9a3a0c09952579e98c8940fe0d1ee4aae588/src/raw.rs#L292
-#[cfg(feature = "raw_value")]
 pub const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
 impl Serialize for ConstValue {
@@ -34,6 +33,14 @@ impl Serialize for ConstValue {
                     return v.serialize(serializer);
                 }
                 v.serialize(serializer)
+            }
+            // Bistro: written as it is, the way serde_json's `RawValue`
+            // serialises itself (serde_json's own serialisers know the
+            // token; `to_value` parses it).
+            ConstValue::Raw(raw) => {
+                let mut raw_value = serializer.serialize_struct(RAW_VALUE_TOKEN, 1)?;
+                raw_value.serialize_field(RAW_VALUE_TOKEN, raw.as_str())?;
+                raw_value.end()
             }
         }
     }

@@ -264,6 +264,11 @@ pub struct QueryEnvInner {
     /// again, so a document whose objects cannot resolve now costs one
     /// attempt per field, not one per object (`ContextBase::lane_missed`).
     pub lane_misses: Mutex<Vec<usize>>,
+    /// Bistro: how many errors have been reported, counting those an
+    /// abandoned attempt took back: an object or list whose resolution saw
+    /// this count unchanged has no error below it, and may be written as
+    /// JSON at once (`ContextBase::raw_mark`).
+    pub errors_reported: std::sync::atomic::AtomicUsize,
 }
 
 #[doc(hidden)]
@@ -353,6 +358,31 @@ impl<'a, T> ContextBase<'a, T> {
         self.query_env.errors.lock().unwrap().len()
     }
 
+    /// Bistro: where an object or a list starts resolving, when the fast
+    /// lane is open: `Some` of the errors reported so far. If the count is
+    /// the same when its values are in (`raw_unchanged`), nothing below it
+    /// failed, no error's path leads into it, and it is written as JSON
+    /// ([`crate::Value::Raw`]) instead of a tree of maps.
+    #[doc(hidden)]
+    pub fn raw_mark(&self) -> Option<usize> {
+        self.fast_lane().then(|| {
+            self.query_env
+                .errors_reported
+                .load(std::sync::atomic::Ordering::Relaxed)
+        })
+    }
+
+    /// Bistro: whether no error was reported since `mark` (`raw_mark`).
+    #[doc(hidden)]
+    pub fn raw_unchanged(&self, mark: Option<usize>) -> bool {
+        mark.is_some_and(|mark| {
+            self.query_env
+                .errors_reported
+                .load(std::sync::atomic::Ordering::Relaxed)
+                == mark
+        })
+    }
+
     /// Bistro: takes back the errors reported since `mark` (`lane_mark`).
     /// Nothing else of the request runs during an attempt, which has no
     /// await, so they are all the attempt's own.
@@ -398,6 +428,9 @@ impl<'a, T> ContextBase<'a, T> {
     /// to report this error and return `Value::Null`.
     pub fn add_error(&self, error: ServerError) {
         self.query_env.errors.lock().unwrap().push(error);
+        self.query_env
+            .errors_reported
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Gets the global data defined in the `Context` or `Schema`.

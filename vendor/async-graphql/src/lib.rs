@@ -214,7 +214,7 @@ pub mod registry;
 
 pub use async_graphql_parser as parser;
 pub use async_graphql_value::{
-    ConstValue as Value, DeserializerError, Extensions, Name, Number, ObjectHasher, ObjectMap,
+    ConstValue as Value, DeserializerError, Extensions, Name, Number, ObjectHasher, ObjectMap, RawJson,
     SerializerError, Variables, from_value, to_value, value,
 };
 #[doc(hidden)]

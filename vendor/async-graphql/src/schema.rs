@@ -965,6 +965,7 @@ pub(crate) async fn prepare_request(
         introspection_mode: request.introspection_mode,
         errors: Default::default(),
         lane_misses: Default::default(),
+        errors_reported: Default::default(),
     };
     Ok((QueryEnv::new(env), validation_result.cache_control))
 }

@@ -44,6 +44,8 @@ pub(crate) async fn resolve_container(
                 .into_iter()
                 .map(crate::resolver_utils::FieldSlot::Pending)
                 .collect(),
+            // Bistro: dynamic schemas keep their objects as trees.
+            None,
         )
         .await,
     ))

@@ -184,6 +184,10 @@ fn insert_value(target: &mut async_graphql_value::ObjectMap<Value>, name: Name, 
             return;
         }
     };
+    // Bistro: a key selected twice merges its two values; one already
+    // written as JSON is read back into a tree for it.
+    expand_raw(prev_value);
+    let value = into_tree(value);
     if let Value::Object(target_map) = prev_value {
         if let Value::Object(obj) = value {
             for (key, value) in obj.into_iter() {
@@ -194,15 +198,67 @@ fn insert_value(target: &mut async_graphql_value::ObjectMap<Value>, name: Name, 
         && let Value::List(list) = value
     {
         for (idx, value) in list.into_iter().enumerate() {
-            if let Some(Value::Object(target_map)) = target_list.get_mut(idx)
-                && let Value::Object(obj) = value
-            {
-                for (key, value) in obj.into_iter() {
-                    insert_value(target_map, key, value);
+            if let Some(target_item) = target_list.get_mut(idx) {
+                expand_raw(target_item);
+                if let Value::Object(target_map) = target_item
+                    && let Value::Object(obj) = into_tree(value)
+                {
+                    for (key, value) in obj.into_iter() {
+                        insert_value(target_map, key, value);
+                    }
                 }
             }
         }
     }
+}
+
+/// Bistro: a value written as JSON, read back into a tree in place.
+fn expand_raw(value: &mut Value) {
+    if let Value::Raw(raw) = value {
+        *value = raw.to_value();
+    }
+}
+
+/// Bistro: [`expand_raw`] for an owned value.
+fn into_tree(value: Value) -> Value {
+    match value {
+        Value::Raw(raw) => raw.to_value(),
+        value => value,
+    }
+}
+
+/// Bistro: the object written as JSON ([`Value::Raw`]) when every selected
+/// field gave a value, no error was reported while it resolved
+/// (`ContextBase::raw_mark`), no key is selected twice (those merge,
+/// [`insert_value`]) and it is not too long to copy
+/// (`RawJson::MAX_LEN`); `None` to build it as a tree.
+fn raw_object<'r, I>(ctx: &ContextSelectionSet<'_>, mark: Option<usize>, results: I) -> Option<Value>
+where
+    I: Iterator<Item = Option<&'r ServerResult<(Name, Value)>>> + Clone,
+{
+    if !ctx.raw_unchanged(mark) {
+        return None;
+    }
+    let mut fields = 0;
+    for (index, result) in results.clone().enumerate() {
+        let Some(Ok((name, _))) = result else {
+            return None;
+        };
+        let mut earlier = results.clone().take(index);
+        if earlier.any(|other| matches!(other, Some(Ok((other, _))) if other == name)) {
+            return None;
+        }
+        fields += 1;
+    }
+    // An object with no field selected (all skipped) stays `null`.
+    if fields == 0 {
+        return None;
+    }
+    async_graphql_value::RawJson::object(results.filter_map(|result| match result {
+        Some(Ok((name, value))) => Some((name, value)),
+        _ => None,
+    }))
+    .map(Value::Raw)
 }
 
 async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
@@ -210,10 +266,11 @@ async fn resolve_container_inner<'a, T: ContainerType + ?Sized>(
     root: &'a T,
     parallel: bool,
 ) -> ServerResult<Value> {
+    let raw = ctx.raw_mark();
     let mut fields = Fields::new(ctx);
     fields.add_set(ctx, root)?;
 
-    Ok(do_resolve_container(ctx, parallel, fields.slots).await)
+    Ok(do_resolve_container(ctx, parallel, fields.slots, raw).await)
 }
 
 /// Bistro: [`resolve_container`] for a container whose type resolves now
@@ -224,6 +281,7 @@ pub fn resolve_container_now<'a, T: ContainerType + ?Sized>(
     ctx: &ContextSelectionSet<'a>,
     root: &'a T,
 ) -> ServerResult<Value> {
+    let raw = ctx.raw_mark();
     let mut fields = Fields::new(ctx);
     fields.add_set(ctx, root)?;
     if !fields.slots.iter().all(FieldSlot::is_ready) {
@@ -235,7 +293,7 @@ pub fn resolve_container_now<'a, T: ContainerType + ?Sized>(
             None,
         ));
     }
-    Ok(merge_ready(ctx, fields.slots))
+    Ok(merge_ready(ctx, fields.slots, raw))
 }
 
 /// Bistro: [`resolve_container_now`] for a container that may resolve now
@@ -251,6 +309,7 @@ pub fn resolve_container_try_now<'a, T: ContainerType + ?Sized>(
         return Some(resolve_container_now(ctx, root));
     }
     let mark = ctx.lane_mark();
+    let raw = ctx.raw_mark();
     let mut fields = Fields::new(ctx);
     fields.attempt = true;
     if let Err(err) = fields.add_set(ctx, root) {
@@ -260,11 +319,22 @@ pub fn resolve_container_try_now<'a, T: ContainerType + ?Sized>(
         ctx.lane_rewind(mark);
         return None;
     }
-    Some(Ok(merge_ready(ctx, fields.slots)))
+    Some(Ok(merge_ready(ctx, fields.slots, raw)))
 }
 
 /// The values of fields that are all ready, merged in selection order.
-fn merge_ready(ctx: &ContextSelectionSet<'_>, fields: Vec<FieldSlot<'_>>) -> Value {
+fn merge_ready(
+    ctx: &ContextSelectionSet<'_>,
+    fields: Vec<FieldSlot<'_>>,
+    raw: Option<usize>,
+) -> Value {
+    let ready = fields.iter().map(|field| match field {
+        FieldSlot::Ready(result) => result.as_ref(),
+        FieldSlot::Pending(_) => None,
+    });
+    if let Some(value) = raw_object(ctx, raw, ready) {
+        return value;
+    }
     let mut results =
         async_graphql_value::ObjectMap::with_capacity_and_hasher(fields.len(), Default::default());
     for field in fields {
@@ -285,33 +355,39 @@ pub(crate) async fn do_resolve_container<'a>(
     ctx: &ContextSelectionSet<'a>,
     parallel: bool,
     futures: Vec<FieldSlot<'a>>,
+    raw: Option<usize>,
 ) -> Value {
     // Bistro: an object whose selected fields were all resolved while its
     // selection was walked (the fast lane) has nothing to await.
     if futures.iter().all(FieldSlot::is_ready) {
-        return merge_ready(ctx, futures);
+        return merge_ready(ctx, futures, raw);
     }
 
-    let mut results =
-        async_graphql_value::ObjectMap::with_capacity_and_hasher(futures.len(), Default::default());
-    let mut handle = |res| match res {
-        Ok((name, value)) => insert_value(&mut results, name, value),
-        Err(e) => ctx.add_error(e),
-    };
-
-    if parallel {
+    let fields = if parallel {
         // Bistro: the fields run concurrently, but the response keeps them in
         // the order of the selection set (GraphQL spec, "Objects": ordered by
         // the order in which they appear in the query), not the order in
         // which they finish (async-graphql issue #612).
         // `join_all` keeps them in order and, for up to 30 fields, in one
         // allocation (a task per field in a `FuturesUnordered` otherwise).
-        for field in futures_util::future::join_all(futures).await {
-            handle(field);
-        }
+        futures_util::future::join_all(futures).await
     } else {
+        let mut fields = Vec::with_capacity(futures.len());
         for fut in futures {
-            handle(fut.await);
+            fields.push(fut.await);
+        }
+        fields
+    };
+    if let Some(value) = raw_object(ctx, raw, fields.iter().map(Some)) {
+        return value;
+    }
+
+    let mut results =
+        async_graphql_value::ObjectMap::with_capacity_and_hasher(fields.len(), Default::default());
+    for field in fields {
+        match field {
+            Ok((name, value)) => insert_value(&mut results, name, value),
+            Err(e) => ctx.add_error(e),
         }
     }
 

@@ -47,6 +47,7 @@ pub async fn resolve_list<'a, T: OutputType + 'a>(
             futures_util::future::try_join_all(futures).await?,
         ))
     } else {
+        let raw = ctx.raw_mark();
         let mut futures = len.map(Vec::with_capacity).unwrap_or_default();
         for (idx, item) in iter.into_iter().enumerate() {
             let ctx_idx = ctx.with_index(idx);
@@ -56,10 +57,22 @@ pub async fn resolve_list<'a, T: OutputType + 'a>(
                     .map_err(|err| ctx_idx.set_error_path(err))
             });
         }
-        Ok(Value::List(
-            futures_util::future::try_join_all(futures).await?,
-        ))
+        let values = futures_util::future::try_join_all(futures).await?;
+        Ok(list_value(ctx, raw, values))
     }
+}
+
+/// Bistro: the list written as JSON ([`Value::Raw`]) when no error was
+/// reported while its items resolved (`ContextBase::raw_mark`) and it is
+/// not too long to copy (`RawJson::MAX_LEN`).
+fn list_value(ctx: &ContextSelectionSet<'_>, raw: Option<usize>, values: Vec<Value>) -> Value {
+    if !values.is_empty()
+        && ctx.raw_unchanged(raw)
+        && let Some(raw) = async_graphql_value::RawJson::list(&values)
+    {
+        return Value::Raw(raw);
+    }
+    Value::List(values)
 }
 
 /// Bistro: [`resolve_list`] for items whose type resolves now
@@ -70,6 +83,7 @@ pub fn resolve_list_now<'a, T: OutputType + 'a>(
     field: &Positioned<Field>,
     iter: impl IntoIterator<Item = T>,
 ) -> ServerResult<Value> {
+    let raw = ctx.raw_mark();
     let iter = iter.into_iter();
     let mut values = Vec::with_capacity(iter.size_hint().0);
     for (idx, item) in iter.enumerate() {
@@ -79,7 +93,7 @@ pub fn resolve_list_now<'a, T: OutputType + 'a>(
                 .map_err(|err| ctx_idx.set_error_path(err))?,
         );
     }
-    Ok(Value::List(values))
+    Ok(list_value(ctx, raw, values))
 }
 
 /// Bistro: [`resolve_list_now`] for items that may resolve now
@@ -98,6 +112,7 @@ pub fn resolve_list_try_now<'a, T: OutputType + 'a>(
         return None;
     }
     let mark = ctx.lane_mark();
+    let raw = ctx.raw_mark();
     let iter = iter.into_iter();
     let mut values = Vec::with_capacity(iter.size_hint().0);
     for (idx, item) in iter.enumerate() {
@@ -111,5 +126,5 @@ pub fn resolve_list_try_now<'a, T: OutputType + 'a>(
             }
         }
     }
-    Some(Ok(Value::List(values)))
+    Some(Ok(list_value(ctx, raw, values)))
 }
