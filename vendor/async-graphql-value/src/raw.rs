@@ -97,11 +97,22 @@ impl fmt::Debug for RawJson {
 
 /// About the bytes `value` takes as JSON, to size the buffer once and to
 /// keep what is too long to copy (a list kept as a tree, say) out of it.
+#[inline]
 fn estimate(value: &ConstValue) -> usize {
     match value {
         ConstValue::Raw(raw) => raw.len(),
         ConstValue::String(text) => text.len() + 2,
         ConstValue::Enum(name) => name.len() + 2,
+        ConstValue::Null | ConstValue::Boolean(_) | ConstValue::Number(_) => 8,
+        ConstValue::List(_) | ConstValue::Object(_) | ConstValue::Binary(_) => estimate_tree(value),
+    }
+}
+
+/// [`estimate`] for a tree, out of line: it recurses, and the common
+/// values above stay inlined.
+#[inline(never)]
+fn estimate_tree(value: &ConstValue) -> usize {
+    match value {
         ConstValue::List(items) => 2 + items.iter().map(|item| 1 + estimate(item)).sum::<usize>(),
         ConstValue::Object(fields) => {
             2 + fields
@@ -110,7 +121,7 @@ fn estimate(value: &ConstValue) -> usize {
                 .sum::<usize>()
         }
         ConstValue::Binary(bytes) => 2 + bytes.len() * 4,
-        ConstValue::Null | ConstValue::Boolean(_) | ConstValue::Number(_) => 8,
+        value => estimate(value),
     }
 }
 
