@@ -30,41 +30,51 @@ impl RawJson {
     where
         I: Iterator<Item = (&'a Name, &'a ConstValue)> + Clone,
     {
-        let capacity = 2 + fields
-            .clone()
-            .map(|(key, value)| key.len() + 4 + estimate(value))
-            .sum::<usize>();
-        if capacity > Self::MAX_LEN {
-            return None;
-        }
-        let mut out = Vec::with_capacity(capacity);
-        out.push(b'{');
-        for (index, (key, value)) in fields.enumerate() {
-            if index > 0 {
-                out.push(b',');
-            }
-            write_key(&mut out, key);
-            write_value(&mut out, value);
-        }
-        out.push(b'}');
-        Some(Self(out))
+        Self::write(
+            (b'{', b'}'),
+            fields,
+            |(key, value)| key.len() + 4 + estimate(value),
+            |out, (key, value)| {
+                write_key(out, key);
+                write_value(out, value);
+            },
+        )
     }
 
     /// `[item,…]`; `None` when it would be longer than [`Self::MAX_LEN`].
     pub fn list(items: &[ConstValue]) -> Option<Self> {
-        let capacity = 2 + items.iter().map(|item| 1 + estimate(item)).sum::<usize>();
+        Self::write(
+            (b'[', b']'),
+            items.iter(),
+            |item| 1 + estimate(item),
+            write_value,
+        )
+    }
+
+    /// The entries between `brackets`, separated by commas, sized once from
+    /// `size`; `None` past [`Self::MAX_LEN`].
+    fn write<T, I>(
+        brackets: (u8, u8),
+        entries: I,
+        size: impl Fn(&T) -> usize,
+        write: impl Fn(&mut Vec<u8>, T),
+    ) -> Option<Self>
+    where
+        I: Iterator<Item = T> + Clone,
+    {
+        let capacity = 2 + entries.clone().map(|entry| size(&entry)).sum::<usize>();
         if capacity > Self::MAX_LEN {
             return None;
         }
         let mut out = Vec::with_capacity(capacity);
-        out.push(b'[');
-        for (index, item) in items.iter().enumerate() {
+        out.push(brackets.0);
+        for (index, entry) in entries.enumerate() {
             if index > 0 {
                 out.push(b',');
             }
-            write_value(&mut out, item);
+            write(&mut out, entry);
         }
-        out.push(b']');
+        out.push(brackets.1);
         Some(Self(out))
     }
 
